@@ -83,14 +83,13 @@ function reexec(node, args) {
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 1)));
 }
 
-async function main() {
-  const [script, ...args] = process.argv.slice(2);
-  if (!script) {
-    say('usage: node hack/bootstrap.mjs <script> [args...]');
-    process.exit(2);
-  }
+/**
+ * Runs `script` (relative to the project root) with `args` on Node 24, installing
+ * Node 24 and the dependencies first when needed.
+ */
+export async function run(script, args) {
   if (major(process.version) < REQUIRED_MAJOR) {
-    reexec(node24Path(), process.argv.slice(2));
+    reexec(node24Path(), [script, ...args]);
     return;
   }
   ensureDependencies();
@@ -104,5 +103,10 @@ async function main() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  await main();
+  const [script, ...args] = process.argv.slice(2);
+  if (!script) {
+    say('usage: node hack/bootstrap.mjs <script> [args...]');
+    process.exit(2);
+  }
+  await run(script, args);
 }

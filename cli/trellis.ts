@@ -1,0 +1,15 @@
+/**
+ * The `trellis` command line. Each subcommand lives in its own module; this file
+ * only wires them into commander.
+ */
+import { Command } from 'commander';
+import { upCommand } from './up.ts';
+
+const program = new Command()
+  .name('trellis')
+  .description('Trellis: a GitOps package manager that runs as Kubernetes controllers')
+  .showHelpAfterError();
+
+program.addCommand(upCommand());
+
+await program.parseAsync(process.argv);
