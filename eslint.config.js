@@ -1,13 +1,16 @@
-// ESLint flat config: typescript-eslint with type information, so promise
-// mistakes (a floating promise in a reconcile loop) fail the lint step.
+// ESLint flat config: typescript-eslint with type information for the TypeScript
+// sources, so promise mistakes (a floating promise in a reconcile loop) fail the lint.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+
+const typed = tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ['**/*.ts'] }));
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', '.trellis/**', '**/dist/**', 'crds/**'] },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  ...typed,
   {
+    files: ['**/*.ts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -20,7 +23,9 @@ export default tseslint.config(
   },
   {
     files: ['**/*.mjs', '**/*.js'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'module',
+      globals: { process: 'readonly', console: 'readonly', SharedArrayBuffer: 'readonly', Atomics: 'readonly' },
+    },
   },
 );

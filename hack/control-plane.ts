@@ -162,7 +162,7 @@ async function reuseRunning(statePath: string, caFile: string, kubeconfigPath: s
     kubeconfigPath, server: state.server, adminToken: state.adminToken, caFile, pids: state.pids,
     async stop() {
       for (const pid of [...state.pids].reverse()) if (isAlive(pid)) process.kill(pid, 'SIGTERM');
-      await waitFor('control plane to stop', async () => state.pids.every((p) => !isAlive(p)), { timeoutMs: 15_000 })
+      await waitFor('control plane to stop', () => Promise.resolve(state.pids.every((p) => !isAlive(p))), { timeoutMs: 15_000 })
         .catch(() => { for (const pid of state.pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL'); });
     },
   };
