@@ -1,0 +1,203 @@
+/**
+ * A controller wires informers to a work queue and the queue to a reconciler:
+ * primary-object events pass a predicate and enqueue the object's key;
+ * secondary watches map events on other objects to the keys of the primaries
+ * they concern. The reconciler's outcome decides what happens next — forget,
+ * requeue after a delay, back off, or (stalled) wait for the object to change.
+ */
+import { performance } from 'node:perf_hooks';
+import { classifyError, classifyResult, type ReconcileOutcome, type ReconcileResult } from './errors.ts';
+import { Informer, type InformerOptions } from './informer.ts';
+import type { KubeClient } from './kube.ts';
+import { createLogger, objectLogger, type Logger } from './logging.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { objectKey, parseKey, type KubeObject } from './object.ts';
+import { contentChanged, specOrRequestChanged, type UpdatePredicate } from './predicates.ts';
+import { WorkQueue, type WorkQueueOptions } from './queue.ts';
+import { errorMessage } from './redact.ts';
+
+/** What a reconciler gets besides the key. */
+export interface ReconcileContext<T> {
+  readonly key: string;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  /** The object as the informer last saw it; may be stale, undefined once deleted. Read fresh to act. */
+  readonly cached: T | undefined;
+  /** A logger whose every line carries `{kind, key}`. */
+  readonly log: Logger;
+  /** Consecutive failures before this attempt (0 normally). */
+  readonly failures: number;
+}
+
+/** Drives one object toward its spec. Returns a result or throws StallingError / WaitingError / Error. */
+export type Reconciler<T> = (key: string, ctx: ReconcileContext<T>) => Promise<ReconcileResult | void>;
+
+/** A watch on another kind whose events reconcile the primaries they map to. */
+export interface SecondaryWatch<S extends KubeObject = KubeObject> extends InformerOptions {
+  /** Keys (`namespace/name`) of the primary objects to reconcile when `obj` changes. */
+  readonly mapToKeys: (obj: S) => readonly string[];
+  /** Which updates count (default: any change but resourceVersion/managedFields, status included). */
+  readonly predicate?: UpdatePredicate<S>;
+}
+
+/** Options for {@link Controller}. */
+export interface ControllerOptions<T extends KubeObject> {
+  readonly client: KubeClient;
+  /** The primary kind (and optionally its namespace / selectors). */
+  readonly resource: InformerOptions;
+  readonly reconcile: Reconciler<T>;
+  /** Keys reconciled at the same time (the `--concurrent` flag; default 4). */
+  readonly concurrency?: number;
+  /** Which primary updates count (default {@link specOrRequestChanged}). */
+  readonly predicate?: UpdatePredicate<T>;
+  readonly watches?: readonly SecondaryWatch[];
+  readonly logger?: Logger;
+  readonly metrics?: ControllerMetrics;
+  /** Backoff and jitter settings. */
+  readonly queue?: Omit<WorkQueueOptions, 'concurrency'>;
+}
+
+/** One kind's controller. */
+export class Controller<T extends KubeObject = KubeObject> {
+  /** The primary informer; its cache is readable by the reconciler. */
+  readonly informer: Informer<T>;
+  readonly queue: WorkQueue;
+  readonly kind: string;
+  readonly #options: ControllerOptions<T>;
+  readonly #log: Logger;
+  readonly #secondary = new Set<Informer>();
+  #unregisterMetrics: (() => void) | undefined;
+  #started: Promise<void> | undefined;
+
+  constructor(options: ControllerOptions<T>) {
+    this.#options = options;
+    this.kind = options.resource.kind;
+    this.#log = (options.logger ?? createLogger()).child({ controller: this.kind });
+    this.queue = new WorkQueue((key) => this.#reconcileKey(key), { ...options.queue, concurrency: options.concurrency });
+    this.informer = new Informer<T>(options.client, {
+      onError: (err) => this.#log.warn({ err }, 'watch failed; retrying'),
+      ...options.resource,
+    });
+    const predicate = options.predicate ?? specOrRequestChanged;
+    this.informer.on({
+      add: (obj) => this.enqueue(objectKey(obj)),
+      update: (oldObj, newObj) => { if (predicate(oldObj, newObj)) this.enqueue(objectKey(newObj)); },
+      delete: (obj) => this.enqueue(objectKey(obj)),
+    });
+  }
+
+  /** Starts the informers; resolves once every cache is synced. Reconciles begin as events arrive. */
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      if (this.#options.metrics) {
+        this.#unregisterMetrics = this.#options.metrics.registerQueue(this.kind,
+          () => ({ depth: this.queue.depth, inFlight: this.queue.inFlight }));
+      }
+      await Promise.all([this.informer.start(), ...(this.#options.watches ?? []).map((w) => this.watch(w))]);
+      this.#log.info('caches synced; reconciling');
+    })();
+    return this.#started;
+  }
+
+  /**
+   * Adds a secondary watch (also at runtime, e.g. one per kind of managed
+   * object). Resolves once its cache is synced, with a function that removes it.
+   */
+  async watch<S extends KubeObject>(spec: SecondaryWatch<S>): Promise<() => Promise<void>> {
+    const informer = new Informer<S>(this.#options.client, {
+      onError: (err) => this.#log.warn({ err, watch: spec.kind }, 'secondary watch failed; retrying'),
+      ...spec,
+    });
+    const predicate = spec.predicate ?? contentChanged;
+    const enqueueAll = (obj: S): void => {
+      for (const key of spec.mapToKeys(obj)) this.enqueue(key);
+    };
+    informer.on({
+      add: enqueueAll,
+      update: (oldObj, newObj) => { if (predicate(oldObj, newObj)) enqueueAll(newObj); },
+      delete: enqueueAll,
+    });
+    this.#secondary.add(informer as unknown as Informer);
+    await informer.start();
+    return async () => {
+      this.#secondary.delete(informer as unknown as Informer);
+      await informer.stop();
+    };
+  }
+
+  /** Queues a key for reconciliation (e.g. from a webhook or a timer). */
+  enqueue(key: string): void {
+    this.queue.add(key);
+  }
+
+  /** Stops the watches and the queue; resolves after in-flight reconciles finished. */
+  async stop(): Promise<void> {
+    await Promise.all([this.informer.stop(), ...[...this.#secondary].map((i) => i.stop())]);
+    await this.queue.shutdown();
+    this.#unregisterMetrics?.();
+    this.#log.info('stopped');
+  }
+
+  async #reconcileKey(key: string): Promise<void> {
+    const { namespace, name } = parseKey(key);
+    const log = objectLogger(this.#log, this.kind, key);
+    const started = performance.now();
+    let outcome: ReconcileOutcome;
+    let error: unknown;
+    try {
+      const result = await this.#options.reconcile(key, {
+        key, namespace, name, cached: this.informer.get(key), log, failures: this.queue.failures(key),
+      });
+      outcome = classifyResult(result);
+    } catch (err) {
+      error = err;
+      outcome = classifyError(err);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    this.#act(key, outcome, error, log, seconds);
+    this.#options.metrics?.reconcileDuration.observe({ kind: this.kind, result: outcome.kind }, seconds);
+    this.#options.metrics?.reconcileTotal.inc({ kind: this.kind, result: outcome.kind });
+  }
+
+  #act(key: string, outcome: ReconcileOutcome, error: unknown, log: Logger, seconds: number): void {
+    const durationMs = Math.round(seconds * 1000);
+    switch (outcome.kind) {
+      case 'success':
+        this.queue.forget(key);
+        log.debug({ durationMs }, 'reconciled');
+        break;
+      case 'requeue':
+        this.queue.forget(key);
+        this.queue.addAfter(key, outcome.afterMs);
+        log.debug({ durationMs, requeueAfterMs: outcome.afterMs }, 'reconciled; requeued');
+        break;
+      case 'waiting':
+        this.queue.forget(key);
+        this.queue.addAfter(key, outcome.afterMs);
+        log.info({ durationMs, reason: outcome.reason, retryAfterMs: outcome.afterMs }, errorMessage(error));
+        break;
+      case 'stalled':
+        // No retry until the object changes: a pending timer would only stall again.
+        this.queue.forget(key);
+        this.queue.cancelDelayed(key);
+        log.warn({ durationMs, reason: outcome.reason }, errorMessage(error));
+        break;
+      case 'error': {
+        const retryInMs = this.queue.addRateLimited(key);
+        log.error({ durationMs, err: error, retryInMs }, 'reconcile failed');
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * A `mapToKeys` for secondary watches: the keys of the owners of `apiVersion`'s
+ * group and `kind` in an object's ownerReferences (owners share its namespace).
+ */
+export function ownerKeys(apiVersion: string, kind: string): (obj: KubeObject) => string[] {
+  const group = apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  return (obj) => (obj.metadata?.ownerReferences ?? [])
+    .filter((o) => o.kind === kind && (o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : '') === group)
+    .map((o) => (obj.metadata?.namespace ? `${obj.metadata.namespace}/${o.name}` : o.name));
+}

@@ -1,0 +1,250 @@
+/**
+ * The HTTP layer under {@link KubeClient}: authenticated HTTPS requests to the
+ * apiserver over one keep-alive agent, client-side rate limiting, a per-verb
+ * request count, and streaming for watches. Authentication (tokens, client
+ * certificates, exec plugins, rotating service-account tokens) is delegated to
+ * the client-node KubeConfig, so every kubeconfig kubectl accepts works here.
+ */
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { TokenBucket } from './rate-limit.ts';
+
+/** API verbs as the audit log names them, plus `apply` (an SSA patch) and `discovery`. */
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'apply' | 'delete' | 'discovery';
+
+const WRITE_VERBS: ReadonlySet<Verb> = new Set(['create', 'update', 'patch', 'apply', 'delete']);
+
+/** Counts requests by verb; dry runs are counted apart, because they write nothing. */
+export class RequestCounter {
+  readonly #counts = new Map<string, number>();
+  readonly #listeners = new Set<(verb: Verb, dryRun: boolean) => void>();
+
+  /** Records one request. */
+  record(verb: Verb, dryRun: boolean): void {
+    const key = dryRun ? `${verb}:dryRun` : verb;
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    for (const listener of this.#listeners) listener(verb, dryRun);
+  }
+
+  /** Calls `listener` for every request from now on (metrics); returns an unsubscribe function. */
+  onRequest(listener: (verb: Verb, dryRun: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => { this.#listeners.delete(listener); };
+  }
+
+  /** Requests of `verb` (dry runs excluded unless `dryRun` is true). */
+  count(verb: Verb, dryRun = false): number {
+    return this.#counts.get(dryRun ? `${verb}:dryRun` : verb) ?? 0;
+  }
+
+  /** Requests that changed (or tried to change) something: create, update, patch, apply, delete — not dry runs. */
+  writes(): number {
+    let n = 0;
+    for (const verb of WRITE_VERBS) n += this.count(verb);
+    return n;
+  }
+
+  /** All counts, keyed `verb` or `verb:dryRun`. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries(this.#counts);
+  }
+
+  /** Starts counting from zero. */
+  reset(): void {
+    this.#counts.clear();
+  }
+}
+
+/** A failed API request. `reason` is the Status reason (`NotFound`, `Conflict`, `Forbidden`, `Expired`, ...). */
+export class KubeApiError extends Error {
+  override readonly name = 'KubeApiError';
+  /** HTTP status code. */
+  readonly statusCode: number;
+  /** metav1.Status reason, or the HTTP status text. */
+  readonly reason: string;
+  /** The Status `details` object, when the apiserver sent one. */
+  readonly details: unknown;
+
+  constructor(statusCode: number, reason: string, message: string, details?: unknown) {
+    super(message);
+    this.statusCode = statusCode;
+    this.reason = reason;
+    this.details = details;
+  }
+}
+
+/** True for a 404 from the apiserver. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 404;
+}
+
+/** True for a 409 (optimistic-concurrency conflict or AlreadyExists). */
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409;
+}
+
+/** True for a 403. */
+export function isForbidden(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 403;
+}
+
+/** True when a watch's resourceVersion is too old (410 Gone / reason Expired): the caller must list again. */
+export function isExpired(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.statusCode === 410 || err.reason === 'Expired' || err.reason === 'Gone');
+}
+
+/** One HTTP request. */
+export interface TransportRequest {
+  readonly verb: Verb;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  /** Counted as a dry run. */
+  readonly dryRun?: boolean;
+  /** Extra headers (impersonation). */
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+/** Options for {@link KubeTransport}. */
+export interface TransportOptions {
+  readonly limiter: TokenBucket;
+  readonly counter: RequestCounter;
+  /** Per-request timeout for non-watch requests (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  readonly userAgent?: string;
+}
+
+/** Authenticated, rate-limited, counted requests to one apiserver. */
+export class KubeTransport {
+  readonly kubeConfig: KubeConfig;
+  readonly limiter: TokenBucket;
+  readonly counter: RequestCounter;
+  readonly #timeoutMs: number;
+  readonly #userAgent: string;
+  #agent: HttpsAgent | undefined;
+
+  constructor(kubeConfig: KubeConfig, options: TransportOptions) {
+    this.kubeConfig = kubeConfig;
+    this.limiter = options.limiter;
+    this.counter = options.counter;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#userAgent = options.userAgent ?? 'trellis';
+  }
+
+  /** Sends a request and parses the JSON answer; throws {@link KubeApiError} on a non-2xx status. */
+  async json<T>(req: TransportRequest): Promise<T> {
+    const res = await this.#send(req, false);
+    const text = await readBody(res);
+    if ((res.statusCode ?? 0) >= 300) throw apiError(res.statusCode ?? 0, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /**
+   * Opens a watch and calls `onLine` with every parsed JSON line; resolves when
+   * the server ends the stream or `req.signal` aborts it.
+   */
+  async stream(req: TransportRequest, onLine: (value: unknown) => void, idleTimeoutMs: number): Promise<void> {
+    const res = await this.#send(req, true);
+    if ((res.statusCode ?? 0) >= 300) throw apiError(res.statusCode ?? 0, await readBody(res));
+    await new Promise<void>((resolve, reject) => {
+      // A half-dead connection sends nothing forever; the idle timer turns that into an error.
+      let idle = setTimeout(() => res.destroy(new Error('watch stream idle timeout')), idleTimeoutMs);
+      const lines = createInterface({ input: res, crlfDelay: Infinity });
+      let failed = false;
+      lines.on('line', (line) => {
+        // readline may still hand over buffered lines after the stream was destroyed.
+        if (failed) return;
+        clearTimeout(idle);
+        idle = setTimeout(() => res.destroy(new Error('watch stream idle timeout')), idleTimeoutMs);
+        if (line.trim() === '') return;
+        try {
+          onLine(JSON.parse(line));
+        } catch (err) {
+          failed = true;
+          res.destroy(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      const finish = (err?: Error): void => {
+        clearTimeout(idle);
+        if (err && !req.signal?.aborted) reject(err);
+        else resolve();
+      };
+      res.on('error', finish);
+      res.on('close', () => finish());
+    });
+  }
+
+  async #send(req: TransportRequest, streaming: boolean): Promise<IncomingMessage> {
+    await this.limiter.take();
+    this.counter.record(req.verb, req.dryRun ?? false);
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const opts: RequestOptions = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {
+      ...(opts.headers as Record<string, string>), ...req.headers,
+      accept: 'application/json', 'user-agent': this.#userAgent,
+    };
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    if (body !== undefined) {
+      headers['content-type'] = req.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const isHttps = url.protocol === 'https:';
+    if (isHttps && !cluster.proxyUrl) opts.agent = this.#keepAliveAgent(opts);
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const send = isHttps ? httpsRequest : httpRequest;
+      const r = send(url, { ...opts, method: req.method, headers, signal: req.signal }, resolve);
+      r.on('error', reject);
+      if (!streaming) r.setTimeout(this.#timeoutMs, () => r.destroy(new Error(`${req.method} ${req.path} timed out`)));
+      r.end(body);
+    });
+  }
+
+  /** One keep-alive agent per transport, with the TLS material the kubeconfig gave. */
+  #keepAliveAgent(opts: RequestOptions): HttpsAgent {
+    this.#agent ??= new HttpsAgent({
+      // No socket cap: every watch holds a socket for its whole life.
+      keepAlive: true,
+      ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase,
+      servername: opts.servername, ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+    });
+    return this.#agent;
+  }
+
+  /** Closes idle keep-alive connections. */
+  close(): void {
+    this.#agent?.destroy();
+    this.#agent = undefined;
+  }
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+/** Builds a {@link KubeApiError} from a metav1.Status body (or whatever the server sent). */
+export function apiError(statusCode: number, body: string): KubeApiError {
+  try {
+    const status = JSON.parse(body) as { kind?: string; reason?: string; message?: string; details?: unknown; code?: number };
+    if (status.kind === 'Status') {
+      return new KubeApiError(status.code ?? statusCode, status.reason ?? String(statusCode),
+        status.message ?? `HTTP ${statusCode}`, status.details);
+    }
+  } catch {
+    // Not JSON: fall through.
+  }
+  return new KubeApiError(statusCode, String(statusCode), `HTTP ${statusCode}: ${body.slice(0, 200)}`);
+}
