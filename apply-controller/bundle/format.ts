@@ -1,0 +1,219 @@
+/**
+ * The Trellis package manifest, `package.yaml` at the root of a bundle. The cdk8s
+ * kit writes it, `trellis build` validates it, the apply controller reads it; the
+ * format is described for people in docs/bundle-format.md.
+ *
+ * ```yaml
+ * apiVersion: apply.trellis.dev/v1alpha1
+ * kind: PackageManifest
+ * name: web
+ * version: 1.4.0
+ * phases: [crds, infra, apps]          # applied in this order
+ * manifests: manifests                  # the folder with the YAML/JSON manifests
+ * values:
+ *   schema:                             # JSON Schema (2020-12 unless $schema says draft-07)
+ *     type: object
+ *     properties:
+ *       replicas: {type: integer, minimum: 0, default: 2}
+ *       tag: {type: string, default: "1.25"}
+ *   placements:
+ *     - value: /replicas                # JSON pointer into the values
+ *       file: web.yaml                  # relative to the manifests folder
+ *       object: {kind: Deployment, name: web}
+ *       path: /spec/replicas            # JSON pointer into the object; must exist
+ *     - value: /tag
+ *       file: web.yaml
+ *       object: {apiVersion: apps/v1, kind: Deployment, name: web}
+ *       path: /spec/template/spec/containers/0/image
+ *       template: nginx:${value}        # the value stringified into a string
+ * ```
+ */
+import { posix } from 'node:path';
+import semver from 'semver';
+import { isPointer } from './pointer.ts';
+import { compileSchema, formatSchemaErrors, InvalidSchemaError } from './schema.ts';
+import { problem, type BundleProblem } from './problems.ts';
+
+/** `apiVersion` of a package manifest. */
+export const PACKAGE_MANIFEST_API_VERSION = 'apply.trellis.dev/v1alpha1';
+/** `kind` of a package manifest. */
+export const PACKAGE_MANIFEST_KIND = 'PackageManifest';
+/** The package manifest's file name at the root of a bundle. */
+export const PACKAGE_MANIFEST_FILE = 'package.yaml';
+/** The manifests folder when `manifests` is not set. */
+export const DEFAULT_MANIFESTS_DIR = 'manifests';
+/** The annotation by which an object names its phase. */
+export const PHASE_ANNOTATION = 'apply.trellis.dev/phase';
+/**
+ * The phase of objects without a phase annotation. It runs last unless
+ * `phases` lists it somewhere else.
+ */
+export const DEFAULT_PHASE = 'default';
+/** The placeholder a placement's `template` replaces with the value. */
+export const TEMPLATE_PLACEHOLDER = '${value}';
+
+/** Which object in a manifest file a placement writes into. */
+export interface PlacementTarget {
+  /** Compared only when set. */
+  readonly apiVersion?: string;
+  readonly kind: string;
+  readonly name: string;
+  /** The namespace as written in the manifest (before targetNamespace); compared only when set. */
+  readonly namespace?: string;
+}
+
+/** Where one value lands in the manifests. */
+export interface Placement {
+  /** JSON pointer into the values, e.g. `/replicas` or `/image/tag`. */
+  readonly value: string;
+  /** The manifest file, relative to the manifests folder, with `/` separators. */
+  readonly file: string;
+  /** The object in that file (exactly one object must match). */
+  readonly object: PlacementTarget;
+  /** JSON pointer into the object, e.g. `/spec/replicas`; the build wrote the default there. */
+  readonly path: string;
+  /**
+   * For a value used inside a string: the string with `${value}` where the value
+   * goes, e.g. `registry.example/web:${value}`. Without it the value replaces the
+   * target as is, keeping its JSON type.
+   */
+  readonly template?: string;
+}
+
+/** The values a package accepts and where they land. */
+export interface PackageValues {
+  /** JSON Schema of the values object, with `default`s; draft 2020-12 unless `$schema` names draft-07 or 2019-09. */
+  readonly schema: Record<string, unknown>;
+  readonly placements: readonly Placement[];
+}
+
+/** `package.yaml`: what a Trellis bundle is and how to apply it. */
+export interface PackageManifest {
+  readonly apiVersion: typeof PACKAGE_MANIFEST_API_VERSION;
+  readonly kind: typeof PACKAGE_MANIFEST_KIND;
+  /** The package name, a DNS-1123 label. */
+  readonly name: string;
+  /** The package version, semver (`1.4.0`, `2.0.0-rc.1`). */
+  readonly version: string;
+  readonly description?: string;
+  /** Phase names (DNS-1123 labels), in apply order. */
+  readonly phases: readonly string[];
+  /** The manifests folder, relative to package.yaml; default `manifests`. */
+  readonly manifests: string;
+  readonly values: PackageValues;
+}
+
+const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+
+const pointerSchema = { type: 'string', pattern: '^(/.*)?$' };
+
+/** The JSON Schema of package.yaml itself (draft-07). */
+export const packageManifestSchema: Record<string, unknown> = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  additionalProperties: false,
+  required: ['apiVersion', 'kind', 'name', 'version'],
+  properties: {
+    apiVersion: { const: PACKAGE_MANIFEST_API_VERSION },
+    kind: { const: PACKAGE_MANIFEST_KIND },
+    name: { type: 'string', maxLength: 63, pattern: DNS_LABEL },
+    version: { type: 'string', minLength: 1 },
+    description: { type: 'string' },
+    phases: { type: 'array', uniqueItems: true, items: { type: 'string', maxLength: 63, pattern: DNS_LABEL } },
+    manifests: { type: 'string', minLength: 1 },
+    values: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        schema: { type: 'object' },
+        placements: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['value', 'file', 'object', 'path'],
+            properties: {
+              value: pointerSchema,
+              file: { type: 'string', minLength: 1 },
+              object: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['kind', 'name'],
+                properties: {
+                  apiVersion: { type: 'string', minLength: 1 },
+                  kind: { type: 'string', minLength: 1 },
+                  name: { type: 'string', minLength: 1 },
+                  namespace: { type: 'string', minLength: 1 },
+                },
+              },
+              path: { type: 'string', pattern: '^/' },
+              template: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+let manifestValidator: ReturnType<typeof compileSchema> | undefined;
+
+/** The outcome of {@link validatePackageManifest}. */
+export type PackageManifestResult =
+  | { readonly ok: true; readonly manifest: PackageManifest }
+  | { readonly ok: false; readonly problems: readonly BundleProblem[] };
+
+/**
+ * Checks a parsed package.yaml and fills in its defaults (`phases: []`,
+ * `manifests: manifests`, an empty values schema). Reports every problem:
+ * schema violations, a version that is not semver, a manifests folder outside the
+ * bundle, a values schema that does not compile, placements with malformed
+ * pointers or templates without `${value}`. `file` names package.yaml in messages.
+ */
+export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_FILE): PackageManifestResult {
+  manifestValidator ??= compileSchema(packageManifestSchema);
+  const fail = (detail: string): BundleProblem => problem('InvalidPackageManifest', detail, { file });
+  if (!manifestValidator(data)) {
+    return { ok: false, problems: formatSchemaErrors(manifestValidator.errors, 'package manifest').map(fail) };
+  }
+  const raw = data as {
+    name: string; version: string; description?: string; phases?: string[]; manifests?: string;
+    values?: { schema?: Record<string, unknown>; placements?: Placement[] };
+  };
+  const problems: BundleProblem[] = [];
+  if (semver.valid(raw.version) === null) problems.push(fail(`version "${raw.version}" is not a semantic version (like 1.4.0)`));
+  const manifests = posix.normalize(raw.manifests ?? DEFAULT_MANIFESTS_DIR).replace(/\/+$/, '');
+  if (manifests.startsWith('/') || manifests === '..' || manifests.startsWith('../') || manifests.includes('\\')) {
+    problems.push(fail(`manifests "${raw.manifests}" must be a folder inside the bundle`));
+  }
+  const schema = raw.values?.schema ?? { type: 'object' };
+  try {
+    compileSchema(schema, { useDefaults: true });
+  } catch (err) {
+    const why = err instanceof InvalidSchemaError ? err.message : String(err);
+    problems.push(fail(`values.schema is not a valid JSON Schema: ${why}`));
+  }
+  const placements = raw.values?.placements ?? [];
+  placements.forEach((p, i) => {
+    const at = `values.placements[${i}]`;
+    if (!isPointer(p.value)) problems.push(fail(`${at}.value "${p.value}" is not a JSON pointer`));
+    if (!isPointer(p.path)) problems.push(fail(`${at}.path "${p.path}" is not a JSON pointer`));
+    if (p.template !== undefined && !p.template.includes(TEMPLATE_PLACEHOLDER)) {
+      problems.push(fail(`${at}.template must contain ${TEMPLATE_PLACEHOLDER}`));
+    }
+    const f = posix.normalize(p.file);
+    if (f.startsWith('/') || f.startsWith('../') || f === '..') problems.push(fail(`${at}.file "${p.file}" must be inside the manifests folder`));
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  const manifest: PackageManifest = {
+    apiVersion: PACKAGE_MANIFEST_API_VERSION,
+    kind: PACKAGE_MANIFEST_KIND,
+    name: raw.name,
+    version: raw.version,
+    ...(raw.description === undefined ? {} : { description: raw.description }),
+    phases: raw.phases ?? [],
+    manifests,
+    values: { schema, placements: placements.map((p) => ({ ...p, file: posix.normalize(p.file) })) },
+  };
+  return { ok: true, manifest };
+}

@@ -1,0 +1,159 @@
+/**
+ * Reading a bundle from an unpacked artifact: a Trellis bundle (`package.yaml`
+ * plus a manifests folder) or a plain folder of YAML/JSON manifests, in a stable
+ * order (files by sorted path, then document order).
+ */
+import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { join, posix, sep } from 'node:path';
+import { parseDocument } from 'yaml';
+import { DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_FILE, validatePackageManifest, type PackageManifest } from './format.ts';
+import { isPlainObject, type SourcedObject } from './object.ts';
+import { parseManifests } from './parse.ts';
+import { problem, type BundleProblem } from './problems.ts';
+
+/** Options for {@link loadBundle}. */
+export interface LoadBundleOptions {
+  /** The Package's `spec.path`, relative to the artifact root; default the root. */
+  readonly path?: string;
+  /** Largest manifest file read; default 8 MiB. */
+  readonly maxFileBytes?: number;
+  /** Aliases expanded per YAML document; default 100. */
+  readonly maxAliasCount?: number;
+}
+
+/** What {@link loadBundle} found. Problems do not stop loading: everything readable is read. */
+export interface LoadedBundle {
+  /** `trellis` when the path holds a package.yaml, else `plain`. */
+  readonly format: 'trellis' | 'plain';
+  /** The validated package manifest (undefined for plain folders, or when package.yaml is invalid). */
+  readonly manifest?: PackageManifest;
+  /** The folder the manifests were read from, relative to the artifact root (`.` for the root). */
+  readonly manifestsDir: string;
+  readonly objects: readonly SourcedObject[];
+  readonly problems: readonly BundleProblem[];
+}
+
+const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
+
+/** `spec.path` as a clean relative path, or undefined when it leaves the artifact. */
+function normalizeBundlePath(path: string): string | undefined {
+  if (path.includes('\\') || path.includes('\0')) return undefined;
+  const clean = posix.normalize(`./${path.replace(/^\/+/, '')}`).replace(/\/+$/, '');
+  if (clean === '..' || clean.startsWith('../')) return undefined;
+  return clean === '' ? '.' : clean;
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw err;
+  }
+}
+
+/**
+ * Loads the bundle at `<dir>/<opts.path>`. With a `package.yaml` there, it is a
+ * Trellis bundle: the manifest is validated and the manifests folder it names is
+ * read. Otherwise every `*.yaml`, `*.yml` and `*.json` file under the path is read
+ * recursively, skipping hidden files and folders (`.git`, `.github`, ...) and
+ * other files (README.md, ...). Symbolic links are never followed: a link with a
+ * manifest extension is reported. I/O errors other than "not found" are thrown.
+ */
+export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Promise<LoadedBundle> {
+  const problems: BundleProblem[] = [];
+  const rel = normalizeBundlePath(opts.path ?? '.');
+  const fail = (detail: string): LoadedBundle => ({
+    format: 'plain', manifestsDir: rel ?? '.', objects: [], problems: [problem('PathNotFound', detail)],
+  });
+  if (rel === undefined) return fail(`path "${opts.path}" is outside the artifact`);
+  const root = join(dir, rel);
+  if (!(await isDirectory(root)) || !isInside(await realpath(root), await realpath(dir))) {
+    return fail(`path "${opts.path ?? '.'}" is not a folder in the artifact`);
+  }
+
+  let manifest: PackageManifest | undefined;
+  let manifestsDir = rel;
+  let format: LoadedBundle['format'] = 'plain';
+  const manifestPath = join(root, PACKAGE_MANIFEST_FILE);
+  if ((await lstat(manifestPath).catch(() => undefined))?.isFile()) {
+    format = 'trellis';
+    const manifestFile = posix.join(rel, PACKAGE_MANIFEST_FILE);
+    const read = await readPackageManifest(manifestPath, manifestFile);
+    problems.push(...read.problems);
+    manifest = read.manifest;
+    manifestsDir = posix.join(rel, manifest?.manifests ?? read.manifestsHint ?? DEFAULT_MANIFESTS_DIR);
+    if (!(await isDirectory(join(dir, manifestsDir)))) {
+      problems.push(problem('PathNotFound', `the manifests folder "${manifestsDir}" does not exist`, { file: manifestFile }));
+      return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects: [], problems };
+    }
+  }
+
+  const skip = format === 'trellis' ? posix.join(rel, PACKAGE_MANIFEST_FILE) : undefined;
+  const files = (await listManifestFiles(dir, manifestsDir, problems)).filter((f) => f !== skip);
+  const objects: SourcedObject[] = [];
+  const maxBytes = opts.maxFileBytes ?? 8 * 1024 * 1024;
+  for (const file of files) {
+    const abs = join(dir, file);
+    const size = (await lstat(abs)).size;
+    if (size > maxBytes) {
+      problems.push(problem('FileTooLarge', `the file is ${size} bytes, more than the limit of ${maxBytes}`, { file }));
+      continue;
+    }
+    const parsed = parseManifests(await readFile(abs, 'utf8'), file, opts.maxAliasCount === undefined ? {} : { maxAliasCount: opts.maxAliasCount });
+    objects.push(...parsed.objects);
+    problems.push(...parsed.problems);
+  }
+  return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, problems };
+}
+
+function isInside(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+}
+
+/**
+ * Reads and validates package.yaml. When it is invalid, `manifestsHint` still
+ * says which folder it names (if that is a safe relative path), so the manifests
+ * can be checked and reported on in the same pass.
+ */
+async function readPackageManifest(path: string, file: string): Promise<{ manifest?: PackageManifest; manifestsHint?: string; problems: BundleProblem[] }> {
+  const doc = parseDocument(await readFile(path, 'utf8'), { uniqueKeys: true, prettyErrors: true, version: '1.2' });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const detail = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
+        return problem('InvalidYAML', detail, pos ? { file, line: pos.line, column: pos.col } : { file });
+      }),
+    };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { problems: [problem('InvalidYAML', err instanceof Error ? err.message : String(err), { file })] };
+  }
+  const result = validatePackageManifest(data, file);
+  if (result.ok) return { manifest: result.manifest, problems: [] };
+  const hint = isPlainObject(data) && typeof data.manifests === 'string' ? normalizeBundlePath(data.manifests) : undefined;
+  return { ...(hint === undefined ? {} : { manifestsHint: hint }), problems: [...result.problems] };
+}
+
+/** Manifest files under `folder` (artifact-relative), sorted by path. */
+async function listManifestFiles(dir: string, folder: string, problems: BundleProblem[]): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (relDir: string): Promise<void> => {
+    const entries = await readdir(join(dir, relDir), { withFileTypes: true });
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const rel = relDir === '.' ? entry.name : posix.join(relDir, entry.name);
+      if (entry.isDirectory()) await walk(rel);
+      else if (!MANIFEST_EXTENSIONS.test(entry.name)) continue;
+      else if (entry.isSymbolicLink()) problems.push(problem('SymlinkNotFollowed', 'manifest files must not be symbolic links', { file: rel }));
+      else if (entry.isFile()) found.push(rel);
+    }
+  };
+  await walk(folder);
+  // Code-unit order, not locale order: the same on every machine.
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}

@@ -1,0 +1,126 @@
+/**
+ * Parsing one manifest file (YAML or JSON) into objects: multi-document YAML,
+ * `List` kinds flattened, every object tagged with its file and document.
+ *
+ * The parser is strict where a lenient one would hide mistakes or be abused:
+ * duplicate keys are errors (the last one would silently win), alias expansion is
+ * capped (a "billion laughs" file is refused, not expanded), and values JSON cannot
+ * carry (`!!binary`, `.nan`, `.inf`) are refused, since the object goes to the
+ * apiserver as JSON. YAML 1.2 core schema with `<<` merge keys, so `yes` stays the
+ * string "yes" (as in most YAML 1.2 tools; kubectl's YAML 1.1 reads it as true).
+ */
+import { parseAllDocuments } from 'yaml';
+import { isPlainObject, type SourcedObject, type UnstructuredObject } from './object.ts';
+import { problem, type BundleProblem } from './problems.ts';
+
+/** Limits for {@link parseManifests}. */
+export interface ParseLimits {
+  /** Aliases expanded per document before the document is refused; default 100. */
+  readonly maxAliasCount?: number;
+}
+
+/** Objects and problems found in one file. */
+export interface ParsedFile {
+  readonly objects: SourcedObject[];
+  readonly problems: BundleProblem[];
+}
+
+/**
+ * Parses the text of one manifest file. `file` is the artifact-relative path used
+ * in sources and messages. Empty documents (comments only, a trailing `---`) are
+ * skipped but still counted, so `document N` in a message is the Nth document.
+ */
+export function parseManifests(text: string, file: string, limits: ParseLimits = {}): ParsedFile {
+  const out: ParsedFile = { objects: [], problems: [] };
+  const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true, prettyErrors: true, strict: true, version: '1.2' });
+  docs.forEach((doc, document) => {
+    if (doc.errors.length > 0) {
+      for (const err of doc.errors) {
+        const pos = err.linePos?.[0];
+        const detail = firstLine(err.message);
+        out.problems.push(problem('InvalidYAML', detail, pos
+          ? { file, line: pos.line, column: pos.col }
+          : { file }));
+      }
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliasCount ?? 100 });
+    } catch (err) {
+      // toJS throws for alias bombs and for aliases to anchors defined later.
+      out.problems.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { source: { file, document } }));
+      return;
+    }
+    if (value === null || value === undefined) return;
+    addDocument(out, value, file, document);
+  });
+  return out;
+}
+
+function firstLine(message: string): string {
+  // yaml's pretty errors append " at line L, column C:" and a code excerpt; the
+  // position is reported separately.
+  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+}
+
+/** Adds one document's object(s): a List's items, or the object itself. */
+function addDocument(out: ParsedFile, value: unknown, file: string, document: number): void {
+  if (!isPlainObject(value)) {
+    out.problems.push(problem('NotAnObject', `the document is ${describeJSONType(value)}, not a Kubernetes object`, { source: { file, document } }));
+    return;
+  }
+  const badPath = firstNonJSON(value, '');
+  if (badPath !== undefined) {
+    out.problems.push(problem('NotAnObject', `${badPath.path || 'the document'} is ${badPath.what}, which JSON cannot carry`, { source: { file, document } }));
+    return;
+  }
+  if (!isList(value)) {
+    out.objects.push({ object: value, source: { file, document } });
+    return;
+  }
+  (value.items as unknown[]).forEach((item, index) => {
+    const source = { file, document, item: index };
+    if (isPlainObject(item)) out.objects.push({ object: item, source });
+    else out.problems.push(problem('NotAnObject', `the List item is ${describeJSONType(item)}, not a Kubernetes object`, { source }));
+  });
+}
+
+/**
+ * `kind: List`, or a `<Kind>List` with an `items` array and no name (a real custom
+ * kind that merely ends in "List" has a name, and is kept as an object).
+ */
+function isList(obj: UnstructuredObject): boolean {
+  if (!Array.isArray(obj.items) || typeof obj.kind !== 'string') return false;
+  if (obj.kind === 'List') return true;
+  const meta = isPlainObject(obj.metadata) ? obj.metadata : undefined;
+  return obj.kind.endsWith('List') && meta?.name === undefined;
+}
+
+function describeJSONType(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return `a ${typeof value}`;
+}
+
+/** The first value under `value` that is not JSON (with its pointer), if any. */
+function firstNonJSON(value: unknown, path: string): { path: string; what: string } | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path, what: String(value) };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = firstNonJSON(value[i], `${path}/${i}`);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  if (isPlainObject(value) && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) {
+      const bad = firstNonJSON(v, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  const what = value instanceof Uint8Array ? 'binary data (!!binary)' : `a ${typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value}`;
+  return { path, what };
+}

@@ -1,0 +1,77 @@
+/**
+ * JSON Schema validation with ajv for package manifests and package values: one
+ * place that picks the draft a schema declares and turns ajv's errors into
+ * readable messages (`values/replicas must be integer`).
+ */
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import * as ajvFormats from 'ajv-formats';
+
+/** The JSON Schema drafts a values schema may declare in `$schema`. */
+export type SchemaDraft = 'draft-07' | '2019-09' | '2020-12';
+
+/** The typed error for a schema that ajv cannot compile, or an unsupported `$schema`. */
+export class InvalidSchemaError extends Error {
+  override readonly name = 'InvalidSchemaError';
+}
+
+const DRAFTS: ReadonlyArray<readonly [RegExp, SchemaDraft]> = [
+  [/^https?:\/\/json-schema\.org\/draft-07\/schema#?$/, 'draft-07'],
+  [/^https?:\/\/json-schema\.org\/draft\/2019-09\/schema#?$/, '2019-09'],
+  [/^https?:\/\/json-schema\.org\/draft\/2020-12\/schema#?$/, '2020-12'],
+];
+
+/** The draft a schema declares; 2020-12 when it declares none. */
+export function schemaDraft(schema: Record<string, unknown>): SchemaDraft {
+  const declared = schema.$schema;
+  if (declared === undefined) return '2020-12';
+  if (typeof declared === 'string') {
+    for (const [pattern, draft] of DRAFTS) if (pattern.test(declared)) return draft;
+  }
+  throw new InvalidSchemaError(`$schema ${JSON.stringify(declared)} is not supported (use JSON Schema draft-07, 2019-09 or 2020-12)`);
+}
+
+// ajv-formats is CommonJS with `exports.default`; under NodeNext the plugin is the
+// default export of the namespace, whichever way the loader exposes it.
+const addFormats = ((ajvFormats as unknown as { default: { default?: unknown } }).default.default
+  ?? (ajvFormats as unknown as { default: unknown }).default) as (ajv: Ajv) => Ajv;
+
+/**
+ * Compiles `schema` for its declared draft with `options` (formats included).
+ * User schemas are not held to ajv's strict mode: unknown keywords such as
+ * `x-...` annotations are legal JSON Schema and must not break a package.
+ */
+export function compileSchema(schema: Record<string, unknown>, options: Options = {}): ValidateFunction {
+  const draft = schemaDraft(schema);
+  const opts: Options = { strict: false, allErrors: true, ...options };
+  const ajv = draft === '2020-12' ? new Ajv2020(opts) : draft === '2019-09' ? new Ajv2019(opts) : new Ajv(opts);
+  addFormats(ajv);
+  try {
+    return ajv.compile(schema);
+  } catch (err) {
+    throw new InvalidSchemaError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+}
+
+/**
+ * One readable line per ajv error: `<root><instancePath> <message>` plus the
+ * offending property or the allowed values from the schema. Never includes the
+ * data itself (values may come from Secrets).
+ */
+export function formatSchemaErrors(errors: readonly ErrorObject[] | null | undefined, root: string): string[] {
+  const lines: string[] = [];
+  for (const e of errors ?? []) {
+    // `if`/`then` report the failing branch as their own error: the branch's
+    // errors are already listed, so this one adds nothing.
+    if (e.keyword === 'if') continue;
+    const params = e.params as Record<string, unknown>;
+    let detail = e.message ?? `fails ${e.keyword}`;
+    if (e.keyword === 'additionalProperties') detail += ` ("${String(params.additionalProperty)}")`;
+    else if (e.keyword === 'enum') detail += `: ${JSON.stringify(params.allowedValues)}`;
+    else if (e.keyword === 'const') detail += ` ${JSON.stringify(params.allowedValue)}`;
+    else if (e.keyword === 'unevaluatedProperties') detail += ` ("${String(params.unevaluatedProperty)}")`;
+    lines.push(`${root}${e.instancePath} ${detail}`);
+  }
+  return [...new Set(lines)];
+}
