@@ -1,0 +1,126 @@
+/**
+ * Fetching the tree of one commit: a shallow (depth 1), single-ref fetch into a
+ * private git directory next to the destination, then a checkout of exactly that
+ * commit into the destination, then the git directory is deleted. The destination
+ * ends up holding the working tree only (no `.git`).
+ *
+ * A pinned commit that is the tip of some branch or tag is fetched shallowly like
+ * any other; one that is not needs history, so the named branch (or, without one,
+ * every branch) is fetched in full and the commit looked up in it.
+ */
+import * as fs from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import git from 'isomorphic-git';
+import { GitRefNotFoundError } from './errors.ts';
+import { readRemoteRefs, resolveAgainst, withGitDeadline, type GitRef, type RemoteRef, type ResolvedRevision } from './refs.ts';
+import { authHeaders, limitedHttp, type GitCredentials } from './transport.ts';
+
+/** Options for {@link fetchTree}. */
+export interface FetchOptions {
+  readonly auth?: GitCredentials | undefined;
+  /** Time limit for the whole fetch (listing, download, checkout). Default 60 s. */
+  readonly timeoutMs?: number | undefined;
+  /** Cap on downloaded bytes (packfiles and ref listings). Default: no cap. */
+  readonly maxDownloadBytes?: number | undefined;
+}
+
+/** What {@link fetchTree} checked out. */
+export interface FetchedTree extends ResolvedRevision {
+  /** The directory holding the working tree. */
+  readonly dir: string;
+}
+
+const isResolved = (ref: GitRef | ResolvedRevision): ref is ResolvedRevision =>
+  typeof (ref as ResolvedRevision).revision === 'string' && typeof (ref as ResolvedRevision).commit === 'string';
+
+/** The revision string for `commit` reached through `refName` (or a bare pin). */
+function revisionFor(refName: string | undefined, commit: string): string {
+  if (refName === undefined) return `sha1:${commit}`;
+  const short = refName.replace(/^refs\/(heads|tags)\//, '');
+  return `${short}@sha1:${commit}`;
+}
+
+/** The ref whose tip is `commit`, preferring `preferred`, then branches, then tags. */
+function tipRef(refs: readonly RemoteRef[], commit: string, preferred: string | undefined): RemoteRef | undefined {
+  const tips = refs.filter((r) => r.commit === commit && r.name.startsWith('refs/'));
+  return tips.find((r) => r.name === preferred) ?? tips.find((r) => r.name.startsWith('refs/heads/')) ?? tips[0];
+}
+
+async function ensureEmptyDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if ((await readdir(dir)).length > 0) throw new Error(`fetch destination ${dir} is not empty`);
+}
+
+/**
+ * Fetches the tree `ref` names from `url` into `destDir` (which must not exist or
+ * be empty) and returns the revision actually checked out. `ref` is either a
+ * {@link GitRef} (resolved first, one more ls-remote) or the result of
+ * {@link resolveRef}. When a branch or tag moved since it was resolved, the new
+ * tip is checked out and its revision returned: the result, not the input, says
+ * what the tree is. On failure `destDir` is removed; errors are redacted GitErrors.
+ */
+export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, destDir: string,
+  opts: FetchOptions = {}): Promise<FetchedTree> {
+  await ensureEmptyDir(destDir);
+  const gitdir = await mkdtemp(join(dirname(destDir), `.${basename(destDir)}.gitdir-`));
+  try {
+    return await withGitDeadline('fetch', url, opts, async (signal) => {
+      const http = limitedHttp({ signal, maxBytes: opts.maxDownloadBytes });
+      const headers = authHeaders(opts.auth);
+      const cache = {};
+      let resolved: ResolvedRevision = isResolved(ref) ? ref : resolveAgainst(
+        ref.commit !== undefined && ref.branch === undefined ? [] : await readRemoteRefs(http, url, opts.auth), ref);
+
+      await git.init({ fs, dir: destDir, gitdir, defaultBranch: 'trellis-fetch' });
+      await git.addRemote({ fs, gitdir, remote: 'origin', url });
+      const fetchRef = async (refName: string | undefined, shallow: boolean): Promise<string> => {
+        const result = await git.fetch({
+          fs, http, dir: destDir, gitdir, remote: 'origin', headers, cache, tags: false,
+          ...(refName === undefined ? { singleBranch: false } : { singleBranch: true, ref: refName, remoteRef: refName }),
+          ...(shallow ? { depth: 1 } : {}),
+        });
+        signal.throwIfAborted();
+        return result.fetchHead ?? '';
+      };
+
+      let commit: string;
+      if (resolved.kind !== 'commit') {
+        // Branch, tag or semver: the tip of the ref, whatever it is now.
+        if (resolved.refName === undefined) throw new GitRefNotFoundError(`${resolved.kind} revision without a ref name`, 'InvalidRef');
+        const head = await fetchRef(resolved.refName, true);
+        commit = await peelToCommit(gitdir, head, cache);
+        if (commit !== resolved.commit) resolved = { ...resolved, commit, revision: revisionFor(resolved.refName, commit) };
+      } else {
+        // A pinned commit: shallow when some ref's tip is that commit, full history otherwise.
+        commit = resolved.commit;
+        const tip = tipRef(await readRemoteRefs(http, url, opts.auth), commit, resolved.refName);
+        if (tip) await fetchRef(tip.name, true);
+        else await fetchRef(resolved.refName, false);
+        await git.readCommit({ fs, gitdir, oid: commit, cache }).catch(() => {
+          throw new GitRefNotFoundError(`commit ${commit} not found${resolved.refName ? ` on ${resolved.refName}` : ''}`);
+        });
+      }
+      await git.checkout({ fs, dir: destDir, gitdir, ref: commit, force: true, cache });
+      signal.throwIfAborted();
+      return { ...resolved, dir: destDir };
+    });
+  } catch (err) {
+    await rm(destDir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    await rm(gitdir, { recursive: true, force: true });
+  }
+}
+
+/** The commit an object id names, following annotated tags. */
+async function peelToCommit(gitdir: string, oid: string, cache: object): Promise<string> {
+  let current = oid;
+  for (let i = 0; i < 10; i++) {
+    const { type, object } = await git.readObject({ fs, gitdir, oid: current, cache, format: 'parsed' });
+    if (type === 'commit') return current;
+    if (type !== 'tag') throw new GitRefNotFoundError(`ref points at a ${type}, not a commit`);
+    current = (object as { object: string }).object;
+  }
+  throw new GitRefNotFoundError('tag chain too long');
+}
