@@ -30,6 +30,7 @@
  */
 import { posix } from 'node:path';
 import semver from 'semver';
+import { isPlainObject } from './object.ts';
 import { isPointer } from './pointer.ts';
 import { compileSchema, formatSchemaErrors, InvalidSchemaError } from './schema.ts';
 import { problem, type BundleProblem } from './problems.ts';
@@ -173,38 +174,22 @@ export type PackageManifestResult =
 export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_FILE): PackageManifestResult {
   manifestValidator ??= compileSchema(packageManifestSchema);
   const fail = (detail: string): BundleProblem => problem('InvalidPackageManifest', detail, { file });
+  const problems: BundleProblem[] = [];
   if (!manifestValidator(data)) {
-    return { ok: false, problems: formatSchemaErrors(manifestValidator.errors, 'package manifest').map(fail) };
+    const labelRule = `must match pattern "${DNS_LABEL}"`;
+    problems.push(...formatSchemaErrors(manifestValidator.errors, '', true)
+      .map((line) => line.replace(labelRule, 'must be a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit)'))
+      .map(fail));
   }
+  if (!isPlainObject(data)) return { ok: false, problems };
+  // The checks a schema cannot express run on whatever is well-typed, so one
+  // pass reports every problem of the file.
+  problems.push(...semanticProblems(data).map(fail));
+  if (problems.length > 0) return { ok: false, problems };
   const raw = data as {
     name: string; version: string; description?: string; phases?: string[]; manifests?: string;
     values?: { schema?: Record<string, unknown>; placements?: Placement[] };
   };
-  const problems: BundleProblem[] = [];
-  if (semver.valid(raw.version) === null) problems.push(fail(`version "${raw.version}" is not a semantic version (like 1.4.0)`));
-  const manifests = posix.normalize(raw.manifests ?? DEFAULT_MANIFESTS_DIR).replace(/\/+$/, '');
-  if (manifests.startsWith('/') || manifests === '..' || manifests.startsWith('../') || manifests.includes('\\')) {
-    problems.push(fail(`manifests "${raw.manifests}" must be a folder inside the bundle`));
-  }
-  const schema = raw.values?.schema ?? { type: 'object' };
-  try {
-    compileSchema(schema, { useDefaults: true });
-  } catch (err) {
-    const why = err instanceof InvalidSchemaError ? err.message : String(err);
-    problems.push(fail(`values.schema is not a valid JSON Schema: ${why}`));
-  }
-  const placements = raw.values?.placements ?? [];
-  placements.forEach((p, i) => {
-    const at = `values.placements[${i}]`;
-    if (!isPointer(p.value)) problems.push(fail(`${at}.value "${p.value}" is not a JSON pointer`));
-    if (!isPointer(p.path)) problems.push(fail(`${at}.path "${p.path}" is not a JSON pointer`));
-    if (p.template !== undefined && !p.template.includes(TEMPLATE_PLACEHOLDER)) {
-      problems.push(fail(`${at}.template must contain ${TEMPLATE_PLACEHOLDER}`));
-    }
-    const f = posix.normalize(p.file);
-    if (f.startsWith('/') || f.startsWith('../') || f === '..') problems.push(fail(`${at}.file "${p.file}" must be inside the manifests folder`));
-  });
-  if (problems.length > 0) return { ok: false, problems };
   const manifest: PackageManifest = {
     apiVersion: PACKAGE_MANIFEST_API_VERSION,
     kind: PACKAGE_MANIFEST_KIND,
@@ -212,8 +197,50 @@ export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_F
     version: raw.version,
     ...(raw.description === undefined ? {} : { description: raw.description }),
     phases: raw.phases ?? [],
-    manifests,
-    values: { schema, placements: placements.map((p) => ({ ...p, file: posix.normalize(p.file) })) },
+    manifests: cleanRelative(raw.manifests ?? DEFAULT_MANIFESTS_DIR) ?? DEFAULT_MANIFESTS_DIR,
+    values: {
+      schema: raw.values?.schema ?? { type: 'object' },
+      placements: (raw.values?.placements ?? []).map((p) => ({ ...p, file: cleanRelative(p.file) ?? p.file })),
+    },
   };
   return { ok: true, manifest };
+}
+
+/** A relative path without `.`/`..` segments, or undefined when it leaves its folder. */
+function cleanRelative(path: string): string | undefined {
+  if (path.includes('\\') || path.startsWith('/')) return undefined;
+  const clean = posix.normalize(path).replace(/\/+$/, '');
+  return clean === '..' || clean.startsWith('../') ? undefined : clean;
+}
+
+function semanticProblems(data: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  if (typeof data.version === 'string' && semver.valid(data.version) === null) {
+    out.push(`version "${data.version}" is not a semantic version (like 1.4.0)`);
+  }
+  if (typeof data.manifests === 'string' && cleanRelative(data.manifests) === undefined) {
+    out.push(`manifests "${data.manifests}" must be a folder inside the bundle`);
+  }
+  const values = isPlainObject(data.values) ? data.values : {};
+  if (isPlainObject(values.schema)) {
+    try {
+      compileSchema(values.schema, { useDefaults: true });
+    } catch (err) {
+      out.push(`values.schema is not a valid JSON Schema: ${err instanceof InvalidSchemaError ? err.message : String(err)}`);
+    }
+  }
+  const placements = Array.isArray(values.placements) ? values.placements : [];
+  placements.forEach((p: unknown, i) => {
+    if (!isPlainObject(p)) return;
+    const at = `values.placements[${i}]`;
+    if (typeof p.value === 'string' && !isPointer(p.value)) out.push(`${at}.value "${p.value}" is not a JSON pointer`);
+    if (typeof p.path === 'string' && !isPointer(p.path)) out.push(`${at}.path "${p.path}" is not a JSON pointer`);
+    if (typeof p.template === 'string' && !p.template.includes(TEMPLATE_PLACEHOLDER)) {
+      out.push(`${at}.template must contain ${TEMPLATE_PLACEHOLDER}`);
+    }
+    if (typeof p.file === 'string' && cleanRelative(p.file) === undefined) {
+      out.push(`${at}.file "${p.file}" must be inside the manifests folder`);
+    }
+  });
+  return out;
 }

@@ -54,12 +54,20 @@ export function compileSchema(schema: Record<string, unknown>, options: Options 
   }
 }
 
+/** `/values/placements/0/file` as `values.placements[0].file`. */
+export function dottedPath(instancePath: string): string {
+  return instancePath.split('/').slice(1)
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((out, t) => (/^[0-9]+$/.test(t) ? `${out}[${t}]` : out === '' ? t : `${out}.${t}`), '');
+}
+
 /**
  * One readable line per ajv error: `<root><instancePath> <message>` plus the
  * offending property or the allowed values from the schema. Never includes the
- * data itself (values may come from Secrets).
+ * data itself (values may come from Secrets). With `dotted`, paths are written
+ * `a.b[0]` instead of `root/a/b/0`, and `root` is ignored.
  */
-export function formatSchemaErrors(errors: readonly ErrorObject[] | null | undefined, root: string): string[] {
+export function formatSchemaErrors(errors: readonly ErrorObject[] | null | undefined, root: string, dotted = false): string[] {
   const lines: string[] = [];
   for (const e of errors ?? []) {
     // `if`/`then` report the failing branch as their own error: the branch's
@@ -71,7 +79,8 @@ export function formatSchemaErrors(errors: readonly ErrorObject[] | null | undef
     else if (e.keyword === 'enum') detail += `: ${JSON.stringify(params.allowedValues)}`;
     else if (e.keyword === 'const') detail += ` ${JSON.stringify(params.allowedValue)}`;
     else if (e.keyword === 'unevaluatedProperties') detail += ` ("${String(params.unevaluatedProperty)}")`;
-    lines.push(`${root}${e.instancePath} ${detail}`);
+    const where = dotted ? dottedPath(e.instancePath) : `${root}${e.instancePath}`;
+    lines.push(where === '' ? detail : `${where} ${detail}`);
   }
   return [...new Set(lines)];
 }

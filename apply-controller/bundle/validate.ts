@@ -4,7 +4,7 @@
  * and every violation is reported, not just the first.
  */
 import { DEFAULT_PHASE, PHASE_ANNOTATION } from './format.ts';
-import { describeRef, describeSource, groupOf, isPlainObject, refOf, type SourcedObject } from './object.ts';
+import { describeSource, groupOf, isPlainObject, refOf, type SourcedObject } from './object.ts';
 import { problem, type BundleProblem } from './problems.ts';
 import { isCRD, type ScopeOf } from './scope.ts';
 
@@ -105,7 +105,7 @@ export function validateObjects(objects: readonly SourcedObject[], options: Vali
     if (name) {
       const key = `${group}/${kind}/${ref.namespace ?? ''}/${name}`;
       const first = seen.get(key);
-      if (first) report('DuplicateObject', `${describeRef(ref)} (${group || 'core'} group) is also defined in ${describeSource(first.source)}`);
+      if (first) report('DuplicateObject', `also defined in ${describeSource(first.source)} (same group, kind, namespace and name)`);
       else seen.set(key, entry);
     }
   }

@@ -59,12 +59,21 @@ export function resolveValues(input: ResolveValuesInput): ResolvedValues {
  * (arrays included) is replaced. Neither input is modified.
  */
 export function mergeValues(base: Values, over: Values): Values {
-  const out: Values = { ...base };
+  const out: Values = {};
+  for (const [key, value] of Object.entries(base)) setOwn(out, key, value);
   for (const [key, value] of Object.entries(over)) {
     const prev = out[key];
-    out[key] = isPlainObject(prev) && isPlainObject(value) ? mergeValues(prev, value) : structuredClone(value);
+    setOwn(out, key, isPlainObject(prev) && isPlainObject(value) ? mergeValues(prev, value) : structuredClone(value));
   }
   return out;
+}
+
+/**
+ * `obj[key] = value` as a data property: a plain assignment to a key named
+ * `__proto__` would replace the object's prototype instead of storing a value.
+ */
+function setOwn(obj: Values, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 const MAX_REF_DEPTH = 32;
@@ -85,7 +94,7 @@ export function schemaDefaults(schema: unknown, root: unknown = schema, depth = 
   const out: Values = {};
   for (const [key, sub] of Object.entries(schema.properties)) {
     const value = schemaDefaults(sub, root, depth + 1);
-    if (value !== undefined) out[key] = value;
+    if (value !== undefined) setOwn(out, key, value);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }
