@@ -32,7 +32,7 @@ import { posix } from 'node:path';
 import semver from 'semver';
 import { isPlainObject } from './object.ts';
 import { isPointer } from './pointer.ts';
-import { compileSchema, formatSchemaErrors, InvalidSchemaError } from './schema.ts';
+import { compileSchema, formatSchemaErrors, InvalidSchemaError, VALUES_SCHEMA_OPTIONS } from './schema.ts';
 import { problem, type BundleProblem } from './problems.ts';
 
 /** `apiVersion` of a package manifest. */
@@ -224,7 +224,7 @@ function semanticProblems(data: Record<string, unknown>): string[] {
   const values = isPlainObject(data.values) ? data.values : {};
   if (isPlainObject(values.schema)) {
     try {
-      compileSchema(values.schema, { useDefaults: true });
+      compileSchema(values.schema, VALUES_SCHEMA_OPTIONS);
     } catch (err) {
       out.push(`values.schema is not a valid JSON Schema: ${err instanceof InvalidSchemaError ? err.message : String(err)}`);
     }

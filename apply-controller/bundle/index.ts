@@ -25,6 +25,9 @@ export {
 export {
   readBundle, type ReadBundleFailure, type ReadBundleOptions, type ReadBundleResult, type ReadBundleSuccess,
 } from './read.ts';
+export {
+  compileSchema, formatSchemaErrors, InvalidSchemaError, schemaDraft, VALUES_SCHEMA_OPTIONS, type SchemaDraft,
+} from './schema.ts';
 export { findBundleCRDs, isCRD, scopeResolver, type BundleCRD, type IsNamespaced, type KindScope, type ScopeOf } from './scope.ts';
 export { nameProblem, validateObjects, type ValidateOptions } from './validate.ts';
 export {

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
+import { canonicalJSON } from './canonical.ts';
 
 /** The JSON Schema drafts a values schema may declare in `$schema`. */
 export type SchemaDraft = 'draft-07' | '2019-09' | '2020-12';
@@ -38,20 +39,45 @@ const addFormats = ((ajvFormats as unknown as { default: { default?: unknown } }
   ?? (ajvFormats as unknown as { default: unknown }).default) as (ajv: Ajv) => Ajv;
 
 /**
+ * How a package's values schema is compiled, wherever it is: defaults filled in,
+ * no type coercion (typing is the schema's job; "3" is not an integer).
+ */
+export const VALUES_SCHEMA_OPTIONS: Readonly<Options> = { useDefaults: true, coerceTypes: false };
+
+/** Compiled validators by draft, options and canonical schema text, most recently used last. */
+const compiled = new Map<string, ValidateFunction>();
+const MAX_COMPILED = 64;
+
+/**
  * Compiles `schema` for its declared draft with `options` (formats included).
  * User schemas are not held to ajv's strict mode: unknown keywords such as
  * `x-...` annotations are legal JSON Schema and must not break a package.
+ *
+ * Each schema gets its own ajv instance (two packages may use the same `$id`), and
+ * the result is cached: a reconcile of an unchanged package compiles nothing,
+ * where a fresh instance and compile cost milliseconds each time.
  */
 export function compileSchema(schema: Record<string, unknown>, options: Options = {}): ValidateFunction {
   const draft = schemaDraft(schema);
   const opts: Options = { strict: false, allErrors: true, ...options };
+  const key = `${draft}\n${canonicalJSON(opts)}\n${canonicalJSON(schema)}`;
+  const hit = compiled.get(key);
+  if (hit) {
+    compiled.delete(key);
+    compiled.set(key, hit);
+    return hit;
+  }
   const ajv = draft === '2020-12' ? new Ajv2020(opts) : draft === '2019-09' ? new Ajv2019(opts) : new Ajv(opts);
   addFormats(ajv);
+  let validate: ValidateFunction;
   try {
-    return ajv.compile(schema);
+    validate = ajv.compile(schema);
   } catch (err) {
     throw new InvalidSchemaError(err instanceof Error ? err.message : String(err), { cause: err });
   }
+  compiled.set(key, validate);
+  if (compiled.size > MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+  return validate;
 }
 
 /** `/values/placements/0/file` as `values.placements[0].file`. */

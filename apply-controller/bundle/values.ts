@@ -5,10 +5,12 @@
  * that the values did not change without comparing them.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJSON } from './canonical.ts';
 import { isPlainObject } from './object.ts';
 import { problem, type BundleProblem } from './problems.ts';
-import { compileSchema, formatSchemaErrors, InvalidSchemaError } from './schema.ts';
+import { compileSchema, formatSchemaErrors, InvalidSchemaError, VALUES_SCHEMA_OPTIONS } from './schema.ts';
 
+export { canonicalJSON } from './canonical.ts';
 export { applyPlacements, type PlacementOptions, type PlacementResult } from './placements.ts';
 
 /** A values object: JSON. */
@@ -43,7 +45,7 @@ export function resolveValues(input: ResolveValuesInput): ResolvedValues {
   if (input.values) merged = mergeValues(merged, input.values);
   let validate;
   try {
-    validate = compileSchema(input.schema, { useDefaults: true, coerceTypes: false });
+    validate = compileSchema(input.schema, VALUES_SCHEMA_OPTIONS);
   } catch (err) {
     const why = err instanceof InvalidSchemaError ? err.message : String(err);
     return { ok: false, problems: [problem('InvalidPackageManifest', `values.schema is not a valid JSON Schema: ${why}`)] };
@@ -107,19 +109,6 @@ function resolveLocalRef(root: unknown, ref: string): unknown {
     current = current[token];
   }
   return current;
-}
-
-/**
- * JSON with object keys sorted at every level and no whitespace: the same data
- * gives the same text whatever order its keys were written in.
- */
-export function canonicalJSON(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJSON(v === undefined ? null : v)).join(',')}]`;
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** `sha256:<hex>` of the canonical JSON of the values. */
