@@ -97,4 +97,5 @@ async function main(): Promise<number> {
   return total.failed === 0 ? 0 : 1;
 }
 
-process.exitCode = await main();
+// Exit explicitly: a handle some library left open must never keep CI waiting.
+process.exit(await main());
