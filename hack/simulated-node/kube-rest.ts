@@ -71,9 +71,15 @@ export function httpStatusOf(err: unknown): number | undefined {
   return undefined;
 }
 
-/** A short description of an error for a log line (never a request body or header). */
+/**
+ * A short description of an error for a log line: the status and the apiserver's
+ * own message, never a request, its headers or a whole response.
+ */
 export function describeError(err: unknown): string {
   const status = httpStatusOf(err);
-  const message = err instanceof Error ? err.message.split('\n')[0] ?? err.name : String(err);
+  const body = (err as { body?: unknown } | null)?.body;
+  const parsed = typeof body === 'string' ? statusMessage(body) : (body as { message?: unknown } | undefined)?.message;
+  const fromServer = typeof parsed === 'string' && parsed ? parsed : undefined;
+  const message = fromServer ?? (err instanceof Error ? err.message.split('\n')[0] ?? err.name : String(err));
   return status === undefined ? message : `HTTP ${status}: ${message.slice(0, 300)}`;
 }

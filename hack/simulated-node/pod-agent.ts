@@ -100,7 +100,10 @@ export function startPodAgent(opts: PodAgentOptions): PodAgent {
     }
   };
 
-  const queue = new KeyedWorkQueue({ work: syncPod, concurrency: 8 });
+  const queue = new KeyedWorkQueue({
+    work: (uid) => syncPod(uid).catch((err: unknown) => retryLater(uid, 'handling Pod', err)),
+    concurrency: 8,
+  });
 
   const forget = (uid: string): void => {
     pods.delete(uid);

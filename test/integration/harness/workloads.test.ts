@@ -1,7 +1,9 @@
 // Workloads reach real health states on the local cluster: the real Deployment,
 // ReplicaSet, StatefulSet, DaemonSet and Job controllers and the real scheduler
 // do their part, and the simulated node plays the kubelet.
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import anyTest, { type ExecutionContext } from 'ava';
 import * as k8s from '@kubernetes/client-node';
 import { startSimulatedNode, type SimulatedNode } from '../../../hack/simulated-node.ts';
@@ -236,4 +238,36 @@ test('a restarted node takes over its Node and Pods without rewriting any status
   await core.deleteCollectionNamespacedPod({ namespace: ns });
   await eventually(async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0, WAIT_MS);
   t.is(second.writes().podDeletes, 2);
+});
+
+test('a process that stopped its simulated node exits on its own (no dangling watch or timer)', async (t) => {
+  const cluster = await useCluster();
+  const { core } = clients(cluster);
+  const nodeName = `t-sim-exit-${randomBytes(3).toString('hex')}`;
+  t.teardown(async () => { await core.deleteNode({ name: nodeName }).catch(() => undefined); });
+  const module = fileURLToPath(new URL('../../../hack/simulated-node.ts', import.meta.url));
+  const script = [
+    `const { startSimulatedNode } = await import(${JSON.stringify(module)});`,
+    `const node = await startSimulatedNode({ kubeconfigPath: ${JSON.stringify(cluster.kubeconfigPath)}, nodeName: ${JSON.stringify(nodeName)},`,
+    `  taints: [{ key: 'trellis.dev/test-node', effect: 'NoSchedule' }], heartbeatMs: 200, log: () => {} });`,
+    // Let a few heartbeats and watch requests happen first.
+    'await new Promise((r) => setTimeout(r, 1500));',
+    'await node.stop();',
+    "process.stdout.write('stopped');",
+  ].join('\n');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  // A guard, not a speed goal: a dangling handle would keep the child alive forever.
+  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.on('exit', (c, s) => resolve([c, s]));
+  });
+  clearTimeout(guard);
+  t.is(signal, null, `the process had to be killed:\n${out}`);
+  t.is(code, 0, out);
+  t.is(out, 'stopped');
+  const lease = await clients(cluster).coordination.readNamespacedLease({ namespace: 'kube-node-lease', name: nodeName });
+  t.truthy(lease.spec?.renewTime, 'the node really ran');
 });
