@@ -175,6 +175,8 @@ export class KubeTransport {
         else resolve();
       };
       res.on('error', finish);
+      // readline re-emits input errors; without a listener they would crash the process.
+      lines.on('error', finish);
       res.on('close', () => finish());
     });
   }
@@ -199,13 +201,22 @@ export class KubeTransport {
     }
     const isHttps = url.protocol === 'https:';
     if (isHttps && !cluster.proxyUrl) opts.agent = this.#keepAliveAgent(opts);
-    return new Promise<IncomingMessage>((resolve, reject) => {
+    const attempt = (): Promise<IncomingMessage> => new Promise<IncomingMessage>((resolve, reject) => {
       const send = isHttps ? httpsRequest : httpRequest;
       const r = send(url, { ...opts, method: req.method, headers, signal: req.signal }, resolve);
-      r.on('error', reject);
+      r.on('error', (err: NodeJS.ErrnoException) => reject(Object.assign(err, { reusedSocket: r.reusedSocket })));
       if (!streaming) r.setTimeout(this.#timeoutMs, () => r.destroy(new Error(`${req.method} ${req.path} timed out`)));
       r.end(body);
     });
+    try {
+      return await attempt();
+    } catch (err) {
+      // A kept-alive socket the server closed while idle fails before the request
+      // reached it; Node's documented remedy is to send once more on a fresh socket.
+      const e = err as NodeJS.ErrnoException & { reusedSocket?: boolean };
+      if (e.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && !req.signal?.aborted) return attempt();
+      throw err;
+    }
   }
 
   /** One keep-alive agent per transport, with the TLS material the kubeconfig gave. */
