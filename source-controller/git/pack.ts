@@ -1,6 +1,6 @@
 /**
  * Packing a checked-out tree into the GitRepository's artifact: the deterministic
- * tar.gz of runtime/archive.ts, without `.git` and without what the `ignore` lines
+ * tar.gz of runtime/archive.ts, without `.git` (at any depth) and without what the `ignore` lines
  * (gitignore syntax) exclude. Symlinks are never followed out of the tree: one to a
  * file inside becomes a copy of that file, any other is left out (see the archive
  * module), so a repo cannot pull outside content into its artifact.
@@ -19,7 +19,8 @@ export function treeFilter(patterns: PackOptions['ignore']): (relPath: string, i
   const rules = ignore();
   if (patterns !== undefined) rules.add(typeof patterns === 'string' ? patterns.split(/\r?\n/) : [...patterns]);
   return (relPath, info) => {
-    if (relPath === '.git' || relPath.startsWith('.git/')) return false;
+    // Git never tracks a `.git` at any depth; one in the tree is repository metadata, not content.
+    if (relPath.split('/').includes('.git')) return false;
     // A trailing slash lets directory-only patterns (`build/`) match.
     return !rules.ignores(info.isDirectory ? `${relPath}/` : relPath);
   };
