@@ -15,8 +15,10 @@ export interface SemverMatch {
 
 /** The version a tag names, or undefined. */
 export function tagVersion(tag: string): string | undefined {
-  const text = tag.replace(/^v/, '').replace(/_/g, '+');
-  return semver.valid(text) ?? undefined;
+  const parsed = semver.parse(tag.replace(/^v/, '').replace(/_/g, '+'));
+  if (!parsed) return undefined;
+  // `version` drops build metadata; keep it so the reported version is the tag's.
+  return parsed.build.length > 0 ? `${parsed.version}+${parsed.build.join('.')}` : parsed.version;
 }
 
 /** Throws {@link InvalidReferenceError} unless `range` is a valid semver range. */
