@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type ExecutionContext } from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import { startSimulatedNode, type SimulatedNode } from '../../../hack/simulated-node.ts';
+import { NodeServedElsewhereError, startSimulatedNode, type SimulatedNode } from '../../../hack/simulated-node.ts';
 import { eventually, testNamespace, useCluster, withCluster, type TestCluster } from '../../support/cluster.ts';
 
 const test = withCluster(anyTest);
@@ -270,4 +270,37 @@ test('a process that stopped its simulated node exits on its own (no dangling wa
   t.is(out, 'stopped');
   const lease = await clients(cluster).coordination.readNamespacedLease({ namespace: 'kube-node-lease', name: nodeName });
   t.truthy(lease.spec?.renewTime, 'the node really ran');
+});
+
+test('a node run by another live process is refused, and taken over once that process died', async (t) => {
+  const cluster = await useCluster();
+  const { core, coordination } = clients(cluster);
+  const nodeName = `t-sim-owner-${randomBytes(3).toString('hex')}`;
+  t.teardown(async () => { await core.deleteNode({ name: nodeName }).catch(() => undefined); });
+  const module = fileURLToPath(new URL('../../../hack/simulated-node.ts', import.meta.url));
+  const script = [
+    `const { startSimulatedNode } = await import(${JSON.stringify(module)});`,
+    `await startSimulatedNode({ kubeconfigPath: ${JSON.stringify(cluster.kubeconfigPath)}, nodeName: ${JSON.stringify(nodeName)},`,
+    `  taints: [{ key: 'trellis.dev/test-node', effect: 'NoSchedule' }], log: () => {} });`,
+    "process.stdout.write('ready');",
+  ].join('\n');
+  const owner = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => owner.on('exit', () => resolve()));
+  t.teardown(() => { owner.kill('SIGKILL'); });
+  await new Promise<void>((resolve, reject) => {
+    owner.stdout.on('data', () => resolve());
+    owner.on('exit', (code) => reject(new Error(`the owner process exited (${code}) before its node was ready`)));
+  });
+
+  const refused = await t.throwsAsync(startSimulatedNode({ kubeconfigPath: cluster.kubeconfigPath, nodeName, log: () => undefined }),
+    { instanceOf: NodeServedElsewhereError });
+  t.is(refused?.holderPid ?? -1, owner.pid ?? -2);
+
+  // A crash leaves a fresh Lease behind; the dead holder must not block a restart.
+  owner.kill('SIGKILL');
+  await exited;
+  const heir = await startTestNode(t, cluster, nodeName);
+  t.is(heir.writes().node, 0, 'the existing Node was taken over, not re-created');
+  const lease = await coordination.readNamespacedLease({ namespace: 'kube-node-lease', name: nodeName });
+  t.regex(lease.spec?.holderIdentity ?? '', new RegExp(`/${process.pid}$`));
 });
