@@ -162,7 +162,7 @@ let manifestValidator: ReturnType<typeof compileSchema> | undefined;
 /** The outcome of {@link validatePackageManifest}. */
 export type PackageManifestResult =
   | { readonly ok: true; readonly manifest: PackageManifest }
-  | { readonly ok: false; readonly problems: readonly BundleProblem[] };
+  | { readonly ok: false; readonly errors: readonly BundleProblem[] };
 
 /**
  * Checks a parsed package.yaml and fills in its defaults (`phases: []`,
@@ -181,11 +181,11 @@ export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_F
       .map((line) => line.replace(labelRule, 'must be a DNS-1123 label (lowercase letters, digits and "-", starting and ending with a letter or digit)'))
       .map(fail));
   }
-  if (!isPlainObject(data)) return { ok: false, problems };
+  if (!isPlainObject(data)) return { ok: false, errors: problems };
   // The checks a schema cannot express run on whatever is well-typed, so one
   // pass reports every problem of the file.
   problems.push(...semanticProblems(data).map(fail));
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, errors: problems };
   const raw = data as {
     name: string; version: string; description?: string; phases?: string[]; manifests?: string;
     values?: { schema?: Record<string, unknown>; placements?: Placement[] };

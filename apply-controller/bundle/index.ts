@@ -20,7 +20,7 @@ export { KIND_ORDER, kindRank, orderStages, phaseOf, phaseSequence, type Stage }
 export { parseManifests, type ParsedFile, type ParseLimits } from './parse.ts';
 export { getAtPointer, InvalidPointerError, parsePointer, replaceAtPointer } from './pointer.ts';
 export {
-  BundleValidationError, summarizeProblems, type BundleProblem, type BundleProblemReason,
+  BundleValidationError, problem, summarizeProblems, type BundleProblem, type BundleProblemReason, type ProblemLocation,
 } from './problems.ts';
 export {
   readBundle, type ReadBundleFailure, type ReadBundleOptions, type ReadBundleResult, type ReadBundleSuccess,

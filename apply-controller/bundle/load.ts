@@ -21,7 +21,7 @@ export interface LoadBundleOptions {
   readonly maxAliasCount?: number;
 }
 
-/** What {@link loadBundle} found. Problems do not stop loading: everything readable is read. */
+/** What {@link loadBundle} found. Errors do not stop loading: everything readable is read. */
 export interface LoadedBundle {
   /** `trellis` when the path holds a package.yaml, else `plain`. */
   readonly format: 'trellis' | 'plain';
@@ -30,7 +30,7 @@ export interface LoadedBundle {
   /** The folder the manifests were read from, relative to the artifact root (`.` for the root). */
   readonly manifestsDir: string;
   readonly objects: readonly SourcedObject[];
-  readonly problems: readonly BundleProblem[];
+  readonly errors: readonly BundleProblem[];
 }
 
 const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
@@ -64,7 +64,7 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
   const problems: BundleProblem[] = [];
   const rel = normalizeBundlePath(opts.path ?? '.');
   const fail = (detail: string): LoadedBundle => ({
-    format: 'plain', manifestsDir: rel ?? '.', objects: [], problems: [problem('PathNotFound', detail)],
+    format: 'plain', manifestsDir: rel ?? '.', objects: [], errors: [problem('PathNotFound', detail)],
   });
   if (rel === undefined) return fail(`path "${opts.path}" is outside the artifact`);
   const root = join(dir, rel);
@@ -85,7 +85,7 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
     manifestsDir = posix.join(rel, manifest?.manifests ?? read.manifestsHint ?? DEFAULT_MANIFESTS_DIR);
     if (!(await isDirectory(join(dir, manifestsDir)))) {
       problems.push(problem('PathNotFound', `the manifests folder "${manifestsDir}" does not exist`, { file: manifestFile }));
-      return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects: [], problems };
+      return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects: [], errors: problems };
     }
   }
 
@@ -102,9 +102,9 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
     }
     const parsed = parseManifests(await readFile(abs, 'utf8'), file, opts.maxAliasCount === undefined ? {} : { maxAliasCount: opts.maxAliasCount });
     objects.push(...parsed.objects);
-    problems.push(...parsed.problems);
+    problems.push(...parsed.errors);
   }
-  return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, problems };
+  return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, errors: problems };
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -136,7 +136,7 @@ async function readPackageManifest(path: string, file: string): Promise<{ manife
   const result = validatePackageManifest(data, file);
   if (result.ok) return { manifest: result.manifest, problems: [] };
   const hint = isPlainObject(data) && typeof data.manifests === 'string' ? normalizeBundlePath(data.manifests) : undefined;
-  return { ...(hint === undefined ? {} : { manifestsHint: hint }), problems: [...result.problems] };
+  return { ...(hint === undefined ? {} : { manifestsHint: hint }), problems: [...result.errors] };
 }
 
 /** Manifest files under `folder` (artifact-relative), sorted by path. */

@@ -19,10 +19,10 @@ export interface ParseLimits {
   readonly maxAliasCount?: number;
 }
 
-/** Objects and problems found in one file. */
+/** Objects and errors found in one file. */
 export interface ParsedFile {
   readonly objects: SourcedObject[];
-  readonly problems: BundleProblem[];
+  readonly errors: BundleProblem[];
 }
 
 /**
@@ -31,14 +31,14 @@ export interface ParsedFile {
  * skipped but still counted, so `document N` in a message is the Nth document.
  */
 export function parseManifests(text: string, file: string, limits: ParseLimits = {}): ParsedFile {
-  const out: ParsedFile = { objects: [], problems: [] };
+  const out: ParsedFile = { objects: [], errors: [] };
   const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true, prettyErrors: true, strict: true, version: '1.2' });
   docs.forEach((doc, document) => {
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
         const pos = err.linePos?.[0];
         const detail = firstLine(err.message);
-        out.problems.push(problem('InvalidYAML', detail, pos
+        out.errors.push(problem('InvalidYAML', detail, pos
           ? { file, line: pos.line, column: pos.col }
           : { file }));
       }
@@ -49,7 +49,7 @@ export function parseManifests(text: string, file: string, limits: ParseLimits =
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount ?? 100 });
     } catch (err) {
       // toJS throws for alias bombs and for aliases to anchors defined later.
-      out.problems.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { source: { file, document } }));
+      out.errors.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { source: { file, document } }));
       return;
     }
     if (value === null || value === undefined) return;
@@ -67,12 +67,12 @@ function firstLine(message: string): string {
 /** Adds one document's object(s): a List's items, or the object itself. */
 function addDocument(out: ParsedFile, value: unknown, file: string, document: number): void {
   if (!isPlainObject(value)) {
-    out.problems.push(problem('NotAnObject', `the document is ${describeJSONType(value)}, not a Kubernetes object`, { source: { file, document } }));
+    out.errors.push(problem('NotAnObject', `the document is ${describeJSONType(value)}, not a Kubernetes object`, { source: { file, document } }));
     return;
   }
   const badPath = firstNonJSON(value, '');
   if (badPath !== undefined) {
-    out.problems.push(problem('NotAnObject', `${badPath.path || 'the document'} is ${badPath.what}, which JSON cannot carry`, { source: { file, document } }));
+    out.errors.push(problem('NotAnObject', `${badPath.path || 'the document'} is ${badPath.what}, which JSON cannot carry`, { source: { file, document } }));
     return;
   }
   if (!isList(value)) {
@@ -82,7 +82,7 @@ function addDocument(out: ParsedFile, value: unknown, file: string, document: nu
   (value.items as unknown[]).forEach((item, index) => {
     const source = { file, document, item: index };
     if (isPlainObject(item)) out.objects.push({ object: item, source });
-    else out.problems.push(problem('NotAnObject', `the List item is ${describeJSONType(item)}, not a Kubernetes object`, { source }));
+    else out.errors.push(problem('NotAnObject', `the List item is ${describeJSONType(item)}, not a Kubernetes object`, { source }));
   });
 }
 

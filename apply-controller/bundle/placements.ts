@@ -19,7 +19,7 @@ export interface PlacementOptions {
 /** The outcome of {@link applyPlacements}. */
 export type PlacementResult =
   | { readonly ok: true; readonly objects: readonly SourcedObject[] }
-  | { readonly ok: false; readonly problems: readonly BundleProblem[] };
+  | { readonly ok: false; readonly errors: readonly BundleProblem[] };
 
 function matches(obj: UnstructuredObject, target: Placement['object']): boolean {
   const ref = refOf(obj);
@@ -70,5 +70,5 @@ export function applyPlacements(objects: readonly SourcedObject[], placements: r
       fail(`the path ${placement.path} does not exist in the object`, target);
     }
   });
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, objects: out };
+  return problems.length > 0 ? { ok: false, errors: problems } : { ok: true, objects: out };
 }

@@ -100,18 +100,18 @@ export function summarizeProblems(problems: readonly BundleProblem[], max = 10):
 
 /**
  * The typed error for callers that prefer throwing: it carries every problem.
- * `reason` is the first problem's reason (what a Stalled condition shows).
+ * `errors` holds them all; `reason` is the first one's reason (what a Stalled condition shows).
  */
 export class BundleValidationError extends Error {
   override readonly name = 'BundleValidationError';
   readonly reason: BundleProblemReason;
-  readonly problems: readonly BundleProblem[];
+  readonly errors: readonly BundleProblem[];
 
   constructor(problems: readonly BundleProblem[]) {
     const first = problems[0];
     if (first === undefined) throw new RangeError('BundleValidationError needs at least one problem');
     super(summarizeProblems(problems));
     this.reason = first.reason;
-    this.problems = problems;
+    this.errors = problems;
   }
 }

@@ -52,7 +52,7 @@ export interface ReadBundleSuccess {
 /** A bundle that must not be applied, with everything wrong with it. */
 export interface ReadBundleFailure {
   readonly ok: false;
-  readonly problems: readonly BundleProblem[];
+  readonly errors: readonly BundleProblem[];
 }
 
 /** The outcome of {@link readBundle}. */
@@ -61,11 +61,11 @@ export type ReadBundleResult = ReadBundleSuccess | ReadBundleFailure;
 /**
  * Reads, resolves, validates and orders the bundle at `<dir>/<opts.path>`.
  * Throws only for I/O errors other than missing files; everything wrong with the
- * bundle itself comes back as `{ok: false, problems}`.
+ * bundle itself comes back as `{ok: false, errors}`.
  */
 export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<ReadBundleResult> {
   const loaded = await loadBundle(dir, opts);
-  const problems: BundleProblem[] = [...loaded.problems];
+  const problems: BundleProblem[] = [...loaded.errors];
   let objects: readonly SourcedObject[] = loaded.objects;
   let values: Values = {};
 
@@ -78,12 +78,12 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
       ...(opts.values ? { values: opts.values } : {}),
     });
     if (!resolved.ok) {
-      problems.push(...resolved.problems);
+      problems.push(...resolved.errors);
     } else {
       values = resolved.values;
       const placed = applyPlacements(objects, loaded.manifest.values.placements, values, { manifestsDir: loaded.manifestsDir });
       if (placed.ok) objects = placed.objects;
-      else problems.push(...placed.problems);
+      else problems.push(...placed.errors);
     }
   } else if (loaded.format === 'plain' && given) {
     problems.push(problem('InvalidValues', 'values are set, but the bundle is a plain folder of manifests (values need a package.yaml that declares them)'));
@@ -104,7 +104,7 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
     ...(manifestBroken ? { phasesUnknown: true } : {}),
     ...(opts.restrictToNamespace === undefined ? {} : { restrictToNamespace: opts.restrictToNamespace }),
   }));
-  if (problems.length > 0) return { ok: false, problems };
+  if (problems.length > 0) return { ok: false, errors: problems };
 
   const bundleObjects: BundleObject[] = objects.map(({ object, source }) => {
     const kube = object as KubeObject;

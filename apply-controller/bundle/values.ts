@@ -29,7 +29,7 @@ export interface ResolveValuesInput {
 /** The outcome of {@link resolveValues}. */
 export type ResolvedValues =
   | { readonly ok: true; readonly values: Values; readonly valuesHash: string }
-  | { readonly ok: false; readonly problems: readonly BundleProblem[] };
+  | { readonly ok: false; readonly errors: readonly BundleProblem[] };
 
 /**
  * Merges defaults <- valuesFrom (in order) <- values, then validates the result
@@ -48,10 +48,10 @@ export function resolveValues(input: ResolveValuesInput): ResolvedValues {
     validate = compileSchema(input.schema, VALUES_SCHEMA_OPTIONS);
   } catch (err) {
     const why = err instanceof InvalidSchemaError ? err.message : String(err);
-    return { ok: false, problems: [problem('InvalidPackageManifest', `values.schema is not a valid JSON Schema: ${why}`)] };
+    return { ok: false, errors: [problem('InvalidPackageManifest', `values.schema is not a valid JSON Schema: ${why}`)] };
   }
   if (!validate(merged)) {
-    return { ok: false, problems: formatSchemaErrors(validate.errors, 'values').map((m) => problem('InvalidValues', m)) };
+    return { ok: false, errors: formatSchemaErrors(validate.errors, 'values').map((m) => problem('InvalidValues', m)) };
   }
   return { ok: true, values: merged, valuesHash: valuesHash(merged) };
 }

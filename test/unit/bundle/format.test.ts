@@ -8,7 +8,7 @@ const minimal = { apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManife
 function messages(data: unknown): string[] {
   const result = validatePackageManifest(data);
   if (result.ok) return [];
-  return result.problems.map((p) => {
+  return result.errors.map((p) => {
     if (p.reason !== 'InvalidPackageManifest') throw new Error(`unexpected reason ${p.reason}`);
     return p.message;
   });
@@ -16,7 +16,7 @@ function messages(data: unknown): string[] {
 
 test('a minimal manifest is valid and gets its defaults', (t) => {
   const result = validatePackageManifest(minimal);
-  if (!result.ok) return t.fail(JSON.stringify(result.problems));
+  if (!result.ok) return t.fail(JSON.stringify(result.errors));
   t.deepEqual(result.manifest, {
     ...minimal,
     phases: [],
@@ -30,7 +30,7 @@ test('paths are cleaned: manifests "./out/" is "out", a placement file "./a/../b
     ...minimal, manifests: './out/',
     values: { placements: [{ value: '/x', file: './a/../b.yaml', object: { kind: 'ConfigMap', name: 'c' }, path: '/data/x' }] },
   });
-  if (!result.ok) return t.fail(JSON.stringify(result.problems));
+  if (!result.ok) return t.fail(JSON.stringify(result.errors));
   t.is(result.manifest.manifests, 'out');
   t.is(result.manifest.values.placements[0]?.file, 'b.yaml');
 });

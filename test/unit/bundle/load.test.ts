@@ -28,7 +28,7 @@ test('a plain folder is read recursively: files in sorted path order, then docum
   t.is(bundle.format, 'plain');
   t.is(bundle.manifest, undefined);
   t.is(bundle.manifestsDir, 'plain');
-  t.deepEqual(bundle.problems, []);
+  t.deepEqual(bundle.errors, []);
   t.deepEqual(listing(bundle), [
     'plain/apps/web.yaml#0 Deployment web',
     'plain/apps/web.yaml#1 Service web',
@@ -62,7 +62,7 @@ test('a JSON manifest is read like YAML, keeping its types', async (t) => {
 
 test('a package.yaml makes a Trellis bundle: its manifest is validated and only its manifests folder is read', async (t) => {
   const bundle = await loadBundle(fixtures, { path: 'trellis' });
-  t.deepEqual(bundle.problems, []);
+  t.deepEqual(bundle.errors, []);
   t.is(bundle.format, 'trellis');
   t.is(bundle.manifest?.name, 'web');
   t.is(bundle.manifest?.version, '1.4.0');
@@ -93,7 +93,7 @@ test('spec.path is normalized, and a path that leaves the artifact or does not e
   ] as const) {
     const bundle = await loadBundle(fixtures, { path });
     t.deepEqual(bundle.objects, [], path);
-    t.deepEqual(bundle.problems.map((p) => [p.reason, p.message]), [['PathNotFound', message]], path);
+    t.deepEqual(bundle.errors.map((p) => [p.reason, p.message]), [['PathNotFound', message]], path);
   }
 });
 
@@ -108,16 +108,16 @@ test('symbolic links are never followed: a linked manifest and a linked path out
 
   const bundle = await loadBundle(artifact, { path: 'app' });
   t.deepEqual(listing(bundle), ['app/real.yaml#0 ConfigMap real']);
-  t.deepEqual(bundle.problems.map((p) => p.message), ['app/linked.yaml: manifest files must not be symbolic links']);
+  t.deepEqual(bundle.errors.map((p) => p.message), ['app/linked.yaml: manifest files must not be symbolic links']);
 
   const escaped = await loadBundle(artifact, { path: 'escape' });
   t.deepEqual(escaped.objects, []);
-  t.is(escaped.problems[0]?.reason, 'PathNotFound');
+  t.is(escaped.errors[0]?.reason, 'PathNotFound');
 });
 
 test('a manifest larger than maxFileBytes is reported and not parsed', async (t) => {
   const bundle = await loadBundle(fixtures, { path: 'plain', maxFileBytes: 200 });
-  const tooLarge = bundle.problems.filter((p) => p.reason === 'FileTooLarge').map((p) => p.file);
+  const tooLarge = bundle.errors.filter((p) => p.reason === 'FileTooLarge').map((p) => p.file);
   t.true(tooLarge.includes('plain/apps/web.yaml'));
   t.false(bundle.objects.some((o) => o.source.file === 'plain/apps/web.yaml'));
   t.true(bundle.objects.some((o) => o.source.file === 'plain/base/namespace.yaml'), 'small files are still read');
@@ -128,15 +128,15 @@ test('a Trellis bundle whose manifests folder is missing is reported', async (t)
   await writeFile(join(dir, 'package.yaml'), 'apiVersion: apply.trellis.dev/v1alpha1\nkind: PackageManifest\nname: x\nversion: 1.0.0\nmanifests: out\n');
   const bundle = await loadBundle(dir);
   t.is(bundle.format, 'trellis');
-  t.deepEqual(bundle.problems.map((p) => p.message), ['package.yaml: the manifests folder "out" does not exist']);
+  t.deepEqual(bundle.errors.map((p) => p.message), ['package.yaml: the manifests folder "out" does not exist']);
 });
 
 test('an invalid package.yaml is reported and the manifests are still read, so all problems come out in one pass', async (t) => {
   const bundle = await loadBundle(fixtures, { path: 'bad-manifest' });
   t.is(bundle.format, 'trellis');
   t.is(bundle.manifest, undefined);
-  t.true(bundle.problems.length > 0);
-  t.true(bundle.problems.every((p) => p.reason === 'InvalidPackageManifest' && p.file === 'bad-manifest/package.yaml'));
+  t.true(bundle.errors.length > 0);
+  t.true(bundle.errors.every((p) => p.reason === 'InvalidPackageManifest' && p.file === 'bad-manifest/package.yaml'));
   t.deepEqual(listing(bundle), ['bad-manifest/manifests/app.yaml#0 ConfigMap app']);
 });
 
@@ -145,5 +145,5 @@ test('package.yaml with a YAML error is reported with its position', async (t) =
   await writeFile(join(dir, 'package.yaml'), 'apiVersion: apply.trellis.dev/v1alpha1\nkind: PackageManifest\nname: x\nname: y\n');
   await mkdir(join(dir, 'manifests'));
   const bundle = await loadBundle(dir);
-  t.deepEqual(bundle.problems.map((p) => p.message), ['package.yaml: line 4, column 1: Map keys must be unique']);
+  t.deepEqual(bundle.errors.map((p) => p.message), ['package.yaml: line 4, column 1: Map keys must be unique']);
 });

@@ -11,7 +11,7 @@ test('multi-document YAML gives one object per document, empty documents counted
     '',
   ].join('\n---\n');
   const parsed = parseManifests(text, 'm/all.yaml');
-  t.deepEqual(parsed.problems, []);
+  t.deepEqual(parsed.errors, []);
   t.deepEqual(parsed.objects.map((o) => [(o.object.metadata as { name: string }).name, o.source]), [
     ['a', { file: 'm/all.yaml', document: 0 }],
     ['b', { file: 'm/all.yaml', document: 2 }],
@@ -22,8 +22,8 @@ test('a YAML syntax error is reported with its line and column, and other docume
   const text = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\na: 1\nb:\n  c: [1\n  d: 2\n';
   const parsed = parseManifests(text, 'bad.yaml');
   t.is(parsed.objects.length, 1);
-  t.is(parsed.problems.length, 1);
-  const [p] = parsed.problems;
+  t.is(parsed.errors.length, 1);
+  const [p] = parsed.errors;
   t.is(p?.reason, 'InvalidYAML');
   t.is(p?.line, 8);
   t.is(p?.column, 3);
@@ -34,8 +34,8 @@ test('a YAML syntax error is reported with its line and column, and other docume
 test('duplicate keys are refused instead of the last one silently winning', (t) => {
   const parsed = parseManifests('kind: ConfigMap\nmetadata:\n  name: x\n  name: y\n', 'dup.yaml');
   t.deepEqual(parsed.objects, []);
-  t.is(parsed.problems[0]?.reason, 'InvalidYAML');
-  t.is(parsed.problems[0]?.message, 'dup.yaml: line 4, column 3: Map keys must be unique');
+  t.is(parsed.errors[0]?.reason, 'InvalidYAML');
+  t.is(parsed.errors[0]?.message, 'dup.yaml: line 4, column 3: Map keys must be unique');
 });
 
 test('an alias bomb is refused; ordinary anchors, aliases and merge keys work', (t) => {
@@ -48,30 +48,30 @@ test('an alias bomb is refused; ordinary anchors, aliases and merge keys work', 
   ].join('\n');
   const refused = parseManifests(bomb, 'bomb.yaml');
   t.deepEqual(refused.objects, []);
-  t.is(refused.problems[0]?.reason, 'InvalidYAML');
-  t.regex(refused.problems[0]?.message ?? '', /^bomb\.yaml: .*resource exhaustion/);
+  t.is(refused.errors[0]?.reason, 'InvalidYAML');
+  t.regex(refused.errors[0]?.message ?? '', /^bomb\.yaml: .*resource exhaustion/);
 
   const fine = parseManifests([
     'apiVersion: v1', 'kind: ConfigMap', 'metadata: {name: m}',
     'data:', '  base: &base {x: "1"}', '  merged:', '    <<: *base', '    y: "2"',
   ].join('\n'), 'ok.yaml');
-  t.deepEqual(fine.problems, []);
+  t.deepEqual(fine.errors, []);
   t.deepEqual((fine.objects[0]?.object.data as Record<string, unknown>).merged, { x: '1', y: '2' });
 });
 
 test('values JSON cannot carry (.nan, .inf, !!binary) are refused with their path', (t) => {
   const nan = parseManifests('kind: A\nspec:\n  ratio: .nan\n', 'n.yaml');
   t.deepEqual(nan.objects, []);
-  t.is(nan.problems[0]?.reason, 'NotAnObject');
-  t.is(nan.problems[0]?.message, 'n.yaml: /spec/ratio is NaN, which JSON cannot carry');
+  t.is(nan.errors[0]?.reason, 'NotAnObject');
+  t.is(nan.errors[0]?.message, 'n.yaml: /spec/ratio is NaN, which JSON cannot carry');
   const bin = parseManifests('kind: A\ndata: !!binary aGVsbG8=\n', 'b.yaml');
-  t.regex(bin.problems[0]?.message ?? '', /\/data is binary data/);
+  t.regex(bin.errors[0]?.message ?? '', /\/data is binary data/);
 });
 
 test('a document that is a list or a scalar is not an object, and says which document', (t) => {
   const parsed = parseManifests('kind: A\nmetadata: {name: a}\n---\n- 1\n- 2\n---\njust text\n', 'x.yaml');
   t.is(parsed.objects.length, 1);
-  t.deepEqual(parsed.problems.map((p) => p.message), [
+  t.deepEqual(parsed.errors.map((p) => p.message), [
     'x.yaml (document 2): the document is a list, not a Kubernetes object',
     'x.yaml (document 3): the document is a string, not a Kubernetes object',
   ]);
@@ -87,7 +87,7 @@ test('List kinds are flattened; a named object whose kind merely ends in "List" 
     ['ConfigMap', { file: 'l.yaml', document: 0, item: 0 }],
     ['PlayList', { file: 'l.yaml', document: 1 }],
   ]);
-  t.deepEqual(parsed.problems.map((p) => p.message), ['l.yaml (List item 2): the List item is a number, not a Kubernetes object']);
+  t.deepEqual(parsed.errors.map((p) => p.message), ['l.yaml (List item 2): the List item is a number, not a Kubernetes object']);
 });
 
 test('scalars keep their YAML 1.2 types: numbers are numbers, yes/on stay strings', (t) => {

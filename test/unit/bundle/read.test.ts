@@ -10,14 +10,14 @@ const fixtures = fileURLToPath(new URL('../../fixtures/bundles', import.meta.url
 
 async function readOk(path: string, opts: Partial<ReadBundleOptions> = {}): Promise<ReadBundleSuccess> {
   const result = await readBundle(fixtures, { path, isNamespaced: builtinIsNamespaced, ...opts });
-  if (!result.ok) throw new Error(`unexpected problems:\n${result.problems.map((p) => p.message).join('\n')}`);
+  if (!result.ok) throw new Error(`unexpected problems:\n${result.errors.map((p) => p.message).join('\n')}`);
   return result;
 }
 
 async function problemsOf(path: string, opts: Partial<ReadBundleOptions> = {}): Promise<Array<[string, string]>> {
   const result = await readBundle(fixtures, { path, isNamespaced: builtinIsNamespaced, ...opts });
   if (result.ok) throw new Error('expected problems, the bundle was accepted');
-  return result.problems.map((p) => [p.reason, p.message]);
+  return result.errors.map((p) => [p.reason, p.message]);
 }
 
 function find(result: ReadBundleSuccess, kind: string, name: string): KubeObject {
@@ -161,7 +161,7 @@ test('a cluster that serves nothing beyond the bundle CRDs: every other kind is 
   const problems = await readBundle(fixtures, { path: 'plain', isNamespaced: () => undefined });
   t.false(problems.ok);
   if (problems.ok) return;
-  t.true(problems.problems.every((p) => p.reason === 'UnknownKind'));
-  t.false(problems.problems.some((p) => p.object?.kind === 'Widget'));
-  t.is(problems.problems.length, 9);
+  t.true(problems.errors.every((p) => p.reason === 'UnknownKind'));
+  t.false(problems.errors.some((p) => p.object?.kind === 'Widget'));
+  t.is(problems.errors.length, 9);
 });

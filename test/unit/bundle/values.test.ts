@@ -28,7 +28,7 @@ const schema = {
 test('defaults come from the schema, including nested properties whose parent has no default', (t) => {
   t.deepEqual(schemaDefaults(schema), { replicas: 2, image: { repository: 'nginx', tag: '1.25' }, ports: [80, 443] });
   const result = resolveValues({ schema });
-  if (!result.ok) return t.fail(JSON.stringify(result.problems));
+  if (!result.ok) return t.fail(JSON.stringify(result.errors));
   t.deepEqual(result.values, { replicas: 2, image: { repository: 'nginx', tag: '1.25' }, ports: [80, 443] });
 });
 
@@ -49,7 +49,7 @@ test('spec.values win over valuesFrom, which win over defaults, later valuesFrom
     valuesFrom: [{ replicas: 3, image: { tag: 'from.configmap' }, ports: [1, 2, 3] }, { replicas: 4 }],
     values: { image: { repository: 'registry.example/web' }, ports: [9000] },
   });
-  if (!result.ok) return t.fail(JSON.stringify(result.problems));
+  if (!result.ok) return t.fail(JSON.stringify(result.errors));
   t.deepEqual(result.values, {
     replicas: 4,
     image: { repository: 'registry.example/web', tag: 'from.configmap' },
@@ -72,7 +72,7 @@ test('strings are not coerced to the schema type: "3" for an integer fails, ever
   const result = resolveValues({ schema, values: { replicas: '3', image: { tag: 'Not Valid' }, extra: 1, debug: 'true' } });
   t.false(result.ok);
   if (result.ok) return;
-  t.deepEqual(result.problems.map((p) => [p.reason, p.message]), [
+  t.deepEqual(result.errors.map((p) => [p.reason, p.message]), [
     ['InvalidValues', 'values must NOT have additional properties ("extra")'],
     ['InvalidValues', 'values/replicas must be integer'],
     ['InvalidValues', 'values/image/tag must match pattern "^[a-z0-9.]+$"'],
@@ -84,8 +84,8 @@ test('a value from a Secret that fails the schema is not echoed in the message',
   const result = resolveValues({ schema, valuesFrom: [{ password: 918273645546372 }] });
   t.false(result.ok);
   if (result.ok) return;
-  t.deepEqual(result.problems.map((p) => p.message), ['values/password must be string']);
-  t.false(JSON.stringify(result.problems).includes('918273645546372'));
+  t.deepEqual(result.errors.map((p) => p.message), ['values/password must be string']);
+  t.false(JSON.stringify(result.errors).includes('918273645546372'));
 });
 
 test('valuesHash: same values in any key order give the same hash; any change gives another', (t) => {
@@ -129,7 +129,7 @@ test('placements keep the JSON type: a number stays a number; templates stringif
   ];
   const input = [deployment(2), configMap];
   const result = applyPlacements(input, placements, { replicas: 5, image: { tag: '1.27' }, debug: true }, { manifestsDir: 'manifests' });
-  if (!result.ok) return t.fail(JSON.stringify(result.problems));
+  if (!result.ok) return t.fail(JSON.stringify(result.errors));
   type Dep = { spec: { replicas: unknown; template: { spec: { containers: Array<{ image: string }> } } } };
   const [dep, cm] = result.objects.map((o) => o.object) as unknown as [Dep, { data: unknown }];
   t.is(dep.spec.replicas, 5);
@@ -164,7 +164,7 @@ test('placements naming a missing file, object or path, an ambiguous object or a
   const result = applyPlacements([deployment(2), configMap, twin], placements, { replicas: 3, image: { tag: '1' } }, { manifestsDir: 'manifests' });
   t.false(result.ok);
   if (result.ok) return;
-  t.deepEqual(result.problems.map((p) => [p.reason, p.message]), [
+  t.deepEqual(result.errors.map((p) => [p.reason, p.message]), [
     ['InvalidPlacement', 'manifests/nope.yaml: values.placements[0] (value /replicas): the file nope.yaml is not in the bundle\'s manifests'],
     ['InvalidPlacement', 'manifests/web.yaml: values.placements[1] (value /replicas): there is no Deployment api in the file'],
     ['InvalidPlacement', 'manifests/web.yaml: Deployment web: values.placements[2] (value /replicas): the path /spec/replica does not exist in the object'],
