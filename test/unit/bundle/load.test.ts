@@ -147,3 +147,13 @@ test('package.yaml with a YAML error is reported with its position', async (t) =
   const bundle = await loadBundle(dir);
   t.deepEqual(bundle.errors.map((p) => p.message), ['package.yaml: line 4, column 1: Map keys must be unique']);
 });
+
+test('manifests: "." reads the bundle root itself, without taking package.yaml for a manifest', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(join(dir, 'package.yaml'), 'apiVersion: apply.trellis.dev/v1alpha1\nkind: PackageManifest\nname: x\nversion: 1.0.0\nmanifests: .\n');
+  await writeFile(join(dir, 'config.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n');
+  const bundle = await loadBundle(dir);
+  t.deepEqual(bundle.errors, []);
+  t.is(bundle.manifestsDir, '.');
+  t.deepEqual(listing(bundle), ['config.yaml#0 ConfigMap c']);
+});

@@ -94,3 +94,12 @@ test('scalars keep their YAML 1.2 types: numbers are numbers, yes/on stay string
   const parsed = parseManifests('kind: A\nspec: {replicas: 3, ratio: 0.5, flag: true, answer: yes, mode: on, tag: "3"}\n', 's.yaml');
   t.deepEqual(parsed.objects[0]?.object.spec, { replicas: 3, ratio: 0.5, flag: true, answer: 'yes', mode: 'on', tag: '3' });
 });
+
+test('JSON goes through the same strict parser: tab-indented JSON loads, duplicate keys are refused with their line', (t) => {
+  const ok = parseManifests('{\n\t"apiVersion": "v1",\n\t"kind": "ConfigMap",\n\t"metadata": {"name": "j"}\n}\n', 'j.json');
+  t.deepEqual(ok.errors, []);
+  t.deepEqual(ok.objects[0]?.object, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'j' } });
+  const dup = parseManifests('{\n  "kind": "ConfigMap",\n  "kind": "Secret"\n}\n', 'd.json');
+  t.deepEqual(dup.objects, []);
+  t.is(dup.errors[0]?.message, 'd.json: line 3, column 3: Map keys must be unique');
+});
