@@ -61,7 +61,8 @@ export function planPodStatus(pod: WirePod, ctx: PodStatusContext): PodStatusPla
   if (current.phase === 'Succeeded' || current.phase === 'Failed') return undefined;
   const now = rfc3339(ctx.now);
   const startTime = current.startTime ?? now;
-  const podIP = current.podIP ?? ctx.allocatePodIP();
+  // A host-network Pod shares the node's address, as with a real kubelet.
+  const podIP = current.podIP ?? (pod.spec.hostNetwork ? ctx.hostIP : ctx.allocatePodIP());
   const addresses = { hostIP: ctx.hostIP, podIP, podIPs: [{ ip: podIP }], startTime };
   const initContainers = pod.spec.initContainers ?? [];
   const failingInit = initContainers.filter(pullsFailingImage).map((c) => c.name);

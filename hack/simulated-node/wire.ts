@@ -89,6 +89,7 @@ export interface WirePod {
     readonly containers: readonly WireContainer[];
     readonly initContainers?: readonly WireContainer[];
     readonly restartPolicy?: string;
+    readonly hostNetwork?: boolean;
   };
   readonly status?: WirePodStatus;
 }

@@ -77,6 +77,14 @@ test('a plain Pod is planned Running and Ready with a Pod IP and the host IP', (
   t.is(c.allocated, 1);
 });
 
+test('a host-network Pod gets the node address and uses no Pod IP', (t) => {
+  const c = ctx();
+  const containers = [{ name: 'agent', image: 'agent:1' }];
+  const s = planPodStatus(pod(containers, { spec: { containers, hostNetwork: true } }), c)?.status;
+  t.is(s?.podIP, '127.0.0.1');
+  t.is(c.allocated, 0);
+});
+
 test('planning again for a Pod whose status is already right asks for no write, even later', (t) => {
   const p = pod([{ name: 'web', image: 'nginx:1.25' }, { name: 'side', image: 'busybox:1' }]);
   const first = planPodStatus(p, ctx());
