@@ -61,8 +61,11 @@ export interface TokenAuthProxy {
   readonly requests: ProxiedRequest[];
   /** Every `/token` request, in order. */
   readonly tokenRequests: TokenRequest[];
-  /** Answers the next `count` `/v2/` requests with `status` (and headers) instead of forwarding them. */
-  injectStatus(status: number, count: number, headers?: Record<string, string>): void;
+  /**
+   * Answers the next `count` `/v2/` requests (those with `only.method`, when given)
+   * with `status` and `headers` instead of forwarding them.
+   */
+  injectStatus(status: number, count: number, headers?: Record<string, string>, only?: { readonly method: string }): void;
   /** Stops listening and drops open connections: the address refuses connections. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -78,7 +81,7 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
   const tokens = new Map<string, { scopes: Set<string>; expiresAt: number }>();
   const requests: ProxiedRequest[] = [];
   const tokenRequests: TokenRequest[] = [];
-  const injected: Array<{ status: number; headers: Record<string, string> }> = [];
+  const injected: Array<{ status: number; headers: Record<string, string>; method: string | undefined }> = [];
   const sockets = new Set<Socket>();
   const upstream = new URL(opts.upstream.url);
   let port = 0;
@@ -90,7 +93,8 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
       serveToken(req, url, res);
       return;
     }
-    const next = injected.shift();
+    const at = injected.findIndex((i) => i.method === undefined || i.method === req.method);
+    const next = at >= 0 ? injected.splice(at, 1)[0] : undefined;
     if (next) {
       req.resume();
       record(next.status);
@@ -218,8 +222,8 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
     port,
     requests,
     tokenRequests,
-    injectStatus(status, count, headers = {}) {
-      for (let i = 0; i < count; i += 1) injected.push({ status, headers });
+    injectStatus(status, count, headers = {}, only) {
+      for (let i = 0; i < count; i += 1) injected.push({ status, headers, method: only?.method });
     },
     async stop() {
       if (!server.listening) return;
