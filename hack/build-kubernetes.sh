@@ -67,6 +67,24 @@ if [ ! -f "$src/Makefile" ]; then
   tar -xzf "$orig" -C "$src" --strip-components=1
 fi
 
+# Kubernetes 1.20 vendors github.com/modern-go/reflect2 1.0.1, which crashes on Go >= 1.18
+# (a segfault in UnsafeMapType.UnsafeIterate the first time a custom resource is
+# written). Debian 12 packages the fixed 1.0.2 source: swap it into vendor/.
+reflect2="$src/vendor/github.com/modern-go/reflect2"
+if [ ! -f "$reflect2/.trellis-1.0.2" ]; then
+  say "replacing vendored reflect2 1.0.1 with Debian's 1.0.2 (Go 1.18+ fix)"
+  debs="$work/debs"; mkdir -p "$debs"
+  if ! ls "$debs"/golang-github-modern-go-reflect2-dev_*.deb >/dev/null 2>&1; then
+    (cd "$debs" && { apt-get download golang-github-modern-go-reflect2-dev >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get download golang-github-modern-go-reflect2-dev >/dev/null; }; })
+  fi
+  rm -rf "$debs/x"; dpkg -x "$debs"/golang-github-modern-go-reflect2-dev_*.deb "$debs/x"
+  rm -f "$reflect2"/*.go
+  cp "$debs"/x/usr/share/gocode/src/github.com/modern-go/reflect2/*.go "$reflect2/"
+  touch "$reflect2/.trellis-1.0.2"
+  rm -rf "$src/_output"
+fi
+
 cd "$src"
 mkdir -p .go/src/k8s.io
 [ -e .go/src/k8s.io/kubernetes ] || ln -s ../../.. .go/src/k8s.io/kubernetes

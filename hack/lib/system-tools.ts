@@ -16,6 +16,12 @@ export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 /** Kubernetes version built from Debian's source package. */
 export const KUBERNETES_VERSION = '1.20.2';
 
+/**
+ * Bumped whenever hack/build-kubernetes.sh changes what it builds, so binaries
+ * cached by an older script are never reused (r2: reflect2 1.0.2 swapped in).
+ */
+export const BUILD_REVISION = 'r2';
+
 /** Where built binaries are cached for this user. */
 export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
@@ -79,7 +85,7 @@ const KUBE_NAMES = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler
  */
 export function ensureKubeBinaries(log: (line: string) => void): KubeBinaries {
   const assets = process.env.KUBEBUILDER_ASSETS;
-  const cached = join(cacheDir(), `kubernetes-${KUBERNETES_VERSION}`, 'bin');
+  const cached = join(cacheDir(), `kubernetes-${KUBERNETES_VERSION}-${BUILD_REVISION}`, 'bin');
   const pick = (name: string): string | undefined => {
     if (assets && existsSync(join(assets, name))) return join(assets, name);
     if (existsSync(join(cached, name))) return join(cached, name);
