@@ -79,9 +79,17 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
       appendFileSync(logFile, `${req.method} ${req.url} 401\n`);
       return;
     }
-    const child = runBackend(git, root, req, res, user, (line) => appendFileSync(logFile, `${line}\n`));
+    let child: ChildProcess;
+    try {
+      child = runBackend(git, root, req, res, user, (line) => appendFileSync(logFile, `${line}\n`));
+    } catch (err) {
+      // A malformed request (say, a bad %-escape in the path) must not take the server down.
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`bad request: ${err instanceof Error ? err.message : String(err)}\n`);
+      return;
+    }
     children.add(child);
-    child.on('exit', () => children.delete(child));
+    child.on('close', () => { if (child.pid === undefined || !groupAlive(child.pid)) children.delete(child); });
   });
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -120,12 +128,15 @@ export async function startGitServer(opts: GitServerOptions): Promise<GitServer>
       stopped ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
-        const exits = [...children].map((c) => new Promise<void>((resolve) => {
-          if (c.exitCode !== null || c.signalCode !== null) return resolve();
-          c.once('exit', () => resolve());
-          c.kill('SIGTERM');
-        }));
-        await Promise.all([closed, ...exits]);
+        for (const c of children) killGroup(c);
+        // Wait for whole groups: http-backend's own children (upload-pack, pack-objects) too.
+        const deadline = Date.now() + 5_000;
+        while ([...children].some((c) => c.pid !== undefined && groupAlive(c.pid))) {
+          if (Date.now() > deadline) for (const c of children) killGroup(c, 'SIGKILL');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        children.clear();
+        await closed;
       })();
       return stopped;
     },
@@ -185,22 +196,21 @@ function runBackend(git: string, root: string, req: IncomingMessage, res: Server
   if (typeof protocol === 'string') env.HTTP_GIT_PROTOCOL = protocol;
   if (user !== undefined) env.REMOTE_USER = user;
 
-  const child = spawn(git, ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group, so ending it also ends the upload-pack/pack-objects it runs.
+  const child = spawn(git, ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => { stderr += chunk; });
+  child.stderr.on('data', (chunk: string) => { if (stderr.length < 16_384) stderr += chunk; });
   child.stdin.on('error', () => { /* the backend may exit before reading the whole body */ });
   req.pipe(child.stdin);
-  req.on('aborted', () => child.kill('SIGTERM'));
-  res.on('close', () => { if (child.exitCode === null) child.kill('SIGTERM'); });
+  // A client that goes away mid-response ends the backend (the pid is ours while it has not exited).
+  const abandon = (): void => { if (child.exitCode === null && child.signalCode === null) killGroup(child); };
+  req.on('aborted', abandon);
+  res.on('close', abandon);
 
   let head = Buffer.alloc(0);
   let headersSent = false;
-  child.stdout.on('data', (chunk: Buffer) => {
-    if (headersSent) {
-      res.write(chunk);
-      return;
-    }
+  const readHeaders = (chunk: Buffer): void => {
     head = Buffer.concat([head, chunk]);
     const parsed = parseCgiHeaders(head);
     if (!parsed) return;
@@ -208,18 +218,40 @@ function runBackend(git: string, root: string, req: IncomingMessage, res: Server
     res.writeHead(parsed.status, parsed.headers);
     log(`${req.method} ${req.url} ${parsed.status}`);
     if (parsed.body.length > 0) res.write(parsed.body);
-  });
+    // From here on the body streams with backpressure: a slow client slows pack-objects down
+    // instead of the whole pack piling up in memory.
+    child.stdout.off('data', readHeaders);
+    child.stdout.pipe(res);
+  };
+  child.stdout.on('data', readHeaders);
   child.on('close', (code) => {
     if (stderr.trim()) log(`http-backend: ${stderr.trim()}`);
-    if (!headersSent) {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
-      res.end(`git http-backend failed (exit ${code})\n`);
-      log(`${req.method} ${req.url} 502`);
-      return;
-    }
-    res.end();
+    if (headersSent) return;
+    if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+    res.end(`git http-backend failed (exit ${code})\n`);
+    log(`${req.method} ${req.url} 502`);
   });
   return child;
+}
+
+/** Ends a CGI process and everything it started. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** True while any process of the group led by `pgid` exists. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Splits a CGI response into status, headers and the first bytes of the body, once the headers are complete. */

@@ -2,7 +2,9 @@
 // CLI are cloned by isomorphic-git over smart HTTP, basic auth is enforced, and
 // force pushes and tags look to a client as they would on any Git host.
 import anyTest, { type ExecutionContext } from 'ava';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
@@ -182,4 +184,70 @@ test('a new repo has HEAD on main and accepts a first push; pushCommit also writ
   t.is(await git.resolveRef({ fs, gitdir, ref: 'refs/heads/main' }), sha);
   const { blob } = await git.readBlob({ fs, gitdir, oid: sha, filepath: 'x.txt' });
   t.is(Buffer.from(blob).toString(), 'x');
+});
+
+/** A protocol-v0 upload-pack request asking for `sha` (what a git client POSTs to fetch it). */
+function uploadPackRequest(sha: string): Buffer {
+  const want = `want ${sha}\n`;
+  return Buffer.from(`${(want.length + 4).toString(16).padStart(4, '0')}${want}00000009done\n`);
+}
+
+test('upload-pack request bodies arrive gzip-encoded or chunked, as git clients send them', async (t) => {
+  const server = await useGitServer();
+  const sha = await pushCommit(server, 'wire', { files: { 'a.txt': 'a' } });
+  const endpoint = `${server.repoUrl('wire')}/git-upload-pack`;
+  const headers = { 'content-type': 'application/x-git-upload-pack-request' };
+  const pack = async (res: Response): Promise<string> => {
+    t.is(res.status, 200);
+    t.is(res.headers.get('content-type'), 'application/x-git-upload-pack-result');
+    return Buffer.from(await res.arrayBuffer()).toString('latin1');
+  };
+
+  const gzipped = await fetch(endpoint, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: gzipSync(uploadPackRequest(sha)) });
+  t.regex(await pack(gzipped), /^0008NAK\nPACK/, 'http-backend inflated the body and sent a pack');
+
+  // No Content-Length: the body is streamed in chunks until its end.
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(uploadPackRequest(sha));
+      controller.close();
+    },
+  });
+  const chunked = await fetch(endpoint, { method: 'POST', headers, body, duplex: 'half' });
+  t.regex(await pack(chunked), /^0008NAK\nPACK/);
+
+  // A body that claims gzip but is not gives no pack.
+  const broken = await fetch(endpoint, { method: 'POST', headers: { ...headers, 'content-encoding': 'gzip' }, body: uploadPackRequest(sha) });
+  const text = Buffer.from(await broken.arrayBuffer()).toString('latin1');
+  t.false(broken.status === 200 && text.includes('PACK'));
+});
+
+/** Processes working for the server under `root`: its path is in their command line, working folder or environment. */
+function processesUnder(root: string): string[] {
+  const found: string[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      const where = [cmdline, fs.readlinkSync(`/proc/${entry}/cwd`), fs.readFileSync(`/proc/${entry}/environ`, 'utf8')];
+      if (where.some((w) => w.includes(root))) found.push(`${entry}: ${cmdline}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}
+
+test('stopping the server in the middle of a transfer leaves no git process behind', async (t) => {
+  const server = await useGitServer();
+  // Incompressible and larger than every buffer on the way, so the pack cannot be sent before we read it.
+  const sha = await pushCommit(server, 'big', { files: { 'big.bin': randomBytes(24 * 1024 * 1024) } });
+  const res = await fetch(`${server.repoUrl('big')}/git-upload-pack`, {
+    method: 'POST', headers: { 'content-type': 'application/x-git-upload-pack-request' }, body: uploadPackRequest(sha),
+  });
+  t.is(res.status, 200);
+  t.true(processesUnder(server.root).length > 0, 'upload-pack is still sending');
+  await server.stop();
+  t.deepEqual(processesUnder(server.root), []);
+  await t.throwsAsync(res.arrayBuffer(), undefined, 'the response was cut off');
 });
