@@ -147,7 +147,7 @@ test('a semver range selects the highest matching tag across several pages of th
 
   const resolved = await client.resolve(paged, { semver: '^1.0.0' }, { pageSize: 3 });
   t.is(resolved.tag, 'v1.10.3');
-  t.is(resolved.digest, digests.get('v1.10.3'));
+  t.is(resolved.digest, digests.get('v1.10.3')!);
   t.is(resolved.revision, `v1.10.3@${digests.get('v1.10.3')}`);
   t.is((await client.resolve(paged, { semver: '~1.0' }, { pageSize: 3 })).tag, '1.0.0');
   t.is((await client.resolve(repo, { semver: '>=1.11.0-rc.0 <2' })).tag, '1.11.0-rc.1', 'unpaged, straight from the registry');

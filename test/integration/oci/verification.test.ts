@@ -3,7 +3,7 @@
 // bytes do not match their digest, descriptors that lie about sizes, manifests
 // that are invalid or altered, and blobs over the size limit. Nothing is left on
 // disk after a refusal.
-import anyTest from 'ava';
+import anyTest, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +47,7 @@ function emptyDir(): string {
   return mkdtempSync(join(scratchDir('oci-pull'), 'p-'));
 }
 
-async function setup(t: import('ava').ExecutionContext, name: string) {
+async function setup(t: ExecutionContext, name: string) {
   const { registry, storage } = await registryWithStorage();
   const client = new OciClient({ insecure: true, maxRetries: 1 });
   t.teardown(async () => { client.close(); await registry.stop(); });
