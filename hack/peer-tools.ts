@@ -73,11 +73,14 @@ export function unpackDebianPackages(opts: UnpackOptions): void {
     ...(archive.signedBy ? [`Signed-By: ${archive.signedBy}`] : []), '',
   ].join('\n'));
   writeFileSync(join(state, 'sources.list'), '');
+  // An empty dpkg status: what the machine has installed must not decide which version is downloaded.
+  writeFileSync(join(state, 'status'), '');
   const aptOptions = [
     '-o', `Dir::Etc::SourceList=${join(state, 'sources.list')}`,
     '-o', `Dir::Etc::SourceParts=${join(state, 'sources.list.d')}`,
     '-o', `Dir::State::Lists=${join(state, 'lists')}`,
     '-o', `Dir::Cache=${join(state, 'cache')}`,
+    '-o', `Dir::State::status=${join(state, 'status')}`,
     '-o', 'Acquire::Languages=none',
     // The private folder is not readable by apt's unprivileged download user.
     '-o', 'APT::Sandbox::User=root',
@@ -98,6 +101,8 @@ export function unpackDebianPackages(opts: UnpackOptions): void {
   mkdirSync(opts.dest, { recursive: true });
   for (const deb of debs) execFileSync('dpkg', ['-x', join(downloads, deb), opts.dest], { stdio: ['ignore', 'ignore', 'pipe'] });
   opts.log(`unpacked ${debs.join(', ')}`);
+  // The package lists (tens of MB) are only needed for the download.
+  rmSync(state, { recursive: true, force: true });
 }
 
 /** The machine's main Debian archive, from its apt sources (never hard-coded). */
