@@ -121,8 +121,11 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (needList) await this.#relist();
         needList = false;
         this.#synced$();
+        const started = Date.now();
         await this.#watch(signal);
         failures = 0;
+        // A server that ends watches at once must not turn this loop into a busy one.
+        if (Date.now() - started < 200) await sleep(this.options.retryBaseMs ?? 1000, signal);
       } catch (err) {
         if (signal.aborted) break;
         if (isExpired(err)) {

@@ -50,6 +50,7 @@ export class LeaderElector {
   #observed: { lease: Lease; at: number; fingerprint: string } | undefined;
   #leading = false;
   #stopped = false;
+  #releaseOnStop = true;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #leadership: AbortController | undefined;
@@ -71,8 +72,12 @@ export class LeaderElector {
     this.#loop ??= this.#run();
   }
 
-  /** Stops campaigning; a leader releases the lease so another candidate takes over at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning; a leader releases the lease so another candidate takes
+   * over at once. `release: false` leaves the lease to expire, as a crash would.
+   */
+  async stop(options: { readonly release?: boolean } = {}): Promise<void> {
+    this.#releaseOnStop = options.release ?? true;
     this.#stopped = true;
     this.#wake?.();
     await this.#loop;
@@ -98,8 +103,11 @@ export class LeaderElector {
       if (!this.#stopped) await this.#sleep(this.#o.retryPeriodMs);
     }
     if (this.#leading) {
-      await this.#release().catch((err: unknown) => this.#o.logger?.warn({ err }, 'could not release the lease'));
+      // Stop the leader's work first, then release: the next leader never overlaps it.
       await this.#loseLeadership();
+      if (this.#releaseOnStop) {
+        await this.#release().catch((err: unknown) => this.#o.logger?.warn({ err }, 'could not release the lease'));
+      }
     }
   }
 

@@ -4,7 +4,7 @@
  * Authorization header is scrubbed before it is serialized; pino's own path
  * redaction covers well-known secret fields as a second line of defence.
  */
-import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import { pino, type Bindings, type ChildLoggerOptions, type DestinationStream, type Level, type Logger } from 'pino';
 import { redact, REDACTED } from './redact.ts';
 
 export type { Logger } from 'pino';
@@ -26,10 +26,26 @@ export const REDACT_PATHS: readonly string[] = [
   'headers.cookie', '*.headers.cookie', 'req.headers.authorization', 'config.auth', 'auth.password',
 ];
 
+/**
+ * pino applies `formatters.bindings` to the root's bindings only, not to a
+ * child's; so every child (and its children) scrubs its bindings here.
+ */
+type PinoChild = (this: Logger, bindings: Bindings, options?: ChildLoggerOptions) => Logger;
+
+function redactChildBindings(logger: Logger, pinoChild?: PinoChild): Logger {
+  // Children inherit own properties from their parent (Object.create), so each
+  // one gets its own wrapper that calls pino's original, unbound method on itself.
+  const makeChild = pinoChild ?? (Object.getPrototypeOf(logger) as { child: PinoChild }).child;
+  const child = (bindings: Bindings, childOptions?: ChildLoggerOptions): Logger =>
+    redactChildBindings(makeChild.call(logger, redact(bindings), childOptions), makeChild);
+  logger.child = child as unknown as Logger['child'];
+  return logger;
+}
+
 /** A pino logger writing JSON lines with credentials redacted. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const envLevel = process.env.LOG_LEVEL as Level | undefined;
-  return pino({
+  return redactChildBindings(pino({
     level: options.level ?? envLevel ?? 'info',
     base: options.name === undefined ? undefined : { name: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -46,7 +62,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         method.apply(this, scrubbed);
       },
     },
-  }, options.destination ?? pino.destination({ dest: 1, sync: false }));
+  }, options.destination ?? pino.destination({ dest: 1, sync: false })));
 }
 
 /** A child logger whose every line carries the object key and kind: `{"kind":"GitRepository","key":"ns/name"}`. */

@@ -4,8 +4,8 @@
 import anyTest from 'ava';
 import { Informer } from '../../../runtime/informer.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
-import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
-import { adminClient, createWidgetCrd, type Widget } from './support.ts';
+import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { adminClient, createWidgetCrd, until, type Widget } from './support.ts';
 
 const test = withCluster(anyTest);
 
@@ -34,7 +34,7 @@ test('the cache follows creates, updates and deletes, and handlers see each', as
   await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after', namespace: ns }, data: { v: '1' } });
   await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'after' }, { data: { v: '2' } });
   await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'before' });
-  await eventually(async () => seen.includes('delete before'));
+  await until(() => seen.includes('delete before'));
   t.deepEqual(seen.filter((s) => !s.includes('kube-root-ca')), ['add before', 'add after', 'update after 1->2', 'delete before']);
   t.is(informer.get(`${ns}/before`), undefined);
   t.is(informer.get(`${ns}/after`)?.data?.v, '2');
@@ -53,10 +53,10 @@ test('a watch the server ends is resumed from the last resourceVersion, without 
   await informer.start();
   for (let i = 0; i < 3; i++) {
     const watchesBefore = informer.stats.watches;
-    await eventually(async () => informer.stats.watches > watchesBefore, 15_000, 50);
+    await until(() => informer.stats.watches > watchesBefore, 15_000, 50);
     await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}`, namespace: ns } });
   }
-  await eventually(async () => added.includes('c2'));
+  await until(() => added.includes('c2'));
   t.true(informer.stats.watches >= 4, `watches: ${informer.stats.watches}`);
   t.is(informer.stats.lists, 1, 'resumed, never re-listed');
   t.is(informer.stats.expired, 0);
@@ -76,11 +76,11 @@ test('an expired resourceVersion (410 Gone) makes the informer list again and ca
   informer.on({ add: (o) => added.push(o.metadata?.name ?? '') });
   t.teardown(() => informer.stop());
   await informer.start();
-  await eventually(async () => informer.stats.lists === 1 && added.includes('existing'));
+  await until(() => informer.stats.lists === 1 && added.includes('existing'));
   t.is(informer.stats.expired, 1, 'the server said the version expired');
   t.is(informer.get(`${ns}/existing`)?.spec?.size, 1, 'the re-list filled the cache');
   await client.create<Widget>({ ...type, metadata: { name: 'later', namespace: ns } });
-  await eventually(async () => added.includes('later'));
+  await until(() => added.includes('later'));
   t.is(informer.stats.lists, 1, 'and the watch continues after the re-list');
 });
 

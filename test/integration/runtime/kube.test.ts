@@ -1,11 +1,11 @@
 // The runtime KubeClient against the real apiserver: CRUD, server-side apply,
 // status patches, paging, watches, discovery of new kinds, and impersonation.
 import anyTest from 'ava';
-import { isConflict, isForbidden, KubeApiError } from '../../../runtime/kube-transport.ts';
+import { isConflict, isForbidden, type KubeApiError } from '../../../runtime/kube-transport.ts';
 import { UnknownKindError } from '../../../runtime/discovery.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
-import { adminClient, createWidgetCrd, type Widget } from './support.ts';
+import { adminClient, createWidgetCrd, until, type Widget } from './support.ts';
 
 const test = withCluster(anyTest);
 
@@ -104,7 +104,7 @@ test('watch delivers events in order and ends when aborted', async (t) => {
   await client.create(cm(ns, 'w1'));
   await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'w1' }, { data: { a: 'b' } });
   await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'w1' });
-  await eventually(async () => seen.length >= 3);
+  await until(() => seen.length >= 3);
   abort.abort();
   await watching;
   t.deepEqual(seen.filter((s) => s.endsWith(' w1')), ['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
@@ -130,7 +130,7 @@ test('an impersonated service account without RBAC is forbidden; after a RoleBin
     subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: ns }],
   });
   // RBAC is read from the apiserver's informer cache: allow it a moment.
-  const created = await eventually(async () => tenant.create(cm(ns, 'by-tenant')), 30_000);
+  const created = await eventually(() => tenant.create(cm(ns, 'by-tenant')), 30_000);
   t.is(created.metadata?.name, 'by-tenant');
   const other = await t.throwsAsync(tenant.create(cm('default', `not-here-${Date.now()}`)));
   t.true(isForbidden(other), 'the RoleBinding grants nothing outside its namespace');

@@ -9,6 +9,11 @@ import { KubeClient, type KubeClientOptions } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, type TestCluster } from '../../support/cluster.ts';
 
+/** Waits until `condition` holds (polling every `intervalMs`), failing after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 30_000, intervalMs = 50): Promise<void> {
+  await eventually(() => Promise.resolve(condition()), timeoutMs, intervalMs);
+}
+
 /** A runtime client for the test cluster (admin). */
 export function adminClient(cluster: TestCluster, options: KubeClientOptions = {}): KubeClient {
   const client = new KubeClient(cluster.kubeConfig, { qps: 0, ...options });

@@ -4,6 +4,10 @@ import { ownerKeys } from '../../../runtime/controller.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { contentChanged, REQUESTED_AT_ANNOTATION, specOrRequestChanged } from '../../../runtime/predicates.ts';
 
+interface ConfigMapLike extends KubeObject {
+  data: Record<string, string>;
+}
+
 const base = {
   apiVersion: 'source.trellis.dev/v1alpha1', kind: 'GitRepository',
   metadata: { name: 'r', namespace: 'ns', generation: 1, resourceVersion: '10', annotations: {} as Record<string, string> },
@@ -42,13 +46,14 @@ test('deletion and finalizer changes wake it', (t) => {
 });
 
 test('kinds without generation (ConfigMaps) wake on content changes only', (t) => {
-  const cm: KubeObject & { data: Record<string, string> } = {
+  const cm: ConfigMapLike = {
     apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'ns', resourceVersion: '1', managedFields: [{ a: 1 }] },
     data: { a: '1' },
   };
   const touched = { ...cm, metadata: { ...cm.metadata, resourceVersion: '2', managedFields: [{ a: 2 }] } };
   t.false(specOrRequestChanged(cm, touched), 'resourceVersion/managedFields alone');
-  t.true(specOrRequestChanged(cm, { ...touched, data: { a: '2' } }));
+  const edited: ConfigMapLike = { ...touched, data: { a: '2' } };
+  t.true(specOrRequestChanged(cm, edited));
   t.true(contentChanged(cm, { ...cm, metadata: { ...cm.metadata, labels: { x: 'y' } } }));
 });
 

@@ -80,7 +80,7 @@ test('backoff doubles from the base and stops at the cap', (t) => {
 });
 
 test('addRateLimited grows the delay per key, and forget resets it', async (t) => {
-  const q = new WorkQueue(async () => undefined, { backoffBaseMs: 1000, backoffCapMs: 4000 });
+  const q = new WorkQueue(() => Promise.resolve(), { backoffBaseMs: 1000, backoffCapMs: 4000 });
   t.is(q.addRateLimited('ns/a'), 1000);
   t.is(q.addRateLimited('ns/a'), 2000);
   t.is(q.addRateLimited('ns/b'), 1000, 'other keys have their own count');
@@ -106,7 +106,7 @@ test('jitter never shortens a delay and adds at most the configured fraction', (
 
 test('a delayed add keeps the earlier of two deadlines', async (t) => {
   const runs: number[] = [];
-  const q = new WorkQueue(async () => { runs.push(Date.now()); }, { jitterFraction: 0 });
+  const q = new WorkQueue(() => { runs.push(Date.now()); return Promise.resolve(); }, { jitterFraction: 0 });
   q.addAfter('ns/a', 60_000);
   q.addAfter('ns/a', 10);
   t.is(q.delayed, 1);
@@ -120,7 +120,7 @@ test('a delayed add keeps the earlier of two deadlines', async (t) => {
 
 test('cancelDelayed drops a pending requeue', async (t) => {
   let runs = 0;
-  const q = new WorkQueue(async () => { runs += 1; }, { jitterFraction: 0 });
+  const q = new WorkQueue(() => { runs += 1; return Promise.resolve(); }, { jitterFraction: 0 });
   q.addAfter('ns/a', 20);
   q.cancelDelayed('ns/a');
   t.is(q.delayed, 0);
@@ -153,9 +153,9 @@ test('shutdown waits for in-flight work, drops queued and delayed work, and igno
 
 test('a processor that throws is retried with backoff instead of stopping the queue', async (t) => {
   let calls = 0;
-  const q = new WorkQueue(async () => {
+  const q = new WorkQueue(() => {
     calls += 1;
-    if (calls < 3) throw new Error('boom');
+    return calls < 3 ? Promise.reject(new Error('boom')) : Promise.resolve();
   }, { backoffBaseMs: 1 });
   q.add('ns/a');
   await until(() => calls === 3 && q.inFlight === 0);
@@ -164,6 +164,6 @@ test('a processor that throws is retried with backoff instead of stopping the qu
 });
 
 test('invalid backoff settings are refused', (t) => {
-  t.throws(() => new WorkQueue(async () => undefined, { backoffBaseMs: 0 }), { instanceOf: RangeError });
-  t.throws(() => new WorkQueue(async () => undefined, { backoffBaseMs: 10, backoffCapMs: 5 }), { instanceOf: RangeError });
+  t.throws(() => new WorkQueue(() => Promise.resolve(), { backoffBaseMs: 0 }), { instanceOf: RangeError });
+  t.throws(() => new WorkQueue(() => Promise.resolve(), { backoffBaseMs: 10, backoffCapMs: 5 }), { instanceOf: RangeError });
 });
