@@ -13,37 +13,18 @@ import anyTest, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as k8s from '@kubernetes/client-node';
-import { trellisCrds } from '../../hack/generate-crds.ts';
+import { installCrds } from '../../hack/install-crds.ts';
 import { gitRepositoryResource, ociRepositoryResource } from '../../source-controller/api.ts';
 import { packageResource, packageRevisionResource } from '../../apply-controller/api.ts';
 import { KubeClient } from '../../runtime/kube.ts';
-import { eventually, testNamespace, useCluster, withCluster, type TestCluster } from '../support/cluster.ts';
+import { testNamespace, useCluster, withCluster, type TestCluster } from '../support/cluster.ts';
 
 const test = withCluster(anyTest);
 
 type Resource = { readonly group: string; readonly version: string; readonly plural: string; readonly apiVersion: string; readonly kind: string };
 
-let installed: Promise<void> | undefined;
-
-/** Applies every CRD (server-side, idempotent) and waits until each is Established. */
-function installCrds(cluster: TestCluster): Promise<void> {
-  installed ??= (async () => {
-    const kube = new KubeClient(cluster.kubeConfig);
-    const ext = cluster.kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
-    for (const crd of trellisCrds()) await kube.apply(crd, { fieldManager: 'trellis-tests', force: true });
-    for (const crd of trellisCrds()) {
-      await eventually(async () => {
-        const live = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
-        return live.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-      }, 30_000);
-    }
-  })();
-  return installed;
-}
-
 async function setup(t: ExecutionContext): Promise<{ cluster: TestCluster; ns: string; api: k8s.CustomObjectsApi }> {
   const cluster = await useCluster();
-  await installCrds(cluster);
   const ns = await testNamespace(t, cluster);
   return { cluster, ns, api: cluster.kubeConfig.makeApiClient(k8s.CustomObjectsApi) };
 }
@@ -77,10 +58,8 @@ const digest = `sha256:${'a'.repeat(64)}`;
 
 test('the four CRDs install and become Established with names, categories and printer columns', async (t) => {
   const cluster = await useCluster();
-  await installCrds(cluster);
-  // A second apply is a no-op, not a conflict: other test files install them too.
-  const kube = new KubeClient(cluster.kubeConfig);
-  for (const crd of trellisCrds()) await kube.apply(crd, { fieldManager: 'trellis-tests', force: true });
+  // useCluster installed them already; a second install is a no-op, not a conflict.
+  await installCrds(new KubeClient(cluster.kubeConfig), { fieldManager: 'trellis-tests' });
   const ext = cluster.kubeConfig.makeApiClient(k8s.ApiextensionsV1Api);
   const names = new Map<string, string[]>();
   for (const name of ['gitrepositories.source.trellis.dev', 'ocirepositories.source.trellis.dev', 'packages.apply.trellis.dev', 'packagerevisions.apply.trellis.dev']) {

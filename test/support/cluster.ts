@@ -2,7 +2,8 @@
  * Test access to the real local cluster. Under `npm test` the runner starts one
  * control plane for the whole run and hands its kubeconfig over in
  * TRELLIS_TEST_KUBECONFIG; a test file run on its own (`npx ava file`) starts a
- * private one and stops it when the file is done.
+ * private one and stops it when the file is done. Either way Trellis's CRDs are
+ * installed before the first test uses the cluster.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -10,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ExecutionContext, TestFn } from 'ava';
+import { installCrds } from '../../hack/install-crds.ts';
 import { startLocalCluster, type LocalCluster } from '../../hack/local-cluster.ts';
+import { KubeClient } from '../../runtime/kube.ts';
 
 /** What a test needs to reach the cluster. */
 export interface TestCluster {
@@ -45,6 +48,8 @@ export function useCluster(): Promise<TestCluster> {
     }
     const kubeConfig = new k8s.KubeConfig();
     kubeConfig.loadFromFile(kubeconfigPath);
+    // Idempotent (server-side apply): every file sees Trellis's CRDs installed.
+    await installCrds(new KubeClient(kubeConfig), { fieldManager: 'trellis-tests' });
     return { kubeconfigPath, kubeConfig };
   })();
   return shared;
