@@ -3,7 +3,8 @@
  * in-cluster service account, then `~/.kube/config` — the order kubectl and
  * client-go use, so the controllers behave the same on a laptop and in a Pod.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -27,13 +28,32 @@ export class KubeConfigNotFoundError extends Error {
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/**
+ * The Pod's own service account: the apiserver from KUBERNETES_SERVICE_HOST/PORT,
+ * the mounted CA, and the mounted token, re-read as the kubelet rotates it.
+ */
+function loadInCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, dir: string): void {
+  const host = env.KUBERNETES_SERVICE_HOST ?? '';
+  const server = `https://${isIPv6(host) ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`;
+  const namespaceFile = join(dir, 'namespace');
+  kc.loadFromOptions({
+    clusters: [{ name: 'in-cluster', server, caFile: join(dir, 'ca.crt'), skipTLSVerify: false }],
+    users: [{ name: 'service-account', authProvider: { name: 'tokenFile', config: { tokenFile: join(dir, 'token') } } }],
+    contexts: [{
+      name: 'in-cluster', cluster: 'in-cluster', user: 'service-account',
+      namespace: existsSync(namespaceFile) ? readFileSync(namespaceFile, 'utf8').trim() : undefined,
+    }],
+    currentContext: 'in-cluster',
+  });
+}
+
 /** Loads a kubeconfig from the first place that has one. */
 export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
   const env = options.env ?? process.env;
   const kc = new KubeConfig();
   const saRoot = options.serviceAccountRoot ?? '';
   const fromEnv = env.KUBECONFIG?.split(':').filter((p) => p !== '' && existsSync(p)) ?? [];
-  const home = join(homedir(), '.kube', 'config');
+  const home = join(env.HOME ?? homedir(), '.kube', 'config');
   if (options.path) {
     if (!existsSync(options.path)) throw new KubeConfigNotFoundError(`kubeconfig ${options.path} does not exist`);
     kc.loadFromFile(options.path);
@@ -45,7 +65,7 @@ export function loadKubeConfig(options: KubeConfigOptions = {}): KubeConfig {
       kc.mergeConfig(more, true);
     }
   } else if (env.KUBERNETES_SERVICE_HOST && existsSync(`${saRoot}${SERVICE_ACCOUNT_DIR}/token`)) {
-    kc.loadFromCluster(saRoot);
+    loadInCluster(kc, env, `${saRoot}${SERVICE_ACCOUNT_DIR}`);
   } else if (existsSync(home)) {
     kc.loadFromFile(home);
   } else {
