@@ -37,19 +37,31 @@ function runNode(args: readonly string[], env: NodeJS.ProcessEnv = process.env, 
   });
 }
 
-/** Runs AVA with the TAP reporter and counts its results. */
+/**
+ * Runs AVA with the TAP reporter and counts its results: from AVA's closing
+ * `# pass`/`# fail` lines when it prints them, otherwise (AVA 7's TAP reporter
+ * can crash on a timed-out test) from the `ok`/`not ok` lines it streamed.
+ */
 async function runAva(files: readonly string[], extraArgs: readonly string[], env: NodeJS.ProcessEnv): Promise<Counts> {
-  const counts = { passed: 0, failed: 0 };
+  const summary = { passed: 0, failed: 0 };
+  const streamed = { passed: 0, failed: 0 };
   let sawSummary = false;
   const code = await runNode(['node_modules/ava/entrypoints/cli.mjs', '--tap', ...extraArgs, ...files], env, (line) => {
+    const result = /^(not )?ok \d+ /.exec(line);
+    if (result) {
+      if (result[1]) streamed.failed += 1;
+      else if (!/ # (SKIP|TODO)/i.test(line)) streamed.passed += 1;
+      return;
+    }
     const m = /^# (pass|fail) (\d+)/.exec(line);
     if (!m) return;
     sawSummary = true;
-    if (m[1] === 'pass') counts.passed += Number(m[2]);
-    else counts.failed += Number(m[2]);
+    if (m[1] === 'pass') summary.passed += Number(m[2]);
+    else summary.failed += Number(m[2]);
   });
+  const counts = sawSummary ? summary : streamed;
   if (code !== 0 && counts.failed === 0) {
-    say(`AVA exited with ${code}${sawSummary ? '' : ' before reporting results'}`);
+    say(`AVA exited with ${code}${sawSummary ? '' : ' before reporting its summary'}`);
     counts.failed += 1;
   }
   return counts;
