@@ -70,14 +70,16 @@ export class RegistryAuth {
   /**
    * The Authorization header to send to `host` for `scope`, from what earlier
    * challenges taught: Basic credentials, a cached token, or a fresh token from the
-   * known realm. Undefined before the host asked for anything (anonymous first).
+   * known realm. Before the host challenged anything, configured username/password
+   * credentials go out as Basic (they were configured for this very host, and it
+   * saves the 401 round trip on a registry with Basic auth); without credentials the
+   * first request is anonymous.
    */
   async authorization(host: string, scope: string, signal?: AbortSignal): Promise<string | undefined> {
     const credentials = this.credentialsFor(host);
     if (credentials && 'token' in credentials) return `Bearer ${credentials.token}`;
     const known = this.#hosts.get(host);
-    if (!known) return undefined;
-    if (known.scheme === 'basic') return credentials ? basicHeader(credentials) : undefined;
+    if (!known || known.scheme === 'basic') return credentials ? basicHeader(credentials) : undefined;
     const cached = this.#tokens.get(tokenKey(host, scope));
     if (cached && cached.expiresAt > this.#now()) return `Bearer ${cached.value}`;
     return `Bearer ${await this.#requestToken(host, known, [scope], signal)}`;

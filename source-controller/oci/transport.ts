@@ -129,7 +129,8 @@ export class RegistryTransport {
     const origin = new URL(this.baseUrl(req.host)).origin;
     let url = new URL(req.path, this.baseUrl(req.host));
     let authRetried = false;
-    for (let redirects = 0; ; redirects += 1) {
+    let redirects = 0;
+    for (;;) {
       // Credentials go only to the registry itself, never to a storage host it redirects to.
       const sameOrigin = url.origin === origin;
       const authorization = sameOrigin ? await this.#auth.authorization(req.host, scope, req.signal) : undefined;
@@ -142,15 +143,21 @@ export class RegistryTransport {
       const location = res.headers.location;
       if (status >= 300 && status < 400 && location && (req.method === 'GET' || req.method === 'HEAD')) {
         discard(res.body);
-        if (redirects >= MAX_REDIRECTS) throw new RegistryError(`${req.what}: more than ${MAX_REDIRECTS} redirects`, status);
+        redirects += 1;
+        if (redirects > MAX_REDIRECTS) throw new RegistryError(`${req.what}: more than ${MAX_REDIRECTS} redirects`, status);
         url = new URL(location, url);
         continue;
       }
       const detail = await errorDetail(res.body);
       if (status === 401 && sameOrigin && !authRetried) {
-        await this.#auth.onChallenge(req.host, headerValue(res.headers['www-authenticate']), scope, authorization, req.signal);
+        try {
+          await this.#auth.onChallenge(req.host, headerValue(res.headers['www-authenticate']), scope, authorization, req.signal);
+        } catch (err) {
+          if (err instanceof AuthenticationError) throw new AuthenticationError(`${req.what}: ${err.message}`, err.statusCode);
+          throw err;
+        }
+        // One more attempt with what the challenge taught; a second 401 is final (no loop).
         authRetried = true;
-        redirects -= 1;
         continue;
       }
       if (status === 401 || status === 403) {

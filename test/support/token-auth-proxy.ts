@@ -10,7 +10,9 @@
  * - paginates the tag list by `?n=&last=` with a `Link: <…>; rel="next"` header, as the
  *   distribution spec describes and Distribution 3 does (2.8 ignores `n` and returns
  *   every tag at once): the tags are the real registry's, only the paging is added;
- * - answers the next N requests with an injected status (429 with `Retry-After`, 503);
+ * - redirects blob downloads to another origin, like storage-backed registries;
+ * - answers the next N requests with an injected status (429 with `Retry-After`, 503),
+ *   or not at all (a registry that hangs);
  * - stops listening and starts again on the same port (an unreachable registry that
  *   comes back at the same address).
  *
@@ -34,6 +36,11 @@ export interface TokenAuthProxyOptions {
   readonly tokenSeconds?: number;
   /** Page the tag list by `n`/`last` with `Link` headers. */
   readonly paginateTags?: boolean;
+  /**
+   * Answer blob GETs with a 307 to this origin (`http://127.0.0.1:<port>`), the way
+   * registries backed by object storage send downloads elsewhere.
+   */
+  readonly redirectBlobsTo?: string;
 }
 
 /** One request the proxy saw. */
@@ -43,6 +50,8 @@ export interface ProxiedRequest {
   readonly status: number;
   /** Milliseconds since the proxy started. */
   readonly at: number;
+  /** Whether the request carried an Authorization header. */
+  readonly authorization: boolean;
 }
 
 /** A token request the proxy answered. */
@@ -63,7 +72,9 @@ export interface TokenAuthProxy {
   readonly tokenRequests: TokenRequest[];
   /**
    * Answers the next `count` `/v2/` requests (those with `only.method`, when given)
-   * with `status` and `headers` instead of forwarding them.
+   * with `status` and `headers` instead of forwarding them. Status 0 means never
+   * answer at all (a hung registry); the connection stays open until the client
+   * gives up or the proxy stops.
    */
   injectStatus(status: number, count: number, headers?: Record<string, string>, only?: { readonly method: string }): void;
   /** Stops listening and drops open connections: the address refuses connections. */
@@ -88,7 +99,9 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
-    const record = (status: number): void => { requests.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, status, at: Date.now() - started }); };
+    const record = (status: number): void => {
+      requests.push({ method: req.method ?? '', path: `${url.pathname}${url.search}`, status, at: Date.now() - started, authorization: req.headers.authorization !== undefined });
+    };
     if (url.pathname === '/token') {
       serveToken(req, url, res);
       return;
@@ -98,6 +111,7 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
     if (next) {
       req.resume();
       record(next.status);
+      if (next.status === 0) return;
       res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
       res.end(JSON.stringify({ errors: [{ code: 'INJECTED', message: `injected ${next.status}` }] }));
       return;
@@ -114,6 +128,13 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
         res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
         return;
       }
+    }
+    if (opts.redirectBlobsTo && req.method === 'GET' && /\/blobs\/sha256:/.test(url.pathname)) {
+      req.resume();
+      record(307);
+      res.writeHead(307, { location: `${opts.redirectBlobsTo}${url.pathname}` });
+      res.end();
+      return;
     }
     if (opts.paginateTags && /\/tags\/list$/.test(url.pathname) && req.method === 'GET') {
       void servePagedTags(url, res, record);

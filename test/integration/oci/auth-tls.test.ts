@@ -36,7 +36,7 @@ test('htpasswd registry: right credentials from a dockerconfigjson push and pull
   const refused = await t.throwsAsync(bad.resolve(repo, { tag: '1.0.0' }), { instanceOf: AuthenticationError });
   t.is(refused.reason, 'AuthenticationFailed');
   t.is(refused.statusCode, 401);
-  t.regex(refused.message, /manifest 127\.0\.0\.1:\d+\/private\/web:1\.0\.0: the credentials were refused \(HTTP 401\)/);
+  t.regex(refused.message, /^manifest 127\.0\.0\.1:\d+\/private\/web:1\.0\.0: 127\.0\.0\.1:\d+ refused the credentials \(HTTP 401\)$/);
   t.false(refused.message.includes(wrongPassword), 'the password is not in the message');
   t.false(refused.message.includes(Buffer.from(`${auth.username}:${wrongPassword}`).toString('base64')));
   await t.throwsAsync(bad.pushArtifact(repo, layer(randomBytes(10))), { instanceOf: AuthenticationError });
@@ -135,4 +135,25 @@ test('bearer flow without credentials: anonymous tokens work where the token ser
   t.teardown(() => client.close());
   const pushed = await client.pushArtifact(repo, layer(randomBytes(10)));
   t.is((await client.resolve(repo, { tag: '1.0.0' })).digest, pushed.digest);
+});
+
+test('blob downloads follow a redirect to another origin without taking the credentials along', async (t) => {
+  const registry = await useRegistry();
+  const storage = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
+  t.teardown(() => storage.stop());
+  const user = { username: 'ci', password: randomBytes(8).toString('hex') };
+  const front = await startTokenAuthProxy({ upstream: registry, user, redirectBlobsTo: `http://${storage.host}` });
+  t.teardown(() => front.stop());
+  const client = new OciClient({ insecure: true, credentials: user });
+  t.teardown(() => client.close());
+  const repo = parseReference(`oci://${front.host}/team/redirected`);
+  const content = randomBytes(70_000);
+  const pushed = await client.pushArtifact(repo, layer(content));
+  const pulled = await client.pullArtifact(repo, { tag: '1.0.0' }, dest());
+  t.true(readFileSync(pulled.file).equals(content));
+  t.is(pulled.digest, pushed.digest);
+  t.true(front.requests.some((r) => r.status === 307), 'the front redirected the blob download');
+  const fromStorage = storage.requests.filter((r) => r.method === 'GET' && r.path.includes('/blobs/'));
+  t.is(fromStorage.length, 1, 'the layer came from the other origin');
+  t.false(fromStorage[0]!.authorization, 'no Authorization header went to the other origin');
 });

@@ -50,6 +50,7 @@ test('an artifact pushed by oras with Trellis media types is resolved and pulled
     `file.tgz:${TRELLIS_CONTENT_MEDIA_TYPE}`,
   ]);
   const orasDigest = /Digest: (sha256:[a-f0-9]{64})/.exec(out)?.[1];
+  if (!orasDigest) return t.fail(`oras printed no digest:\n${out}`);
   const client = new OciClient({ insecure: true });
   t.teardown(() => client.close());
   const repo = parseReference(`oci://${registry.host}/oras/web`);

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  NoMatchingVersionError, NotFoundError, OCI_EMPTY_DIGEST, OciClient, TRELLIS_ARTIFACT_TYPE, TRELLIS_CONFIG_MEDIA_TYPE,
+  NoMatchingVersionError, NotFoundError, OCI_EMPTY_DIGEST, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, PlatformSelectionError, OciClient, TRELLIS_ARTIFACT_TYPE, TRELLIS_CONFIG_MEDIA_TYPE,
   TRELLIS_CONTENT_MEDIA_TYPE, parseReference, type OciReference, type PushProgress,
 } from '../../../source-controller/oci/index.ts';
 import { scratchDir } from '../../support/cluster.ts';
@@ -171,4 +171,33 @@ test('a tag or a repository that does not exist is NotFound, naming the referenc
   await t.throwsAsync(client.resolve(repo, { digest: missingDigest }), { instanceOf: NotFoundError, message: new RegExp(missingDigest) });
   await t.throwsAsync(client.listTags(parseReference(`oci://${registry.host}/no/such/repo`)), { instanceOf: NotFoundError, message: /NAME_UNKNOWN/ });
   t.deepEqual(readdirSync(dest), []);
+});
+
+test('an image index is refused without a platform and followed to the selected one', async (t) => {
+  const registry = await useRegistry();
+  const client = new OciClient({ insecure: true });
+  t.teardown(() => client.close());
+  const repo = parseReference(`oci://${registry.host}/team/multi`);
+  const contents = { amd64: randomBytes(300), arm64: randomBytes(400) };
+  const entries = [];
+  for (const architecture of ['amd64', 'arm64'] as const) {
+    const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: contents[architecture] }] });
+    entries.push({ mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: pushed.digest, size: pushed.size, platform: { os: 'linux', architecture } });
+  }
+  const index = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX_MEDIA_TYPE, manifests: entries }));
+  const { digest: indexDigest } = await client.pushManifest(repo, 'multi', index, OCI_INDEX_MEDIA_TYPE);
+  const resolved = await client.resolve(repo, { tag: 'multi' });
+  t.is(resolved.mediaType, OCI_INDEX_MEDIA_TYPE);
+  t.is(resolved.digest, indexDigest);
+
+  const dest = mkdtempSync(join(scratchDir('oci-pull'), 'p-'));
+  const err = await t.throwsAsync(client.pullArtifact(repo, { tag: 'multi' }, dest), { instanceOf: PlatformSelectionError });
+  t.regex(err.message, /image index \(platforms: linux\/amd64, linux\/arm64\); select a platform/);
+  t.is(err.reason, 'PlatformRequired');
+  const pulled = await client.pullArtifact(repo, { tag: 'multi' }, dest, { platform: { os: 'linux', architecture: 'arm64' } });
+  t.true(readFileSync(pulled.file).equals(contents.arm64));
+  t.is(pulled.digest, indexDigest, 'the revision names what the tag points at');
+  t.is(pulled.manifestDigest, entries[1]!.digest);
+  await t.throwsAsync(client.pullArtifact(repo, { tag: 'multi' }, dest, { platform: { os: 'linux', architecture: 's390x' } }),
+    { instanceOf: PlatformSelectionError, message: /no manifest for linux\/s390x/ });
 });

@@ -113,3 +113,27 @@ test('persistent throttling ends with RateLimited after the bounded retries; a R
   t.is(proxy.requests.length, 4, 'given up at once instead of sleeping an hour');
   t.true(long.transient);
 });
+
+test('a registry that stops answering times out, is retried, and the operation deadline is honored', async (t) => {
+  const registry = await useRegistry();
+  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
+  t.teardown(() => proxy.stop());
+  const repo = parseReference(`oci://${proxy.host}/team/web`);
+  const client = new OciClient({ insecure: true, timeoutMs: 300, ...fastRetries });
+  t.teardown(() => client.close());
+  const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: randomBytes(10) }], tag: '1.0.0' });
+
+  // One hung request: the inactivity timeout ends it and the retry succeeds.
+  proxy.injectStatus(0, 1);
+  t.is((await client.resolve(repo, { tag: '1.0.0' })).digest, pushed.digest);
+  // Hung for good: bounded attempts, then RegistryUnreachable naming the timeout.
+  proxy.injectStatus(0, 3);
+  const err = await t.throwsAsync(client.resolve(repo, { tag: '1.0.0' }), { instanceOf: RegistryUnreachableError });
+  t.regex(err.message, /no data for 300 ms; 3 attempts/);
+  // The caller's deadline (an OCIRepository's spec.timeout) cuts even a patient client short.
+  const patient = new OciClient({ insecure: true, timeoutMs: 60_000 });
+  t.teardown(() => patient.close());
+  proxy.injectStatus(0, 1);
+  await t.throwsAsync(patient.resolve(repo, { tag: '1.0.0' }, { signal: AbortSignal.timeout(500) }),
+    { instanceOf: RegistryUnreachableError, message: /the operation timed out/ });
+});

@@ -24,10 +24,12 @@ function setup(opts: { credentials?: { username: string; password: string }; ans
 
 const pull = repositoryScope('team/web', false);
 
-test('anonymous first; after a Bearer challenge a token is fetched with basic credentials and cached per scope', async (t) => {
+test('Basic first; after a Bearer challenge a token is fetched with basic credentials and cached per scope', async (t) => {
   const { auth, calls, advance } = setup({ credentials: { username: 'u', password: 'p' } });
-  t.is(await auth.authorization('reg', pull), undefined);
-  await auth.onChallenge('reg', challenge, pull, undefined);
+  const basic = `Basic ${Buffer.from('u:p').toString('base64')}`;
+  t.is(await auth.authorization('reg', pull), basic, 'configured credentials go out before any challenge');
+  t.is(await setup().auth.authorization('reg', pull), undefined, 'without credentials the first request is anonymous');
+  await auth.onChallenge('reg', challenge, pull, basic);
   t.is(calls.length, 1);
   t.is(calls[0]?.url.origin + calls[0]!.url.pathname, 'https://auth.example.com/token');
   t.is(calls[0]?.url.searchParams.get('service'), 'reg');
@@ -55,7 +57,6 @@ test('Basic: no credentials, or credentials already refused, end at once', async
   await t.throwsAsync(anonymous.auth.onChallenge('reg', 'Basic realm="r"', pull, undefined),
     { instanceOf: AuthenticationError, message: /requires credentials and none were configured/ });
   const { auth, calls } = setup({ credentials: { username: 'u', password: 'p' } });
-  await auth.onChallenge('reg', 'Basic realm="r"', pull, undefined);
   const header = await auth.authorization('reg', pull);
   t.is(header, `Basic ${Buffer.from('u:p').toString('base64')}`);
   await t.throwsAsync(auth.onChallenge('reg', 'Basic realm="r"', pull, header), { instanceOf: AuthenticationError, message: /refused the credentials/ });
