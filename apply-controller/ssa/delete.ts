@@ -1,0 +1,135 @@
+/**
+ * `deleteObjects`: deletes the objects of an inventory that still belong to the
+ * caller, last-applied first.
+ *
+ * Ownership is the Package's labels: an object that no longer carries them was
+ * taken over by someone else (another Package, a person) and is `skipped`. The
+ * label check and the delete are tied together with a resourceVersion
+ * precondition, so an object relabelled between the read and the delete is not
+ * deleted (the check is made again).
+ *
+ * Order: the list is walked backwards (the caller passes it in apply order), one
+ * kind at a time; objects of the same kind that follow each other are deleted
+ * concurrently. So custom resources go before their CRD and namespaced objects
+ * before their Namespace, as the bundle's ordering put them the other way round.
+ *
+ * An object that is already gone, already being deleted, or whose kind is no
+ * longer served counts as `deleted`. Any other failure is listed in `failures`
+ * and nothing else stops: the caller keeps the survivors in its inventory and
+ * tries again later.
+ */
+import { UnknownKindError } from '../../runtime/discovery.ts';
+import type { KubeClient } from '../../runtime/kube.ts';
+import { isConflict } from '../../runtime/kube-transport.ts';
+import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/object.ts';
+import { parseObjectId } from '../bundle/object-id.ts';
+import { mapBounded } from './_async.ts';
+import { ChangeSet, type ChangeSetEntry } from './change-set.ts';
+import { refOfEntry, subjectOfEntry, type InventoryEntry } from './objects.ts';
+import { resolveDeleteOptions, type DeleteObjectsOptions, type ResolvedDeleteOptions } from './options.ts';
+
+/** An object that could not be deleted and still exists (as far as is known). */
+export interface DeleteFailure {
+  readonly id: string;
+  readonly subject: string;
+  readonly message: string;
+}
+
+/** What {@link deleteObjects} did. */
+export interface DeleteResult {
+  /** `deleted` and `skipped` entries, in the order the objects were handled. */
+  readonly changeSet: ChangeSet;
+  /** Objects that could not be deleted; keep them in the inventory. */
+  readonly failures: readonly DeleteFailure[];
+}
+
+type Outcome = { readonly action: 'deleted' | 'skipped' } | { readonly failure: string };
+
+/** Attempts of get-then-delete when the object keeps changing in between. */
+const ATTEMPTS = 3;
+
+function carriesLabels(obj: ClusterObject, labels: Readonly<Record<string, string>>): boolean {
+  const have = obj.metadata?.labels ?? {};
+  return Object.entries(labels).every(([k, v]) => have[k] === v);
+}
+
+async function deleteOne(client: KubeClient, ref: ObjectRef, opts: ResolvedDeleteOptions): Promise<Outcome> {
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    let live: ClusterObject | undefined;
+    try {
+      live = await client.get<ClusterObject>(ref);
+    } catch (err) {
+      if (err instanceof UnknownKindError) return { action: 'deleted' };
+      throw err;
+    }
+    if (live === undefined || live.metadata?.deletionTimestamp) return { action: 'deleted' };
+    if (!carriesLabels(live, opts.labels)) return { action: 'skipped' };
+    const uid = live.metadata?.uid;
+    const resourceVersion = live.metadata?.resourceVersion;
+    try {
+      await client.delete(ref, {
+        propagationPolicy: opts.propagation,
+        ...(uid && resourceVersion ? { preconditions: { uid, resourceVersion } } : {}),
+      });
+      return { action: 'deleted' };
+    } catch (err) {
+      // 409: it changed since the read (maybe relabelled): read it again.
+      if (!isConflict(err)) throw err;
+    }
+  }
+  return { failure: `it kept changing during ${ATTEMPTS} attempts to delete it` };
+}
+
+function kindOf(entry: InventoryEntry): string {
+  try {
+    const parts = parseObjectId(entry.id);
+    return `${parts.group}/${parts.kind}`;
+  } catch {
+    return '';
+  }
+}
+
+/** Splits a list into runs of consecutive entries of the same kind. */
+function runsOfKind(entries: readonly InventoryEntry[]): InventoryEntry[][] {
+  const runs: InventoryEntry[][] = [];
+  for (const entry of entries) {
+    const last = runs[runs.length - 1];
+    if (last && kindOf(last[0] as InventoryEntry) === kindOf(entry)) last.push(entry);
+    else runs.push([entry]);
+  }
+  return runs;
+}
+
+/**
+ * Deletes the objects of `entries` (given in apply order) that still carry
+ * `options.labels`, in reverse order. Never rejects for one object's failure;
+ * rejects only when the signal aborts or the options are invalid.
+ */
+export async function deleteObjects(client: KubeClient, entries: readonly InventoryEntry[],
+  options: DeleteObjectsOptions): Promise<DeleteResult> {
+  const opts = resolveDeleteOptions(options);
+  const changeSet = new ChangeSet();
+  const failures: DeleteFailure[] = [];
+  for (const run of runsOfKind([...entries].reverse())) {
+    const outcomes = await mapBounded(run, opts.concurrency, async (entry): Promise<Outcome> => {
+      opts.signal?.throwIfAborted();
+      try {
+        return await deleteOne(client, refOfEntry(entry), opts);
+      } catch (err) {
+        return { failure: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    run.forEach((entry, i) => {
+      const outcome = outcomes[i] as Outcome;
+      let subject: string;
+      try {
+        subject = subjectOfEntry(entry);
+      } catch {
+        subject = entry.id;
+      }
+      if ('failure' in outcome) failures.push({ id: entry.id, subject, message: outcome.failure });
+      else changeSet.add({ id: entry.id, subject, action: outcome.action } satisfies ChangeSetEntry);
+    });
+  }
+  return { changeSet, failures };
+}
