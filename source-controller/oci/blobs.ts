@@ -5,7 +5,7 @@
  */
 import { digestFile, writeVerifiedFile } from './blob-file.ts';
 import { digestAlgorithm, digestOf } from './digest.ts';
-import { DigestMismatchError, OciError, RegistryError, RegistryUnreachableError, SizeLimitError } from './errors.ts';
+import { DigestMismatchError, NotFoundError, OciError, RegistryError, RegistryUnreachableError, SizeLimitError } from './errors.ts';
 import { discard, readBody } from './http-exchange.ts';
 import type { Descriptor } from './manifest.ts';
 import { formatReference, type OciReference } from './reference.ts';
@@ -122,6 +122,28 @@ export async function pushBlob(transport: RegistryTransport, repo: OciReference,
   if (await blobExists(transport, repo, digest, { push: true, signal: opts.signal })) {
     return { digest, size, uploaded: false };
   }
+  const upload = (): Promise<void> => uploadSession(transport, repo, source, { digest, size, what }, opts);
+  try {
+    await upload();
+  } catch (err) {
+    // A retried PUT finds its session gone (404) when an earlier attempt completed it
+    // and only the answer was lost; after a timeout or 5xx the same may be true. The
+    // blob may be there after all: look before failing or uploading again.
+    const unsure = err instanceof NotFoundError || err instanceof RegistryUnreachableError
+      || (err instanceof RegistryError && err.transient);
+    if (!unsure) throw err;
+    if (await blobExists(transport, repo, digest, { push: true, signal: opts.signal })) return { digest, size, uploaded: true };
+    if (!(err instanceof NotFoundError)) throw err;
+    // The session expired or was dropped and the blob is not there: one fresh session.
+    await upload();
+  }
+  return { digest, size, uploaded: true };
+}
+
+/** One upload session: POST for a Location, then a monolithic PUT of the whole blob. */
+async function uploadSession(transport: RegistryTransport, repo: OciReference, source: BlobSource,
+  blob: { digest: string; size: number; what: string }, opts: PushBlobOptions): Promise<void> {
+  const { digest, size, what } = blob;
   const start = await transport.request({
     method: 'POST', host: repo.host, repository: repo.repository, push: true, path: `/v2/${repo.repository}/blobs/uploads/`,
     what: `upload of ${what}`, signal: opts.signal,
@@ -143,7 +165,6 @@ export async function pushBlob(transport: RegistryTransport, repo: OciReference,
   if (stored !== undefined && stored !== '' && stored !== digest) {
     throw new DigestMismatchError(`upload of ${what}: the registry stored ${stored}`, digest, stored);
   }
-  return { digest, size, uploaded: true };
 }
 
 async function describe(source: BlobSource, opts: PushBlobOptions): Promise<{ digest: string; size: number }> {

@@ -12,7 +12,7 @@
  *   every tag at once): the tags are the real registry's, only the paging is added;
  * - redirects blob downloads to another origin, like storage-backed registries;
  * - answers the next N requests with an injected status (429 with `Retry-After`, 503),
- *   or not at all (a registry that hangs);
+ *   or not at all (a registry that hangs, or a response lost after the registry acted);
  * - stops listening and starts again on the same port (an unreachable registry that
  *   comes back at the same address).
  *
@@ -72,16 +72,20 @@ export interface TokenAuthProxy {
   readonly tokenRequests: TokenRequest[];
   /**
    * Answers the next `count` `/v2/` requests (those with `only.method`, when given)
-   * with `status` and `headers` instead of forwarding them. Status 0 means never
-   * answer at all (a hung registry); the connection stays open until the client
-   * gives up or the proxy stops.
+   * with `status` and `headers` instead of forwarding them. `'hang'` never answers (a
+   * hung registry); `'lose-response'` forwards the request to the registry, which acts
+   * on it, but never passes the answer back (a response lost on the way). Either way
+   * the connection stays open until the client gives up or the proxy stops.
    */
-  injectStatus(status: number, count: number, headers?: Record<string, string>, only?: { readonly method: string }): void;
+  injectStatus(status: InjectedStatus, count: number, headers?: Record<string, string>, only?: { readonly method: string }): void;
   /** Stops listening and drops open connections: the address refuses connections. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
   restart(): Promise<void>;
 }
+
+/** What {@link TokenAuthProxy.injectStatus} answers with. */
+export type InjectedStatus = number | 'hang' | 'lose-response';
 
 const SERVICE = 'trellis-test-registry';
 
@@ -92,7 +96,7 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
   const tokens = new Map<string, { scopes: Set<string>; expiresAt: number }>();
   const requests: ProxiedRequest[] = [];
   const tokenRequests: TokenRequest[] = [];
-  const injected: Array<{ status: number; headers: Record<string, string>; method: string | undefined }> = [];
+  const injected: Array<{ status: InjectedStatus; headers: Record<string, string>; method: string | undefined }> = [];
   const sockets = new Set<Socket>();
   const upstream = new URL(opts.upstream.url);
   let port = 0;
@@ -108,10 +112,17 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
     }
     const at = injected.findIndex((i) => i.method === undefined || i.method === req.method);
     const next = at >= 0 ? injected.splice(at, 1)[0] : undefined;
+    if (next?.status === 'lose-response') {
+      forward(req, undefined, record);
+      return;
+    }
     if (next) {
       req.resume();
+      if (next.status === 'hang') {
+        record(0);
+        return;
+      }
       record(next.status);
-      if (next.status === 0) return;
       res.writeHead(next.status, { 'content-type': 'application/json', ...next.headers });
       res.end(JSON.stringify({ errors: [{ code: 'INJECTED', message: `injected ${next.status}` }] }));
       return;
@@ -170,7 +181,8 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
     return scope === undefined || expandScope(scope).every((s) => grant.scopes.has(s));
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, record: (status: number) => void): void {
+  /** Forwards to the registry; without `res`, the registry's answer is recorded and dropped. */
+  function forward(req: IncomingMessage, res: ServerResponse | undefined, record: (status: number) => void): void {
     const headers = { ...req.headers };
     delete headers.authorization;
     if (opts.upstream.auth) {
@@ -179,11 +191,16 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
     // The Host header stays the proxy's, so the registry's absolute Location URLs point back here.
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
       record(up.statusCode ?? 502);
+      if (!res) {
+        up.resume();
+        return;
+      }
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
     out.on('error', () => {
       record(502);
+      if (!res) return;
       if (!res.headersSent) res.writeHead(502);
       res.end();
     });

@@ -119,21 +119,40 @@ test('a registry that stops answering times out, is retried, and the operation d
   const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
   t.teardown(() => proxy.stop());
   const repo = parseReference(`oci://${proxy.host}/team/web`);
-  const client = new OciClient({ insecure: true, timeoutMs: 300, ...fastRetries });
+  const setupClient = new OciClient({ insecure: true });
+  t.teardown(() => setupClient.close());
+  const pushed = await setupClient.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: randomBytes(10) }], tag: '1.0.0' });
+  const client = new OciClient({ insecure: true, timeoutMs: 1000, ...fastRetries });
   t.teardown(() => client.close());
-  const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: randomBytes(10) }], tag: '1.0.0' });
 
   // One hung request: the inactivity timeout ends it and the retry succeeds.
-  proxy.injectStatus(0, 1);
+  proxy.injectStatus('hang', 1);
   t.is((await client.resolve(repo, { tag: '1.0.0' })).digest, pushed.digest);
   // Hung for good: bounded attempts, then RegistryUnreachable naming the timeout.
-  proxy.injectStatus(0, 3);
+  proxy.injectStatus('hang', 3);
   const err = await t.throwsAsync(client.resolve(repo, { tag: '1.0.0' }), { instanceOf: RegistryUnreachableError });
-  t.regex(err.message, /no data for 300 ms; 3 attempts/);
+  t.regex(err.message, /no data for 1000 ms; 3 attempts/);
   // The caller's deadline (an OCIRepository's spec.timeout) cuts even a patient client short.
   const patient = new OciClient({ insecure: true, timeoutMs: 60_000 });
   t.teardown(() => patient.close());
-  proxy.injectStatus(0, 1);
+  proxy.injectStatus('hang', 1);
   await t.throwsAsync(patient.resolve(repo, { tag: '1.0.0' }, { signal: AbortSignal.timeout(500) }),
     { instanceOf: RegistryUnreachableError, message: /the operation timed out/ });
+});
+
+test('an upload whose response was lost (the registry stored the blob) is recognized, not failed', async (t) => {
+  const registry = await useRegistry();
+  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
+  t.teardown(() => proxy.stop());
+  const repo = parseReference(`oci://${proxy.host}/team/web`);
+  const client = new OciClient({ insecure: true, timeoutMs: 1000, ...fastRetries });
+  t.teardown(() => client.close());
+  // The registry completes the upload, the answer never arrives; the retried PUT
+  // finds the upload session closed (404), and the existence check finds the blob.
+  proxy.injectStatus('lose-response', 1, {}, { method: 'PUT' });
+  const content = randomBytes(20_000);
+  const blob = await client.pushBlob(repo, { bytes: content });
+  t.true(blob.uploaded);
+  t.deepEqual(proxy.requests.map((r) => `${r.method} ${r.status}`), ['HEAD 404', 'POST 202', 'PUT 201', 'PUT 404', 'HEAD 200']);
+  t.true(await client.blobExists(repo, blob.digest));
 });
