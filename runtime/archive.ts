@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readdir, realpath, rm, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
@@ -75,6 +75,8 @@ interface PlannedEntry {
 }
 
 const BLOCK = 512;
+/** Files up to this size are read in one call; larger ones are streamed. */
+const SMALL_FILE = 256 * 1024;
 const GZIP_LEVEL = 6;
 /** Byte 9 of a gzip header names the OS that wrote it; "unknown" keeps output machine-independent. */
 const GZIP_OS_UNKNOWN = 0xff;
@@ -167,14 +169,21 @@ async function* tarBlocks(entries: readonly PlannedEntry[]): AsyncGenerator<Buff
   for (const entry of entries) {
     yield headerBlocks(entry);
     if (entry.kind !== 'file' || entry.size === 0) continue;
+    const pad = Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK);
+    if (entry.size <= SMALL_FILE) {
+      // Typical manifests: one read, one chunk with its padding (a stream per file costs more than the file).
+      const content = await readFile(entry.source);
+      if (content.length !== entry.size) throw new Error(`${entry.path} changed size while it was being archived`);
+      yield Buffer.concat([content, pad]);
+      continue;
+    }
     let read = 0;
     for await (const chunk of createReadStream(entry.source, { start: 0, end: entry.size - 1 }) as AsyncIterable<Buffer>) {
       read += chunk.length;
       yield chunk;
     }
     if (read !== entry.size) throw new Error(`${entry.path} changed size while it was being archived`);
-    const pad = (BLOCK - (entry.size % BLOCK)) % BLOCK;
-    if (pad > 0) yield Buffer.alloc(pad);
+    if (pad.length > 0) yield pad;
   }
   yield Buffer.alloc(2 * BLOCK); // end-of-archive marker
 }
