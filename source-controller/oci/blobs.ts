@@ -69,11 +69,15 @@ export async function fetchBlob(transport: RegistryTransport, repo: OciReference
       await writeVerifiedFile(res.body, destFile, { digest: descriptor.digest, size: descriptor.size, maxBytes: opts.maxBytes }, what);
       return;
     } catch (err) {
-      if (err instanceof OciError) throw err;
-      if (opts.signal?.aborted) throw new RegistryUnreachableError(`${what}: the download was cancelled`);
-      if (!isBodyBreak(err) || attempt >= BODY_RETRIES) {
+      if (opts.signal?.aborted) {
+        const timedOut = (opts.signal.reason as { name?: unknown } | undefined)?.name === 'TimeoutError';
+        throw new RegistryUnreachableError(`${what}: the download ${timedOut ? 'timed out' : 'was cancelled'}`);
+      }
+      // Verification failures and local errors (the destination folder) are final as they are.
+      if (err instanceof OciError || !isBodyBreak(err)) throw err;
+      if (attempt >= BODY_RETRIES) {
         const code = (err as { code?: unknown }).code;
-        throw new RegistryUnreachableError(`${what}: the download broke off (${typeof code === 'string' ? code : 'stream error'})`);
+        throw new RegistryUnreachableError(`${what}: the download broke off (${typeof code === 'string' ? code : 'connection lost'}; ${attempt + 1} attempts)`);
       }
     }
   }

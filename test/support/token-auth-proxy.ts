@@ -76,6 +76,8 @@ export interface TokenAuthProxy {
    * hung registry); `'lose-response'` forwards the request to the registry, which acts
    * on it, but never passes the answer back (a response lost on the way). Either way
    * the connection stays open until the client gives up or the proxy stops.
+   * `'cut-body'` forwards, passes the headers and half the body on, then drops the
+   * connection (a download broken off midway).
    */
   injectStatus(status: InjectedStatus, count: number, headers?: Record<string, string>, only?: { readonly method: string }): void;
   /** Stops listening and drops open connections: the address refuses connections. */
@@ -85,7 +87,7 @@ export interface TokenAuthProxy {
 }
 
 /** What {@link TokenAuthProxy.injectStatus} answers with. */
-export type InjectedStatus = number | 'hang' | 'lose-response';
+export type InjectedStatus = number | 'hang' | 'lose-response' | 'cut-body';
 
 const SERVICE = 'trellis-test-registry';
 
@@ -114,6 +116,10 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
     const next = at >= 0 ? injected.splice(at, 1)[0] : undefined;
     if (next?.status === 'lose-response') {
       forward(req, undefined, record);
+      return;
+    }
+    if (next?.status === 'cut-body') {
+      forward(req, res, record, true);
       return;
     }
     if (next) {
@@ -182,7 +188,7 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
   }
 
   /** Forwards to the registry; without `res`, the registry's answer is recorded and dropped. */
-  function forward(req: IncomingMessage, res: ServerResponse | undefined, record: (status: number) => void): void {
+  function forward(req: IncomingMessage, res: ServerResponse | undefined, record: (status: number) => void, cut = false): void {
     const headers = { ...req.headers };
     delete headers.authorization;
     if (opts.upstream.auth) {
@@ -196,7 +202,21 @@ export async function startTokenAuthProxy(opts: TokenAuthProxyOptions): Promise<
         return;
       }
       res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      if (!cut) {
+        up.pipe(res);
+        return;
+      }
+      const half = Math.floor(Number(up.headers['content-length'] ?? 0) / 2);
+      let sent = 0;
+      up.on('data', (chunk: Buffer) => {
+        if (sent >= half) return;
+        res.write(chunk.subarray(0, half - sent));
+        sent += Math.min(chunk.length, half - sent);
+        if (sent >= half) {
+          up.destroy();
+          res.socket?.destroy();
+        }
+      });
     });
     out.on('error', () => {
       record(502);

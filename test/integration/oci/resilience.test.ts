@@ -3,7 +3,7 @@
 // Retry-After and 503s — retried within bounds, and the same client recovers.
 import anyTest from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry } from '../../../hack/registry.ts';
 import {
@@ -155,4 +155,29 @@ test('an upload whose response was lost (the registry stored the blob) is recogn
   t.true(blob.uploaded);
   t.deepEqual(proxy.requests.map((r) => `${r.method} ${r.status}`), ['HEAD 404', 'POST 202', 'PUT 201', 'PUT 404', 'HEAD 200']);
   t.true(await client.blobExists(repo, blob.digest));
+});
+
+test('a download broken off midway is fetched again and verified', async (t) => {
+  const registry = await useRegistry();
+  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
+  t.teardown(() => proxy.stop());
+  const repo = parseReference(`oci://${proxy.host}/team/web`);
+  const client = new OciClient({ insecure: true, ...fastRetries });
+  t.teardown(() => client.close());
+  const content = randomBytes(2 * 1024 * 1024);
+  const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: content }], tag: '1.0.0' });
+  const layer = pushed.blobs[1]!;
+  const dir = dest();
+  proxy.injectStatus('cut-body', 1, {}, { method: 'GET' });
+  await client.fetchBlob(repo, { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, join(dir, 'layer'));
+  t.true(readFileSync(join(dir, 'layer')).equals(content));
+  t.deepEqual(readdirSync(dir), ['layer'], 'the partial first attempt left nothing behind');
+  t.is(proxy.requests.filter((r) => r.method === 'GET' && r.path.includes(layer.digest)).length, 2);
+
+  // Broken off every time: bounded attempts, then RegistryUnreachable, and still no file.
+  const dir2 = dest();
+  proxy.injectStatus('cut-body', 3, {}, { method: 'GET' });
+  await t.throwsAsync(client.fetchBlob(repo, { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, join(dir2, 'layer')),
+    { instanceOf: RegistryUnreachableError, message: /download broke off .*3 attempts/ });
+  t.deepEqual(readdirSync(dir2), []);
 });
