@@ -1,0 +1,109 @@
+/**
+ * The status a source reconcile ends with, computed from what happened (pure),
+ * and the merge patch that turns the old status into it. Conditions follow
+ * kstatus:
+ *
+ * - success: `Ready=True`; `Reconciling`, `Stalled` and every failure condition removed.
+ * - a failure that is retried: the failure's condition (`FetchFailed`, ...) True,
+ *   `Ready=False` and `Reconciling=True` (`ProgressingWithRetry`), same reason.
+ * - a stalling failure: the failure's condition True, `Stalled=True` and
+ *   `Ready=False` with its reason; `Reconciling` removed.
+ *
+ * Only the failure that ended this reconcile is reported: the other failure
+ * conditions are removed, since the steps after the failing one did not run.
+ * `status.artifact` is never removed by a failure — the last good artifact
+ * stays published.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import {
+  ConditionType, markFailed, markReady, markStalled, removeCondition, setCondition, type Condition,
+} from '../../runtime/conditions.ts';
+import type { Artifact, SourceStatus } from '../api.ts';
+import type { SourceFailure } from './failure.ts';
+
+/** The failure conditions a source sets; all abnormal-true. */
+export const FAILURE_CONDITIONS: readonly string[] = [
+  ConditionType.FetchFailed, ConditionType.ArtifactFailed, ConditionType.VerificationFailed,
+];
+
+/** What one reconcile ended with. */
+export type SourceOutcome =
+  | { readonly kind: 'ready'; readonly message: string }
+  | { readonly kind: 'failed'; readonly failure: SourceFailure; readonly message: string };
+
+/** Inputs of {@link summarizeStatus}. */
+export interface SummaryInput {
+  readonly previous: SourceStatus | undefined;
+  readonly generation: number | undefined;
+  /** The artifact to publish (the previous one when nothing new was stored; undefined when none is on disk). */
+  readonly artifact: Artifact | undefined;
+  readonly outcome: SourceOutcome;
+  /** The `reconcile.trellis.dev/requestedAt` annotation, when set. */
+  readonly requestedAt?: string | undefined;
+  readonly now?: Date;
+}
+
+/** The status to publish after a reconcile. */
+export function summarizeStatus(input: SummaryInput): SourceStatus {
+  const gen = input.generation;
+  const outcome = input.outcome;
+  let conditions: Condition[] = [...(input.previous?.conditions ?? [])];
+  for (const type of FAILURE_CONDITIONS) {
+    if (outcome.kind === 'ready' || type !== outcome.failure.condition) conditions = removeCondition(conditions, type);
+  }
+  if (outcome.kind === 'ready') {
+    conditions = markReady(conditions, outcome.message, gen, undefined, input.now);
+  } else {
+    const { failure, message } = outcome;
+    conditions = setCondition(conditions, {
+      type: failure.condition, status: 'True', reason: failure.reason, message, observedGeneration: gen,
+    }, input.now);
+    conditions = failure.retry === 'stall'
+      ? markStalled(conditions, failure.reason, message, gen, input.now)
+      : markFailed(conditions, failure.reason, message, gen, input.now);
+  }
+  const status: SourceStatus = { ...input.previous, conditions };
+  if (gen !== undefined) status.observedGeneration = gen;
+  if (input.artifact) status.artifact = input.artifact;
+  else delete status.artifact;
+  const requested = input.requestedAt ?? input.previous?.lastHandledReconcileAt;
+  if (requested !== undefined) status.lastHandledReconcileAt = requested;
+  return status;
+}
+
+/**
+ * True when the artifact in `status` was produced for this generation of the
+ * spec: the last reconcile at this generation ended Ready. Only then may an
+ * unchanged revision skip the download — a changed `ignore` or `layerSelector`
+ * changes the artifact without changing the revision.
+ */
+export function artifactBuiltForGeneration(status: SourceStatus | undefined, generation: number | undefined): boolean {
+  const ready = status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  return ready?.status === 'True' && ready.observedGeneration === generation && status?.observedGeneration === generation;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The JSON merge patch (RFC 7386) from `before` to `after`: changed and new
+ * fields, `null` for removed ones, arrays replaced whole. Undefined when the two
+ * are equal, so an unchanged status is not written.
+ */
+export function mergePatch(before: unknown, after: unknown): Json | undefined {
+  if (isDeepStrictEqual(before, after)) return undefined;
+  if (!isPlainObject(before) || !isPlainObject(after)) return (after ?? null) as Json;
+  const patch: Record<string, Json> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (after[key] === undefined) {
+      if (before[key] !== undefined) patch[key] = null;
+      continue;
+    }
+    const sub = mergePatch(before[key], after[key]);
+    if (sub !== undefined) patch[key] = sub;
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
