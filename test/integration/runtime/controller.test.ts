@@ -55,7 +55,8 @@ test('100 rapid updates to one object cost far fewer reconciles, and the last st
     maxInFlight = Math.max(maxInFlight, inFlight);
     // Level-based: read the object fresh, then spend some time "working".
     lastSeen = (await client.get<ConfigMap>(cmRef(ns, 'burst')))?.data?.n ?? '';
-    await sleep(100);
+    // Longer than an update takes even on a loaded machine, so updates pile up while it runs.
+    await sleep(250);
     inFlight -= 1;
   }, { concurrency: 4 });
   const updates = 100;

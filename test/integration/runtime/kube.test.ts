@@ -104,7 +104,7 @@ test('watch delivers events in order and ends when aborted', async (t) => {
   await client.create(cm(ns, 'w1'));
   await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'w1' }, { data: { a: 'b' } });
   await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'w1' });
-  await until(() => seen.length >= 3);
+  await until(() => seen.includes('DELETED w1'));
   abort.abort();
   await watching;
   t.deepEqual(seen.filter((s) => s.endsWith(' w1')), ['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
@@ -135,6 +135,15 @@ test('an impersonated service account without RBAC is forbidden; after a RoleBin
   const other = await t.throwsAsync(tenant.create(cm('default', `not-here-${Date.now()}`)));
   t.true(isForbidden(other), 'the RoleBinding grants nothing outside its namespace');
   t.true(admin.requests.count('create') >= 3, 'the impersonating client shares the request count');
+
+  // The impersonated account also carries its groups: a binding to every service account of the namespace applies.
+  await admin.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'all-accounts', namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'configmaps' },
+    subjects: [{ kind: 'Group', name: `system:serviceaccounts:${ns}`, apiGroup: 'rbac.authorization.k8s.io' }],
+  });
+  const viaGroup = await eventually(() => admin.impersonate(ns, 'another').create(cm(ns, 'by-group')), 30_000);
+  t.is(viaGroup.metadata?.name, 'by-group');
 });
 
 test('impersonation refuses names that are not valid Kubernetes names', async (t) => {
