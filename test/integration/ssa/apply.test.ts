@@ -145,3 +145,41 @@ test('a CRD and its custom resource in one stage: the CRD is established first, 
   const again = await applyStage(client, [gadget, crd]);
   t.is(again.summary(), '2 unchanged');
 });
+
+test('objects of one kind and namespace are read with one labelled list; an unlabelled one is read with a get', async (t) => {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const client = makeClient(cluster);
+  const labels = packageLabels('many', ns);
+  const set = Array.from({ length: 5 }, (_, i) => configMap(ns, `cm-${i}`, { i: String(i) }));
+  await applyStage(client, set, { labels });
+
+  client.requests.reset();
+  t.is((await applyStage(client, set, { labels })).summary(), '5 unchanged');
+  t.is(client.requests.count('list'), 1);
+  t.is(client.requests.count('get'), 0);
+
+  // Someone strips our labels from one of them: the list misses it, a get finds it, the apply puts the labels back.
+  await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cm-3' },
+    { metadata: { labels: { [PACKAGE_NAME_LABEL]: null } } }, { fieldManager: 'someone' });
+  client.requests.reset();
+  const cs = await applyStage(client, set, { labels });
+  t.deepEqual(cs.entries.map((e) => e.action), ['unchanged', 'unchanged', 'unchanged', 'configured', 'unchanged']);
+  t.is(client.requests.count('get'), 1);
+  t.is(client.requests.writes(), 1);
+  const relabelled = await client.get<Live>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cm-3' });
+  t.is(relabelled?.metadata?.labels?.[PACKAGE_NAME_LABEL], 'many');
+});
+
+test('a failure after the stage\'s Namespace was created carries that in the error\'s change set', async (t) => {
+  const cluster = await useCluster();
+  const client = makeClient(cluster);
+  const name = `t-ssa-ns-${Date.now().toString(36)}`;
+  t.teardown(async () => { await client.delete({ apiVersion: 'v1', kind: 'Namespace', name }); });
+  const namespace: DesiredObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+  const err = await t.throwsAsync(applyStage(client, [configMap(name, 'ok', {}), service(name, 'bad', 0), namespace]),
+    { instanceOf: ApplyError });
+  t.is(err.subject, `Service/${name}/bad`);
+  t.deepEqual(err.changeSet.entries.map((e) => [e.subject, e.action]), [[`Namespace/${name}`, 'created']]);
+  t.truthy(await client.get({ apiVersion: 'v1', kind: 'Namespace', name }), 'the Namespace was created before the rest was planned');
+});
