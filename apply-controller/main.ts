@@ -1,0 +1,211 @@
+/**
+ * The apply-controller process: `node apply-controller/main.ts [flags]` (Node 24).
+ * Reconciles Package objects: downloads their sources' artifacts into
+ * `--artifact-cache-dir`, applies them phase by phase, prunes, and corrects drift.
+ * Runs against the cluster of `--kubeconfig`, else `KUBECONFIG`, else the
+ * in-cluster service account. SIGTERM/SIGINT stop it gracefully: in-flight
+ * reconciles finish, the drift watches close, the lease is released.
+ *
+ * Log lines tests and operators look for: `serving /healthz, /readyz and
+ * /metrics` (with `url`) and `controllers running`.
+ */
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import type { Level } from 'pino';
+import { Counter } from 'prom-client';
+import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
+import { loadKubeConfig } from '../runtime/kubeconfig.ts';
+import { createLogger, type Logger } from '../runtime/logging.ts';
+import { Manager } from '../runtime/manager.ts';
+import { ArtifactCache } from './artifact.ts';
+import { createPackageController } from './reconcile/controller.ts';
+import { parseDuration } from './reconcile/settings.ts';
+
+/** The settings of one apply-controller process, as the flags give them. */
+export interface ApplyControllerFlags {
+  readonly kubeconfig?: string | undefined;
+  readonly concurrent: number;
+  readonly kubeApiQps: number;
+  readonly kubeApiBurst: number;
+  /** Listen address of /metrics (and /healthz, /readyz); empty for none. */
+  readonly metricsAddr: string;
+  /** Listen address of /healthz and /readyz alone; empty for none. */
+  readonly healthAddr: string;
+  readonly leaderElect: boolean;
+  readonly leaderElectionId: string;
+  readonly leaderElectionNamespace: string;
+  /** Packages without `serviceAccountName` apply as this account of their namespace. */
+  readonly defaultServiceAccount?: string | undefined;
+  /** Sources and dependencies must be in the Package's own namespace. */
+  readonly noCrossNamespaceRefs: boolean;
+  readonly artifactCacheDir: string;
+  /** Reconcile only Packages with these labels. */
+  readonly watchLabelSelector?: string | undefined;
+  /** Reconcile only this namespace; all when undefined. */
+  readonly watchNamespace?: string | undefined;
+  /** Delay before a Package waiting for a dependency looks again. */
+  readonly dependencyRequeueMs: number;
+  readonly logLevel: Level;
+}
+
+const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
+  return n;
+}
+
+function durationMs(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('must be a duration such as 10s or 1m');
+  return ms;
+}
+
+function logLevel(value: string): Level {
+  if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
+  return value as Level;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function serviceAccountName(value: string): string {
+  if (!DNS_LABEL.test(value)) throw new InvalidArgumentError('must be a service account name');
+  return value;
+}
+
+/** The commander program for the flags (exported so `--help` output can be tested). */
+export function applyControllerCommand(): Command {
+  return new Command()
+    .name('apply-controller')
+    .description('Trellis apply-controller: Package objects keep the cluster equal to a source revision')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then the in-cluster service account, then ~/.kube/config)')
+    .option('--concurrent <n>', 'Packages reconciled at the same time', positiveInt, 4)
+    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumber, 50)
+    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveInt, 100)
+    .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')
+    .option('--health-addr <addr>', 'listen address of /healthz and /readyz; "" for none', ':8081')
+    .option('--leader-elect', 'run leader election so only one replica reconciles', false)
+    .option('--leader-election-id <name>', 'name of the Lease', 'trellis-apply-controller')
+    .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE or trellis-system)')
+    .option('--default-service-account <name>', 'Packages without serviceAccountName apply as this account of their namespace', serviceAccountName)
+    .option('--no-cross-namespace-refs', 'forbid sources and dependencies in other namespaces')
+    .option('--artifact-cache-dir <dir>', 'folder where artifacts are unpacked', join(tmpdir(), 'trellis-apply-controller'))
+    .option('--watch-label-selector <selector>', 'reconcile only Packages with these labels (k=v,k2=v2)')
+    .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
+    .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationMs, 10_000)
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info' as Level)
+    .allowExcessArguments(false);
+}
+
+/** Parses `argv` (without the node and script paths) into flags; throws a commander error on bad input. */
+export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ApplyControllerFlags {
+  const program = applyControllerCommand().exitOverride();
+  program.parse([...argv], { from: 'user' });
+  const o = program.opts<Record<string, unknown>>();
+  return {
+    kubeconfig: o.kubeconfig as string | undefined,
+    concurrent: o.concurrent as number,
+    kubeApiQps: o.kubeApiQps as number,
+    kubeApiBurst: o.kubeApiBurst as number,
+    metricsAddr: o.metricsAddr as string,
+    healthAddr: o.healthAddr as string,
+    leaderElect: o.leaderElect === true,
+    leaderElectionId: o.leaderElectionId as string,
+    leaderElectionNamespace: (o.leaderElectionNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
+    defaultServiceAccount: o.defaultServiceAccount as string | undefined,
+    // commander turns `--no-cross-namespace-refs` into `crossNamespaceRefs: false`.
+    noCrossNamespaceRefs: o.crossNamespaceRefs === false,
+    artifactCacheDir: resolve(o.artifactCacheDir as string),
+    watchLabelSelector: o.watchLabelSelector as string | undefined,
+    watchNamespace: o.watchNamespace as string | undefined,
+    dependencyRequeueMs: o.dependencyRequeueInterval as number,
+    logLevel: o.logLevel as Level,
+  };
+}
+
+/** Runs the apply-controller until a signal; resolves with the process exit code. */
+export async function runApplyController(flags: ApplyControllerFlags, logger?: Logger): Promise<number> {
+  const log = logger ?? createLogger({ name: 'apply-controller', level: flags.logLevel });
+  const kubeConfig = loadKubeConfig({ path: flags.kubeconfig });
+  await mkdir(flags.artifactCacheDir, { recursive: true });
+  const manager = new Manager({
+    name: 'apply-controller', kubeConfig, qps: flags.kubeApiQps, burst: flags.kubeApiBurst, logger: log,
+    ...(flags.metricsAddr !== '' ? { listen: flags.metricsAddr } : {}),
+    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, leaseName: flags.leaderElectionId } } : {}),
+  });
+  let health: HttpEndpoints | undefined;
+  if (flags.healthAddr !== '' && flags.healthAddr !== flags.metricsAddr) {
+    // A standby replica (leader election on, not leading) is ready too: healthy and waiting to take over.
+    health = await startHttpServer({ listen: flags.healthAddr, ready: () => manager.ready || flags.leaderElect });
+    log.info({ url: health.url }, 'serving /healthz and /readyz');
+  }
+  const artifacts = new ArtifactCache({ dir: flags.artifactCacheDir });
+  registerArtifactMetrics(manager, artifacts);
+  const packages = createPackageController({
+    client: manager.client, events: manager.events, artifacts, logger: log, metrics: manager.metrics,
+    concurrency: flags.concurrent, defaultServiceAccount: flags.defaultServiceAccount,
+    noCrossNamespaceRefs: flags.noCrossNamespaceRefs, watchLabelSelector: flags.watchLabelSelector,
+    dependencyRequeueMs: flags.dependencyRequeueMs,
+    ...(flags.watchNamespace === undefined ? {} : { namespace: flags.watchNamespace }),
+  });
+  manager.add(packages.controller);
+  let outcome: 'signal' | 'leadership-lost';
+  try {
+    outcome = await manager.runUntilSignal();
+  } finally {
+    await packages.drift.stop();
+    await health?.close();
+  }
+  log.info({ outcome }, 'apply-controller stopped');
+  return outcome === 'signal' ? 0 : 1;
+}
+
+/** Exposes the artifact cache's work: downloads, cache hits, refused artifacts. */
+function registerArtifactMetrics(manager: Manager, artifacts: ArtifactCache): void {
+  const counters: [string, string, keyof ArtifactCache['stats']][] = [
+    ['trellis_artifact_downloads_total', 'Artifacts downloaded and unpacked.', 'downloads'],
+    ['trellis_artifact_cache_hits_total', 'Artifacts found unpacked already (no download).', 'hits'],
+    ['trellis_artifact_failures_total', 'Artifacts refused (download failed, digest mismatch, unsafe archive).', 'failures'],
+  ];
+  for (const [name, help, field] of counters) {
+    new Counter({
+      name, help, registers: [manager.metrics.registry],
+      collect() {
+        this.reset();
+        this.inc(artifacts.stats[field]);
+      },
+    });
+  }
+}
+
+async function main(): Promise<number> {
+  let flags: ApplyControllerFlags;
+  try {
+    flags = parseApplyControllerFlags(process.argv.slice(2));
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    return typeof code === 'number' ? code : 2; // commander already printed the message
+  }
+  const log = createLogger({ name: 'apply-controller', level: flags.logLevel });
+  try {
+    return await runApplyController(flags, log);
+  } catch (err) {
+    log.fatal({ err }, 'apply-controller failed');
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const code = await main();
+  // pino writes asynchronously; give the last lines a moment, then exit even if a library left a handle open.
+  setTimeout(() => process.exit(code), 100);
+}

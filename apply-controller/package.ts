@@ -1,0 +1,211 @@
+/**
+ * The Package reconciler: keeps the cluster equal to the revision a Package
+ * names. A fixed skeleton around the ordered steps of reconcile/steps.ts:
+ *
+ * 1. read the Package fresh (the informer's copy may be stale);
+ * 2. deletion: the finalizer removes the package's objects, last phase first
+ *    (unless `prune: false`), then lets the Package go;
+ * 3. add the finalizer; leave a suspended Package alone;
+ * 4. run the steps, which record what they learned;
+ * 5. one status patch at the end, only when the status changed, and an Event
+ *    when something happened (`3 created, 1 configured, 2 pruned`);
+ * 6. turn the outcome into what the work queue does next: requeue at
+ *    `interval`, retry at `retryInterval`, back off, or stall.
+ *
+ * A reconcile with no new source revision, no values change and no drift writes
+ * nothing at all: the steps only dry-run, the revision exists, the status is
+ * equal, and no Event is recorded.
+ */
+import { ConditionType, getCondition } from '../runtime/conditions.ts';
+import type { ReconcileContext, Reconciler } from '../runtime/controller.ts';
+import { StallingError, WaitingError, type ReconcileResult } from '../runtime/errors.ts';
+import type { EventRecorder } from '../runtime/events.ts';
+import type { KubeClient } from '../runtime/kube.ts';
+import type { Logger } from '../runtime/logging.ts';
+import type { ObjectRef } from '../runtime/object.ts';
+import { REQUESTED_AT_ANNOTATION } from '../runtime/predicates.ts';
+import { errorMessage } from '../runtime/redact.ts';
+import { packageResource, type InventoryEntry, type Package, type PackageStatus } from './api.ts';
+import type { ArtifactCache } from './artifact.ts';
+import { KindScopes } from './reconcile/bundle.ts';
+import { toPackageFailure } from './reconcile/failure.ts';
+import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
+import { mergePatch, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
+import { runSteps, type RunRecord } from './reconcile/steps.ts';
+import { deleteObjects } from './ssa/delete.ts';
+import { packageLabels } from './ssa/options.ts';
+
+/** The finalizer that removes a Package's objects before the Package goes. */
+export const PACKAGE_FINALIZER = 'apply.trellis.dev/finalizer';
+
+/** Options of {@link packageReconciler}. */
+export interface PackageReconcilerOptions extends TenancyFlags {
+  /** The controller's client. */
+  readonly client: KubeClient;
+  readonly events: Pick<EventRecorder, 'normal' | 'warning'>;
+  readonly artifacts: ArtifactCache;
+  /** Only Packages whose labels match are reconciled (`--watch-label-selector`). */
+  readonly watchLabelSelector?: string | undefined;
+  /** Delay before looking at a dependency again (default 10 s; dependencies also wake their dependents). */
+  readonly dependencyRequeueMs?: number | undefined;
+  /** First delay between health polls (default 500 ms). */
+  readonly healthPollIntervalMs?: number | undefined;
+  /** Largest compressed size of a PackageRevision (default 1 MB). */
+  readonly revisionSizeLimit?: number | undefined;
+  /** Told the inventory after each reconcile that computed one (the drift watcher watches its kinds). */
+  readonly onInventory?: ((key: string, inventory: readonly InventoryEntry[]) => void) | undefined;
+  /** When a drift event for the key was seen last (for the log line that says how long correction took). */
+  readonly driftSeenAt?: Map<string, number> | undefined;
+  readonly logger?: Logger | undefined;
+}
+
+function refOfPackage(namespace: string | undefined, name: string): ObjectRef {
+  return { apiVersion: packageResource.apiVersion, kind: packageResource.kind, name, ...(namespace ? { namespace } : {}) };
+}
+
+/** The client a Package's objects are read and written through: the service account's when it has one. */
+export function objectsClientFor(client: KubeClient, pkg: Package, serviceAccount: string | undefined): KubeClient {
+  return serviceAccount === undefined ? client : client.impersonate(pkg.metadata.namespace ?? '', serviceAccount);
+}
+
+/** Builds the reconciler for the Package controller. */
+export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Package> {
+  const { client } = opts;
+  const scopes = new KindScopes(client);
+  const flags: TenancyFlags = { defaultServiceAccount: opts.defaultServiceAccount, noCrossNamespaceRefs: opts.noCrossNamespaceRefs };
+
+  return async (key: string, ctx: ReconcileContext<Package>): Promise<ReconcileResult | void> => {
+    const ref = refOfPackage(ctx.namespace, ctx.name);
+    const pkg = await client.get<Package>(ref);
+    if (!pkg || !matchesLabelSelector(opts.watchLabelSelector, pkg.metadata.labels)) return;
+    if (pkg.metadata.deletionTimestamp) return finalize(pkg, ref, ctx.log);
+    if (!(pkg.metadata.finalizers ?? []).includes(PACKAGE_FINALIZER)) {
+      await client.patch(ref, {
+        metadata: { finalizers: [...(pkg.metadata.finalizers ?? []), PACKAGE_FINALIZER], resourceVersion: pkg.metadata.resourceVersion },
+      });
+    }
+    if (pkg.spec.suspend) {
+      ctx.log.debug('suspended');
+      return;
+    }
+    const driftAt = opts.driftSeenAt?.get(key);
+    opts.driftSeenAt?.delete(key);
+    const run: RunRecord = {};
+    let settings: PackageSettings | undefined;
+    let outcome: PackageOutcome;
+    try {
+      settings = settingsOf(pkg, flags);
+      outcome = await runSteps(pkg, {
+        client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
+        settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit,
+      }, run);
+    } catch (err) {
+      outcome = { kind: 'failed', failure: toPackageFailure(err) };
+    }
+    const status = summarizeStatus({
+      previous: pkg.status, generation: pkg.metadata.generation, outcome,
+      ...(run.attempted ? { attempted: run.attempted } : {}),
+      ...(run.appliedRevision !== undefined ? { appliedRevision: run.appliedRevision } : {}),
+      ...(run.currentRevision !== undefined ? { currentRevision: run.currentRevision } : {}),
+      ...(run.inventory ? { inventory: run.inventory } : {}),
+      ...(run.drift !== undefined ? { drift: run.drift } : {}),
+      requestedAt: pkg.metadata.annotations?.[REQUESTED_AT_ANNOTATION],
+    });
+    const patch = mergePatch(pkg.status ?? {}, status);
+    if (patch !== undefined) await client.patchStatus(ref, patch);
+    opts.onInventory?.(key, status.inventory ?? []);
+    await announce(pkg, pkg.status, status, outcome, run, ctx.log, driftAt);
+    return resultOf(outcome, settings);
+  };
+
+  /** Records an Event and a log line for what this reconcile did; nothing when nothing happened. */
+  async function announce(pkg: Package, before: PackageStatus | undefined, after: PackageStatus, outcome: PackageOutcome,
+    run: RunRecord, log: Logger, driftAt: number | undefined): Promise<void> {
+    const readyBefore = getCondition(before?.conditions, ConditionType.Ready);
+    const readyAfter = getCondition(after.conditions, ConditionType.Ready);
+    if (outcome.kind === 'failed') {
+      if (readyBefore?.reason === readyAfter?.reason && readyBefore?.message === readyAfter?.message) return;
+      const { failure } = outcome;
+      await opts.events.warning(pkg, failure.reason, failure.message);
+      return;
+    }
+    const counts = changeCounts(run);
+    const driftBefore = getCondition(before?.conditions, ConditionType.DriftDetected);
+    const driftAfter = getCondition(after.conditions, ConditionType.DriftDetected);
+    if (driftAfter && driftAfter.message !== driftBefore?.message) {
+      await opts.events.warning(pkg, 'DriftDetected', driftAfter.message);
+    }
+    const becameReady = readyBefore?.status !== 'True' || readyBefore.message !== readyAfter?.message;
+    if (counts === undefined && !becameReady) return;
+    const summary = counts ?? 'no changes';
+    const corrected = run.upToDate === true && counts !== undefined;
+    const reason = corrected ? 'DriftCorrected' : 'Applied';
+    const note = `revision ${after.currentRevision ?? 0} (${after.lastAppliedRevision ?? ''}): ${summary}`;
+    log.info({ reason, revision: after.currentRevision, ...(corrected && driftAt ? { sinceDriftEventMs: Date.now() - driftAt } : {}) }, note);
+    await opts.events.normal(pkg, reason, note);
+  }
+
+  /** The finalizer: deletes the inventory last-applied first (unless prune is off), then releases the Package. */
+  async function finalize(pkg: Package, ref: ObjectRef, log: Logger): Promise<void> {
+    const finalizers = pkg.metadata.finalizers ?? [];
+    if (!finalizers.includes(PACKAGE_FINALIZER)) return;
+    const inventory = pkg.status?.inventory ?? [];
+    if (pkg.spec.prune !== false && !pkg.spec.suspend && inventory.length > 0) {
+      const namespace = pkg.metadata.namespace ?? '';
+      const sa = pkg.spec.serviceAccountName ?? opts.defaultServiceAccount;
+      const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, { labels: packageLabels(pkg.metadata.name ?? '', namespace) });
+      if (result.failures.length > 0) {
+        const message = `could not delete ${result.failures.length} object(s): ${result.failures.map((f) => `${f.subject}: ${f.message}`).join('; ')}`;
+        // In a namespace being deleted the objects go with it, and the account may already be gone.
+        if (!await namespaceTerminating(namespace)) {
+          await opts.events.warning(pkg, 'UninstallFailed', message);
+          throw new WaitingError('UninstallFailed', message, { retryAfterMs: 5_000 });
+        }
+        log.warn({ failures: result.failures.length }, `${message}; releasing the Package as its namespace is being deleted`);
+      }
+      const deleted = result.changeSet.count('deleted');
+      log.info({ deleted }, 'uninstalled');
+      await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned`);
+    }
+    await client.patch(ref, {
+      metadata: { finalizers: finalizers.filter((f) => f !== PACKAGE_FINALIZER), resourceVersion: pkg.metadata.resourceVersion },
+    });
+  }
+
+  async function namespaceTerminating(namespace: string): Promise<boolean> {
+    try {
+      const ns = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+      return ns === undefined || ns.metadata?.deletionTimestamp !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** What the queue does next. */
+  function resultOf(outcome: PackageOutcome, settings: PackageSettings | undefined): ReconcileResult {
+    if (outcome.kind === 'ready') return { requeueAfterMs: settings?.intervalMs ?? 600_000 };
+    const { failure } = outcome;
+    switch (failure.retry) {
+      case 'stall':
+        throw new StallingError(failure.reason, failure.message);
+      case 'retry':
+        throw new WaitingError(failure.reason, failure.message, { retryAfterMs: settings?.retryIntervalMs ?? 60_000 });
+      case 'dependency':
+        throw new WaitingError(failure.reason, failure.message, { retryAfterMs: opts.dependencyRequeueMs ?? 10_000 });
+      case 'backoff':
+        throw new Error(errorMessage(failure.message));
+    }
+  }
+}
+
+/** `3 created, 1 configured, 2 pruned`, or undefined when nothing was written. */
+export function changeCounts(run: Pick<RunRecord, 'applied' | 'pruned'>): string | undefined {
+  const parts: string[] = [];
+  for (const action of ['created', 'recreated', 'configured'] as const) {
+    const n = run.applied?.count(action) ?? 0;
+    if (n > 0) parts.push(`${n} ${action}`);
+  }
+  const pruned = run.pruned?.count('deleted') ?? 0;
+  if (pruned > 0) parts.push(`${pruned} pruned`);
+  return parts.length > 0 ? parts.join(', ') : undefined;
+}

@@ -1,0 +1,77 @@
+/**
+ * Reading a Package's bundle with what the cluster knows: which kinds it serves
+ * and whether they are namespaced (API discovery, cached for kinds that exist),
+ * the values, the target namespace, and the tenancy restriction. The bundle
+ * library is synchronous about scopes, so the bundle is read once to learn which
+ * kinds it uses, those are looked up, and it is read again; kinds already known
+ * cost no lookup, so a reconcile of an unchanged package reads it once.
+ */
+import { ResourceDiscovery } from '../../runtime/discovery.ts';
+import type { KubeClient } from '../../runtime/kube.ts';
+import type { Package } from '../api.ts';
+import { BundleValidationError } from '../bundle/problems.ts';
+import { readBundle, type ReadBundleSuccess } from '../bundle/read.ts';
+import type { Values } from '../bundle/values.ts';
+
+/** Namespaced-or-not of the kinds the cluster serves, from API discovery. Kinds that exist are cached. */
+export class KindScopes {
+  readonly #discovery: ResourceDiscovery;
+  readonly #known = new Map<string, boolean>();
+
+  constructor(client: KubeClient) {
+    this.#discovery = new ResourceDiscovery((req) => client.transport.json(req));
+  }
+
+  /** The cached answer: true/false when served, undefined when not known (yet). */
+  cached(apiVersion: string, kind: string): boolean | undefined {
+    return this.#known.get(`${apiVersion}/${kind}`);
+  }
+
+  /** Asks discovery about each kind not cached; a kind that is not served is asked again next time (a CRD may come). */
+  async lookUp(kinds: Iterable<readonly [string, string]>): Promise<void> {
+    await Promise.all([...kinds].map(async ([apiVersion, kind]) => {
+      const key = `${apiVersion}/${kind}`;
+      if (this.#known.has(key)) return;
+      const found = await this.#discovery.find(apiVersion, kind, true);
+      if (found) this.#known.set(key, found.namespaced);
+    }));
+  }
+}
+
+/** What shapes a Package's bundle besides its files. */
+export interface BundleInputs {
+  readonly values: Values | undefined;
+  readonly valuesFrom: readonly Values[];
+  /** Restrict objects to the Package's namespace (a tenant). */
+  readonly restricted: boolean;
+}
+
+/**
+ * Reads, resolves and validates the bundle at `spec.path` of the unpacked
+ * artifact. Throws {@link BundleValidationError} with every problem when the
+ * bundle must not be applied.
+ */
+export async function readPackageBundle(dir: string, pkg: Package, scopes: KindScopes, inputs: BundleInputs): Promise<ReadBundleSuccess> {
+  const namespace = pkg.metadata.namespace ?? '';
+  const read = (isNamespaced: (apiVersion: string, kind: string) => boolean | undefined) => readBundle(dir, {
+    isNamespaced,
+    ...(pkg.spec.path === undefined ? {} : { path: pkg.spec.path }),
+    ...(inputs.values === undefined ? {} : { values: inputs.values }),
+    valuesFrom: inputs.valuesFrom,
+    ...(pkg.spec.targetNamespace === undefined ? {} : { targetNamespace: pkg.spec.targetNamespace }),
+    defaultNamespace: namespace,
+    ...(inputs.restricted ? { restrictToNamespace: namespace } : {}),
+  });
+  const unknown = new Map<string, readonly [string, string]>();
+  let result = await read((apiVersion, kind) => {
+    const answer = scopes.cached(apiVersion, kind);
+    if (answer === undefined) unknown.set(`${apiVersion}/${kind}`, [apiVersion, kind]);
+    return answer;
+  });
+  if (unknown.size > 0) {
+    await scopes.lookUp(unknown.values());
+    result = await read((apiVersion, kind) => scopes.cached(apiVersion, kind));
+  }
+  if (!result.ok) throw new BundleValidationError(result.errors);
+  return result;
+}

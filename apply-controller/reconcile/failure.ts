@@ -1,0 +1,75 @@
+/**
+ * Why a Package reconcile stopped, in the terms the status and the work queue
+ * need: the abnormal condition it sets (`ArtifactFailed`, `ApplyFailed`,
+ * `HealthCheckFailed`, or none for waiting on something), a CamelCase reason, a
+ * message naming the object or file, and how to retry:
+ *
+ * - `stall`: only a change can help (an invalid bundle, a forbidden reference):
+ *   no retry until the Package, its source's artifact or a managed object changes.
+ * - `retry`: try again after `retryInterval` (an apply the apiserver refused, a
+ *   health check that timed out, a source without artifact yet).
+ * - `dependency`: a dependency is not Ready; try again soon (and when it changes).
+ * - `backoff`: transient (the apiserver or the artifact server failed): exponential
+ *   backoff.
+ *
+ * The typed errors of the libraries map here; anything else is a transient failure.
+ */
+import { ConditionType } from '../../runtime/conditions.ts';
+import { KubeApiError } from '../../runtime/kube-transport.ts';
+import { errorMessage } from '../../runtime/redact.ts';
+import { ArtifactError } from '../artifact.ts';
+import { BundleValidationError } from '../bundle/problems.ts';
+import { InvalidIgnoreRuleError } from '../drift/ignore.ts';
+import { CorruptRevisionError, RevisionTooLargeError } from '../revisions/encode.ts';
+import { RevisionExistsError } from '../revisions/store.ts';
+import { ApplyError, HealthCheckError, ImmutableFieldError } from '../ssa/errors.ts';
+
+/** The abnormal-true condition a failure sets, if any. */
+export type FailureCondition = typeof ConditionType.ArtifactFailed | typeof ConditionType.ApplyFailed
+  | typeof ConditionType.HealthCheckFailed;
+
+/** How a failed reconcile is retried; see the module comment. */
+export type RetryMode = 'stall' | 'retry' | 'dependency' | 'backoff';
+
+/** The failure conditions a Package sets; all abnormal-true. */
+export const FAILURE_CONDITIONS: readonly FailureCondition[] = [
+  ConditionType.ArtifactFailed, ConditionType.ApplyFailed, ConditionType.HealthCheckFailed,
+];
+
+/** A step of a Package reconcile that failed. Its message is redacted and names what failed. */
+export class PackageFailure extends Error {
+  override readonly name = 'PackageFailure';
+  readonly condition: FailureCondition | undefined;
+  /** CamelCase reason for the conditions and the Event. */
+  readonly reason: string;
+  readonly retry: RetryMode;
+
+  constructor(condition: FailureCondition | undefined, reason: string, message: string, retry: RetryMode) {
+    super(errorMessage(message));
+    this.condition = condition;
+    this.reason = reason;
+    this.retry = retry;
+  }
+}
+
+const ARTIFACT_RETRY: Readonly<Record<ArtifactError['reason'], RetryMode>> = {
+  DownloadFailed: 'backoff', DigestMismatch: 'retry', ArtifactTooLarge: 'stall', UnsafeArchive: 'stall', InvalidArtifact: 'stall',
+};
+
+/** Any error a step threw, as a {@link PackageFailure}. */
+export function toPackageFailure(err: unknown): PackageFailure {
+  if (err instanceof PackageFailure) return err;
+  const message = errorMessage(err);
+  if (err instanceof ArtifactError) return new PackageFailure(ConditionType.ArtifactFailed, err.reason, message, ARTIFACT_RETRY[err.reason]);
+  if (err instanceof BundleValidationError) return new PackageFailure(ConditionType.ArtifactFailed, err.reason, message, 'stall');
+  if (err instanceof RevisionTooLargeError) return new PackageFailure(ConditionType.ArtifactFailed, 'RevisionTooLarge', message, 'stall');
+  if (err instanceof CorruptRevisionError || err instanceof RevisionExistsError) {
+    return new PackageFailure(ConditionType.ApplyFailed, 'RevisionConflict', message, 'retry');
+  }
+  if (err instanceof ImmutableFieldError) return new PackageFailure(ConditionType.ApplyFailed, 'ImmutableFieldChanged', message, 'stall');
+  if (err instanceof ApplyError) return new PackageFailure(ConditionType.ApplyFailed, 'ApplyFailed', message, 'retry');
+  if (err instanceof HealthCheckError) return new PackageFailure(ConditionType.HealthCheckFailed, 'HealthCheckFailed', message, 'retry');
+  if (err instanceof InvalidIgnoreRuleError) return new PackageFailure(undefined, 'InvalidSpec', message, 'stall');
+  if (err instanceof KubeApiError) return new PackageFailure(undefined, 'ReconcileFailed', message, 'backoff');
+  return new PackageFailure(undefined, 'ReconcileFailed', message, 'backoff');
+}

@@ -1,0 +1,119 @@
+/**
+ * The status a Package reconcile ends with, computed from what happened (pure),
+ * and the merge patch that turns the old status into it (undefined when nothing
+ * changed, so an unchanged Package is never written). Conditions follow kstatus:
+ *
+ * - applied and healthy: `Ready=True`; `Reconciling`, `Stalled` and the failure
+ *   conditions removed.
+ * - a failure that is retried: its condition (`ArtifactFailed`, `ApplyFailed`,
+ *   `HealthCheckFailed`) True, `Ready=False` and `Reconciling=True`
+ *   (`ProgressingWithRetry`).
+ * - a stalling failure: its condition True, `Stalled=True`, `Ready=False`.
+ * - waiting on a dependency or a source: `Ready=False` with the reason
+ *   (`DependencyNotReady`, `ArtifactNotReady`, ...), `Reconciling=True`.
+ *
+ * `DriftDetected` (drift mode `warn`) is set or removed only by a reconcile that
+ * looked for drift; other outcomes leave it as it was.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import {
+  ConditionType, markFailed, markReady, markStalled, removeCondition, setCondition, type Condition,
+} from '../../runtime/conditions.ts';
+import type { InventoryEntry, PackageStatus } from '../api.ts';
+import { FAILURE_CONDITIONS, type PackageFailure } from './failure.ts';
+
+/** How a reconcile ended. */
+export type PackageOutcome =
+  | { readonly kind: 'ready'; readonly message: string }
+  | { readonly kind: 'failed'; readonly failure: PackageFailure };
+
+/** What a reconcile learned, for {@link summarizeStatus}. Absent fields keep their previous values. */
+export interface StatusInput {
+  readonly previous: PackageStatus | undefined;
+  readonly generation: number | undefined;
+  readonly outcome: PackageOutcome;
+  /** Source revision and values hash of the attempt (set once the artifact was resolved). */
+  readonly attempted?: { readonly revision: string; readonly valuesHash?: string | undefined };
+  /** Set only when apply, prune and health all succeeded. */
+  readonly appliedRevision?: string;
+  readonly currentRevision?: number;
+  readonly inventory?: readonly InventoryEntry[];
+  /** Drift found (message) or not (null); undefined when this reconcile did not look. */
+  readonly drift?: string | null;
+  /** The `reconcile.trellis.dev/requestedAt` annotation, when set. */
+  readonly requestedAt?: string | undefined;
+  readonly now?: Date;
+}
+
+/** The status to publish after a reconcile. */
+export function summarizeStatus(input: StatusInput): PackageStatus {
+  const { outcome, now } = input;
+  const gen = input.generation;
+  let conditions: Condition[] = [...(input.previous?.conditions ?? [])];
+  for (const type of FAILURE_CONDITIONS) {
+    if (outcome.kind === 'ready' || type !== outcome.failure.condition) conditions = removeCondition(conditions, type);
+  }
+  if (outcome.kind === 'ready') {
+    conditions = markReady(conditions, outcome.message, gen, undefined, now);
+  } else {
+    const { failure } = outcome;
+    if (failure.condition) {
+      conditions = setCondition(conditions, {
+        type: failure.condition, status: 'True', reason: failure.reason, message: failure.message, observedGeneration: gen,
+      }, now);
+    }
+    conditions = failure.retry === 'stall'
+      ? markStalled(conditions, failure.reason, failure.message, gen, now)
+      : markFailed(conditions, failure.reason, failure.message, gen, now);
+  }
+  if (input.drift === null) conditions = removeCondition(conditions, ConditionType.DriftDetected);
+  else if (input.drift !== undefined) {
+    conditions = setCondition(conditions, {
+      type: ConditionType.DriftDetected, status: 'True', reason: 'DriftDetected', message: input.drift, observedGeneration: gen,
+    }, now);
+  }
+  const status: PackageStatus = { ...input.previous, conditions };
+  if (gen !== undefined) status.observedGeneration = gen;
+  if (input.attempted) {
+    status.lastAttemptedRevision = input.attempted.revision;
+    if (input.attempted.valuesHash !== undefined) status.lastAttemptedValuesHash = input.attempted.valuesHash;
+  }
+  if (input.appliedRevision !== undefined) status.lastAppliedRevision = input.appliedRevision;
+  if (input.currentRevision !== undefined) status.currentRevision = input.currentRevision;
+  if (input.inventory !== undefined) status.inventory = input.inventory.map((e) => ({ id: e.id, v: e.v }));
+  const requested = input.requestedAt ?? input.previous?.lastHandledReconcileAt;
+  if (requested !== undefined) status.lastHandledReconcileAt = requested;
+  return status;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The JSON merge patch (RFC 7386) from `before` to `after`: changed and new
+ * fields, `null` for removed ones, arrays replaced whole. Undefined when the two
+ * are equal.
+ */
+export function mergePatch(before: unknown, after: unknown): Json | undefined {
+  if (isDeepStrictEqual(before, after)) return undefined;
+  if (!isPlainObject(before) || !isPlainObject(after)) return (after ?? null) as Json;
+  const patch: Record<string, Json> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (after[key] === undefined) {
+      if (before[key] !== undefined) patch[key] = null;
+      continue;
+    }
+    const sub = mergePatch(before[key], after[key]);
+    if (sub !== undefined) patch[key] = sub;
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
+}
+
+/** True when the status is Ready=True for this generation, i.e. the last reconcile of this spec succeeded. */
+export function readyForGeneration(status: PackageStatus | undefined, generation: number | undefined): boolean {
+  const ready = status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  return ready?.status === 'True' && ready.observedGeneration === generation && status?.observedGeneration === generation;
+}

@@ -1,0 +1,151 @@
+/**
+ * Reading and writing PackageRevisions. A revision's spec is written once, with
+ * a create, and never changed: this module has no update of the spec at all, and
+ * a create that finds the name taken by different content fails rather than
+ * overwrite it. Only the status (Available, Failed, Superseded) is patched later.
+ *
+ * A revision is named `<package>-<number>`, owned by its Package (so it goes when
+ * the Package goes), and labelled `apply.trellis.dev/package=<package>` and
+ * `apply.trellis.dev/revision=<number>`, so `kubectl get packagerevisions -l
+ * apply.trellis.dev/package=web` lists a Package's history.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeClient } from '../../runtime/kube.ts';
+import { isConflict } from '../../runtime/kube-transport.ts';
+import {
+  packageResource, packageRevisionResource, type Package, type PackageRevision, type PackageRevisionPhase,
+  type PackageRevisionSpec, type PackageRevisionStatus,
+} from '../api.ts';
+import { DEFAULT_REVISION_SIZE_LIMIT, encodePhases, type RevisionPhase } from './encode.ts';
+
+/** Label naming the Package a revision belongs to (the same key the applied objects carry). */
+export const REVISION_PACKAGE_LABEL = 'apply.trellis.dev/package';
+/** Label carrying the revision number. */
+export const REVISION_NUMBER_LABEL = 'apply.trellis.dev/revision';
+/** Annotation carrying the content hash of the recorded phases (see encode.ts). */
+export const CONTENT_HASH_ANNOTATION = 'apply.trellis.dev/content-hash';
+
+/** Where a revision's objects came from (`spec.source`). */
+export type RevisionSource = PackageRevisionSpec['source'];
+
+/** What a new revision records. */
+export interface NewRevision {
+  /** The Package (name, namespace and uid are used). */
+  readonly pkg: Package;
+  readonly revision: number;
+  readonly source: RevisionSource;
+  readonly valuesHash: string;
+  readonly phases: readonly RevisionPhase[];
+}
+
+/** Options for {@link writeRevision}. */
+export interface WriteRevisionOptions {
+  /** Largest compressed size recorded (default {@link DEFAULT_REVISION_SIZE_LIMIT}). */
+  readonly sizeLimit?: number;
+  readonly fieldManager?: string;
+}
+
+/** The name is taken by a revision that records something else; it is never overwritten. */
+export class RevisionExistsError extends Error {
+  override readonly name = 'RevisionExistsError';
+}
+
+/** `<package>-<number>`. */
+export function revisionName(packageName: string, revision: number): string {
+  return `${packageName}-${revision}`;
+}
+
+/** The content hash a revision was written with. */
+export function contentHashOfRevision(rev: PackageRevision): string | undefined {
+  return rev.metadata.annotations?.[CONTENT_HASH_ANNOTATION];
+}
+
+/** True when `rev` records exactly these objects from this source digest with these values. */
+export function recordsSame(rev: PackageRevision, contentHash: string, source: RevisionSource, valuesHash: string): boolean {
+  return contentHashOfRevision(rev) === contentHash && rev.spec.valuesHash === valuesHash
+    && isDeepStrictEqual({ ...rev.spec.source }, { ...source });
+}
+
+/** Revision `revision` of a Package, or undefined. */
+export function getRevision(client: KubeClient, namespace: string, packageName: string,
+  revision: number): Promise<PackageRevision | undefined> {
+  return client.get<PackageRevision>({
+    apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind, namespace,
+    name: revisionName(packageName, revision),
+  });
+}
+
+/** Every revision of a Package, oldest (lowest number) first. */
+export async function listRevisions(client: KubeClient, namespace: string, packageName: string): Promise<PackageRevision[]> {
+  const { items } = await client.list<PackageRevision>(
+    { apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind, namespace },
+    { labelSelector: `${REVISION_PACKAGE_LABEL}=${packageName}` },
+  );
+  return items.filter((r) => r.spec.packageName === packageName).sort((a, b) => a.spec.revision - b.spec.revision);
+}
+
+/**
+ * Creates the revision. Throws RevisionTooLargeError (encode.ts) when the
+ * objects do not fit, and {@link RevisionExistsError} when the name is taken
+ * by a revision that records something else. A revision with the same name and
+ * the same content (a retry after a lost answer) is returned as it is.
+ */
+export async function writeRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions = {}): Promise<PackageRevision> {
+  const encoded = encodePhases(input.phases, options.sizeLimit ?? DEFAULT_REVISION_SIZE_LIMIT);
+  const { pkg } = input;
+  const namespace = pkg.metadata.namespace ?? '';
+  const packageName = pkg.metadata.name ?? '';
+  const uid = pkg.metadata.uid;
+  if (!uid) throw new TypeError('the Package must have been read from the cluster (it has no uid)');
+  const body: PackageRevision = {
+    apiVersion: packageRevisionResource.apiVersion,
+    kind: packageRevisionResource.kind,
+    metadata: {
+      name: revisionName(packageName, input.revision),
+      namespace,
+      labels: { [REVISION_PACKAGE_LABEL]: packageName, [REVISION_NUMBER_LABEL]: String(input.revision) },
+      annotations: { [CONTENT_HASH_ANNOTATION]: encoded.contentHash },
+      ownerReferences: [{
+        apiVersion: packageResource.apiVersion, kind: packageResource.kind, name: packageName, uid, controller: true,
+      }],
+    },
+    spec: {
+      packageName, revision: input.revision, source: { ...input.source }, valuesHash: input.valuesHash,
+      phases: encoded.phases, size: encoded.size,
+    },
+  };
+  try {
+    return await client.create(body, { fieldManager: options.fieldManager ?? 'trellis' });
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+  const existing = await getRevision(client, namespace, packageName, input.revision);
+  if (existing && existing.spec.packageName === packageName
+    && recordsSame(existing, encoded.contentHash, input.source, input.valuesHash)) return existing;
+  throw new RevisionExistsError(`PackageRevision ${namespace}/${body.metadata.name} already exists and records other objects; it is never overwritten`);
+}
+
+/** What {@link setRevisionStatus} writes. */
+export interface RevisionStatusInput {
+  readonly phase: PackageRevisionPhase;
+  readonly message: string;
+  readonly conditions?: PackageRevisionStatus['conditions'];
+}
+
+/** Patches a revision's status when it says something else; resolves true when it wrote. */
+export async function setRevisionStatus(client: KubeClient, rev: PackageRevision, input: RevisionStatusInput): Promise<boolean> {
+  const next: PackageRevisionStatus = {
+    phase: input.phase, message: input.message.slice(0, 32_768),
+    ...(rev.metadata.generation === undefined ? {} : { observedGeneration: rev.metadata.generation }),
+    ...(input.conditions ? { conditions: input.conditions } : {}),
+  };
+  const current = rev.status ?? {};
+  if (current.phase === next.phase && current.message === next.message
+    && isDeepStrictEqual(current.conditions ?? [], next.conditions ?? [])) return false;
+  await client.patchStatus({
+    apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind,
+    namespace: rev.metadata.namespace ?? '', name: rev.metadata.name ?? '',
+  }, { ...next, conditions: next.conditions ?? null });
+  rev.status = next;
+  return true;
+}
