@@ -1,0 +1,61 @@
+/**
+ * Example package `web`: an nginx Deployment serving one page from a ConfigMap,
+ * behind a Service. Values: `replicas` (integer), `image` (string) and `message`
+ * (string, placed inside the HTML page: a template placement).
+ *
+ * Build it with `trellis build packages-cdk8s/examples/web -o web.tgz`.
+ */
+import { k8s } from 'cdk8s-plus-33';
+import { definePackage, value } from '../../kit/index.ts';
+
+const labels = { 'app.kubernetes.io/name': 'web', 'app.kubernetes.io/part-of': 'trellis-examples' };
+
+export default definePackage({
+  name: 'web',
+  version: '1.0.0',
+  description: 'A web server: an nginx Deployment serving a page from a ConfigMap, behind a Service',
+  values: {
+    replicas: value.integer({ default: 2, minimum: 0, maximum: 20, description: 'Number of web server Pods' }),
+    image: value.string({ default: 'nginx:1.25.3', minLength: 1, description: 'Container image of the web server' }),
+    message: value.string({ default: 'Hello from Trellis', maxLength: 200, description: 'The text of the page' }),
+  },
+  build(app, values) {
+    const config = app.phase('config');
+    const apps = app.phase('apps', { after: [config] });
+
+    new k8s.KubeConfigMap(config, 'content', {
+      metadata: { name: 'web-content', labels },
+      data: { 'index.html': `<!doctype html>\n<h1>${values.message}</h1>\n` },
+    });
+
+    new k8s.KubeDeployment(apps, 'web', {
+      metadata: { name: 'web', labels },
+      spec: {
+        replicas: values.replicas,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [{
+              name: 'web',
+              image: values.image,
+              ports: [{ name: 'http', containerPort: 80 }],
+              readinessProbe: { httpGet: { path: '/', port: k8s.IntOrString.fromString('http') }, periodSeconds: 5 },
+              resources: { requests: { cpu: k8s.Quantity.fromString('50m'), memory: k8s.Quantity.fromString('32Mi') } },
+              volumeMounts: [{ name: 'content', mountPath: '/usr/share/nginx/html', readOnly: true }],
+            }],
+            volumes: [{ name: 'content', configMap: { name: 'web-content' } }],
+          },
+        },
+      },
+    });
+
+    new k8s.KubeService(apps, 'service', {
+      metadata: { name: 'web', labels },
+      spec: {
+        selector: labels,
+        ports: [{ name: 'http', port: 80, targetPort: k8s.IntOrString.fromString('http') }],
+      },
+    });
+  },
+});
