@@ -1,0 +1,121 @@
+// A Package's life against the real apiserver: install, upgrade with prune,
+// uninstall through the finalizer, and the PackageRevisions it leaves behind.
+import anyTest from 'ava';
+import type { PackageRevision } from '../../../apply-controller/api.ts';
+import { decodePhases, listRevisions } from '../../../apply-controller/revisions/index.ts';
+import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../../apply-controller/ssa/options.ts';
+import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import {
+  adminClient, ArtifactPublisher, configMap, createPackage, createSource, deployment, eventsAbout, getObject, getPackage, isReadyAt,
+  patchSpec, releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage,
+} from './support.ts';
+
+const test = withCluster(anyTest);
+const label = runLabel();
+let publisher: ArtifactPublisher;
+let stopController: (() => Promise<void>) | undefined;
+
+test.before(async () => {
+  const cluster = await useCluster();
+  publisher = await ArtifactPublisher.start();
+  const { packages } = await startPackageController(cluster, label.selector);
+  stopController = () => packages.stop();
+});
+
+test.after.always(async () => {
+  await stopController?.();
+  await publisher?.stop();
+});
+
+test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+
+  const v1 = await publisher.publish(ns, 'src', {
+    'app/config.yaml': [configMap('settings', { mode: 'one' }), configMap('extra', { keep: 'no' })],
+    'app/web.yaml': [deployment('web')],
+  });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'web', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, path: 'app' });
+  const installed = await waitForPackage(client, ns, 'web', (p) => isReadyAt(p, v1.revision));
+
+  const settings = await getObject(client, 'v1', 'ConfigMap', ns, 'settings');
+  t.is((settings as { data?: Record<string, string> } | undefined)?.data?.mode, 'one');
+  t.is(settings?.metadata?.labels?.[PACKAGE_NAME_LABEL], 'web');
+  t.is(settings?.metadata?.labels?.[PACKAGE_NAMESPACE_LABEL], ns);
+  t.truthy(await getObject(client, 'apps/v1', 'Deployment', ns, 'web'));
+  t.deepEqual(installed.status?.inventory?.map((e) => e.id).sort(),
+    [`${ns}_extra__ConfigMap`, `${ns}_settings__ConfigMap`, `${ns}_web_apps_Deployment`]);
+  t.is(installed.status?.currentRevision, 1);
+  t.is(installed.status?.lastAttemptedRevision, v1.revision);
+  t.truthy(installed.metadata.finalizers?.includes('apply.trellis.dev/finalizer'));
+  const events = await eventually(async () => {
+    const found = await eventsAbout(client, ns, 'web');
+    return found.some((e) => e.reason === 'Applied') ? found : undefined;
+  });
+  t.true(events.some((e) => e.reason === 'Applied' && e.note.includes('3 created')), JSON.stringify(events));
+
+  // The write-ahead record holds exactly what was applied.
+  const [first] = await listRevisions(client, ns, 'web');
+  t.is(first?.spec.revision, 1);
+  t.is(first?.spec.source.digest, v1.digest);
+  t.is(first?.status?.phase, 'Available');
+  const recorded = decodePhases(first?.spec.phases ?? []).flatMap((p) => p.objects.map((o) => `${o.kind}/${o.metadata.name}`));
+  t.deepEqual(recorded.sort(), ['ConfigMap/extra', 'ConfigMap/settings', 'Deployment/web']);
+
+  // Upgrade: one object changes, one goes, one comes.
+  const v2 = await publisher.publish(ns, 'src', {
+    'app/config.yaml': [configMap('settings', { mode: 'two' }), configMap('added', { n: '1' })],
+    'app/web.yaml': [deployment('web')],
+  });
+  await setArtifact(client, ns, 'src', v2);
+  const upgraded = await waitForPackage(client, ns, 'web', (p) => isReadyAt(p, v2.revision));
+  t.is(((await getObject(client, 'v1', 'ConfigMap', ns, 'settings')) as { data?: Record<string, string> } | undefined)?.data?.mode, 'two');
+  t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'added'));
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'extra'), undefined, 'the object that left the bundle was pruned');
+  t.is(upgraded.status?.currentRevision, 2);
+  t.false(upgraded.status?.inventory?.some((e) => e.id === `${ns}_extra__ConfigMap`));
+  const upgradeEvent = await eventually(async () => (await eventsAbout(client, ns, 'web')).find((e) => e.note.startsWith('revision 2')));
+  t.is(upgradeEvent.note, `revision 2 (${v2.revision}): 1 created, 1 configured, 1 pruned`);
+  const revisions: PackageRevision[] = await listRevisions(client, ns, 'web');
+  t.deepEqual(revisions.map((r) => [r.spec.revision, r.status?.phase]), [[1, 'Superseded'], [2, 'Available']]);
+
+  // Uninstall: the finalizer removes every object, then the Package goes.
+  await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' });
+  await eventually(async () => (await getPackage(client, ns, 'web')) === undefined);
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'settings'), undefined);
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'added'), undefined);
+  const web = await getObject(client, 'apps/v1', 'Deployment', ns, 'web');
+  t.true(web === undefined || web.metadata?.deletionTimestamp !== undefined, 'the Deployment is gone or going');
+});
+
+test('prune: false leaves removed objects in place, and an object someone relabelled is never pruned', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+
+  const v1 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {}), configMap('b', {}), configMap('taken', {})] });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'keep', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, prune: false });
+  await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v1.revision));
+
+  const v2 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {}), configMap('taken', {})] });
+  await setArtifact(client, ns, 'src', v2);
+  await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v2.revision));
+  t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'b'), 'prune: false keeps what left the bundle');
+
+  // Pruning back on. While the Package is suspended (so the label is not put back), someone takes
+  // `taken` over by removing the package label; then it leaves the bundle.
+  await patchSpec(client, ns, 'keep', { prune: true, suspend: true });
+  await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'taken' },
+    { metadata: { labels: { [PACKAGE_NAME_LABEL]: null } } });
+  const v3 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {})] });
+  await setArtifact(client, ns, 'src', v3);
+  await patchSpec(client, ns, 'keep', { suspend: false });
+  const done = await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v3.revision));
+  t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'taken'), 'an object without the package labels is not pruned');
+  t.deepEqual(done.status?.inventory?.map((e) => e.id), [`${ns}_a__ConfigMap`]);
+});
