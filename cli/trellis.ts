@@ -3,6 +3,8 @@
  * only wires them into commander.
  */
 import { Command } from 'commander';
+import { buildCommand } from './build.ts';
+import { pushCommand } from './push.ts';
 import { upCommand } from './up.ts';
 
 const program = new Command()
@@ -11,5 +13,7 @@ const program = new Command()
   .showHelpAfterError();
 
 program.addCommand(upCommand());
+program.addCommand(buildCommand());
+program.addCommand(pushCommand());
 
 await program.parseAsync(process.argv);
