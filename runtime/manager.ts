@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Controller } from './controller.ts';
 import { EventRecorder } from './events.ts';
 import { startHttpServer, type HttpEndpoints } from './http.ts';
 import { KubeClient } from './kube.ts';
@@ -27,6 +26,14 @@ export interface ManagerLeaderElection {
   readonly leaseDurationMs?: number;
   readonly renewDeadlineMs?: number;
   readonly retryPeriodMs?: number;
+}
+
+/** What the manager runs: a Controller of any kind (or anything started and stopped the same way). */
+export interface Runnable {
+  readonly kind: string;
+  start(): Promise<void>;
+  /** Resolves once in-flight work finished. */
+  stop(): Promise<void>;
 }
 
 /** Options for {@link Manager}. */
@@ -54,7 +61,7 @@ export class Manager {
   /** Events reported as `trellis.dev/<name>`. */
   readonly events: EventRecorder;
   readonly #options: ManagerOptions;
-  readonly #controllers: Controller[] = [];
+  readonly #controllers: Runnable[] = [];
   #elector: LeaderElector | undefined;
   #http: HttpEndpoints | undefined;
   #running: Promise<void> | undefined;
@@ -73,8 +80,8 @@ export class Manager {
     this.events = new EventRecorder({ client: this.client, controller: `trellis.dev/${options.name}`, logger: this.logger });
   }
 
-  /** Adds a controller (before {@link start}). */
-  add(controller: Controller): this {
+  /** Adds a controller (before {@link Manager.start}). */
+  add(controller: Runnable): this {
     this.#controllers.push(controller);
     return this;
   }
