@@ -16,7 +16,6 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Level } from 'pino';
-import type { Controller } from '../runtime/controller.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
@@ -168,8 +167,7 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
     retention: flags.artifactRetention, namespace: flags.watchNamespace, concurrency: flags.concurrent,
     logger: log, metrics: manager.metrics, limits: { maxDownloadBytes: flags.maxFetchSize },
   };
-  // Manager.add takes Controller<KubeObject>; a typed controller is one at runtime (its reconciler reads its own kind).
-  manager.add(gitRepositoryController(options) as unknown as Controller).add(ociRepositoryController(options) as unknown as Controller);
+  manager.add(gitRepositoryController(options)).add(ociRepositoryController(options));
 
   let outcome: 'signal' | 'leadership-lost';
   try {
