@@ -77,7 +77,9 @@ export interface PackageDefinition<S extends ValuesShape = ValuesShape> {
   readonly values: S;
   /** The JSON Schema of the values (the one package.yaml carries). */
   readonly schema: Readonly<Record<string, unknown>>;
-  readonly build: (app: PackageApp, values: ValuesOf<S>) => void;
+  // A method, not a function property: methods are bivariant, so a package with
+  // specific values is still a PackageDefinition for code that takes any package.
+  build(app: PackageApp, values: ValuesOf<S>): void;
 }
 
 /**

@@ -59,8 +59,8 @@ export function planBuild(def: PackageDefinition): BuildPlan {
         [p.leaf.pointer], { object: describe(p.objectIndex), path: p.path });
     }
   }
-  compareBuilds({ phases: marked.phases, objects: substituteDefaults(marked, found, defaults).map((object, i) => ({ phase: marked.objects[i]!.phase, object })) },
-    built.objects.map((o) => o.object), predictedPhases, { ...ctx, what: 'the defaults', blameValues: sentinels.values });
+  compareBuilds(built, substituteDefaults(marked, found, defaults), marked.phases,
+    { ...ctx, what: 'the defaults', predictedFrom: 'a build with marker values', blameValues: sentinels.values });
 
   const placements = toPlacements(found, files);
   const manifest: PackageManifest = {

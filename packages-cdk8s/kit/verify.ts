@@ -82,6 +82,8 @@ export interface CompareContext {
   readonly what: string;
   /** Values for blame: each leaf alone set to its value in here, the rest at the defaults. */
   readonly blameValues: Record<string, unknown>;
+  /** Which build the prediction substituted values into (default: the build with the defaults). */
+  readonly predictedFrom?: string;
   /** Compare only the phases and the number of objects. */
   readonly shapeOnly?: boolean;
 }
@@ -109,7 +111,7 @@ export function compareBuilds(actual: Synthesis, predicted: readonly Record<stri
     const culprits = blame(ctx, (s) => firstDifference(at(s), at(base)) !== undefined);
     throw new ValuesNotPlaceableError(
       `${ctx.describe(i)} at ${diff.path || '/'}: built with ${ctx.what} the package gives ${preview(diff.left)}, `
-      + `but substituting the values into the default build gives ${preview(diff.right)}; `
+      + `but substituting them where they land in ${ctx.predictedFrom ?? 'the build with the defaults'} gives ${preview(diff.right)}; `
       + `${describeValues(culprits)} ${culprits.length === 1 ? 'is' : 'are'} used in a way placements cannot express: ${WHY}`,
       culprits, { object: ctx.describe(i), path: diff.path || '/' });
   }
@@ -130,9 +132,9 @@ export function placeValues(files: readonly BundleFile[], placements: readonly P
 /** The leaves that, set alone, make `reproduces` true. */
 function blame(ctx: CompareContext, reproduces: (s: Synthesis) => boolean): string[] {
   const out: string[] = [];
-  for (const leaf of valueLeaves(ctx.def.values)) {
-    const single = valuesFromLeaves(valueLeaves(ctx.def.values),
-      (l) => getAtPointer(l === leaf ? ctx.blameValues : ctx.defaults, l.pointer));
+  const leaves = valueLeaves(ctx.def.values);
+  for (const leaf of leaves) {
+    const single = valuesFromLeaves(leaves, (l) => getAtPointer(l === leaf ? ctx.blameValues : ctx.defaults, l.pointer));
     try {
       if (reproduces(synthesize(ctx.def, single))) out.push(leaf.pointer);
     } catch {

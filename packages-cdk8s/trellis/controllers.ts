@@ -1,0 +1,84 @@
+/**
+ * The two controller Deployments and their Services. Both run the same image
+ * (the Trellis repository on Node 24) with a different entry point, as a
+ * non-root user with a read-only root filesystem and no capabilities, with
+ * liveness and readiness probes on their health port and resource requests.
+ */
+import type { Chart } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-33';
+
+/** Ports the controllers listen on (their flags' defaults). */
+export const PORTS = { metrics: 8080, health: 8081, artifacts: 9090 } as const;
+
+/** One controller Deployment. */
+export interface ControllerDeployment {
+  /** `source-controller` or `apply-controller`: Deployment, ServiceAccount and label. */
+  readonly name: string;
+  readonly namespace: string;
+  readonly image: string;
+  readonly replicas: number;
+  /** `node <entry>`: `source-controller/main.ts`. */
+  readonly entry: string;
+  readonly args: readonly string[];
+  readonly labels: Record<string, string>;
+  readonly ports: readonly k8s.ContainerPort[];
+  /** Writable folders (emptyDir), by volume name. */
+  readonly scratch: Readonly<Record<string, string>>;
+  readonly memoryLimit: string;
+}
+
+const q = (s: string): k8s.Quantity => k8s.Quantity.fromString(s);
+
+/** The selector labels of a controller's Pods. */
+export function podLabels(name: string): Record<string, string> {
+  return { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'trellis' };
+}
+
+/** Adds a controller Deployment. */
+export function controllerDeployment(scope: Chart, c: ControllerDeployment): void {
+  const selector = podLabels(c.name);
+  const probe = (path: string, periodSeconds: number): k8s.Probe => ({
+    httpGet: { path, port: k8s.IntOrString.fromString('health') }, periodSeconds, timeoutSeconds: 5, failureThreshold: 3,
+  });
+  new k8s.KubeDeployment(scope, c.name, {
+    metadata: { name: c.name, namespace: c.namespace, labels: { ...c.labels, ...selector } },
+    spec: {
+      replicas: c.replicas,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels: { ...c.labels, ...selector } },
+        spec: {
+          serviceAccountName: c.name,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+          terminationGracePeriodSeconds: 30,
+          containers: [{
+            name: 'manager',
+            image: c.image,
+            imagePullPolicy: 'IfNotPresent',
+            command: ['node', c.entry],
+            args: [...c.args],
+            env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+            ports: [...c.ports],
+            livenessProbe: probe('/healthz', 10),
+            readinessProbe: probe('/readyz', 5),
+            resources: { requests: { cpu: q('50m'), memory: q('64Mi') }, limits: { memory: q(c.memoryLimit) } },
+            securityContext: {
+              allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
+            },
+            volumeMounts: Object.entries(c.scratch).map(([name, mountPath]) => ({ name, mountPath })),
+          }],
+          volumes: Object.keys(c.scratch).map((name) => ({ name, emptyDir: {} })),
+        },
+      },
+    },
+  });
+}
+
+/** A ClusterIP Service in front of a controller's Pods. */
+export function controllerService(scope: Chart, name: string, namespace: string, labels: Record<string, string>,
+  ports: readonly k8s.ServicePort[]): void {
+  new k8s.KubeService(scope, `${name}-service`, {
+    metadata: { name, namespace, labels },
+    spec: { type: 'ClusterIP', selector: podLabels(name), ports: [...ports] },
+  });
+}
