@@ -97,9 +97,13 @@ export function sourceControllerCommand(): Command {
     .allowExcessArguments(false);
 }
 
-/** Parses `argv` (without the node and script paths) into flags; throws a commander error on bad input. */
-export function parseSourceControllerFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): SourceControllerFlags {
-  const program = sourceControllerCommand().exitOverride();
+/**
+ * Parses `argv` (without the node and script paths) into flags; throws a
+ * commander error on bad input, after printing it to `writeErr` (default stderr).
+ */
+export function parseSourceControllerFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env,
+  writeErr: (text: string) => void = (text) => process.stderr.write(text)): SourceControllerFlags {
+  const program = sourceControllerCommand().exitOverride().configureOutput({ writeErr });
   program.parse([...argv], { from: 'user' });
   const o = program.opts<Record<string, unknown>>();
   return {
