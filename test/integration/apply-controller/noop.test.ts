@@ -1,0 +1,125 @@
+// A reconcile with no new source revision, no values change and no drift makes
+// zero write requests and downloads nothing: counted by the controller's own
+// request counter and, independently, by the apiserver's apiserver_request_total
+// on a resource only this test touches (the kind of a CRD with a unique group).
+import { randomBytes } from 'node:crypto';
+import anyTest from 'ava';
+import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
+import { listRevisions } from '../../../apply-controller/revisions/index.ts';
+import type { KubeClient } from '../../../runtime/kube.ts';
+import { createMetrics, type ControllerMetrics } from '../../../runtime/metrics.ts';
+import type { KubeObject } from '../../../runtime/object.ts';
+import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { apiserverRequestTotals, countFor } from './apiserver-metrics.ts';
+import {
+  adminClient, ArtifactPublisher, configMap, createPackage, createSource, deployment, getObject, getPackage, isReadyAt,
+  releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
+} from './support.ts';
+
+const test = withCluster(anyTest);
+const label = runLabel();
+let publisher: ArtifactPublisher;
+let packages: PackageController;
+let controllerClient: KubeClient;
+const metrics: ControllerMetrics = createMetrics();
+
+test.before(async () => {
+  const cluster = await useCluster();
+  publisher = await ArtifactPublisher.start();
+  const started = await startPackageController(cluster, label.selector, { metrics });
+  packages = started.packages;
+  controllerClient = started.client;
+});
+
+test.after.always(async () => {
+  await packages?.stop();
+  await publisher?.stop();
+});
+
+/** Reconciles finished so far. */
+async function reconciles(): Promise<number> {
+  return (await metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Waits until no reconcile ran for `quietMs` and nothing is queued or running. */
+async function settle(quietMs = 1_500): Promise<void> {
+  let count = await reconciles();
+  let since = Date.now();
+  await eventually(async () => {
+    const now = await reconciles();
+    if (now !== count || packages.controller.queue.inFlight > 0 || packages.controller.queue.depth > 0) {
+      count = now;
+      since = Date.now();
+      return false;
+    }
+    return Date.now() - since >= quietMs;
+  }, 60_000, 100);
+}
+
+/** Queues the key and waits until that reconcile finished. */
+async function reconcileOnce(key: string): Promise<void> {
+  const before = await reconciles();
+  packages.controller.enqueue(key);
+  await eventually(async () => (await reconciles()) > before && packages.controller.queue.inFlight === 0, 30_000, 20);
+}
+
+test('a reconcile without source, values or drift changes writes nothing and downloads nothing', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const group = `n${randomBytes(4).toString('hex')}.noop.test.trellis.dev`;
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `gizmos.${group}` },
+    spec: {
+      group, scope: 'Namespaced', names: { plural: 'gizmos', singular: 'gizmo', kind: 'Gizmo', listKind: 'GizmoList' },
+      versions: [{
+        name: 'v1', served: true, storage: true,
+        schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer' } } } } } },
+      }],
+    },
+  };
+  const gizmo = (name: string) => ({ apiVersion: `${group}/v1`, kind: 'Gizmo', metadata: { name }, spec: { size: 1 } });
+  const artifact = await publisher.publish(ns, 'src', {
+    'crd.yaml': [crd], 'gizmos.yaml': [gizmo('one'), gizmo('two')], 'app.yaml': [configMap('cfg', { a: '1' }), deployment('web')],
+  });
+  await createSource(client, ns, 'src', artifact);
+  await createPackage(client, ns, 'quiet', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
+  await waitForPackage(client, ns, 'quiet', (p) => isReadyAt(p, artifact.revision), 90_000);
+  t.teardown(async () => {
+    await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'quiet' }).catch(() => undefined);
+    await eventually(async () => (await getPackage(client, ns, 'quiet')) === undefined, 30_000).catch(() => undefined);
+  });
+  await settle();
+
+  const key = `${ns}/quiet`;
+  const statusBefore = (await getPackage(client, ns, 'quiet'))?.metadata.resourceVersion;
+  const counted = controllerClient.requests.snapshot();
+  const writesBefore = controllerClient.requests.writes();
+  const apiBefore = countFor(await apiserverRequestTotals(cluster.kubeConfig), group, 'gizmos');
+  const cacheBefore = { ...packages.artifacts.stats };
+
+  for (let i = 0; i < 3; i++) await reconcileOnce(key);
+
+  const apiAfter = countFor(await apiserverRequestTotals(cluster.kubeConfig), group, 'gizmos');
+  const requests = controllerClient.requests;
+  t.log(`controller requests during 3 reconciles: ${JSON.stringify(Object.fromEntries(Object.entries(requests.snapshot())
+    .map(([verb, n]) => [verb, n - (counted[verb] ?? 0)]).filter(([, n]) => n !== 0)))}`);
+  t.is(requests.writes() - writesBefore, 0, 'the controller sent no write request');
+  t.true(requests.count('apply', true) - (counted['apply:dryRun'] ?? 0) > 0, 'it did dry-run the objects (it looked)');
+  t.is(apiAfter.writes - apiBefore.writes, 0, 'the apiserver counted no write to the package\'s custom resources');
+  t.true(apiAfter.dryRuns - apiBefore.dryRuns >= 6, 'the apiserver saw the dry runs (2 objects x 3 reconciles)');
+  t.is(packages.artifacts.stats.downloads - cacheBefore.downloads, 0, 'the artifact was not downloaded again');
+  t.is(packages.artifacts.stats.hits - cacheBefore.hits, 3);
+  t.is((await getPackage(client, ns, 'quiet'))?.metadata.resourceVersion, statusBefore, 'the Package was not written (no status patch)');
+  t.is((await listRevisions(client, ns, 'quiet')).length, 1);
+
+  // The same witnesses do see a write: an out-of-band edit is corrected.
+  const writesBeforeDrift = requests.writes();
+  await client.patch({ apiVersion: `${group}/v1`, kind: 'Gizmo', namespace: ns, name: 'one' }, { spec: { size: 5 } });
+  await eventually(async () => (await getObject<KubeObject & { spec?: { size?: number } }>(client, `${group}/v1`, 'Gizmo', ns, 'one'))?.spec?.size === 1);
+  await settle(500);
+  const apiDrift = countFor(await apiserverRequestTotals(cluster.kubeConfig), group, 'gizmos');
+  t.true(requests.writes() - writesBeforeDrift >= 1, 'the correction is a write of the controller');
+  t.true(apiDrift.writes - apiAfter.writes >= 2, 'the apiserver counted the edit and the correction');
+});
