@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
 import {
-  builtinIsNamespaced, loadBundle, PACKAGE_MANIFEST_FILE, readBundle, type PackageManifest, type ReadBundleSuccess,
+  builtinIsNamespaced, loadBundle, PACKAGE_MANIFEST_FILE, readBundle, type BundleProblem, type PackageManifest, type ReadBundleSuccess,
 } from '../../apply-controller/bundle/index.ts';
 import { createDeterministicTarGz, extractTarGz } from '../../runtime/archive.ts';
 import type { BuildPlan } from '../kit/index.ts';
@@ -20,11 +20,11 @@ import { PackageBuildError } from './errors.ts';
 import { runPackageProgram, type RunProgramOptions } from './program.ts';
 
 /**
- * The namespace namespaced objects without one get while validating. At install
- * time they get the Package's namespace (or targetNamespace); any valid name
- * stands in for it here.
+ * Namespaced objects without a namespace are normal in a package: at install time
+ * they get the Package's namespace (or targetNamespace). The build validates them
+ * as written and drops only that one complaint.
  */
-const VALIDATION_NAMESPACE = 'default';
+const NAMESPACE_DECIDED_AT_INSTALL = 'NamespaceMissing';
 
 const YAML_OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false } as const;
 
@@ -69,14 +69,22 @@ export async function checkBundleDir(dir: string, plan?: BuildPlan): Promise<Rea
       }
     }
   }
-  const read = await readBundle(dir, { isNamespaced: builtinIsNamespaced, defaultNamespace: VALIDATION_NAMESPACE });
-  if (!read.ok) {
-    throw new PackageBuildError('InvalidBundle',
-      `the bundle is not valid (${read.errors.length} problem${read.errors.length === 1 ? '' : 's'}):\n${read.errors.map((e) => `  ${e.reason}: ${e.message}`).join('\n')}`,
-      read.errors);
+  const read = await readBundle(dir, { isNamespaced: builtinIsNamespaced });
+  const problems = read.ok ? [] : read.errors.filter((e) => e.reason !== NAMESPACE_DECIDED_AT_INSTALL);
+  if (problems.length > 0) return checkFailed(problems);
+  // Only NamespaceMissing was reported: read again with a stand-in namespace for the result.
+  const info = read.ok ? read : await readBundle(dir, { isNamespaced: builtinIsNamespaced, defaultNamespace: 'trellis-build-namespace' });
+  if (!info.ok) return checkFailed(info.errors);
+  if (info.format !== 'trellis' || !info.manifest) {
+    throw new PackageBuildError('InvalidBundle', `${dir} is not a Trellis bundle (no ${PACKAGE_MANIFEST_FILE})`);
   }
-  if (read.format !== 'trellis' || !read.manifest) throw new PackageBuildError('InvalidBundle', `${dir} has no ${PACKAGE_MANIFEST_FILE}`);
-  return read;
+  return info;
+}
+
+function checkFailed(problems: readonly BundleProblem[]): never {
+  throw new PackageBuildError('InvalidBundle',
+    `the bundle is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((e) => `  ${e.reason}: ${e.message}`).join('\n')}`,
+    problems);
 }
 
 /** Options for {@link buildBundle}. */

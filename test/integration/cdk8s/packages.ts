@@ -1,0 +1,51 @@
+/**
+ * Package folders for the cdk8s build, push and dev tests, outside the repository
+ * (so the build cannot lean on the repository's layout): a folder gets a
+ * `node_modules` link to the project's and a `kit` link to the authoring kit, so a
+ * package imports `cdk8s-plus-33` and `../kit/index.ts` as in the repository.
+ */
+import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../../../hack/lib/system-tools.ts';
+import { scratchDir } from '../../support/cluster.ts';
+
+/** A fresh root with the links; packages go in sub-folders of it. */
+export function packageRoot(): string {
+  const root = mkdtempSync(join(scratchDir('cdk8s'), 'root-'));
+  symlinkSync(join(projectRoot, 'node_modules'), join(root, 'node_modules'));
+  symlinkSync(join(projectRoot, 'packages-cdk8s', 'kit'), join(root, 'kit'));
+  return root;
+}
+
+/** Writes `<root>/<name>/package.ts` with `source` and returns the folder. */
+export function writePackage(root: string, name: string, source: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.ts'), source);
+  return dir;
+}
+
+/** Copies an example package (`web`, `with-crd`) to `<root>/examples/<name>`, where its `../../kit` import finds the root's link. */
+export function copyExample(root: string, example: string, name = example): string {
+  const dir = join(root, 'examples', name);
+  cpSync(join(projectRoot, 'packages-cdk8s', 'examples', example), dir, { recursive: true });
+  return dir;
+}
+
+/** A package with one ConfigMap whose `greeting` is a value, and whatever else `body` adds to the phase. */
+export function configMapPackage(opts: { name?: string; greeting?: string; body?: string; imports?: string } = {}): string {
+  return `import { k8s } from 'cdk8s-plus-33';
+import { definePackage, value } from '../kit/index.ts';
+${opts.imports ?? ''}
+export default definePackage({
+  name: '${opts.name ?? 'hello'}',
+  version: '1.0.0',
+  values: { greeting: value.string({ default: '${opts.greeting ?? 'hello'}' }) },
+  build(app, values) {
+    const main = app.phase('main');
+    new k8s.KubeConfigMap(main, 'greeting', { metadata: { name: 'greeting' }, data: { greeting: values.greeting } });
+    ${opts.body ?? ''}
+  },
+});
+`;
+}
