@@ -58,10 +58,10 @@ test('the bundle holds package.yaml and one manifest per object, and the apply c
   t.like(parse(readFileSync(join(dir, 'package.yaml'), 'utf8')), { name: 'web', version: '1.0.0', phases: ['config', 'apps'] });
   const read = await readBundle(dir, { isNamespaced: builtinIsNamespaced, defaultNamespace: 'shop', values: { replicas: 4, message: 'Bonjour' } });
   if (!read.ok) return t.fail(read.errors.map((e) => e.message).join('\n'));
-  const deployment = read.objects.find((o) => o.object.kind === 'Deployment')!.object as { spec: { replicas: unknown }; metadata: { namespace?: string } };
+  const deployment = read.objects.find((o) => o.object.kind === 'Deployment')!.object as unknown as { spec: { replicas: unknown }; metadata: { namespace?: string } };
   t.is(deployment.spec.replicas, 4);
   t.is(deployment.metadata.namespace, 'shop');
-  const config = read.objects.find((o) => o.object.kind === 'ConfigMap')!.object as { data: Record<string, string> };
+  const config = read.objects.find((o) => o.object.kind === 'ConfigMap')!.object as unknown as { data: Record<string, string> };
   t.is(config.data['index.html'], '<!doctype html>\n<h1>Bonjour</h1>\n');
   t.deepEqual([...new Set(read.phases.map((s) => s.phase))], ['config', 'apps']);
   const refused = await readBundle(dir, { isNamespaced: builtinIsNamespaced, defaultNamespace: 'shop', values: { replicas: 'four' } });
@@ -152,8 +152,8 @@ test('the trellis build command prints the digest on stdout and fails with a rea
   const ok = await run(process.execPath, [cli, 'build', join(projectRoot, 'packages-cdk8s', 'examples', 'web'), '-o', out], { cwd: outDir() });
   t.is(ok.stdout.trim(), sha256(out));
   t.regex(ok.stderr, /built web 1\.0\.0: 3 objects in 2 phases, 3 placements/);
-  const failed = await t.throwsAsync(run(process.execPath, [cli, 'build', join(outDir(), 'empty')], { cwd: outDir() })) as Error & { code: number; stderr: string };
-  t.is(failed.code, 1);
-  t.regex(failed.stderr, /^error: .*package\.ts does not exist/m);
+  const failed = await t.throwsAsync<Error & { code: number; stderr: string }>(run(process.execPath, [cli, 'build', join(outDir(), 'empty')], { cwd: outDir() }));
+  t.is(failed?.code, 1);
+  t.regex(failed?.stderr ?? '', /^error: .*package\.ts does not exist/m);
   t.notRegex(failed.stderr, /at .*\.ts:\d+/, 'no stack trace');
 });
