@@ -194,6 +194,8 @@ test('polls with nothing new make one cheap request per source and download noth
   const ociKey = `${env.namespace}/oci`;
   await eventually(() => Promise.resolve(quietPolls(env.controller, gitKey) >= 1 && quietPolls(env.controller, ociKey) >= 1));
   const mark = { git: gitRequests(server).length, oci: proxy.requests.length, gitPolls: quietPolls(env.controller, gitKey), ociPolls: quietPolls(env.controller, ociKey) };
+  const versions = async (): Promise<unknown[]> => [(await get(env, 'GitRepository', 'git'))?.metadata.resourceVersion, (await get(env, 'OCIRepository', 'oci'))?.metadata.resourceVersion];
+  const versionsBefore = await versions();
   await eventually(() => Promise.resolve(
     quietPolls(env.controller, gitKey) >= mark.gitPolls + 3 && quietPolls(env.controller, ociKey) >= mark.ociPolls + 3), 30_000);
   const gitWindow = gitRequests(server).slice(mark.git);
@@ -206,6 +208,10 @@ test('polls with nothing new make one cheap request per source and download noth
   // A poll may be between its request and its log line at either end of the window.
   t.true(Math.abs(gitWindow.length - gitPolls) <= 1, `${gitWindow.length} git requests for ${gitPolls} polls`);
   t.true(Math.abs(ociWindow.length - ociPolls) <= 1, `${ociWindow.length} registry requests for ${ociPolls} polls`);
+  t.deepEqual(await versions(), versionsBefore, 'quiet polls write nothing to the apiserver');
+  const durations = (key: string): number[] => env.controller.lines()
+    .filter((l) => l.key === key && l.msg === 'reconciled; requeued' && typeof l.durationMs === 'number').map((l) => l.durationMs as number);
+  t.log({ quietPollMs: { git: durations(gitKey).slice(-3), oci: durations(ociKey).slice(-3) } });
 
   const sha = await pushCommit(server, 'polled', { files: { 'a.yaml': '2\n' } });
   const next = await readyWith<GitRepository>(env, 'GitRepository', 'git', (r) => r === `main@sha1:${sha}`, 15_000);
@@ -253,4 +259,51 @@ test('wrong credentials: AuthenticationFailed in status and an Event, and no sec
   await eventually(async () => (await get(env, 'GitRepository', 'private')) === undefined);
   t.is(await env.controller.stop(), 0, 'exit code 0 after SIGTERM');
   t.true(env.controller.lines().some((l) => l.msg === 'source-controller stopped'));
+});
+
+test('a restart on the same storage downloads nothing and republishes the URLs; a standby replica takes over when the leader stops', async (t) => {
+  const env = await setup(t);
+  const server = await useGitServer();
+  await pushCommit(server, 'restart', { files: { 'a.yaml': '1\n' } });
+  await create(env, 'GitRepository', 'restart', { url: server.repoUrl('restart'), interval: '2s' });
+  const before = await readyWith<GitRepository>(env, 'GitRepository', 'restart');
+  const storage = join(scratchDir('source-storage'), 'shared');
+  const args = (extra: string[]) => [
+    '--kubeconfig', env.cluster.kubeconfigPath, '--artifact-addr', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0',
+    '--health-addr', '', '--watch-namespace', env.namespace, '--log-level', 'debug', '--leader-elect',
+    '--leader-election-namespace', env.namespace, '--leader-election-id', 'source-test', ...extra,
+  ];
+  // The first controller goes away; two replicas share one storage folder from now on.
+  await env.controller.stop();
+  const leader = await startController({ entry: 'source-controller/main.ts', args: args(['--storage-path', storage]) });
+  // Its storage is empty: the artifact is rebuilt, byte for byte the same, and served at its own address.
+  const built = await eventually(async () => {
+    const obj = await get<GitRepository>(env, 'GitRepository', 'restart');
+    return obj?.status?.artifact?.url !== before.status?.artifact?.url && obj;
+  });
+  t.is(built.status!.artifact!.digest, before.status!.artifact!.digest, 'the same tree packs to the same digest');
+  const standby = await startController({
+    entry: 'source-controller/main.ts', args: args(['--storage-path', storage]),
+    readyWhen: (l) => l.msg === 'serving /healthz, /readyz and /metrics',
+  });
+  t.false(standby.lines().some((l) => l.msg === 'controllers running'), 'the standby does not reconcile');
+  const leaderUrl = (await get<GitRepository>(env, 'GitRepository', 'restart'))!.status!.artifact!.url;
+  t.is(sha256(await download(leaderUrl)), built.status!.artifact!.digest);
+
+  const seen = gitRequests(server).length;
+  t.is(await leader.stop(), 0);
+  await standby.waitForLine((l) => l.msg === 'controllers running', 30_000);
+  const moved = await eventually(async () => {
+    const obj = await get<GitRepository>(env, 'GitRepository', 'restart');
+    return obj?.status?.artifact?.url !== leaderUrl && obj;
+  });
+  t.is(moved.status!.artifact!.revision, before.status!.artifact!.revision);
+  t.is(moved.status!.artifact!.digest, built.status!.artifact!.digest);
+  t.is(sha256(await download(moved.status!.artifact!.url)), moved.status!.artifact!.digest, 'the new leader serves the stored artifact');
+  t.true(gitRequests(server).slice(seen).every((l) => l.startsWith('GET ')), 'the artifact on disk was not downloaded again');
+
+  const sha = await pushCommit(server, 'restart', { files: { 'a.yaml': '2\n' } });
+  await readyWith(env, 'GitRepository', 'restart', (r) => r === `main@sha1:${sha}`, 15_000);
+  // The teardown deletes the source while the new leader runs (it releases the finalizer);
+  // the file's after.always hook stops it.
 });
