@@ -1,0 +1,136 @@
+/**
+ * Trellis's two controllers as processes, the way they run in a cluster:
+ * `node source-controller/main.ts` and `node apply-controller/main.ts` with
+ * their default settings (concurrency, API rate limits), against the admin
+ * kubeconfig, logs in files. A controller counts as started when it logs
+ * `controllers running`. Their memory is read from /proc.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startProcess, type ManagedProcess } from '../../hack/lib/processes.ts';
+import { projectRoot } from '../../hack/lib/system-tools.ts';
+import { readProcessMemory, type ProcessMemory } from './memory.ts';
+import { NotRunError } from './workload.ts';
+
+/** One controller process. */
+export interface ControllerProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Its /metrics URL, when it serves one. */
+  readonly metricsUrl: string | undefined;
+  /** Memory now (and its peak so far); undefined once it exited. */
+  memory(): ProcessMemory | undefined;
+  /** The last lines of its log. */
+  tail(lines?: number): string;
+  stop(): Promise<void>;
+}
+
+/** Both controllers. */
+export interface Controllers {
+  readonly source: ControllerProcess;
+  readonly apply: ControllerProcess;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startControllers}. */
+export interface StartControllersOptions {
+  readonly kubeconfigPath: string;
+  /** Folder for logs, artifact storage and the artifact cache. */
+  readonly dir: string;
+  readonly log: (line: string) => void;
+}
+
+/** The entry points, relative to the project root. */
+export const CONTROLLER_ENTRIES = {
+  source: 'source-controller/main.ts',
+  apply: 'apply-controller/main.ts',
+} as const;
+
+/** Throws {@link NotRunError} naming the controller entry points that do not exist yet. */
+export function requireControllerEntries(): void {
+  const missing = Object.values(CONTROLLER_ENTRIES).filter((e) => !existsSync(join(projectRoot, e)));
+  if (missing.length > 0) throw new NotRunError(`${missing.join(' and ')} not there yet (the controller process${missing.length > 1 ? 'es have' : ' has'} not landed)`);
+}
+
+interface LogLine {
+  readonly msg?: string;
+  readonly url?: string;
+}
+
+function logLines(file: string): LogLine[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: LogLine[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      out.push(JSON.parse(line) as LogLine);
+    } catch {
+      // a line being written right now
+    }
+  }
+  return out;
+}
+
+/** Starts one controller and resolves once it logged `controllers running`. */
+async function startOne(name: string, entry: string, args: readonly string[], dir: string,
+  log: (line: string) => void): Promise<ControllerProcess> {
+  mkdirSync(dir, { recursive: true });
+  const logFile = join(dir, `${name}.log`);
+  log(`starting ${name}`);
+  const proc: ManagedProcess = startProcess(name, process.execPath, [join(projectRoot, entry), ...args], {
+    logFile, cwd: projectRoot,
+  });
+  let exited: number | NodeJS.Signals | undefined;
+  void proc.exited.then((code) => { exited = code; });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const lines = logLines(logFile);
+    if (lines.some((l) => l.msg === 'controllers running')) {
+      const metricsUrl = lines.find((l) => l.msg === 'serving /healthz, /readyz and /metrics')?.url;
+      return {
+        name, pid: proc.pid, logFile, metricsUrl: metricsUrl === undefined ? undefined : `${metricsUrl.replace(/\/$/, '')}/metrics`,
+        memory: () => readProcessMemory(proc.pid),
+        tail: (n) => proc.tail(n),
+        stop: () => proc.stop(15_000),
+      };
+    }
+    if (exited !== undefined) throw new NotRunError(`${name} exited (${exited}) at start: ${proc.tail(8)}`);
+    if (Date.now() > deadline) {
+      await proc.stop(2_000);
+      throw new NotRunError(`${name} did not log "controllers running" within 120 s: ${proc.tail(8)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Starts the source-controller, then the apply-controller. */
+export async function startControllers(opts: StartControllersOptions): Promise<Controllers> {
+  requireControllerEntries();
+  const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', 'info'];
+  const source = await startOne('source-controller', CONTROLLER_ENTRIES.source, [
+    ...common, '--storage-path', join(opts.dir, 'storage'), '--artifact-addr', '127.0.0.1:0',
+  ], opts.dir, opts.log);
+  let apply: ControllerProcess;
+  try {
+    apply = await startOne('apply-controller', CONTROLLER_ENTRIES.apply, [
+      ...common, '--artifact-cache-dir', join(opts.dir, 'artifact-cache'),
+    ], opts.dir, opts.log);
+  } catch (err) {
+    await source.stop();
+    throw err;
+  }
+  return {
+    source,
+    apply,
+    async stop() {
+      opts.log('stopping the controllers');
+      await Promise.all([apply.stop(), source.stop()]);
+    },
+  };
+}
