@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { buildCommand } from './build.ts';
+import { packageCommand } from './package/index.ts';
 import { pushCommand } from './push.ts';
 import { upCommand } from './up.ts';
 
@@ -15,5 +16,6 @@ const program = new Command()
 program.addCommand(upCommand());
 program.addCommand(buildCommand());
 program.addCommand(pushCommand());
+program.addCommand(packageCommand());
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,67 @@
+/**
+ * `kubectl package history NAME`: the PackageRevisions of a Package (labelled
+ * `apply.trellis.dev/package=NAME`), oldest first — number, source revision,
+ * status, age — with the one the cluster runs marked `(current)`.
+ */
+import { Command } from 'commander';
+import { packageRevisionResource, type PackageRevision } from '../../apply-controller/api.ts';
+import { PACKAGE_NAME_LABEL } from '../../apply-controller/ssa/options.ts';
+import type { KubeClient } from '../../runtime/kube.ts';
+import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
+import { age, formatTable, shortRevision, type Cell, type Color } from './format.ts';
+import { readPackage } from './list.ts';
+import { renderObjects } from './output.ts';
+
+/** The revisions of a Package in a namespace, by number. */
+export async function listPackageRevisions(client: KubeClient, namespace: string, name: string): Promise<PackageRevision[]> {
+  const { items } = await client.list<PackageRevision>(
+    { apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind, namespace },
+    { labelSelector: `${PACKAGE_NAME_LABEL}=${name}` },
+  );
+  // The label is a convenience; the spec says which Package a revision belongs to.
+  return items.filter((r) => r.spec.packageName === name).sort((a, b) => a.spec.revision - b.spec.revision);
+}
+
+const PHASE_COLORS: Record<string, Color> = { Available: 'green', Failed: 'red', Superseded: 'gray' };
+
+/** The history table. */
+export function historyTable(revisions: readonly PackageRevision[], current: number | undefined, now: Date, color = false): string {
+  const rows = revisions.map((r): Cell[] => {
+    const phase = r.status?.phase ?? 'Pending';
+    const isCurrent = r.spec.revision === current;
+    return [
+      String(r.spec.revision),
+      shortRevision(r.spec.source.revision),
+      { text: isCurrent ? `${phase} (current)` : phase, color: PHASE_COLORS[phase] ?? 'yellow' },
+      age(r.metadata.creationTimestamp, now),
+      r.status?.message ?? '',
+    ];
+  });
+  return formatTable(['REVISION', 'SOURCE', 'STATUS', 'AGE', 'MESSAGE'], rows, color);
+}
+
+/** Runs `history`. */
+export async function showHistory(io: CommandIO, name: string, flags: ClusterFlags): Promise<void> {
+  const { pkg, target } = await readPackage(io, flags, name);
+  const revisions = await listPackageRevisions(target.client, target.namespace, name);
+  const format = flags.output ?? 'table';
+  if (format !== 'table') {
+    io.term.out(renderObjects(revisions, format, true));
+    return;
+  }
+  if (revisions.length === 0) {
+    io.term.err(`${name} has no revisions yet: the apply controller records one when it applies the package.\n`);
+    return;
+  }
+  io.term.out(historyTable(revisions, (pkg).status?.currentRevision, io.now(), io.term.color));
+}
+
+/** The `history` subcommand. */
+export function historyCommand(io: CommandIO): Command {
+  const cmd = new Command('history').description('list the revisions of a Package (what was applied, from which source)')
+    .argument('<name>', 'name of the Package');
+  withClusterFlags(cmd, { output: 'table' });
+  return cmd
+    .addHelpText('after', examples('kubectl package history web', 'kubectl package history web -o yaml'))
+    .action(async (name: string, flags: ClusterFlags) => { await runAction(io, () => showHistory(io, name, flags)); });
+}
