@@ -5,6 +5,7 @@
 import anyTest, { type ExecutionContext } from 'ava';
 import { stringify } from 'yaml';
 import type { PackageSpecInput } from '../../../apply-controller/api.ts';
+import type { KubeObject } from '../../../runtime/object.ts';
 import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
@@ -166,10 +167,10 @@ test('values from spec.values, a ConfigMap and a Secret land in the objects with
     values: { replicas: 3 },
   });
   const ready = await waitForPackage(client, ns, 'valued', (p) => isReadyAt(p, artifact.revision), 90_000);
-  const web = await getObject<{ spec?: { replicas?: unknown } } & Record<string, unknown>>(client, 'apps/v1', 'Deployment', ns, 'web');
+  const web = await getObject<KubeObject & { spec?: { replicas?: unknown } }>(client, 'apps/v1', 'Deployment', ns, 'web');
   t.is(web?.spec?.replicas, 3, 'spec.values wins over valuesFrom, and a number stays a number');
-  t.is((await getObject<{ data?: Record<string, string> } & Record<string, unknown>>(client, 'v1', 'ConfigMap', ns, 'cfg'))?.data?.greeting, 'from-configmap');
-  const secret = await getObject<{ data?: Record<string, string> } & Record<string, unknown>>(client, 'v1', 'Secret', ns, 'creds');
+  t.is((await getObject<KubeObject & { data?: Record<string, string> }>(client, 'v1', 'ConfigMap', ns, 'cfg'))?.data?.greeting, 'from-configmap');
+  const secret = await getObject<KubeObject & { data?: Record<string, string> }>(client, 'v1', 'Secret', ns, 'creds');
   t.is(Buffer.from(secret?.data?.password ?? '', 'base64').toString(), 's3cr3t-value');
   t.regex(ready.status?.lastAttemptedValuesHash ?? '', /^sha256:[a-f0-9]{64}$/);
   t.false(JSON.stringify(ready.status).includes('s3cr3t-value'), 'the secret value appears nowhere in the status');
@@ -179,6 +180,6 @@ test('values from spec.values, a ConfigMap and a Secret land in the objects with
   await client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'valued' }, { spec: { values: { replicas: 4 } } });
   const waiting = await waitForPackage(client, ns, 'valued', (p) => conditionOf(p, 'Ready')?.reason === 'ValuesNotFound');
   t.true(conditionOf(waiting, 'Ready')?.message.includes(`ConfigMap ${ns}/vals does not exist`));
-  const after = await getObject<{ spec?: { replicas?: unknown } } & Record<string, unknown>>(client, 'apps/v1', 'Deployment', ns, 'web');
+  const after = await getObject<KubeObject & { spec?: { replicas?: unknown } }>(client, 'apps/v1', 'Deployment', ns, 'web');
   t.is(after?.spec?.replicas, 3, 'nothing was applied while values are missing');
 });

@@ -117,7 +117,7 @@ test('warn mode reports drift with DriftDetected and an event, and writes nothin
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'cm'), undefined);
 
   // Put back by hand: the condition goes.
-  await client.create(configMap('cm', { k: 'v' }, { namespace: ns }) as KubeObject);
+  await client.create(configMap('cm', { k: 'v' }, { namespace: ns }));
   await client.patch(cmRef(ns), { metadata: { labels: { 'apply.trellis.dev/package': 'app', 'apply.trellis.dev/package-namespace': ns } } });
   await requestReconcile(client, ns);
   const clean = await waitForPackage(client, ns, 'app', (p) => conditionOf(p, 'DriftDetected') === undefined);

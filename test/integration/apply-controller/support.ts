@@ -63,7 +63,7 @@ export class ArtifactPublisher {
     for (const [path, content] of Object.entries(files)) {
       const file = join(tree, path);
       mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, typeof content === 'string' ? content : yamlOf(content as object[]));
+      writeFileSync(file, typeof content === 'string' ? content : yamlOf(content));
     }
     mkdirSync(tree, { recursive: true });
     const tarball = join(work, 'artifact.tar.gz');

@@ -1,0 +1,87 @@
+// The status a reconcile publishes: kstatus conditions per outcome, what is kept,
+// and a merge patch that is empty when nothing changed.
+import test from 'ava';
+import type { PackageStatus } from '../../../apply-controller/api.ts';
+import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
+import { mergePatch, readyForGeneration, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
+import { getCondition } from '../../../runtime/conditions.ts';
+
+const rev1 = `1.0.0@sha256:${'1'.repeat(64)}`;
+const rev2 = `1.1.0@sha256:${'2'.repeat(64)}`;
+const now = new Date('2026-01-01T00:00:00Z');
+const later = new Date('2026-01-01T01:00:00Z');
+
+const applied: PackageStatus = summarizeStatus({
+  previous: undefined, generation: 1, now, outcome: { kind: 'ready', message: `Applied revision 1: ${rev1}` },
+  attempted: { revision: rev1, valuesHash: `sha256:${'a'.repeat(64)}` }, appliedRevision: rev1, currentRevision: 1,
+  inventory: [{ id: 'shop_cfg__ConfigMap', v: 'v1' }],
+});
+
+test('success: Ready=True, revisions, inventory and observedGeneration', (t) => {
+  t.is(getCondition(applied.conditions, 'Ready')?.status, 'True');
+  t.is(applied.lastAppliedRevision, rev1);
+  t.is(applied.lastAttemptedRevision, rev1);
+  t.is(applied.currentRevision, 1);
+  t.is(applied.observedGeneration, 1);
+  t.true(readyForGeneration(applied, 1));
+  t.false(readyForGeneration(applied, 2));
+});
+
+test('the same outcome again changes nothing, so nothing is patched', (t) => {
+  const again = summarizeStatus({
+    previous: applied, generation: 1, now: later, outcome: { kind: 'ready', message: `Applied revision 1: ${rev1}` },
+    attempted: { revision: rev1, valuesHash: `sha256:${'a'.repeat(64)}` }, appliedRevision: rev1, currentRevision: 1,
+    inventory: [{ id: 'shop_cfg__ConfigMap', v: 'v1' }],
+  });
+  t.is(mergePatch(applied, again), undefined);
+});
+
+test('a failed upgrade keeps lastAppliedRevision and sets its condition; a stall marks Stalled', (t) => {
+  const health = new PackageFailure('HealthCheckFailed', 'HealthCheckFailed', 'Deployment/shop/web (InProgress): 0/1 available', 'retry');
+  const failed = summarizeStatus({ previous: applied, generation: 2, now: later, outcome: { kind: 'failed', failure: health }, attempted: { revision: rev2 } });
+  t.is(failed.lastAppliedRevision, rev1, 'status never claims more than happened');
+  t.is(failed.lastAttemptedRevision, rev2);
+  t.is(getCondition(failed.conditions, 'HealthCheckFailed')?.status, 'True');
+  t.is(getCondition(failed.conditions, 'Ready')?.status, 'False');
+  t.is(getCondition(failed.conditions, 'Reconciling')?.reason, 'ProgressingWithRetry');
+  t.is(getCondition(failed.conditions, 'Stalled'), undefined);
+
+  const bad = new PackageFailure('ArtifactFailed', 'InvalidYAML', 'manifests/a.yaml: line 1, column 2: oops', 'stall');
+  const stalled = summarizeStatus({ previous: failed, generation: 2, now: later, outcome: { kind: 'failed', failure: bad } });
+  t.is(getCondition(stalled.conditions, 'Stalled')?.reason, 'InvalidYAML');
+  t.is(getCondition(stalled.conditions, 'ArtifactFailed')?.message, 'manifests/a.yaml: line 1, column 2: oops');
+  t.is(getCondition(stalled.conditions, 'HealthCheckFailed'), undefined, 'only the failure that ended this reconcile is reported');
+  t.is(getCondition(stalled.conditions, 'Reconciling'), undefined);
+
+  const healed = summarizeStatus({ previous: stalled, generation: 2, now: later, outcome: { kind: 'ready', message: 'ok' }, appliedRevision: rev2 });
+  t.deepEqual(healed.conditions?.map((c) => c.type), ['Ready']);
+});
+
+test('waiting on a dependency: Ready=False with the reason, no failure condition', (t) => {
+  const dep = new PackageFailure(undefined, 'DependencyNotReady', 'waiting for dependency shop/base: it is not Ready', 'dependency');
+  const waiting = summarizeStatus({ previous: undefined, generation: 1, now, outcome: { kind: 'failed', failure: dep } });
+  t.is(getCondition(waiting.conditions, 'Ready')?.reason, 'DependencyNotReady');
+  t.is(getCondition(waiting.conditions, 'Reconciling')?.status, 'True');
+  t.is(waiting.lastAttemptedRevision, undefined);
+});
+
+test('DriftDetected is set, kept by outcomes that did not look, and removed when clean', (t) => {
+  const warned = summarizeStatus({ previous: applied, generation: 1, now, outcome: { kind: 'ready', message: 'ok' }, drift: '1 object drifted: ConfigMap/shop/cfg (/data/a)' });
+  t.is(getCondition(warned.conditions, 'DriftDetected')?.status, 'True');
+  const dep = new PackageFailure(undefined, 'DependencyNotReady', 'waiting', 'dependency');
+  const kept = summarizeStatus({ previous: warned, generation: 1, now, outcome: { kind: 'failed', failure: dep } });
+  t.truthy(getCondition(kept.conditions, 'DriftDetected'));
+  const clean = summarizeStatus({ previous: warned, generation: 1, now, outcome: { kind: 'ready', message: 'ok' }, drift: null });
+  t.is(getCondition(clean.conditions, 'DriftDetected'), undefined);
+});
+
+test('the reconcile-request annotation is echoed as lastHandledReconcileAt', (t) => {
+  const s = summarizeStatus({ previous: applied, generation: 1, now, outcome: { kind: 'ready', message: 'ok' }, requestedAt: 'now-1' });
+  t.is(s.lastHandledReconcileAt, 'now-1');
+  t.deepEqual(mergePatch(applied, { ...applied, lastHandledReconcileAt: 'now-1' }), { lastHandledReconcileAt: 'now-1' });
+});
+
+test('mergePatch: changed fields, null for removed ones, arrays whole', (t) => {
+  t.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1, 2] }, { a: 1, b: { c: 2 }, e: [1], f: 'x' }), { b: { d: null }, e: [1], f: 'x' });
+  t.is(mergePatch({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), undefined);
+});
