@@ -31,10 +31,10 @@ export function failCommand(err: unknown): void {
 }
 
 /** Describes a built bundle in one line. */
-export function describeBuilt(b: BuiltBundle): string {
+export function describeBuilt(b: BuiltBundle, opts: { file?: boolean } = {}): string {
   return `built ${b.manifest.name} ${b.manifest.version}: ${b.objects} object${b.objects === 1 ? '' : 's'} in `
     + `${b.manifest.phases.length} phase${b.manifest.phases.length === 1 ? '' : 's'}, ${b.manifest.values.placements.length} placement`
-    + `${b.manifest.values.placements.length === 1 ? '' : 's'} -> ${b.file} (${formatBytes(b.size)}, ${b.digest})`;
+    + `${b.manifest.values.placements.length === 1 ? '' : 's'}${opts.file === false ? '' : ` -> ${b.file}`} (${formatBytes(b.size)}, ${b.digest})`;
 }
 
 /** Runs `trellis build`; returns the bundle. */

@@ -83,6 +83,7 @@ function barReporter(stream: ProgressStream): PushProgressReporter {
     stream: stream as NodeJS.WritableStream,
     format: '{label} |{bar}| {percentage}% {sent}/{size} {digest}',
     hideCursor: true,
+    barsize: 24,
     clearOnComplete: false,
     noTTYOutput: false,
   }, cliProgress.Presets.shades_classic);

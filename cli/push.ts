@@ -13,7 +13,7 @@ import { buildBundle, inspectBundleFile } from '../packages-cdk8s/build/bundle.t
 import { loadCredentials } from '../packages-cdk8s/build/credentials.ts';
 import { pushBundle, reproducibleCreated } from '../packages-cdk8s/build/push.ts';
 import { formatReference, OciClient, parseReference, type PushedArtifact } from '../source-controller/oci/index.ts';
-import { describeBuilt, failCommand, programOutput } from './build.ts';
+import { describeBuilt, failCommand } from './build.ts';
 import { createPushProgress, type ProgressStream } from './progress.ts';
 
 /** Options of `trellis push`. */
@@ -39,9 +39,16 @@ export function parseAnnotations(pairs: readonly string[] = []): Record<string, 
   return out;
 }
 
-/** Runs `trellis push`; returns the pushed artifact. Progress goes to `progressStream` (default stderr). */
+/** Where `trellis push` writes: the digest to `stdout`, progress and messages to `stderr`. */
+export interface CommandOutput {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: ProgressStream;
+}
+
+/** Runs `trellis push`; returns the pushed artifact. */
 export async function runPush(input: string, target: string, opts: PushCommandOptions,
-  progressStream: ProgressStream = process.stderr): Promise<PushedArtifact> {
+  io: CommandOutput = { stdout: process.stdout, stderr: process.stderr }): Promise<PushedArtifact> {
+  const progressStream = io.stderr;
   const say = (line: string): void => { progressStream.write(`${line}\n`); };
   const reference = parseReference(target);
   const credentials = await loadCredentials(opts.creds !== undefined ? { creds: opts.creds } : {});
@@ -53,10 +60,10 @@ export async function runPush(input: string, target: string, opts: PushCommandOp
     let manifest: PackageManifest;
     if ((await stat(input)).isDirectory()) {
       const built = await buildBundle(input, {
-        out: join(work, 'bundle.tgz'), workDir: work, onOutput: programOutput,
+        out: join(work, 'bundle.tgz'), workDir: work, onOutput: (line) => say(`[package] ${line}`),
         ...(opts.entry !== undefined ? { entry: opts.entry } : {}),
       });
-      say(describeBuilt(built));
+      say(describeBuilt(built, { file: false }));
       file = built.file;
       manifest = built.manifest;
     } else {
@@ -77,8 +84,8 @@ export async function runPush(input: string, target: string, opts: PushCommandOp
       progress.finish();
       throw err;
     }
-    say(`pushed ${formatReference(pushed.reference)}`);
-    process.stdout.write(`${pushed.digest}\n`);
+    say(`pushed oci://${formatReference(pushed.reference)}`);
+    io.stdout.write(`${pushed.digest}\n`);
     return pushed;
   } finally {
     client.close();
