@@ -17,33 +17,32 @@
  *     digest); it is never unpacked here, so consumers must treat it as untrusted.
  * - credentials: `secretRef` (kubernetes.io/dockerconfigjson), `certSecretRef`
  *   (`ca.crt`), `insecure` for plain HTTP.
- * - `verify` is not implemented yet: a source that sets it stalls with
- *   VerificationFailed instead of being served unverified.
+ * - verify: with `verify` set, a cosign signature of the resolved manifest must
+ *   verify with a public key of `verify.secretRef` before anything is downloaded
+ *   (see reconcile/cosign.ts); the verified artifact is not verified again on
+ *   polls that find the same revision.
  *
  * Revisions: `<tag>@sha256:<manifest digest>`, or the digest alone for a digest ref.
  */
+import type { KeyObject } from 'node:crypto';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createDeterministicTarGz, extractTarGz } from '../runtime/archive.ts';
-import { ConditionType } from '../runtime/conditions.ts';
 import type { Controller } from '../runtime/controller.ts';
 import { ociRepositoryResource, type OCIRepository } from './api.ts';
 import {
   OciClient, parseReference, validateSelector, type Credentials, type OciReference, type RefSelector,
 } from './oci/index.ts';
 import { createSourceController, type SourceControllerOptions } from './reconcile/controller.ts';
-import { SourceFailure } from './reconcile/failure.ts';
+import { parsePublicKeys, verifyCosignSignature } from './reconcile/cosign.ts';
 import type { FetcherContext, SourceFetcher, SourceKind } from './reconcile/source.ts';
-import { readCaCertificate, readRegistryCredentials } from './secrets.ts';
+import { readCaCertificate, readRegistryCredentials, readSecret } from './secrets.ts';
 
 /** The folder of OCIRepository artifacts in storage and in artifact URLs. */
 export const OCI_STORAGE_KIND = 'ocirepository';
 
 /** The tag followed when the spec names no ref. */
 export const DEFAULT_OCI_TAG = 'latest';
-
-/** The message of the Stalled condition of a source that asks for signature verification. */
-export const VERIFY_NOT_IMPLEMENTED = 'signature verification is not implemented yet';
 
 /** Per-request socket inactivity limit for registry calls (the spec's timeout bounds the whole fetch). */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -58,9 +57,15 @@ export function ociSelectorOf(repo: OCIRepository): RefSelector {
 
 /** The network side of one OCIRepository reconcile. */
 function ociFetcher(repo: OCIRepository, reference: OciReference, selector: RefSelector, client: OciClient,
-  ctx: FetcherContext): SourceFetcher {
+  ctx: FetcherContext, verifyKeys: readonly KeyObject[] | undefined): SourceFetcher {
   let resolved: { digest: string; revision: string } | undefined;
   return {
+    ...(verifyKeys ? {
+      async verify() {
+        if (!resolved) throw new Error('verify before resolve');
+        await verifyCosignSignature(client, reference, resolved.digest, verifyKeys, ctx.signal);
+      },
+    } : {}),
     async resolve() {
       // A digest names one manifest forever: nothing to ask; the fetch verifies it.
       resolved = 'digest' in selector
@@ -96,14 +101,15 @@ export const ociRepositoryKind: SourceKind<OCIRepository> = {
   storageKind: OCI_STORAGE_KIND,
   async prepare(repo, ctx) {
     const spec = repo.spec;
-    if (spec.verify) {
-      // Serving an artifact unverified when verification was asked for would be worse than serving none.
-      throw new SourceFailure(ConditionType.VerificationFailed, 'VerificationFailed', VERIFY_NOT_IMPLEMENTED, { retry: 'stall' });
-    }
     const reference = parseReference(spec.url);
     const selector = ociSelectorOf(repo);
     validateSelector(selector);
     const namespace = repo.metadata.namespace ?? '';
+    let verifyKeys: KeyObject[] | undefined;
+    if (spec.verify) {
+      const { data } = await readSecret(ctx.client, namespace, spec.verify.secretRef.name, ctx.sensitive);
+      verifyKeys = parsePublicKeys(data, `${namespace}/${spec.verify.secretRef.name}`);
+    }
     let credentials: Credentials | undefined;
     if (spec.secretRef) {
       credentials = await readRegistryCredentials(ctx.client, namespace, spec.secretRef.name, reference.host, ctx.sensitive);
@@ -114,7 +120,7 @@ export const ociRepositoryKind: SourceKind<OCIRepository> = {
       // The reconcile's own backoff takes over after a few quick retries.
       maxRetries: 2, userAgent: 'trellis-source-controller',
     });
-    return ociFetcher(repo, { host: reference.host, repository: reference.repository }, selector, client, ctx);
+    return ociFetcher(repo, { host: reference.host, repository: reference.repository }, selector, client, ctx, verifyKeys);
   },
 };
 

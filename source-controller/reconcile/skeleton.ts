@@ -7,7 +7,7 @@
  * 3. add the finalizer before anything is stored;
  * 4. suspended: nothing is fetched and nothing written — the last artifact
  *    stays published and the conditions keep saying what they said;
- * 5. run the steps (storage -> resolve -> fetch -> artifact), stopping at the
+ * 5. run the steps (storage -> resolve -> verify -> fetch -> artifact), stopping at the
  *    first `done` or failure;
  * 6. whatever happened, summarize the conditions and patch the status once
  *    (nothing is written when nothing changed), then record an Event for a new

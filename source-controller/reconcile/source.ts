@@ -64,6 +64,8 @@ export interface FetchedContent {
 export interface SourceFetcher {
   /** The revision the ref names now, with the cheapest call there is (none for a pinned commit or digest). */
   resolve(): Promise<string>;
+  /** Verifies the resolved revision's signature before anything is downloaded (when the spec asks for it). */
+  verify?(): Promise<void>;
   /**
    * Downloads the resolved revision, verified, and writes the artifact tar.gz to
    * `destFile`. `workDir` does not exist yet; its parent folder is private to this run.

@@ -1,6 +1,6 @@
 /**
- * The ordered steps of a source reconcile: storage -> resolve -> fetch ->
- * artifact. Each works on one {@link SourceRun}, returns `continue` or `done`
+ * The ordered steps of a source reconcile: storage -> resolve -> verify ->
+ * fetch -> artifact. Each works on one {@link SourceRun}, returns `continue` or `done`
  * (nothing more to do this time), or throws; the first throw ends the run and
  * the skeleton turns it into conditions. No step ever removes the last good
  * artifact because a later step failed.
@@ -101,6 +101,22 @@ export const resolveRevision: SourceStep = async (run) => {
 };
 
 /**
+ * Verify: checks the resolved revision's signature when the spec asks for it,
+ * before anything of the content is downloaded. Runs only when the revision
+ * needs a new artifact: an artifact built for this generation was verified
+ * when it was built. Failures set VerificationFailed.
+ */
+export const verifyRevision: SourceStep = async (run) => {
+  if (!run.fetcher.verify) return 'continue';
+  try {
+    await run.fetcher.verify();
+  } catch (err) {
+    throw toSourceFailure(err, { condition: ConditionType.VerificationFailed, reason: 'VerificationFailed' });
+  }
+  return 'continue';
+};
+
+/**
  * Fetch: downloads the resolved revision into a private folder, verified,
  * within the spec's timeout and the size limits, and writes the artifact
  * tarball next to it. Nothing reaches storage yet. Failures set FetchFailed
@@ -156,7 +172,7 @@ export const storeArtifact: SourceStep = async (run, deps) => {
 };
 
 /** The steps, in order. */
-export const SOURCE_STEPS: readonly SourceStep[] = [reconcileStorage, resolveRevision, fetchContent, storeArtifact];
+export const SOURCE_STEPS: readonly SourceStep[] = [reconcileStorage, resolveRevision, verifyRevision, fetchContent, storeArtifact];
 
 /** Removes the run's private folder. */
 export async function cleanupRun(run: SourceRun): Promise<void> {

@@ -3,28 +3,17 @@
 // case sets the right condition and KEEPS the last good artifact, stored and served.
 import anyTest, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import type { OCIRepository } from '../../../source-controller/api.ts';
-import { OCI_STORAGE_KIND, VERIFY_NOT_IMPLEMENTED } from '../../../source-controller/ocirepository.ts';
+import { OCI_MANIFEST_MEDIA_TYPE } from '../../../source-controller/oci/index.ts';
 import { withCluster } from '../../support/cluster.ts';
 import { useRegistry, withServers } from '../../support/servers.ts';
-import { startTokenAuthProxy } from '../../support/token-auth-proxy.ts';
 import { craftTarGz, type CraftedEntry } from '../../unit/archive/craft.ts';
-import { OCI_MANIFEST_MEDIA_TYPE } from '../../../source-controller/oci/index.ts';
 import {
-  blobPath, layerOf, plantManifest, pushLayer, registryWithStorage, startManifestRewriter,
+  blobPath, keepsArtifact, layerOf, plantManifest, pushLayer, registryWithStorage, startManifestRewriter,
 } from './oci-support.ts';
-import { conditionOf, download, sha256, useSourceHarness, type SourceHarness } from './support.ts';
+import { conditionOf, download, useSourceHarness, type SourceHarness } from './support.ts';
 
 const test = withServers(withCluster(anyTest));
-
-/** Asserts the source still publishes `good`, which is still served, and nothing else is stored. */
-async function keepsArtifact(t: ExecutionContext, h: SourceHarness, name: string, good: NonNullable<NonNullable<OCIRepository['status']>['artifact']>): Promise<void> {
-  const obj = await h.get<OCIRepository>('OCIRepository', name);
-  t.deepEqual(obj?.status?.artifact, good, 'status.artifact is the last good one');
-  t.is(sha256(await download(good.url)), good.digest, 'and it is still served');
-  t.deepEqual(await readdir(h.storage.dirFor(OCI_STORAGE_KIND, h.namespace, name)), [`${good.digest.slice(7)}.tar.gz`], 'nothing else was stored');
-}
 
 /** A source following `latest` of `repository` with one good artifact published. */
 async function goodSource(t: ExecutionContext, h: SourceHarness, host: string, repository: string, name: string,
@@ -146,22 +135,4 @@ test('layerSelector picks a layer by media type; one the manifest lacks is Layer
   await h.createOci('default-layer', { url: `oci://${registry.host}/team/custom`, insecure: true, ref: { tag: '1.0.0' } });
   t.like(await h.reconcile('OCIRepository', 'default-layer'), { kind: 'waiting', reason: 'LayerNotFound' });
   t.regex(conditionOf(await h.get<OCIRepository>('OCIRepository', 'default-layer'), 'FetchFailed')!.message, /set layerSelector\.mediaType/);
-});
-
-test('verify set: Stalled with VerificationFailed before anything is asked of the registry; the artifact kept', async (t) => {
-  const h = await useSourceHarness(t);
-  const registry = await useRegistry();
-  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
-  t.teardown(() => proxy.stop());
-  const good = await goodSource(t, h, proxy.host, 'team/signed', 'signed');
-  await h.secret('cosign-pub', { 'cosign.pub': '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n' });
-  await h.patchSpec('OCIRepository', 'signed', { verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } } });
-  const seen = proxy.requests.length;
-  t.deepEqual(await h.reconcile('OCIRepository', 'signed'), { kind: 'stalled', reason: 'VerificationFailed', message: VERIFY_NOT_IMPLEMENTED });
-  t.is(proxy.requests.length, seen, 'no request to the registry');
-  const obj = await h.get<OCIRepository>('OCIRepository', 'signed');
-  t.like(conditionOf(obj, 'Stalled'), { status: 'True', reason: 'VerificationFailed', message: 'signature verification is not implemented yet' });
-  t.like(conditionOf(obj, 'VerificationFailed'), { status: 'True', reason: 'VerificationFailed' });
-  t.like(conditionOf(obj, 'Ready'), { status: 'False', reason: 'VerificationFailed' });
-  await keepsArtifact(t, h, 'signed', good);
 });

@@ -9,12 +9,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import type { ExecutionContext } from 'ava';
 import { startRegistry, type Registry } from '../../../hack/registry.ts';
 import {
   OCI_MANIFEST_MEDIA_TYPE, OciClient, TRELLIS_ARTIFACT_TYPE, TRELLIS_CONTENT_MEDIA_TYPE, parseReference,
 } from '../../../source-controller/oci/index.ts';
+import type { OCIRepository } from '../../../source-controller/api.ts';
+import { OCI_STORAGE_KIND } from '../../../source-controller/ocirepository.ts';
 import { scratchDir } from '../../support/cluster.ts';
+import { download, sha256, type SourceHarness } from './support.ts';
 import { craftTarGz, type CraftedEntry } from '../../unit/archive/craft.ts';
 
 /** A tar.gz layer holding `files` (path -> content). */
@@ -127,4 +131,12 @@ export async function startManifestRewriter(upstream: Registry): Promise<Manifes
     },
     stop: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
   };
+}
+
+/** Asserts the source still publishes `good`, which is still served, and nothing else is stored. */
+export async function keepsArtifact(t: ExecutionContext, h: SourceHarness, name: string, good: NonNullable<NonNullable<OCIRepository['status']>['artifact']>): Promise<void> {
+  const obj = await h.get<OCIRepository>('OCIRepository', name);
+  t.deepEqual(obj?.status?.artifact, good, 'status.artifact is the last good one');
+  t.is(sha256(await download(good.url)), good.digest, 'and it is still served');
+  t.deepEqual(await readdir(h.storage.dirFor(OCI_STORAGE_KIND, h.namespace, name)), [`${good.digest.slice(7)}.tar.gz`], 'nothing else was stored');
 }
