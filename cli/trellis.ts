@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { buildCommand } from './build.ts';
+import { devCommand } from './dev.ts';
 import { packageCommand } from './package/index.ts';
 import { pushCommand } from './push.ts';
 import { upCommand } from './up.ts';
@@ -16,6 +17,7 @@ const program = new Command()
 program.addCommand(upCommand());
 program.addCommand(buildCommand());
 program.addCommand(pushCommand());
+program.addCommand(devCommand());
 program.addCommand(packageCommand());
 
 await program.parseAsync(process.argv);
