@@ -33,7 +33,8 @@ function benchCommand(): Command {
     .option('--large', 'also run the cold apply with 5,000 objects (several minutes more)', false)
     .option('--skip-slow', 'leave out measurements that wait for a default poll interval (5 min)', false)
     .option('--out <dir>', 'folder for latest.json and latest.md', join(projectRoot, '.bench-results'))
-    .option('--keep', 'keep the temporary folder (logs of the controllers and servers)', false);
+    .option('--keep', 'keep the temporary folder (logs of the controllers and servers)', false)
+    .option('--controller-log-level <level>', 'log level of both controllers (debug to profile a workload)', 'info');
 }
 
 function select(names: readonly string[]): Workload[] {
@@ -72,7 +73,7 @@ async function main(): Promise<number> {
     const code = (err as { exitCode?: number }).exitCode;
     return typeof code === 'number' ? code : 2;
   }
-  const o = program.opts<{ rounds?: number; objects: number; large: boolean; skipSlow: boolean; out: string; keep: boolean }>();
+  const o = program.opts<{ rounds?: number; objects: number; large: boolean; skipSlow: boolean; out: string; keep: boolean; controllerLogLevel: string }>();
   let selected: Workload[];
   try {
     selected = select(program.args);
@@ -84,7 +85,7 @@ async function main(): Promise<number> {
   const header = machineHeader();
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
-  const env = new Environment(dir, log);
+  const env = new Environment(dir, log, { controllerLogLevel: o.controllerLogLevel });
   log(`running ${selected.map((w) => w.name).join(', ')} in ${dir}`);
   const reports: WorkloadReport[] = [];
   const stop = async (): Promise<void> => {

@@ -39,6 +39,8 @@ export interface StartControllersOptions {
   /** Folder for logs, artifact storage and the artifact cache. */
   readonly dir: string;
   readonly log: (line: string) => void;
+  /** `--log-level` of both (default info; debug shows every reconcile step). */
+  readonly logLevel?: string;
 }
 
 /** The entry points, relative to the project root. */
@@ -112,7 +114,7 @@ async function startOne(name: string, entry: string, args: readonly string[], di
 /** Starts the source-controller, then the apply-controller. */
 export async function startControllers(opts: StartControllersOptions): Promise<Controllers> {
   requireControllerEntries();
-  const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', 'info'];
+  const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', opts.logLevel ?? 'info'];
   const source = await startOne('source-controller', CONTROLLER_ENTRIES.source, [
     ...common, '--storage-path', join(opts.dir, 'storage'), '--artifact-addr', '127.0.0.1:0',
   ], opts.dir, opts.log);

@@ -45,10 +45,12 @@ export class Environment {
   #git: Promise<GitServer> | undefined;
   #controllers: Promise<Controllers> | undefined;
   #controllerRuns = 0;
+  readonly #controllerLogLevel: string;
 
-  constructor(dir: string, log: (line: string) => void) {
+  constructor(dir: string, log: (line: string) => void, opts: { controllerLogLevel?: string } = {}) {
     this.dir = dir;
     this.#log = log;
+    this.#controllerLogLevel = opts.controllerLogLevel ?? 'info';
   }
 
   /** The cluster, with Trellis's CRDs installed. */
@@ -113,6 +115,7 @@ export class Environment {
         kubeconfigPath: cluster.kubeconfigPath,
         dir: join(this.dir, `controllers-${this.#controllerRuns}`),
         log: (l) => this.#log(`controllers: ${l}`),
+        logLevel: this.#controllerLogLevel,
       });
     })();
     return this.#controllers;

@@ -1,7 +1,12 @@
 /** Every benchmark workload, in issue 9's order. */
 import type { Workload } from '../framework/workload.ts';
+import { workload as coldApply } from './cold-apply.ts';
+import { workload as commitToApplied } from './commit-to-applied.ts';
+import { workload as drift } from './drift.ts';
 import { workload as git } from './git.ts';
+import { workload as manyPackages } from './many-packages.ts';
+import { workload as noopReconcile } from './noop-reconcile.ts';
 import { workload as oci } from './oci.ts';
 
 /** The workloads `npm run bench` knows. */
-export const workloads: readonly Workload[] = [git, oci];
+export const workloads: readonly Workload[] = [coldApply, noopReconcile, drift, manyPackages, git, oci, commitToApplied];

@@ -1,0 +1,128 @@
+/**
+ * Workload 1, cold apply: one Package of 1,000 ConfigMaps (~2 KB each), from
+ * Package created to Ready, against `kubectl apply --server-side` of the same
+ * manifests with the same identity (the admin kubeconfig), and against a
+ * ceiling: a bare loop of concurrent server-side-apply PATCHes at Trellis's own
+ * apply concurrency, with no client-side rate limit. With `--large`, also 5,000.
+ */
+import { DEFAULT_APPLY_OPTIONS } from '../../apply-controller/ssa/index.ts';
+import type { KubeObject } from '../../runtime/object.ts';
+import { runTimed } from '../framework/commands.ts';
+import { runAlternately, type Contender } from '../framework/rounds.ts';
+import { formatRatio, median, ratio } from '../framework/stats.ts';
+import { atLeast, type BenchContext, type GoalCheck, type Measurement, type Workload, type WorkloadOutcome } from '../framework/workload.ts';
+import { configMapPackageSpec, configMapSource } from './support/configmap-package.ts';
+import { deleteNamespace, ensureNamespace, mapLimit } from './support/kube.ts';
+import { BENCH_MANAGER, packageObject, waitForPackage } from './support/packages.ts';
+
+/** Trellis's apply concurrency within a phase: the ceiling uses the same. */
+const CONCURRENCY = DEFAULT_APPLY_OPTIONS.concurrency;
+
+async function measureSize(ctx: BenchContext, count: number): Promise<{ measurements: Measurement[]; goals: GoalCheck[] }> {
+  const source = await configMapSource(ctx.env, count, ctx.log);
+  const cluster = await ctx.env.cluster();
+  const client = cluster.client;
+  const metric = `cold apply ${count.toLocaleString('en')} ConfigMaps`;
+  let runs = 0;
+  const namespaceFor = (who: string): string => `cold-${count}-${who}-${++runs}`;
+  let current = '';
+
+  /** Every object must be there afterwards: a fast run that applied less is no result. */
+  const verify = async (namespace: string, who: string): Promise<void> => {
+    const list = await client.list({ apiVersion: 'v1', kind: 'ConfigMap', namespace }, { labelSelector: 'bench.trellis.dev/set=cm' });
+    if (list.items.length !== count) throw new Error(`${who} left ${list.items.length} of ${count} ConfigMaps in ${namespace}`);
+  };
+  const withNamespace = (o: KubeObject, namespace: string): KubeObject => ({ ...o, metadata: { ...o.metadata, namespace } });
+
+  const contenders: Contender[] = [
+    {
+      name: 'Trellis (Package created → Ready)', role: 'trellis', metrics: { [metric]: 'ms' },
+      async run() {
+        const ns = current = namespaceFor('trellis');
+        await ensureNamespace(client, ns);
+        const t0 = performance.now();
+        const created = await client.create(packageObject(ns, 'configmaps', configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER });
+        const seen = await waitForPackage(client, ns, 'configmaps', created.metadata?.resourceVersion ?? '0', { timeoutMs: 900_000 });
+        const ms = seen.at - t0;
+        await verify(ns, 'Trellis');
+        return { [metric]: ms };
+      },
+    },
+    {
+      name: 'kubectl apply --server-side', role: 'peer', metrics: { [metric]: 'ms' },
+      async run() {
+        const ns = current = namespaceFor('kubectl');
+        await ensureNamespace(client, ns);
+        const r = await runTimed('kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '-n', ns, '-f', source.manifestDir],
+          { timeoutMs: 1_800_000 });
+        await verify(ns, 'kubectl');
+        return { [metric]: r.ms };
+      },
+    },
+    {
+      name: `ceiling (bare SSA PATCH loop, ${CONCURRENCY} at a time, no rate limit)`, role: 'ceiling', metrics: { [metric]: 'ms' },
+      async run() {
+        const ns = current = namespaceFor('ceiling');
+        await ensureNamespace(client, ns);
+        const t0 = performance.now();
+        await mapLimit(source.objects, CONCURRENCY, (o) => client.apply(withNamespace(o, ns), { fieldManager: 'bench-ceiling', force: true }));
+        const ms = performance.now() - t0;
+        await verify(ns, 'the ceiling loop');
+        return { [metric]: ms };
+      },
+    },
+  ];
+  const measurements = await runAlternately(contenders, {
+    rounds: ctx.rounds, log: ctx.log,
+    // Removing a round's objects is not part of any contender's time, and must be over before the next one starts.
+    after: async () => { if (current) await deleteNamespace(client, current, 600_000); },
+  });
+  const med = (role: string): number | undefined => {
+    const m = measurements.find((x) => x.role === role);
+    return m && m.samples.length > 0 ? median(m.samples) : undefined;
+  };
+  const trellis = med('trellis');
+  const kubectl = med('peer');
+  const ceiling = med('ceiling');
+  const speedup = trellis !== undefined && kubectl !== undefined ? ratio(kubectl, trellis) : undefined;
+  const ofCeiling = trellis !== undefined && ceiling !== undefined ? ratio(ceiling, trellis) : undefined;
+  return {
+    measurements,
+    goals: [
+      atLeast(metric, '≥ 10× faster than kubectl', speedup, 10, (v) => `${formatRatio(v)} faster`),
+      atLeast(metric, '≥ 0.8× the ceiling\'s speed', ofCeiling, 0.8, (v) => `${formatRatio(v)} of the ceiling`),
+    ],
+  };
+}
+
+async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
+  const sizes = [ctx.options.objects, ...(ctx.options.large && ctx.options.objects !== 5_000 ? [5_000] : [])];
+  const measurements: Measurement[] = [];
+  const goals: GoalCheck[] = [];
+  for (const count of sizes) {
+    const r = await measureSize(ctx, count);
+    measurements.push(...r.measurements);
+    goals.push(...r.goals);
+  }
+  return {
+    measurements,
+    goals,
+    notes: [
+      `Trellis runs as a process with its default flags (--kube-api-qps 50, --kube-api-burst 100, apply concurrency ${CONCURRENCY}); `
+        + 'the time includes the artifact download from the source-controller, validation, the PackageRevision, dry-run planning, apply and the health wait. '
+        + 'kubectl and the ceiling use the admin kubeconfig, like the controller. Each run gets a fresh namespace, deleted (untimed) before the next run.',
+      ...(ctx.options.large ? [] : ['5,000 objects: not run (add --large; it adds several minutes).']),
+    ],
+  };
+}
+
+/** Workload 1. */
+export const workload: Workload = {
+  name: 'cold-apply',
+  number: 1,
+  title: 'Cold apply',
+  description: 'One Package of 1,000 ConfigMaps (~2 KB each), Package created → Ready, vs kubectl apply --server-side of the same manifests and vs a bare concurrent SSA loop (the ceiling). --large adds 5,000 objects.',
+  goal: '≥ 10× faster than kubectl, ≥ 0.8× the ceiling',
+  defaultRounds: 3,
+  run,
+};

@@ -1,0 +1,96 @@
+/**
+ * The ConfigMap package several cluster workloads share: N ConfigMaps of ~2 KB
+ * in a Git repo on the local Git server (and the same files on disk for
+ * kubectl), a GitRepository with its artifact ready, and — for the no-op and
+ * drift workloads — one Package of it applied and Ready. Made once per run.
+ */
+import { join } from 'node:path';
+import { pushCommit } from '../../../hack/git-fixtures.ts';
+import type { PackageSpecInput } from '../../../apply-controller/api.ts';
+import type { KubeObject } from '../../../runtime/object.ts';
+import { requireControllerEntries } from '../../framework/controllers.ts';
+import type { Environment } from '../../framework/environment.ts';
+import { ensureNamespace } from './kube.ts';
+import { configMaps, createReadySource, gitRepository, manifestFiles, packageObject, waitForPackage, writeFiles, BENCH_MANAGER } from './packages.ts';
+
+/** Namespace of the benchmark's sources. */
+export const SOURCES_NAMESPACE = 'bench-sources';
+/** Folder of the manifests inside the repo (the Package's `path`). */
+export const MANIFEST_FOLDER = 'configmaps';
+
+/** The ConfigMap source of one size. */
+export interface ConfigMapSource {
+  readonly count: number;
+  /** The objects (without namespace), in file order. */
+  readonly objects: readonly KubeObject[];
+  /** Folder with the same manifests as files, for kubectl. */
+  readonly manifestDir: string;
+  /** The GitRepository (in {@link SOURCES_NAMESPACE}) with its artifact ready. */
+  readonly sourceName: string;
+}
+
+/** A Package of the ConfigMap source, applied and Ready. */
+export interface SteadyPackage {
+  readonly source: ConfigMapSource;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+const cache = new WeakMap<Environment, Map<string, Promise<unknown>>>();
+
+function once<T>(env: Environment, key: string, make: () => Promise<T>): Promise<T> {
+  let mine = cache.get(env);
+  if (!mine) cache.set(env, mine = new Map<string, Promise<unknown>>());
+  let found = mine.get(key) as Promise<T> | undefined;
+  if (!found) {
+    found = make();
+    mine.set(key, found);
+    // A failed setup may be retried by the next workload.
+    found.catch(() => mine.delete(key));
+  }
+  return found;
+}
+
+/** The ConfigMap source of `count` objects, made on first use. */
+export function configMapSource(env: Environment, count: number, log: (line: string) => void): Promise<ConfigMapSource> {
+  return once(env, `source-${count}`, async () => {
+    requireControllerEntries();
+    const cluster = await env.cluster();
+    const git = await env.git();
+    await env.controllers();
+    const objects = configMaps(count);
+    const files = manifestFiles(objects, MANIFEST_FOLDER);
+    const repo = `configmaps-${count}`;
+    log(`pushing ${count} ConfigMaps to the Git server`);
+    await pushCommit(git, repo, { files, message: `${count} ConfigMaps` });
+    const root = join(env.dir, 'manifests', repo);
+    writeFiles(root, files);
+    await ensureNamespace(cluster.client, SOURCES_NAMESPACE);
+    log(`waiting for GitRepository ${SOURCES_NAMESPACE}/${repo} to have its artifact`);
+    await createReadySource(cluster.client, gitRepository(SOURCES_NAMESPACE, repo, { url: git.repoUrl(repo), ref: { branch: 'main' } }));
+    return { count, objects, manifestDir: join(root, MANIFEST_FOLDER), sourceName: repo };
+  });
+}
+
+/** The Package spec applying a ConfigMap source. */
+export function configMapPackageSpec(source: ConfigMapSource): PackageSpecInput {
+  return {
+    sourceRef: { kind: 'GitRepository', name: source.sourceName, namespace: SOURCES_NAMESPACE },
+    path: MANIFEST_FOLDER,
+  };
+}
+
+/** A Ready Package of the `count` ConfigMaps in namespace `bench-steady-<count>`, made on first use. */
+export function steadyPackage(env: Environment, count: number, log: (line: string) => void): Promise<SteadyPackage> {
+  return once(env, `steady-${count}`, async () => {
+    const source = await configMapSource(env, count, log);
+    const { client } = await env.cluster();
+    const namespace = `bench-steady-${count}`;
+    const name = 'configmaps';
+    await ensureNamespace(client, namespace);
+    log(`applying the steady Package ${namespace}/${name} (${count} ConfigMaps)`);
+    const created = await client.create(packageObject(namespace, name, configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER });
+    await waitForPackage(client, namespace, name, created.metadata?.resourceVersion ?? '0', { timeoutMs: 600_000 });
+    return { source, namespace, name };
+  });
+}
