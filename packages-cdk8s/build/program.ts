@@ -104,7 +104,9 @@ export async function runPackageProgram(dir: string, opts: RunProgramOptions = {
       else finish(new PackageBuildError(m.reason, m.message));
     });
     child.on('error', (err) => finish(new PackageBuildError('ProgramFailed', `could not start ${node}: ${err.message}`)));
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': 'exit' can arrive before the last IPC message is read,
+    // while 'close' waits for stdio and the IPC channel to end.
+    child.on('close', (code, signal) => {
       if (message) return;
       const output = tail.length > 0 ? `:\n${tail.join('\n')}` : '';
       finish(new PackageBuildError('ProgramFailed', `the package program ${entry} exited (${signal ?? `code ${code}`}) without a result${output}`));
