@@ -107,16 +107,18 @@ export function outcomeOf(pkg: Package, digest: string): DevOutcome {
   if (!attempted.endsWith(`@${digest}`)) {
     return { kind: 'pending', message: `the Package has not attempted ${digest.slice(0, 19)} yet${ready ? ` (Ready ${ready.status}: ${ready.message})` : ''}` };
   }
-  if (getCondition(conditions, 'Reconciling')?.status === 'True') return { kind: 'pending', message: 'the Package is reconciling' };
   if (ready?.status === 'True' && status.lastAppliedRevision === attempted) {
     return { kind: 'applied', revision: attempted, packageRevision: status.currentRevision, changes: undefined };
   }
-  for (const type of FAILURE_CONDITIONS) {
-    const c = getCondition(conditions, type);
-    if (c?.status === 'True') return { kind: 'failed', condition: type, reason: c.reason, message: c.message };
+  // A failure that will be retried keeps Reconciling=True (kstatus); Ready=False is the verdict of this attempt.
+  if (ready?.status === 'False') {
+    for (const type of FAILURE_CONDITIONS) {
+      const c = getCondition(conditions, type);
+      if (c?.status === 'True') return { kind: 'failed', condition: type, reason: c.reason, message: c.message };
+    }
+    return { kind: 'failed', condition: 'Ready', reason: ready.reason, message: ready.message };
   }
-  if (ready?.status === 'False') return { kind: 'failed', condition: 'Ready', reason: ready.reason, message: ready.message };
-  return { kind: 'pending', message: 'the Package has no verdict yet' };
+  return { kind: 'pending', message: ready?.status === 'Unknown' ? `the Package is reconciling (${ready.message})` : 'the Package has no verdict yet' };
 }
 
 interface EventObject {

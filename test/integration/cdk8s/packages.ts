@@ -4,10 +4,11 @@
  * `node_modules` link to the project's and a `kit` link to the authoring kit, so a
  * package imports `cdk8s-plus-33` and `../kit/index.ts` as in the repository.
  */
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from '../../../hack/lib/processes.ts';
 import { projectRoot } from '../../../hack/lib/system-tools.ts';
-import { scratchDir } from '../../support/cluster.ts';
+import { runDir, scratchDir } from '../../support/cluster.ts';
 
 /** A fresh root with the links; packages go in sub-folders of it. */
 export function packageRoot(): string {
@@ -48,4 +49,31 @@ export default definePackage({
   },
 });
 `;
+}
+
+/**
+ * Runs `fn` while holding a lock shared by every test process of the run: the
+ * tests that install Trellis's own package write the same cluster-wide objects
+ * (namespace trellis-system, ClusterRoles) and must not overlap.
+ */
+export async function withTrellisInstallLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(runDir(), 'trellis-install.lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A holder that died (a killed test process) leaves the lock behind.
+      const holder = Number(readFileSync(join(lock, 'pid'), { encoding: 'utf8', flag: 'a+' }));
+      if (holder > 0 && !isAlive(holder)) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }

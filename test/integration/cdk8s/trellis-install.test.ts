@@ -1,14 +1,15 @@
 // Trellis's own installation package, applied to the real apiserver: every object
 // is accepted, and the RBAC it grants is as narrow as it claims (checked by
 // acting as the controllers' service accounts).
-import anyTest from 'ava';
+import anyTest, { type ExecutionContext } from 'ava';
 import { isDeepStrictEqual } from 'node:util';
 import { synth } from '../../../packages-cdk8s/kit/index.ts';
 import trellis, { TRELLIS_NAMESPACE } from '../../../packages-cdk8s/trellis/package.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
 import { KubeApiError } from '../../../runtime/kube-transport.ts';
 import type { KubeObject, ObjectRef } from '../../../runtime/object.ts';
-import { useCluster, withCluster } from '../../support/cluster.ts';
+import { eventually, useCluster, withCluster } from '../../support/cluster.ts';
+import { withTrellisInstallLock } from './packages.ts';
 
 const test = withCluster(anyTest);
 
@@ -35,13 +36,21 @@ test('every object of the Trellis installation is accepted by the apiserver, and
   const cluster = await useCluster();
   const admin = new KubeClient(cluster.kubeConfig);
   const objects = synth(trellis) as unknown as Obj[];
-  t.teardown(async () => {
-    // The CRDs stay (every test uses them); everything else goes.
-    for (const o of [...objects].reverse()) {
-      if (o.kind !== 'CustomResourceDefinition') await admin.delete(refOf(o)).catch(() => undefined);
+  await withTrellisInstallLock(async () => {
+    try {
+      await installAndCheck(t, admin, objects);
+    } finally {
+      // The CRDs stay (every test uses them); everything else goes.
+      for (const o of [...objects].reverse()) {
+        if (o.kind !== 'CustomResourceDefinition') await admin.delete(refOf(o)).catch(() => undefined);
+      }
+      // The next installer must not meet a namespace that is still terminating.
+      await eventually(async () => (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: TRELLIS_NAMESPACE })) === undefined, 120_000, 500);
     }
   });
+});
 
+async function installAndCheck(t: ExecutionContext, admin: KubeClient, objects: readonly Obj[]): Promise<void> {
   for (const o of objects) {
     const applied = await admin.apply<Obj>(o, { fieldManager: 'trellis-install-test', force: true });
     t.is(applied.metadata.name, o.metadata.name, `${o.kind} ${o.metadata.name} applied`);
@@ -70,4 +79,4 @@ test('every object of the Trellis installation is accepted by the apiserver, and
   t.is(await access(get(source, 'coordination.k8s.io/v1', 'Lease', 'anything', 'default')), 'forbidden', 'leases only in its own namespace');
   t.is(await access(list(apply, 'apply.trellis.dev/v1alpha1', 'PackageRevision')), 'allowed');
   t.is(await access(list(apply, 'source.trellis.dev/v1alpha1', 'GitRepository')), 'allowed');
-});
+}
