@@ -53,7 +53,7 @@ export function describeDevEvent(event: DevEvent): string | undefined {
     case 'outcome': {
       const o = event.outcome;
       if (o.kind === 'applied') return `applied ${o.revision}${o.packageRevision !== undefined ? ` as revision ${o.packageRevision}` : ''}: ${o.changes ?? 'no changes reported'}`;
-      if (o.kind === 'failed') return `FAILED (${o.condition}: ${o.reason}): ${o.message}`;
+      if (o.kind === 'failed') return `FAILED (${o.condition}: ${o.reason}): ${o.file !== undefined ? `${o.file}: ` : ''}${o.message}`;
       return `no verdict yet: ${o.message}`;
     }
   }

@@ -40,6 +40,16 @@ export interface BuiltBundle {
   readonly objects: number;
   /** Declared values that land nowhere. */
   readonly unusedValues: readonly string[];
+  /** Which file holds which object, to point at the file of an object the cluster refused. */
+  readonly files: readonly BundleFileEntry[];
+}
+
+/** A manifest file of a built bundle and the object in it. */
+export interface BundleFileEntry {
+  /** Relative to the bundle root: `manifests/apps/001-deployment-web.yaml`. */
+  readonly file: string;
+  readonly kind: string;
+  readonly name: string;
 }
 
 /** Writes package.yaml and one YAML file per object into `dir` (which must be empty or absent). */
@@ -112,6 +122,10 @@ export async function buildBundle(dir: string, opts: BuildBundleOptions = {}): P
     return {
       file: out, digest: archive.digest, size: archive.size, manifest: read.manifest!, objects: read.objects.length,
       unusedValues: plan.unusedValues,
+      files: plan.files.map((f) => ({
+        file: `${plan.manifest.manifests}/${f.path}`, kind: String(f.object.kind),
+        name: String((f.object.metadata as { name?: unknown } | undefined)?.name),
+      })),
     };
   } finally {
     await rm(work, { recursive: true, force: true });

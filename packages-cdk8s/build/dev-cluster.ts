@@ -87,8 +87,10 @@ export type DevOutcome =
     /** The condition that says what failed (ArtifactFailed, ApplyFailed, Stalled, ...). */
     readonly condition: string;
     readonly reason: string;
-    /** The controller's message: validation and apply errors name file and object. */
+    /** The controller's message: validation errors name file and object, apply errors the object. */
     readonly message: string;
+    /** The bundle file of the object the message names, when the message does not name one. */
+    readonly file?: string;
   }
   /** The Package has not finished a reconcile of this digest yet. */
   | { readonly kind: 'pending'; readonly message: string };
@@ -141,6 +143,19 @@ export async function appliedChanges(client: KubeClient, ref: ObjectRef, revisio
     .at(-1);
   const note = applied?.note;
   return note === undefined ? undefined : note.slice(note.indexOf('): ') + 3) || undefined;
+}
+
+/**
+ * The bundle file of the object a failure message names (`Service/shop/web: ...`,
+ * `Service web`), for messages that name the object but not the file.
+ */
+export function fileOfMessage(message: string, files: readonly { file: string; kind: string; name: string }[]): string | undefined {
+  if (/\bmanifests\//.test(message)) return undefined;
+  for (const m of message.matchAll(/\b([A-Z][A-Za-z0-9]*)(?:\/[a-z0-9-]+)?[/ ]([a-z0-9][-a-z0-9.]*)/g)) {
+    const hit = files.find((f) => f.kind === m[1] && f.name === m[2]);
+    if (hit) return hit.file;
+  }
+  return undefined;
 }
 
 /** Options for {@link waitForOutcome}. */

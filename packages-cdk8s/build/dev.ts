@@ -14,7 +14,7 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import type { ObjectRef } from '../../runtime/object.ts';
 import type { OciClient, OciReference, PushedArtifact, PushProgress } from '../../source-controller/oci/index.ts';
 import { buildBundle, type BuiltBundle } from './bundle.ts';
-import { requestReconcile, resolveDevTarget, waitForOutcome, type DevOutcome, type DevTarget } from './dev-cluster.ts';
+import { fileOfMessage, requestReconcile, resolveDevTarget, waitForOutcome, type DevOutcome, type DevTarget } from './dev-cluster.ts';
 import { pushBundle, reproducibleCreated } from './push.ts';
 
 /** What happens in a dev loop, for the command to print. */
@@ -170,7 +170,9 @@ async function runCycle(opts: DevLoopOptions, state: CycleState, work: string, s
     const requestedAt = await requestReconcile(opts.kube, target);
     opts.report({ type: 'reconcile-requested', target, requestedAt });
     const outcome = await waitForOutcome(opts.kube, target.package, artifact.digest, { timeoutMs: opts.outcomeTimeoutMs ?? 120_000, signal });
-    if (!signal.aborted) opts.report({ type: 'outcome', outcome });
+    const file = outcome.kind === 'failed' ? fileOfMessage(outcome.message, built.files) : undefined;
+    const located: DevOutcome = outcome.kind === 'failed' && file !== undefined ? { ...outcome, file } : outcome;
+    if (!signal.aborted) opts.report({ type: 'outcome', outcome: located });
   } catch (err) {
     if (!signal.aborted) opts.report({ type: 'outcome', outcome: { kind: 'failed', condition: 'Ready', reason: 'ClusterError', message: asError(err).message } });
   }

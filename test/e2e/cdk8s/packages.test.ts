@@ -186,7 +186,10 @@ test.serial('trellis dev: an edit is applied by the controllers, and a change th
   const third = await nextOutcome(2);
   t.log(`trellis dev printed outcomes: ${outcomes.map((o) => JSON.stringify(o)).join('\n')}`);
   t.is(third.kind, 'failed', JSON.stringify(third));
-  if (third.kind === 'failed') t.regex(third.message, /Service.*web|002-service-web\.yaml/);
+  if (third.kind === 'failed') {
+    t.regex(third.message, /Service.*web.*spec\.ports\[0\]\.port/);
+    t.is(third.file, 'manifests/apps/002-service-web.yaml', 'the file of the refused object is named');
+  }
   stop.abort();
   await loop;
   t.false(events.some((e) => e.type === 'build-failed' || e.type === 'push-failed'));
