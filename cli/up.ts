@@ -36,6 +36,8 @@ export interface UpOptions {
   /** `auto` (pretty on a terminal), `pretty` or `json`. */
   readonly logFormat?: 'auto' | LogFormat;
   readonly logLevel?: string;
+  /** The controllers reconcile only this namespace. */
+  readonly watchNamespace?: string | undefined;
 }
 
 const say = (line: string): void => { process.stderr.write(`[trellis] ${line}\n`); };
@@ -88,7 +90,7 @@ async function startInfrastructure(dir: string, opts: UpOptions, running: Runnin
 async function startControllers(dir: string, kubeconfig: string, opts: UpOptions, running: Running): Promise<void> {
   const artifactPort = await choosePort(readPorts(dir).artifacts);
   writePorts(dir, { ...readPorts(dir), artifacts: artifactPort });
-  const specs = controllerSpecs({ kubeconfig, dir, artifactPort, ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
+  const specs = controllerSpecs({ kubeconfig, dir, artifactPort, watchNamespace: opts.watchNamespace, ...(opts.logLevel ? { logLevel: opts.logLevel } : {}) });
   const format = logFormatOf(opts);
   const width = Math.max(...specs.map((s) => s.prefix.length));
   for (const spec of specs) {
@@ -175,6 +177,7 @@ export function upCommand(): Command {
     .addOption(new Option('--log-format <format>', 'controller logs: auto (pretty on a terminal, else JSON), pretty or json')
       .argParser(logFormat).default('auto'))
     .option('--log-level <level>', 'controller log level (fatal, error, warn, info, debug, trace)', 'info')
+    .option('--watch-namespace <namespace>', 'the controllers reconcile only this namespace (default: all)')
     .addHelpText('after', [
       '',
       'Examples:',
@@ -183,8 +186,8 @@ export function upCommand(): Command {
       '  trellis up --kubeconfig ~/.kube/config --dir .trellis-remote',
       '',
     ].join('\n'))
-    .action(async (o: { dir: string; kubeconfig?: string; logFormat: 'auto' | LogFormat; logLevel: string }) => {
-      const code = await up({ dir: o.dir, kubeconfig: o.kubeconfig, logFormat: o.logFormat, logLevel: o.logLevel });
+    .action(async (o: { dir: string; kubeconfig?: string; logFormat: 'auto' | LogFormat; logLevel: string; watchNamespace?: string }) => {
+      const code = await up({ dir: o.dir, kubeconfig: o.kubeconfig, logFormat: o.logFormat, logLevel: o.logLevel, watchNamespace: o.watchNamespace });
       // Exit explicitly: a keep-alive socket left by a library must not keep a stopped `up` alive.
       process.exit(code);
     });

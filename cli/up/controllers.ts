@@ -30,6 +30,8 @@ export interface ControllerSettings {
   /** Port of the source controller's artifact server on 127.0.0.1. */
   readonly artifactPort: number;
   readonly logLevel?: string;
+  /** Reconcile only this namespace (default: all). */
+  readonly watchNamespace?: string | undefined;
 }
 
 /**
@@ -40,7 +42,8 @@ export interface ControllerSettings {
  * would collide with other programs). To run another controller, add it here.
  */
 export function controllerSpecs(s: ControllerSettings): ControllerSpec[] {
-  const common = ['--kubeconfig', s.kubeconfig, '--metrics-addr', '', '--health-addr', '', '--log-level', s.logLevel ?? 'info'];
+  const common = ['--kubeconfig', s.kubeconfig, '--metrics-addr', '', '--health-addr', '', '--log-level', s.logLevel ?? 'info',
+    ...(s.watchNamespace ? ['--watch-namespace', s.watchNamespace] : [])];
   const artifacts = `127.0.0.1:${s.artifactPort}`;
   return [
     {
