@@ -71,8 +71,18 @@ export async function runDev(dir: string, opts: DevCommandOptions, signal: Abort
   out: ProgressStream = process.stderr): Promise<void> {
   const to = opts.to !== undefined ? parseReference(opts.to) : undefined;
   const registry = process.env.TRELLIS_REGISTRY;
-  const insecure = opts.insecure ?? (to ? isLoopbackHost(to.host) : registry !== undefined && isLoopbackHost(registry));
-  const oci = new OciClient({ insecure, caFile: opts.caFile, credentials: await loadCredentials(opts.creds !== undefined ? { creds: opts.creds } : {}) });
+  const credentials = await loadCredentials(opts.creds !== undefined ? { creds: opts.creds } : {});
+  // One client per transport: --insecure wins, then the OCIRepository's own setting, then loopback means plain HTTP.
+  const clients = new Map<boolean, OciClient>();
+  const oci = (reference: OciReference, sourceInsecure: boolean | undefined): OciClient => {
+    const insecure = opts.insecure ?? sourceInsecure ?? isLoopbackHost(reference.host);
+    let client = clients.get(insecure);
+    if (!client) {
+      client = new OciClient({ insecure, caFile: opts.caFile, credentials });
+      clients.set(insecure, client);
+    }
+    return client;
+  };
   const kube = opts.reconcile
     ? new KubeClient(loadKubeConfig({ ...(opts.kubeconfig ? { path: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }))
     : undefined;
@@ -101,7 +111,7 @@ export async function runDev(dir: string, opts: DevCommandOptions, signal: Abort
       signal,
     });
   } finally {
-    oci.close();
+    for (const client of clients.values()) client.close();
   }
 }
 

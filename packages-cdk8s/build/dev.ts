@@ -35,8 +35,11 @@ export type DevEvent =
 export interface DevLoopOptions {
   /** The package folder. */
   readonly dir: string;
-  /** The registry client (credentials, TLS or plain HTTP settled by the caller). */
-  readonly oci: OciClient;
+  /**
+   * The registry client, or a function giving one for a reference (`insecure` is
+   * what the Package's OCIRepository says, when the push goes where it looks).
+   */
+  readonly oci: OciClient | ((reference: OciReference, insecure: boolean | undefined) => OciClient);
   /** The cluster; without one the loop only builds and pushes. */
   readonly kube?: KubeClient;
   /** The Package to reconcile (`namespace/name`); its name defaults to the package's name. */
@@ -152,8 +155,9 @@ async function runCycle(opts: DevLoopOptions, state: CycleState, work: string, s
   }
   let artifact: PushedArtifact;
   try {
+    const client = typeof opts.oci === 'function' ? opts.oci(reference, reference === target?.reference ? target.insecure : undefined) : opts.oci;
     artifact = await pushBundle({
-      client: opts.oci, reference, file: built.file, manifest: built.manifest, signal,
+      client, reference, file: built.file, manifest: built.manifest, signal,
       // A fixed creation time: the same bundle is the same manifest, so the source sees no new revision.
       created: reproducibleCreated({}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -2,7 +2,7 @@
 // and points at the bundle file of an object the cluster refused.
 import test from 'ava';
 import type { Package } from '../../../apply-controller/api.ts';
-import { describeDevEvent } from '../../../cli/dev.ts';
+import { describeDevEvent, isLoopbackHost } from '../../../cli/dev.ts';
 import { fileOfMessage, outcomeOf } from '../../../packages-cdk8s/build/dev-cluster.ts';
 
 const digest = `sha256:${'b'.repeat(64)}`;
@@ -57,4 +57,9 @@ test('outcomes are printed with the revision and changes, or the failure with it
     `applied dev@${digest} as revision 2: 1 configured`);
   t.is(describeDevEvent({ type: 'outcome', outcome: { kind: 'failed', condition: 'ApplyFailed', reason: 'ApplyFailed', message: 'Service/shop/web: bad', file: 'manifests/apps/002-service-web.yaml' } }),
     'FAILED (ApplyFailed: ApplyFailed): manifests/apps/002-service-web.yaml: Service/shop/web: bad');
+});
+
+test('loopback registries are plain HTTP unless told otherwise', (t) => {
+  for (const host of ['127.0.0.1:5000', 'localhost:5000', 'localhost', '[::1]:5000']) t.true(isLoopbackHost(host), host);
+  for (const host of ['registry.example.com', '10.0.0.1:5000', '127.0.0.1.example.com']) t.false(isLoopbackHost(host), host);
 });
