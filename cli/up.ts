@@ -24,7 +24,7 @@ import { controllerSpecs, startControllerProcess, type ControllerProcess } from 
 import { startForwarder, type Forwarder } from './up/forward.ts';
 import { lineFormatter, type LogFormat } from './up/logs.ts';
 import {
-  choosePort, envFileText, readPorts, releaseLock, takeLock, writeBinWrappers, writeLock, writePorts,
+  AlreadyRunningError, choosePort, envFileText, readPorts, releaseLock, takeLock, writeBinWrappers, writeLock, writePorts,
 } from './up/state.ts';
 
 /** Options of `trellis up`. */
@@ -130,7 +130,13 @@ function untilStopped(running: Running): Promise<{ reason: 'signal' } | { reason
 export async function up(opts: UpOptions): Promise<number> {
   const dir = resolve(opts.dir);
   mkdirSync(dir, { recursive: true });
-  takeLock(dir);
+  try {
+    takeLock(dir);
+  } catch (err) {
+    if (!(err instanceof AlreadyRunningError)) throw err;
+    say(err.message);
+    return 1;
+  }
   const running = new Running();
   try {
     const { kubeconfig, registry } = await startInfrastructure(dir, opts, running);
