@@ -8,7 +8,7 @@ import {
 } from '../../../cli/package/format.ts';
 import { historyTable } from '../../../cli/package/history.ts';
 import { packageTable } from '../../../cli/package/list.ts';
-import { renderObjects } from '../../../cli/package/output.ts';
+import { captureTerminal, renderObjects, startProgress, type Terminal } from '../../../cli/package/output.ts';
 import { formatStatus, inventoryCounts } from '../../../cli/package/status.ts';
 
 const now = new Date('2026-01-10T12:00:00Z');
@@ -204,4 +204,24 @@ test('objects render as YAML documents or a JSON List, without managedFields', (
   t.is(list.kind, 'List');
   t.false('managedFields' in (list.items[0]?.metadata ?? {}));
   t.is((JSON.parse(renderObjects([objs[1] as object], 'json')) as { kind: string }).kind, 'ConfigMap');
+});
+
+test('progress: plain lines only when the state changes off a terminal; an in-place spinner on one', (t) => {
+  const plain = captureTerminal();
+  const p = startProgress(plain, 'waiting');
+  p.update('waiting');
+  p.update('applying');
+  p.update('applying');
+  p.done('done');
+  t.is(plain.stderr(), 'waiting\napplying\ndone\n');
+  t.is(plain.stdout(), '');
+
+  let written = '';
+  const tty: Terminal = { out: () => undefined, err: (s) => { written += s; }, color: true, interactive: true };
+  const spinner = startProgress(tty, 'waiting');
+  spinner.update('applying');
+  spinner.done('finished');
+  t.true(written.startsWith('\r\u001b[2K'), 'redraws in place');
+  t.true(written.endsWith('\r\u001b[2Kfinished\n'), 'clears the spinner line before the result');
+  t.false(written.includes('\n') && written.indexOf('\n') < written.length - 1, 'one line in the end');
 });
