@@ -160,3 +160,14 @@ export function conditionsEqual(a: readonly Condition[] | undefined, b: readonly
       && other.observedGeneration === c.observedGeneration;
   });
 }
+
+/**
+ * True when the last reconcile of this generation of the spec ended Ready: the
+ * Ready condition and the status were both observed at `generation`. Reconcilers
+ * use it to skip work only when nothing in the spec changed since a success.
+ */
+export function readyAtGeneration(status: { readonly conditions?: readonly Condition[]; readonly observedGeneration?: number } | undefined,
+  generation: number | undefined): boolean {
+  const ready = getCondition(status?.conditions, ConditionType.Ready);
+  return ready?.status === 'True' && ready.observedGeneration === generation && status?.observedGeneration === generation;
+}

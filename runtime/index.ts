@@ -14,6 +14,7 @@ export * from './kube-transport.ts';
 export * from './kubeconfig.ts';
 export * from './leader.ts';
 export * from './logging.ts';
+export * from './merge-patch.ts';
 export * from './manager.ts';
 export * from './metrics.ts';
 export * from './object.ts';

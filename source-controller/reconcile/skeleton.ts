@@ -33,7 +33,8 @@ import { parsePositiveDuration } from './duration.ts';
 import { toSourceFailure } from './failure.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
 import { DEFAULT_SOURCE_LIMITS, type SourceKind, type SourceLimits, type SourceObject } from './source.ts';
-import { mergePatch, summarizeStatus, type SourceOutcome } from './status.ts';
+import { mergePatch } from '../../runtime/merge-patch.ts';
+import { summarizeStatus, type SourceOutcome } from './status.ts';
 import { cleanupRun, SOURCE_STEPS, type SourceRun, type StepDeps } from './steps.ts';
 
 /** Options of {@link createSourceReconciler}. */

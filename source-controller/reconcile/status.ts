@@ -14,9 +14,8 @@
  * `status.artifact` is never removed by a failure — the last good artifact
  * stays published.
  */
-import { isDeepStrictEqual } from 'node:util';
 import {
-  ConditionType, markFailed, markReady, markStalled, removeCondition, setCondition, type Condition,
+  ConditionType, markFailed, markReady, markStalled, readyAtGeneration, removeCondition, setCondition, type Condition,
 } from '../../runtime/conditions.ts';
 import type { Artifact, SourceStatus } from '../api.ts';
 import type { SourceFailure } from './failure.ts';
@@ -78,32 +77,5 @@ export function summarizeStatus(input: SummaryInput): SourceStatus {
  * changes the artifact without changing the revision.
  */
 export function artifactBuiltForGeneration(status: SourceStatus | undefined, generation: number | undefined): boolean {
-  const ready = status?.conditions?.find((c) => c.type === ConditionType.Ready);
-  return ready?.status === 'True' && ready.observedGeneration === generation && status?.observedGeneration === generation;
-}
-
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * The JSON merge patch (RFC 7386) from `before` to `after`: changed and new
- * fields, `null` for removed ones, arrays replaced whole. Undefined when the two
- * are equal, so an unchanged status is not written.
- */
-export function mergePatch(before: unknown, after: unknown): Json | undefined {
-  if (isDeepStrictEqual(before, after)) return undefined;
-  if (!isPlainObject(before) || !isPlainObject(after)) return (after ?? null) as Json;
-  const patch: Record<string, Json> = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (after[key] === undefined) {
-      if (before[key] !== undefined) patch[key] = null;
-      continue;
-    }
-    const sub = mergePatch(before[key], after[key]);
-    if (sub !== undefined) patch[key] = sub;
-  }
-  return Object.keys(patch).length > 0 ? patch : undefined;
+  return readyAtGeneration(status, generation);
 }

@@ -5,7 +5,8 @@ import test from 'ava';
 import { getCondition } from '../../../runtime/conditions.ts';
 import type { Artifact, SourceStatus } from '../../../source-controller/api.ts';
 import { artifactFailed, fetchFailed, SourceFailure } from '../../../source-controller/reconcile/failure.ts';
-import { artifactBuiltForGeneration, mergePatch, summarizeStatus } from '../../../source-controller/reconcile/status.ts';
+import { artifactBuiltForGeneration, summarizeStatus } from '../../../source-controller/reconcile/status.ts';
+import { mergePatch } from '../../../runtime/merge-patch.ts';
 
 const t0 = new Date('2026-01-01T00:00:00.000Z');
 const t1 = new Date('2026-01-01T00:10:00.000Z');
