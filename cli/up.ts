@@ -94,8 +94,8 @@ async function startControllers(dir: string, kubeconfig: string, opts: UpOptions
   const format = logFormatOf(opts);
   const width = Math.max(...specs.map((s) => s.prefix.length));
   for (const spec of specs) {
-    const format1 = lineFormatter({ format, prefix: spec.prefix, name: spec.name, color: colorEnabled(process.stdout), prefixWidth: width });
-    running.controllers.push(startControllerProcess(spec, (line) => { process.stdout.write(format1(line)); }));
+    const formatLine = lineFormatter({ format, prefix: spec.prefix, name: spec.name, color: colorEnabled(process.stdout), prefixWidth: width });
+    running.controllers.push(startControllerProcess(spec, (line, stream) => { process.stdout.write(formatLine(line, stream === 'stderr')); }));
   }
   writeLock(dir, running.controllers.map((c) => c.pid));
   await Promise.all(running.controllers.map((c) => c.ready(120_000)));

@@ -86,8 +86,11 @@ function installExitHook(): void {
   process.on('exit', () => { for (const child of live) child.kill('SIGKILL'); });
 }
 
+/** Which stream a line came from. */
+export type OutputStream = 'stdout' | 'stderr';
+
 /** Starts a controller with this Node; every line it writes goes to `onLine`. */
-export function startControllerProcess(spec: ControllerSpec, onLine: (line: string) => void): ControllerProcess {
+export function startControllerProcess(spec: ControllerSpec, onLine: (line: string, stream: OutputStream) => void): ControllerProcess {
   installExitHook();
   const child = spawn(process.execPath, [resolve(projectRoot, spec.entry), ...spec.args], {
     cwd: projectRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
@@ -97,17 +100,17 @@ export function startControllerProcess(spec: ControllerSpec, onLine: (line: stri
   const recent: string[] = [];
   let running = false;
   const waiters = new Set<() => void>();
-  const handleLine = (line: string): void => {
+  const handleLine = (line: string, stream: OutputStream): void => {
     recent.push(line);
     if (recent.length > 30) recent.shift();
     if (!running && line.includes('"msg":"controllers running"')) {
       running = true;
       for (const w of waiters) w();
     }
-    onLine(line);
+    onLine(line, stream);
   };
-  for (const stream of [child.stdout, child.stderr]) {
-    const split = lineSplitter(handleLine);
+  for (const [name, stream] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
+    const split = lineSplitter((line) => handleLine(line, name));
     stream.on('data', (chunk: Buffer) => split.push(chunk));
     stream.on('end', () => split.flush());
   }

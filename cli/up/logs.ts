@@ -12,8 +12,12 @@ import pinoPretty from 'pino-pretty';
 /** `pretty` (terminal) or `json` (files, pipes, CI). */
 export type LogFormat = 'pretty' | 'json';
 
-/** Turns one line a controller wrote into what `trellis up` prints (with its newline). */
-export type LineFormatter = (line: string) => string;
+/**
+ * Turns one line a controller wrote into what `trellis up` prints (with its
+ * newline). `fromStderr` marks lines from standard error: a non-JSON one there
+ * is a crash or a warning, so it is wrapped at level error.
+ */
+export type LineFormatter = (line: string, fromStderr?: boolean) => string;
 
 /** Options of {@link lineFormatter}. */
 export interface LineFormatterOptions {
@@ -31,10 +35,10 @@ export interface LineFormatterOptions {
 /** The formatter for one controller's output. */
 export function lineFormatter(opts: LineFormatterOptions): LineFormatter {
   if (opts.format === 'json') {
-    return (line) => {
+    return (line, fromStderr = false) => {
       if (line.trim() === '') return '';
       if (isJsonObject(line)) return `${line}\n`;
-      return `${JSON.stringify({ level: 30, time: Date.now(), name: opts.name, msg: line })}\n`;
+      return `${JSON.stringify({ level: fromStderr ? 50 : 30, time: Date.now(), name: opts.name, msg: line })}\n`;
     };
   }
   const pretty = pinoPretty.prettyFactory({

@@ -49,6 +49,8 @@ test('JSON log mode passes controller JSON through and wraps other lines as JSON
   const wrapped = JSON.parse(f('(node:1) Warning: something')) as { name: string; msg: string };
   t.is(wrapped.name, 'source-controller');
   t.is(wrapped.msg, '(node:1) Warning: something');
+  t.is((JSON.parse(f('plain', false)) as { level: number }).level, 30);
+  t.is((JSON.parse(f('SyntaxError: boom', true)) as { level: number }).level, 50, 'non-JSON on stderr is an error');
   t.is(f(''), '');
 });
 
