@@ -195,12 +195,13 @@ export const packageRevisionResource = defineResource({
   description: 'PackageRevision records the exact objects one apply of a Package wrote; history and rollback read it.',
   spec: packageRevisionSpecSchema, status: packageRevisionStatusSchema,
   printerColumns: [
-    { name: 'Package', type: 'string', jsonPath: '.spec.packageName' },
+    // `kubectl get packagerevisions -l apply.trellis.dev/package=web` reads as a history: number, source, status, age.
     { name: 'Revision', type: 'integer', jsonPath: '.spec.revision' },
-    { name: 'Source', type: 'string', jsonPath: '.spec.source.revision', priority: 1 },
-    { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
-    { name: 'Status', type: 'string', jsonPath: '.status.message' },
+    { name: 'Source', type: 'string', jsonPath: '.spec.source.revision' },
+    { name: 'Status', type: 'string', jsonPath: '.status.phase' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Package', type: 'string', jsonPath: '.spec.packageName', priority: 1 },
+    { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
   ],
 });
 

@@ -25,13 +25,17 @@ import type { Logger } from '../runtime/logging.ts';
 import type { ObjectRef } from '../runtime/object.ts';
 import { REQUESTED_AT_ANNOTATION } from '../runtime/predicates.ts';
 import { errorMessage } from '../runtime/redact.ts';
-import { packageResource, type InventoryEntry, type Package, type PackageStatus } from './api.ts';
+import { packageResource, type InventoryEntry, type Package, type PackageRevision, type PackageStatus } from './api.ts';
 import type { ArtifactCache } from './artifact.ts';
+import { inventoryOfRecord, unionInventory } from './inventory.ts';
 import { KindScopes } from './reconcile/bundle.ts';
 import { toPackageFailure } from './reconcile/failure.ts';
 import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
-import { mergePatch, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
+import { mergePatch, rolloutStartStatus, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
+import { guardRevisionSpecs } from './revisions/guard.ts';
 import { runSteps, type RunRecord } from './reconcile/steps.ts';
+import { decodePhases } from './revisions/encode.ts';
+import { listRevisions } from './revisions/store.ts';
 import { deleteObjects } from './ssa/delete.ts';
 import { packageLabels } from './ssa/options.ts';
 
@@ -70,7 +74,8 @@ export function objectsClientFor(client: KubeClient, pkg: Package, serviceAccoun
 
 /** Builds the reconciler for the Package controller. */
 export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Package> {
-  const { client } = opts;
+  // Every write of the controller goes through the guard: a PackageRevision's spec can be created, never changed.
+  const client = guardRevisionSpecs(opts.client);
   const scopes = new KindScopes(client);
   const flags: TenancyFlags = { defaultServiceAccount: opts.defaultServiceAccount, noCrossNamespaceRefs: opts.noCrossNamespaceRefs };
 
@@ -93,17 +98,26 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     const run: RunRecord = {};
     let settings: PackageSettings | undefined;
     let outcome: PackageOutcome;
+    // The status as last written: the rollout-start patch moves it, and the final patch is computed against it.
+    let written = pkg.status;
+    const onRolloutStart = async (revision: PackageRevision, sourceRevision: string): Promise<void> => {
+      written = rolloutStartStatus(written, pkg.metadata.generation, revision.spec.revision, sourceRevision);
+      const patch = mergePatch(pkg.status ?? {}, written);
+      if (patch !== undefined) await client.patchStatus(ref, patch);
+      pkg.status = written;
+    };
+    const before = pkg.status;
     try {
       settings = settingsOf(pkg, flags);
       outcome = await runSteps(pkg, {
         client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
-        settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit,
+        settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
       }, run);
     } catch (err) {
       outcome = { kind: 'failed', failure: toPackageFailure(err) };
     }
     const status = summarizeStatus({
-      previous: pkg.status, generation: pkg.metadata.generation, outcome,
+      previous: written, generation: pkg.metadata.generation, outcome,
       ...(run.attempted ? { attempted: run.attempted } : {}),
       ...(run.appliedRevision !== undefined ? { appliedRevision: run.appliedRevision } : {}),
       ...(run.currentRevision !== undefined ? { currentRevision: run.currentRevision } : {}),
@@ -111,10 +125,10 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       ...(run.drift !== undefined ? { drift: run.drift } : {}),
       requestedAt: pkg.metadata.annotations?.[REQUESTED_AT_ANNOTATION],
     });
-    const patch = mergePatch(pkg.status ?? {}, status);
+    const patch = mergePatch(written ?? {}, status);
     if (patch !== undefined) await client.patchStatus(ref, patch);
     opts.onInventory?.(key, status.inventory ?? []);
-    await announce(pkg, pkg.status, status, outcome, run, ctx.log, driftAt);
+    await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
     return resultOf(outcome, settings);
   };
 
@@ -149,9 +163,10 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   async function finalize(pkg: Package, ref: ObjectRef, log: Logger): Promise<void> {
     const finalizers = pkg.metadata.finalizers ?? [];
     if (!finalizers.includes(PACKAGE_FINALIZER)) return;
-    const inventory = pkg.status?.inventory ?? [];
-    if (pkg.spec.prune !== false && !pkg.spec.suspend && inventory.length > 0) {
-      const namespace = pkg.metadata.namespace ?? '';
+    const namespace = pkg.metadata.namespace ?? '';
+    if (pkg.spec.prune !== false && !pkg.spec.suspend) {
+      // The latest revision records what the last attempt applied, even if its status never said so (a crash).
+      const inventory = unionInventory(pkg.status?.inventory ?? [], await recordedInventory(pkg, log));
       const sa = pkg.spec.serviceAccountName ?? opts.defaultServiceAccount;
       const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, { labels: packageLabels(pkg.metadata.name ?? '', namespace) });
       if (result.failures.length > 0) {
@@ -165,11 +180,22 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       }
       const deleted = result.changeSet.count('deleted');
       log.info({ deleted }, 'uninstalled');
-      await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned`);
+      if (inventory.length > 0) await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned`);
     }
     await client.patch(ref, {
       metadata: { finalizers: finalizers.filter((f) => f !== PACKAGE_FINALIZER), resourceVersion: pkg.metadata.resourceVersion },
     });
+  }
+
+  /** The objects the Package's latest PackageRevision records (none when it cannot be read). */
+  async function recordedInventory(pkg: Package, log: Logger): Promise<InventoryEntry[]> {
+    try {
+      const latest = (await listRevisions(client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '')).at(-1);
+      return latest ? inventoryOfRecord(decodePhases(latest.spec.phases)) : [];
+    } catch (err) {
+      log.warn({ err }, 'cannot read the latest PackageRevision; uninstalling what the status lists');
+      return [];
+    }
   }
 
   async function namespaceTerminating(namespace: string): Promise<boolean> {

@@ -52,6 +52,29 @@ export class PackageFailure extends Error {
   }
 }
 
+/**
+ * A new revision failed and the last Available one was re-applied in its
+ * place (`rollback.onFailure`). Ready=False with reason `RolledBack`, and the
+ * failure's own condition keeps the original reason and message. It stalls:
+ * the same source revision and values are not tried again until the source
+ * moves, the spec changes or a reconcile is requested.
+ */
+export class RolledBackFailure extends PackageFailure {
+  /** Why the new revision failed. */
+  readonly original: PackageFailure;
+  /** The revision that failed. */
+  readonly failedRevision: number;
+  /** The revision the cluster runs again. */
+  readonly restoredRevision: number;
+
+  constructor(original: PackageFailure, failedRevision: number, restoredRevision: number, message: string) {
+    super(original.condition, 'RolledBack', message, 'stall');
+    this.original = original;
+    this.failedRevision = failedRevision;
+    this.restoredRevision = restoredRevision;
+  }
+}
+
 const ARTIFACT_RETRY: Readonly<Record<ArtifactError['reason'], RetryMode>> = {
   DownloadFailed: 'backoff', DigestMismatch: 'retry', ArtifactTooLarge: 'stall', UnsafeArchive: 'stall', InvalidArtifact: 'stall',
 };

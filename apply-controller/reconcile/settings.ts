@@ -32,6 +32,12 @@ export interface PackageSettings {
   readonly serviceAccount: string | undefined;
   /** A tenant may only write into its own namespace. */
   readonly tenant: boolean;
+  /** `rollback.onFailure`: re-apply the last Available revision when a new one fails. */
+  readonly rollbackOnFailure: boolean;
+  /** `rollback.revision`: the PackageRevision number held instead of following the source. */
+  readonly pinnedRevision: number | undefined;
+  /** `historyLimit`: PackageRevisions kept. */
+  readonly historyLimit: number;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -93,6 +99,9 @@ export function settingsOf(pkg: Package, flags: TenancyFlags = {}): PackageSetti
     ignore,
     serviceAccount,
     tenant: serviceAccount !== undefined,
+    rollbackOnFailure: spec.rollback?.onFailure ?? false,
+    pinnedRevision: spec.rollback?.revision,
+    historyLimit: spec.historyLimit ?? 10,
   };
 }
 

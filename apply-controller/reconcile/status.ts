@@ -12,19 +12,24 @@
  * - waiting on a dependency or a source: `Ready=False` with the reason
  *   (`DependencyNotReady`, `ArtifactNotReady`, ...), `Reconciling=True`.
  *
+ * - rolled back (`rollback.onFailure`): `RolledBack=True` naming both revisions,
+ *   the failure's condition with its own reason, `Stalled=True`, `Ready=False`
+ *   (`RolledBack`). Any ready outcome (the source or a pin applied) removes it.
+ *
  * `DriftDetected` (drift mode `warn`) is set or removed only by a reconcile that
  * looked for drift; other outcomes leave it as it was.
  */
 import { isDeepStrictEqual } from 'node:util';
 import {
-  ConditionType, markFailed, markReady, markStalled, removeCondition, setCondition, type Condition,
+  ConditionType, markFailed, markReady, markReconciling, markStalled, removeCondition, setCondition, type Condition,
 } from '../../runtime/conditions.ts';
+import { REVISION_PATTERN } from '../../source-controller/api.ts';
 import type { InventoryEntry, PackageStatus } from '../api.ts';
-import { FAILURE_CONDITIONS, type PackageFailure } from './failure.ts';
+import { FAILURE_CONDITIONS, RolledBackFailure, type PackageFailure } from './failure.ts';
 
 /** How a reconcile ended. */
 export type PackageOutcome =
-  | { readonly kind: 'ready'; readonly message: string }
+  | { readonly kind: 'ready'; readonly message: string; readonly reason?: string }
   | { readonly kind: 'failed'; readonly failure: PackageFailure };
 
 /** What a reconcile learned, for {@link summarizeStatus}. Absent fields keep their previous values. */
@@ -54,12 +59,21 @@ export function summarizeStatus(input: StatusInput): PackageStatus {
     if (outcome.kind === 'ready' || type !== outcome.failure.condition) conditions = removeCondition(conditions, type);
   }
   if (outcome.kind === 'ready') {
-    conditions = markReady(conditions, outcome.message, gen, undefined, now);
+    // Running what was asked for (the source, or a pin) ends a rollback.
+    conditions = removeCondition(conditions, ConditionType.RolledBack);
+    conditions = markReady(conditions, outcome.message, gen, outcome.reason, now);
   } else {
     const { failure } = outcome;
+    // After a rollback the failure's own condition still says why the new revision failed.
+    const detail = failure instanceof RolledBackFailure ? failure.original : failure;
     if (failure.condition) {
       conditions = setCondition(conditions, {
-        type: failure.condition, status: 'True', reason: failure.reason, message: failure.message, observedGeneration: gen,
+        type: failure.condition, status: 'True', reason: detail.reason, message: detail.message, observedGeneration: gen,
+      }, now);
+    }
+    if (failure instanceof RolledBackFailure) {
+      conditions = setCondition(conditions, {
+        type: ConditionType.RolledBack, status: 'True', reason: 'RolledBack', message: failure.message, observedGeneration: gen,
       }, now);
     }
     conditions = failure.retry === 'stall'
@@ -83,6 +97,24 @@ export function summarizeStatus(input: StatusInput): PackageStatus {
   if (input.inventory !== undefined) status.inventory = input.inventory.map((e) => ({ id: e.id, v: e.v }));
   const requested = input.requestedAt ?? input.previous?.lastHandledReconcileAt;
   if (requested !== undefined) status.lastHandledReconcileAt = requested;
+  return status;
+}
+
+/**
+ * The status written before the first object of a rollout: Reconciling=True
+ * and Ready=Unknown naming the revision, `lastAttemptedRevision` set. If the
+ * controller dies mid-rollout this is what remains, so the status never claims
+ * the previous revision is still all there is. The rest (inventory,
+ * `currentRevision`, `lastAppliedRevision`) waits for the outcome.
+ */
+export function rolloutStartStatus(previous: PackageStatus | undefined, generation: number | undefined, revision: number,
+  sourceRevision: string, now?: Date): PackageStatus {
+  const message = `Applying revision ${revision}: ${sourceRevision}`;
+  const status: PackageStatus = { ...previous, conditions: markReconciling(previous?.conditions, message, generation, 'Progressing', now) };
+  // A pin passes a description instead of a source revision: nothing is attempted from the source then.
+  if (new RegExp(REVISION_PATTERN).test(sourceRevision)) {
+    status.lastAttemptedRevision = sourceRevision;
+  }
   return status;
 }
 

@@ -3,13 +3,20 @@
  * fetched the object and handled deletion and suspend:
  *
  * 1. dependencies Ready at their latest revision   (Ready=False DependencyNotReady)
+ *    — a pin (`spec.rollback.revision`) stops here and re-applies that revision's
+ *    recorded objects instead (rollback/pin.ts; Ready reason Pinned, RevisionNotFound)
  * 2. the source's artifact                        (ArtifactNotReady, SourceNotFound, CrossNamespaceRefNotAllowed)
  * 3. values from ConfigMaps and Secrets            (ValuesNotFound, InvalidValues)
  * 4. download, verify, unpack; read and validate   (ArtifactFailed: DigestMismatch, UnsafeArchive, every bundle reason)
  * 5. drift modes `ignore` / `warn` when this exact revision is applied and healthy: nothing, or a diff (DriftDetected)
- * 6. the PackageRevision, written before anything else is (ArtifactFailed: RevisionTooLarge)
- * 7. apply phase by phase, waiting for health     (ApplyFailed, HealthCheckFailed)
+ * 6. the PackageRevision, written before anything else is (ArtifactFailed: RevisionTooLarge);
+ *    a state recorded before reuses its revision; the status says Reconciling
+ *    with the revision number before the first object is written
+ * 7. apply phase by phase, waiting for health     (ApplyFailed, HealthCheckFailed);
+ *    with `rollback.onFailure` a failed new revision is replaced by the newest
+ *    Available one (rollback/automatic.ts: RolledBack, Stalled) and held back
  * 8. prune what the previous inventory had        (ApplyFailed: PruneFailed)
+ * 9. mark the revision Available (the previous one Superseded); trim the history to `historyLimit`
  *
  * The first failure stops the list. Everything learned on the way is recorded in
  * a {@link RunRecord} that the skeleton turns into the one status patch, so the
@@ -23,7 +30,12 @@ import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
 import { contentHashOf } from '../revisions/encode.ts';
-import { getRevision, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
+import { markAvailable, newestAvailable, unfinishedInventory } from '../revisions/history.ts';
+import { findRevisionFor, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
+import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic.ts';
+import { collectRevisions } from '../rollback/gc.ts';
+import { applyPinned } from '../rollback/pin.ts';
+import { restoreRevision } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale } from './apply.ts';
@@ -48,6 +60,11 @@ export interface StepDeps {
   readonly healthPollIntervalMs?: number | undefined;
   readonly revisionSizeLimit?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Told before the first object of a rollout is written (a new revision, or one
+   * not Available yet), so the status can say what is under way before it happens.
+   */
+  readonly onRolloutStart?: ((revision: PackageRevision, sourceRevision: string) => Promise<void>) | undefined;
 }
 
 /** What a reconcile learned and did, for the status and the Event. */
@@ -79,7 +96,13 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   const { client, objectsClient, settings } = deps;
   const namespace = pkg.metadata.namespace ?? '';
   const name = pkg.metadata.name ?? '';
+  const previous = pkg.status;
   await checkDependencies(client, pkg, deps.flags);
+  const revisions = await listRevisions(client, namespace, name);
+  // Everything that may be in the cluster: the inventory, plus what a rollout cut short by a crash wrote.
+  const managed = unionInventory(previous?.inventory ?? [], unfinishedInventory(revisions, previous?.currentRevision));
+  if (settings.pinnedRevision !== undefined) return applyPinned(pkg, deps, run, revisions, managed);
+
   const source = await resolveSource(client, pkg, deps.flags);
   const { artifact } = source;
   run.attempted = { revision: artifact.revision };
@@ -93,9 +116,8 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
   const contentHash = contentHashOf(record);
   const sourceRecord = { kind: source.kind, name: source.name, namespace: source.namespace, revision: artifact.revision, digest: artifact.digest };
-  const previous = pkg.status;
   const inventory = inventoryOf(phases.flatMap((p) => p.objects));
-  const current = previous?.currentRevision ? await getRevision(client, namespace, name, previous.currentRevision) : undefined;
+  const current = revisions.find((r) => r.spec.revision === previous?.currentRevision);
   const sameAsCurrent = current !== undefined && recordsSame(current, contentHash, sourceRecord, bundle.valuesHash);
   const upToDate = sameAsCurrent && current.status?.phase === 'Available'
     && readyForGeneration(previous, pkg.metadata.generation) && previous?.lastAppliedRevision === artifact.revision;
@@ -110,16 +132,18 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
     return ready;
   }
 
-  // The write-ahead record: what is about to be applied, before the first write.
-  let revision: PackageRevision | undefined = sameAsCurrent ? current : undefined;
-  if (!revision) {
-    const latest = (await listRevisions(client, namespace, name)).at(-1);
-    revision = latest && recordsSame(latest, contentHash, sourceRecord, bundle.valuesHash) ? latest
-      : await writeRevision(client, {
-        pkg, revision: (latest?.spec.revision ?? 0) + 1, source: sourceRecord, valuesHash: bundle.valuesHash, phases: record,
-      }, deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit });
+  // One record per distinct state: a state applied before (a retry, a source moving back) keeps its number.
+  const existing = sameAsCurrent ? current : findRevisionFor(revisions, contentHash, sourceRecord, bundle.valuesHash);
+  if (existing && current && settings.rollbackOnFailure && holdsAfterRollback(pkg, existing, artifact.revision, bundle.valuesHash)) {
+    return holdRolledBack(pkg, deps, run, existing, current, managed);
   }
+  // The write-ahead record: what is about to be applied, before the first write.
+  const revision = existing ?? await writeRevision(client, {
+    pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecord, valuesHash: bundle.valuesHash, phases: record,
+  }, deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit });
   run.currentRevision = revision.spec.revision;
+  const isRollout = revision.spec.revision !== previous?.currentRevision || revision.status?.phase !== 'Available';
+  if (isRollout) await deps.onRolloutStart?.(revision, artifact.revision);
 
   const outcome = await applyPhases(objectsClient, phases, {
     labels, ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
@@ -128,7 +152,7 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   });
   run.applied = outcome.changeSet;
   if (outcome.error !== undefined) {
-    run.inventory = inventoryAfterFailure(previous?.inventory, inventory, outcome.changeSet);
+    run.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
     const failure = toPackageFailure(outcome.error);
     // setCondition keeps the transition time of an unchanged condition, so a retry that fails alike writes nothing.
     const conditions = failure.condition === undefined ? undefined : setCondition(
@@ -137,11 +161,25 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
     );
     await setRevisionStatus(client, revision, { phase: 'Failed', message: failure.message, ...(conditions ? { conditions } : {}) })
       .catch((err: unknown) => deps.log.warn({ err }, 'could not mark the revision Failed'));
-    throw failure;
+    const good = settings.rollbackOnFailure && revision.spec.revision !== previous?.currentRevision
+      ? newestAvailable(revisions, revision.spec.revision) : undefined;
+    if (!good) throw failure;
+    deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
+    const back = await rollBack(objectsClient, revision, failure, good, {
+      managed: run.inventory, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
+    });
+    run.applied.append(back.restore.applied);
+    if (back.restore.pruned) run.pruned = back.restore.pruned;
+    run.inventory = back.restore.inventory;
+    if (back.restore.error === undefined) {
+      run.currentRevision = good.spec.revision;
+      run.appliedRevision = good.spec.source.revision;
+    }
+    throw back.failure;
   }
 
   if (settings.prune) {
-    const stale = staleEntries(previous?.inventory, inventory);
+    const stale = staleEntries(managed, inventory);
     if (stale.length > 0) {
       const pruned = await pruneStale(objectsClient, stale, labels, deps.signal);
       run.pruned = pruned.changeSet;
@@ -156,18 +194,30 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   run.inventory = inventory;
   run.appliedRevision = artifact.revision;
   run.drift = null;
-  await markAvailable(client, revision, artifact.revision, deps.log);
+  await markAvailable(client, revision, `Applied and healthy: ${artifact.revision}`, deps.log);
+  if (revisions.length + (existing ? 0 : 1) > settings.historyLimit) {
+    await collectRevisions(client, await listRevisions(client, namespace, name), settings.historyLimit, revision.spec.revision, deps.log);
+  }
   return { kind: 'ready', message: `Applied revision ${revision.spec.revision}: ${artifact.revision}` };
 }
 
-/** Marks the revision Available and, the first time, every other Available revision of the Package Superseded. */
-async function markAvailable(client: KubeClient, revision: PackageRevision, sourceRevision: string, log: Logger): Promise<void> {
-  const changed = await setRevisionStatus(client, revision, { phase: 'Available', message: `Applied and healthy: ${sourceRevision}` });
-  if (!changed) return;
-  const others = await listRevisions(client, revision.metadata.namespace ?? '', revision.spec.packageName);
-  for (const other of others) {
-    if (other.spec.revision === revision.spec.revision || other.status?.phase !== 'Available') continue;
-    await setRevisionStatus(client, other, { phase: 'Superseded', message: `Superseded by revision ${revision.spec.revision}` })
-      .catch((err: unknown) => log.warn({ err, revision: other.spec.revision }, 'could not mark a revision Superseded'));
-  }
+/**
+ * The source still asks for the revision a rollback moved away from: keep the
+ * restored revision applied (drift is still corrected) and end as rolled back
+ * again, writing nothing new.
+ */
+async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, failed: PackageRevision, restored: PackageRevision,
+  managed: readonly InventoryEntry[]): Promise<PackageOutcome> {
+  const { settings } = deps;
+  const labels = packageLabels(pkg.metadata.name ?? '', pkg.metadata.namespace ?? '');
+  const result = await restoreRevision(deps.objectsClient, restored, {
+    managed, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
+  });
+  run.upToDate = true;
+  run.applied = result.applied;
+  if (result.pruned) run.pruned = result.pruned;
+  run.inventory = result.inventory;
+  run.currentRevision = restored.spec.revision;
+  if (result.error !== undefined) throw toPackageFailure(result.error);
+  throw heldFailure(pkg, failed);
 }

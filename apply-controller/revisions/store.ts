@@ -45,9 +45,18 @@ export interface WriteRevisionOptions {
   readonly fieldManager?: string;
 }
 
+/**
+ * An attempt to change the spec of a PackageRevision that exists. Specs are
+ * written once: the store refuses to overwrite one, and {@link guardRevisionSpecs}
+ * refuses every other write of a revision but its status.
+ */
+export class RevisionImmutableError extends Error {
+  override readonly name: string = 'RevisionImmutableError';
+}
+
 /** The name is taken by a revision that records something else; it is never overwritten. */
-export class RevisionExistsError extends Error {
-  override readonly name = 'RevisionExistsError';
+export class RevisionExistsError extends RevisionImmutableError {
+  override readonly name: string = 'RevisionExistsError';
 }
 
 /** `<package>-<number>`. */
@@ -64,6 +73,16 @@ export function contentHashOfRevision(rev: PackageRevision): string | undefined 
 export function recordsSame(rev: PackageRevision, contentHash: string, source: RevisionSource, valuesHash: string): boolean {
   return contentHashOfRevision(rev) === contentHash && rev.spec.valuesHash === valuesHash
     && isDeepStrictEqual({ ...rev.spec.source }, { ...source });
+}
+
+/**
+ * The revision among `revisions` that records exactly this state (same objects,
+ * source and values), whatever its number: a state applied before gets its old
+ * record back instead of a new number.
+ */
+export function findRevisionFor(revisions: readonly PackageRevision[], contentHash: string, source: RevisionSource,
+  valuesHash: string): PackageRevision | undefined {
+  return revisions.find((r) => recordsSame(r, contentHash, source, valuesHash));
 }
 
 /** Revision `revision` of a Package, or undefined. */

@@ -1,0 +1,51 @@
+/**
+ * A Package's history read and moved forward: which revision becomes Available
+ * (and which it supersedes), the newest Available one (what an automatic
+ * rollback returns to), and the write-ahead reading of a revision that never
+ * finished (its objects may exist although no Package status lists them).
+ */
+import type { KubeClient } from '../../runtime/kube.ts';
+import type { Logger } from '../../runtime/logging.ts';
+import type { InventoryEntry, PackageRevision } from '../api.ts';
+import { inventoryOf } from '../inventory.ts';
+import { objectId } from '../bundle/object-id.ts';
+import { decodePhases } from './encode.ts';
+import { listRevisions, setRevisionStatus } from './store.ts';
+
+/** Marks the revision Available and, the first time, every other Available revision of the Package Superseded. */
+export async function markAvailable(client: KubeClient, revision: PackageRevision, message: string, log: Logger): Promise<void> {
+  const changed = await setRevisionStatus(client, revision, { phase: 'Available', message });
+  if (!changed) return;
+  const others = await listRevisions(client, revision.metadata.namespace ?? '', revision.spec.packageName);
+  for (const other of others) {
+    if (other.spec.revision === revision.spec.revision || other.status?.phase !== 'Available') continue;
+    await setRevisionStatus(client, other, { phase: 'Superseded', message: `Superseded by revision ${revision.spec.revision}` })
+      .catch((err: unknown) => log.warn({ err, revision: other.spec.revision }, 'could not mark a revision Superseded'));
+  }
+}
+
+/** The newest Available revision other than `except`, or undefined. */
+export function newestAvailable(revisions: readonly PackageRevision[], except?: number): PackageRevision | undefined {
+  return revisions.filter((r) => r.status?.phase === 'Available' && r.spec.revision !== except)
+    .sort((a, b) => a.spec.revision - b.spec.revision).at(-1);
+}
+
+/**
+ * The objects of revisions newer than `current` that never got a phase: a
+ * rollout the controller did not live to finish. Their objects may be in the
+ * cluster without being in `status.inventory`, so a prune or a rollback must
+ * count them as managed. Corrupt records are skipped (they hold nothing usable).
+ */
+export function unfinishedInventory(revisions: readonly PackageRevision[], current: number | undefined): InventoryEntry[] {
+  const out: InventoryEntry[] = [];
+  for (const rev of revisions) {
+    if (rev.status?.phase !== undefined || rev.spec.revision <= (current ?? 0)) continue;
+    try {
+      const objects = decodePhases(rev.spec.phases).flatMap((p) => p.objects);
+      out.push(...inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } }))));
+    } catch {
+      continue;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+/**
+ * A pin (`spec.rollback.revision: N`): the Package holds PackageRevision N's
+ * own objects and stops following its source. The source is not read at all —
+ * a pin works with the registry, the Git server and the artifact server down.
+ * Everything else the Package may have in the cluster is pruned (what newer
+ * revisions added), and what they deleted or changed comes back. Ready says
+ * `Pinned` and to which revision; removing the pin resumes the source.
+ */
+import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
+import { markAvailable } from '../revisions/history.ts';
+import { PackageFailure, toPackageFailure } from '../reconcile/failure.ts';
+import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
+import { readyForGeneration, type PackageOutcome } from '../reconcile/status.ts';
+import { packageLabels } from '../ssa/options.ts';
+import { collectRevisions } from './gc.ts';
+import { describeRevision } from './recorded.ts';
+import { restoreRevision } from './restore.ts';
+
+/** Applies and holds the pinned revision; `revisions` is the Package's history, `managed` what may exist. */
+export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, revisions: readonly PackageRevision[],
+  managed: readonly InventoryEntry[]): Promise<PackageOutcome> {
+  const { settings } = deps;
+  const number = settings.pinnedRevision ?? 0;
+  const name = pkg.metadata.name ?? '';
+  const namespace = pkg.metadata.namespace ?? '';
+  const rev = revisions.find((r) => r.spec.revision === number);
+  if (!rev) {
+    const known = revisions.map((r) => r.spec.revision).join(', ');
+    throw new PackageFailure(undefined, 'RevisionNotFound',
+      `spec.rollback.revision is ${number}, but ${name} has no PackageRevision ${number} (revisions: ${known || 'none'})`, 'stall');
+  }
+  const previous = pkg.status;
+  const isCurrent = previous?.currentRevision === number && rev.status?.phase === 'Available';
+  run.upToDate = isCurrent && readyForGeneration(previous, pkg.metadata.generation);
+  run.currentRevision = number;
+  if (!isCurrent) await deps.onRolloutStart?.(rev, `${rev.spec.source.revision} (pinned)`);
+  const result = await restoreRevision(deps.objectsClient, rev, {
+    managed, labels: packageLabels(name, namespace), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
+  });
+  run.applied = result.applied;
+  if (result.pruned) run.pruned = result.pruned;
+  run.inventory = result.inventory;
+  if (result.error !== undefined) throw toPackageFailure(result.error);
+  run.appliedRevision = rev.spec.source.revision;
+  run.drift = null;
+  await markAvailable(deps.client, rev, `Applied and healthy: ${rev.spec.source.revision}`, deps.log);
+  if (revisions.length > settings.historyLimit) await collectRevisions(deps.client, revisions, settings.historyLimit, number, deps.log);
+  return {
+    kind: 'ready', reason: 'Pinned',
+    message: `Pinned to revision ${describeRevision(rev)} by spec.rollback.revision; the source is not followed`,
+  };
+}

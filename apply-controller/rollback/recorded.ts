@@ -1,0 +1,34 @@
+/**
+ * A PackageRevision's own objects, read back in the shape the apply engine
+ * takes: phases of bundle objects, and the inventory they make. This is what
+ * makes a rollback independent of the source — the registry, the Git server
+ * and the artifact server are never asked. Pure.
+ */
+import type { InventoryEntry, PackageRevision } from '../api.ts';
+import { objectId } from '../bundle/object-id.ts';
+import type { BundleObject } from '../bundle/object.ts';
+import { inventoryOf } from '../inventory.ts';
+import type { PhaseObjects } from '../reconcile/apply.ts';
+import { decodePhases } from '../revisions/encode.ts';
+
+/** The phases a revision recorded, as bundle objects named after the revision (`revision 3`, document = index). */
+export function recordedPhases(rev: PackageRevision): PhaseObjects[] {
+  return decodePhases(rev.spec.phases).map((phase) => ({
+    name: phase.name,
+    objects: phase.objects.map((object, document): BundleObject => ({
+      id: objectId(object), object, source: { file: `PackageRevision ${rev.metadata.name ?? rev.spec.revision}`, document },
+    })),
+  }));
+}
+
+/** The inventory of a revision's objects, in apply order. */
+export function recordedInventory(phases: readonly PhaseObjects[]): InventoryEntry[] {
+  return inventoryOf(phases.flatMap((p) => p.objects));
+}
+
+/** `3 (1.4.0@sha256:0123456789ab)`: a revision as people read it in conditions and events. */
+export function describeRevision(rev: PackageRevision): string {
+  const source = rev.spec.source.revision;
+  const at = source.indexOf('@sha256:');
+  return `${rev.spec.revision} (${at < 0 ? source : source.slice(0, at + 20)})`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Re-applying a PackageRevision's own recorded objects: the one operation both
+ * the automatic rollback and a pin are made of. The recorded objects are
+ * applied phase by phase (waiting for health like any rollout), then every
+ * object the Package may have in the cluster that the revision does not hold
+ * is pruned — which removes what a bad revision added, while the re-apply
+ * restores what it changed or deleted.
+ */
+import type { KubeClient } from '../../runtime/kube.ts';
+import type { InventoryEntry, PackageRevision } from '../api.ts';
+import { inventoryAfterFailure, staleEntries, unionInventory } from '../inventory.ts';
+import { applyPhases, pruneStale } from '../reconcile/apply.ts';
+import { PackageFailure } from '../reconcile/failure.ts';
+import type { PackageSettings } from '../reconcile/settings.ts';
+import type { ChangeSet } from '../ssa/change-set.ts';
+import { recordedInventory, recordedPhases } from './recorded.ts';
+
+/** Options of {@link restoreRevision}. */
+export interface RestoreOptions {
+  /** Everything the Package may have in the cluster now (its inventory, plus what a failed or unfinished rollout wrote). */
+  readonly managed: readonly InventoryEntry[];
+  readonly labels: Readonly<Record<string, string>>;
+  readonly settings: Pick<PackageSettings, 'ignore' | 'force' | 'wait' | 'timeoutMs' | 'prune'>;
+  readonly pollIntervalMs?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** What a restore did. `inventory` lists everything that may still exist; `error` is set when it stopped. */
+export interface RestoreResult {
+  readonly applied: ChangeSet;
+  readonly pruned?: ChangeSet;
+  readonly inventory: InventoryEntry[];
+  readonly error?: unknown;
+}
+
+/** Applies `rev`'s recorded objects through `objectsClient` and prunes the rest of `managed`. Never rejects for an object. */
+export async function restoreRevision(objectsClient: KubeClient, rev: PackageRevision, opts: RestoreOptions): Promise<RestoreResult> {
+  const phases = recordedPhases(rev);
+  const inventory = recordedInventory(phases);
+  const { settings } = opts;
+  const outcome = await applyPhases(objectsClient, phases, {
+    labels: opts.labels, ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
+    ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  if (outcome.error !== undefined) {
+    return { applied: outcome.changeSet, inventory: inventoryAfterFailure(opts.managed, inventory, outcome.changeSet), error: outcome.error };
+  }
+  // Without prune the objects a newer revision added stay, and stay managed.
+  if (!settings.prune) return { applied: outcome.changeSet, inventory: unionInventory(inventory, opts.managed) };
+  const stale = staleEntries(opts.managed, inventory);
+  if (stale.length === 0) return { applied: outcome.changeSet, inventory };
+  const pruned = await pruneStale(objectsClient, stale, opts.labels, opts.signal);
+  if (pruned.failures.length === 0) return { applied: outcome.changeSet, pruned: pruned.changeSet, inventory };
+  const survivors = new Set(pruned.failures.map((f) => f.id));
+  const list = pruned.failures.map((f) => `${f.subject}: ${f.message}`).join('; ');
+  return {
+    applied: outcome.changeSet, pruned: pruned.changeSet,
+    inventory: unionInventory(inventory, stale.filter((e) => survivors.has(e.id))),
+    error: new PackageFailure('ApplyFailed', 'PruneFailed', `could not prune ${pruned.failures.length} object(s): ${list}`, 'retry'),
+  };
+}
