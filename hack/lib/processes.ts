@@ -43,7 +43,12 @@ export function startProcess(name: string, command: string, args: readonly strin
   opts: StartProcessOptions): ManagedProcess {
   installExitHook();
   const log = createWriteStream(opts.logFile, { flags: 'a' });
-  const child = spawn(command, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a Ctrl-C in the terminal reaches only our process,
+  // which then stops the children in order (the node before the apiserver, the
+  // apiserver before etcd) instead of all of them dying at once.
+  const child = spawn(command, args, {
+    env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  });
   if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
   live.add(child);
   child.stdout.pipe(log, { end: false });
