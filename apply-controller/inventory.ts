@@ -7,7 +7,8 @@
  */
 import type { InventoryEntry } from './api.ts';
 import { parseInventoryId } from './api.ts';
-import type { BundleObject } from './bundle/object.ts';
+import type { BundleObject, KubeObject } from './bundle/object.ts';
+import { objectId } from './bundle/object-id.ts';
 import type { ChangeSet } from './ssa/change-set.ts';
 
 /** The inventory entry of one bundle object. */
@@ -20,6 +21,18 @@ export function entryOf(obj: BundleObject): InventoryEntry {
 /** The inventory of objects given in apply order (duplicates by id keep their first place). */
 export function inventoryOf(objects: readonly BundleObject[]): InventoryEntry[] {
   return dedupe(objects.map(entryOf));
+}
+
+/** The inventory of recorded objects (a PackageRevision's phases, in order); objects without a name are skipped. */
+export function inventoryOfRecord(phases: readonly { readonly objects: readonly KubeObject[] }[]): InventoryEntry[] {
+  const out: InventoryEntry[] = [];
+  for (const phase of phases) {
+    for (const object of phase.objects) {
+      if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string' || typeof object.metadata?.name !== 'string') continue;
+      out.push(entryOf({ id: objectId(object), object, source: { file: '', document: 0 } }));
+    }
+  }
+  return dedupe(out);
 }
 
 /** Entries of `previous` whose objects are not in `next`, in `previous`'s (apply) order: what a prune deletes. */

@@ -3,6 +3,7 @@
 // alone (ignore); drift.ignore paths belong to others.
 import anyTest, { type ExecutionContext } from 'ava';
 import type { PackageSpecInput } from '../../../apply-controller/api.ts';
+import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../../runtime/predicates.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -15,17 +16,16 @@ import {
 const test = withCluster(anyTest);
 const label = runLabel();
 let publisher: ArtifactPublisher;
-let stopController: (() => Promise<void>) | undefined;
+let packages: PackageController | undefined;
 
 test.before(async () => {
   const cluster = await useCluster();
   publisher = await ArtifactPublisher.start();
-  const { packages } = await startPackageController(cluster, label.selector);
-  stopController = () => packages.stop();
+  packages = (await startPackageController(cluster, label.selector)).packages;
 });
 
 test.after.always(async () => {
-  await stopController?.();
+  await packages?.stop();
   await publisher?.stop();
 });
 
@@ -60,7 +60,7 @@ test('an out-of-band edit is reverted and an out-of-band delete is re-created', 
 
   let started = Date.now();
   await client.patch(cmRef(ns), { data: { k: 'hacked', extra: 'added by hand' } });
-  await eventually(async () => (await getObject<ConfigMap>(client, 'v1', 'ConfigMap', ns, 'cm'))?.data?.k === 'v', 30_000, 50);
+  await eventually(async () => (await getObject<ConfigMap>(client, 'v1', 'ConfigMap', ns, 'cm'))?.data?.k === 'v', 60_000, 50);
   t.log(`edit reverted in ${Date.now() - started} ms`);
 
   const before = await getObject(client, 'v1', 'ConfigMap', ns, 'cm');
@@ -69,19 +69,21 @@ test('an out-of-band edit is reverted and an out-of-band delete is re-created', 
   const recreated = await eventually(async () => {
     const cm = await getObject<ConfigMap>(client, 'v1', 'ConfigMap', ns, 'cm');
     return cm && cm.metadata?.uid !== before?.metadata?.uid ? cm : undefined;
-  }, 30_000, 50);
+  }, 60_000, 50);
   t.log(`delete re-created in ${Date.now() - started} ms`);
   t.is(recreated.data?.k, 'v');
 
   started = Date.now();
   await client.patch({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' }, { spec: { replicas: 3 } });
-  await eventually(async () => (await getObject<Deployment>(client, 'apps/v1', 'Deployment', ns, 'web'))?.spec?.replicas === 1, 30_000, 50);
+  await eventually(async () => (await getObject<Deployment>(client, 'apps/v1', 'Deployment', ns, 'web'))?.spec?.replicas === 1, 60_000, 50);
   t.log(`Deployment scale reverted in ${Date.now() - started} ms`);
 
   const events = await eventually(async () => {
     const found = await eventsAbout(client, ns, 'app');
     return found.some((e) => e.reason === 'DriftCorrected') ? found : undefined;
   });
+  // One shared, label-selected informer per managed kind, whatever the number of Packages.
+  t.deepEqual(packages?.drift.kinds.sort(), ['/ConfigMap', 'apps/Deployment']);
   t.true(events.some((e) => e.reason === 'DriftCorrected' && /1 (configured|created)/.test(e.note)), JSON.stringify(events));
 });
 
@@ -92,7 +94,7 @@ test('drift.ignore paths are left to their other owner', async (t) => {
   await client.patch({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' }, { spec: { replicas: 2 } });
   await client.patch(cmRef(ns), { data: { k: 'hacked' } });
   // The ConfigMap edit is drift and is corrected; the replica count is someone else's.
-  await eventually(async () => (await getObject<ConfigMap>(client, 'v1', 'ConfigMap', ns, 'cm'))?.data?.k === 'v', 30_000, 50);
+  await eventually(async () => (await getObject<ConfigMap>(client, 'v1', 'ConfigMap', ns, 'cm'))?.data?.k === 'v', 60_000, 50);
   await requestReconcile(client, ns);
   t.is((await getObject<Deployment>(client, 'apps/v1', 'Deployment', ns, 'web'))?.spec?.replicas, 2);
 });

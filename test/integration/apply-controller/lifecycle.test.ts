@@ -119,3 +119,21 @@ test('prune: false leaves removed objects in place, and an object someone relabe
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'taken'), 'an object without the package labels is not pruned');
   t.deepEqual(done.status?.inventory?.map((e) => e.id), [`${ns}_a__ConfigMap`]);
 });
+
+test('uninstall also removes what the latest PackageRevision records but the status lost (a crash before the status patch)', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const v1 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('listed', {}), configMap('recorded-only', {})] });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'crashy', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
+  await waitForPackage(client, ns, 'crashy', (p) => isReadyAt(p, v1.revision));
+  // As if the controller died between applying and writing the status: the inventory misses an object.
+  await client.patchStatus({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'crashy' },
+    { inventory: [{ id: `${ns}_listed__ConfigMap`, v: 'v1' }] });
+  await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'crashy' });
+  await eventually(async () => (await getPackage(client, ns, 'crashy')) === undefined);
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'listed'), undefined);
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'recorded-only'), undefined);
+});

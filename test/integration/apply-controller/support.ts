@@ -78,6 +78,18 @@ export class ArtifactPublisher {
     };
   }
 
+  /** Stores arbitrary tarball bytes (a hostile archive) for the source and returns its `status.artifact`. */
+  async publishBytes(namespace: string, source: string, bytes: Buffer, version = `9.9.${this.#n}`): Promise<Artifact> {
+    this.#n += 1;
+    const file = join(scratchDir('bundle'), 'artifact.tar.gz');
+    writeFileSync(file, bytes);
+    const stored = await this.storage.store('OCIRepository', namespace, source, file);
+    return {
+      url: this.server.urlFor('OCIRepository', namespace, source, stored.digest), revision: `${version}@${stored.digest}`,
+      digest: stored.digest, size: stored.size, lastUpdateTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+  }
+
   /** Stops the server. */
   stop(): Promise<void> {
     return this.server.stop();
@@ -110,7 +122,9 @@ export async function startPackageController(cluster: TestCluster, selector: str
   extra: Partial<PackageControllerOptions> = {}): Promise<{ packages: PackageController; client: KubeClient; logFile: string }> {
   // The controller's own client: its request counter counts only the controller's requests.
   const client = new KubeClient(cluster.kubeConfig, { qps: 0, userAgent: 'trellis/apply-controller-test' });
-  const logFile = join(scratchDir('apply-log'), 'controller.log');
+  // TRELLIS_TEST_LOG_DIR keeps the controller logs after the run (the run folder is removed).
+  const logDir = process.env.TRELLIS_TEST_LOG_DIR;
+  const logFile = logDir ? join(logDir, `apply-controller-${selector.split('=')[1] ?? 'x'}.log`) : join(scratchDir('apply-log'), 'controller.log');
   const logger = createLogger({ level: 'debug', destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) });
   const events = new EventRecorder({ client, controller: 'trellis.dev/apply-controller', logger });
   const packages = createPackageController({

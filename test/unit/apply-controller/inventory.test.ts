@@ -1,7 +1,9 @@
 // Inventories: apply order kept, stale entries for prune, survivors kept, kinds for the drift watcher.
 import test from 'ava';
 import type { BundleObject } from '../../../apply-controller/bundle/object.ts';
-import { entryOf, inventoryAfterFailure, inventoryOf, kindsOf, sameInventory, staleEntries, unionInventory } from '../../../apply-controller/inventory.ts';
+import {
+  entryOf, inventoryAfterFailure, inventoryOf, inventoryOfRecord, kindsOf, sameInventory, staleEntries, unionInventory,
+} from '../../../apply-controller/inventory.ts';
 import { ChangeSet } from '../../../apply-controller/ssa/change-set.ts';
 
 function obj(apiVersion: string, kind: string, name: string, namespace?: string): BundleObject {
@@ -59,4 +61,12 @@ test('kindsOf gives each group and kind once, as an apiVersion to watch', (t) =>
     { apiVersion: 'apps/v1', kind: 'Deployment' },
     { apiVersion: 'example.com/v2', kind: 'Gadget' },
   ]);
+});
+
+test('the inventory of a recorded revision lists its objects in order, skipping nameless ones', (t) => {
+  const phases = [
+    { objects: [crd.object, cm.object] },
+    { objects: [web.object, cm.object, { apiVersion: 'v1', kind: 'ConfigMap', metadata: {} } as unknown as typeof cm.object] },
+  ];
+  t.deepEqual(inventoryOfRecord(phases), inventoryOf([crd, cm, web]));
 });

@@ -1,0 +1,38 @@
+// The apply-controller's flags.
+import test from 'ava';
+import { parseApplyControllerFlags } from '../../../apply-controller/main.ts';
+
+test('defaults', (t) => {
+  const flags = parseApplyControllerFlags([], {});
+  t.is(flags.concurrent, 4);
+  t.is(flags.kubeApiQps, 50);
+  t.is(flags.kubeApiBurst, 100);
+  t.is(flags.metricsAddr, ':8080');
+  t.is(flags.healthAddr, ':8081');
+  t.false(flags.leaderElect);
+  t.false(flags.noCrossNamespaceRefs);
+  t.is(flags.defaultServiceAccount, undefined);
+  t.is(flags.leaderElectionNamespace, 'trellis-system');
+  t.is(flags.dependencyRequeueMs, 10_000);
+  t.is(flags.logLevel, 'info');
+});
+
+test('every flag', (t) => {
+  const flags = parseApplyControllerFlags([
+    '--kubeconfig', '/k', '--concurrent', '8', '--kube-api-qps', '20', '--kube-api-burst', '40', '--metrics-addr', '127.0.0.1:0',
+    '--health-addr', '', '--leader-elect', '--default-service-account', 'tenant', '--no-cross-namespace-refs',
+    '--artifact-cache-dir', '/tmp/x', '--watch-label-selector', 'team=a', '--watch-namespace', 'apps',
+    '--dependency-requeue-interval', '30s', '--log-level', 'debug',
+  ], { POD_NAMESPACE: 'trellis' });
+  t.like(flags, {
+    kubeconfig: '/k', concurrent: 8, kubeApiQps: 20, kubeApiBurst: 40, metricsAddr: '127.0.0.1:0', healthAddr: '', leaderElect: true,
+    defaultServiceAccount: 'tenant', noCrossNamespaceRefs: true, artifactCacheDir: '/tmp/x', watchLabelSelector: 'team=a',
+    watchNamespace: 'apps', dependencyRequeueMs: 30_000, logLevel: 'debug', leaderElectionNamespace: 'trellis',
+  });
+});
+
+test('bad values are refused', (t) => {
+  for (const argv of [['--concurrent', '0'], ['--default-service-account', 'Not_Valid'], ['--dependency-requeue-interval', 'soon'], ['--log-level', 'loud'], ['--unknown']]) {
+    t.throws(() => parseApplyControllerFlags(argv, {}), undefined, argv.join(' '));
+  }
+});
