@@ -79,6 +79,12 @@ export interface Workload {
   readonly goal: string;
   /** Rounds when the command line gives none. */
   readonly defaultRounds: number;
+  /**
+   * Starts a measurement that mostly waits (a default poll interval) so it can
+   * run in the background of the workloads before this one; `run` collects it.
+   * Called once, before the first cluster workload.
+   */
+  prepare?(ctx: BenchContext): void;
   run(ctx: BenchContext): Promise<WorkloadOutcome>;
 }
 

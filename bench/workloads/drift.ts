@@ -11,6 +11,7 @@ import { formatDuration, percentile } from '../framework/stats.ts';
 import { type BenchContext, type Workload, type WorkloadOutcome } from '../framework/workload.ts';
 import { steadyPackage } from './support/configmap-package.ts';
 import { mapLimit, watchUntil, WaitTimeoutError } from './support/kube.ts';
+import { CONFIG_KEY } from './support/packages.ts';
 
 const OBJECTS = 20;
 const LATENCY = `drift corrected (${OBJECTS} objects changed at once)`;
@@ -30,7 +31,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     name: 'Trellis (drift.mode: correct)', role: 'trellis', metrics: { [LATENCY]: 'ms' },
     async run(round) {
       const picked = steady.source.objects.slice((round * OBJECTS) % count, (round * OBJECTS) % count + OBJECTS);
-      const wanted = new Map(picked.map((o) => [o.metadata!.name!, (o as ConfigMap).data?.payload ?? '']));
+      const wanted = new Map(picked.map((o) => [o.metadata!.name!, (o as ConfigMap).data?.[CONFIG_KEY] ?? '']));
       // A watch from "now" (the resourceVersion of an empty list) sees every change made after it.
       const { resourceVersion } = await client.list(type, { labelSelector: 'bench.trellis.dev/none=1' });
       const changedAt = new Map<string, number>();
@@ -43,13 +44,13 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
         const want = wanted.get(name);
         if (want === undefined || restoredAt.has(name)) return false;
         // Restored means: seen drifted, then seen as the Package says again.
-        if (obj.data?.payload !== want) drifted.add(name);
+        if (obj.data?.[CONFIG_KEY] !== want) drifted.add(name);
         else if (drifted.has(name)) restoredAt.set(name, performance.now());
         return restoredAt.size === wanted.size;
       });
       await mapLimit(picked, OBJECTS, async (o) => {
         const name = o.metadata!.name!;
-        await client.patch({ ...type, name }, { data: { payload: `drifted in round ${round + 1}` } }, { fieldManager: 'bench-drift' });
+        await client.patch({ ...type, name }, { data: { [CONFIG_KEY]: `drifted in round ${round + 1}\n` } }, { fieldManager: 'bench-drift' });
         changedAt.set(name, performance.now());
       });
       try {

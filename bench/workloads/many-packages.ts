@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { packageResource, type Package } from '../../apply-controller/api.ts';
 import { createDeterministicTarGz } from '../../runtime/archive.ts';
+import { ociRepositoryResource } from '../../source-controller/api.ts';
 import { OciClient, TRELLIS_ARTIFACT_TYPE, TRELLIS_CONTENT_MEDIA_TYPE } from '../../source-controller/oci/index.ts';
+import { apiRequestsByVerb, describeMemory, describeVerbs, readControllerMetrics, reconcileTime } from '../framework/controller-metrics.ts';
 import { requireControllerEntries } from '../framework/controllers.ts';
 import { MemorySampler } from '../framework/memory.ts';
 import { runAlternately, type Contender } from '../framework/rounds.ts';
@@ -25,6 +27,8 @@ const RATE = `${PACKAGES} Packages Ã— ${OBJECTS_PER_PACKAGE} objects, nothing â†
 const APPLY_RSS = 'peak RSS, apply-controller';
 const SOURCE_RSS = 'peak RSS, source-controller';
 const MIB = 1024 * 1024;
+const PACKAGE_TYPE = { apiVersion: packageResource.apiVersion, kind: packageResource.kind };
+const OCI_TYPE = { apiVersion: ociRepositoryResource.apiVersion, kind: ociRepositoryResource.kind };
 
 /** The four manifests of package `name`. */
 function appManifests(name: string): string {
@@ -79,6 +83,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
   const names = await pushBundles(ctx, registry.host);
   let runs = 0;
   let current = '';
+  const profiles: string[] = [];
 
   const contender: Contender = {
     name: 'Trellis (both controllers, default flags)', role: 'trellis',
@@ -111,6 +116,16 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
       });
       const seconds = (done - t0) / 1000;
       const seen = sampler.stop();
+      const [applyMetrics, sourceMetrics] = await Promise.all([
+        readControllerMetrics(controllers.apply.metricsUrl), readControllerMetrics(controllers.source.metricsUrl)]);
+      const applyRequests = apiRequestsByVerb(applyMetrics);
+      const applyTotal = [...applyRequests.values()].reduce((a, b) => a + b, 0);
+      const reconciles = reconcileTime(applyMetrics, 'Package');
+      profiles.push(`Profile (${seconds.toFixed(1)} s): the apply-controller made ${describeVerbs(applyRequests)} since it started, `
+        + `${(applyTotal / seconds).toFixed(1)} requests/s on average against its limit of 50/s; ${reconciles.count} Package reconciles, `
+        + `${reconciles.count > 0 ? (reconciles.seconds / reconciles.count).toFixed(2) : '?'} s each on average with 4 at a time. `
+        + `The source-controller made ${describeVerbs(apiRequestsByVerb(sourceMetrics))}. `
+        + `Memory at the end: apply-controller ${describeMemory(applyMetrics) ?? 'n/a'}; source-controller ${describeMemory(sourceMetrics) ?? 'n/a'}.`);
       const applyPeak = seen.get(controllers.apply.pid)?.peak ?? controllers.apply.memory()?.hwm ?? 0;
       const sourcePeak = seen.get(controllers.source.pid)?.peak ?? controllers.source.memory()?.hwm ?? 0;
       return { [RATE]: (PACKAGES * OBJECTS_PER_PACKAGE) / seconds, [APPLY_RSS]: applyPeak, [SOURCE_RSS]: sourcePeak, seconds };
@@ -118,7 +133,9 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
   };
   const measurements = await runAlternately([contender], {
     rounds: ctx.rounds, log: ctx.log,
-    after: async () => { if (current) await deleteNamespace(client, current, 600_000); },
+    after: async () => {
+      if (current) await deleteNamespace(client, current, { timeoutMs: 600_000, releaseFinalizers: [PACKAGE_TYPE, OCI_TYPE] });
+    },
   });
   const med = (metric: string): number | undefined => {
     const m = measurements.find((x) => x.metric === metric);
@@ -133,6 +150,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     notes: [
       `From the first create to the last Package Ready; the ${PACKAGES} OCIRepositories and Packages are created by the benchmark 16 at a time, inside the timed span. `
         + 'Both controllers run with their default flags (--concurrent 4 each, --kube-api-qps 50). Peak RSS is VmHWM of processes started fresh for the round.',
+      ...profiles,
     ],
   };
 }

@@ -80,7 +80,16 @@ export function configMapPackageSpec(source: ConfigMapSource): PackageSpecInput 
   };
 }
 
-/** A Ready Package of the `count` ConfigMaps in namespace `bench-steady-<count>`, made on first use. */
+/**
+ * Makes `pkg` the steady Package of its size, so the no-op and drift workloads
+ * use the Package the cold apply made ("that Package") instead of applying
+ * another one.
+ */
+export function adoptSteadyPackage(env: Environment, pkg: SteadyPackage): void {
+  once(env, `steady-${pkg.source.count}`, () => Promise.resolve(pkg)).catch(() => undefined);
+}
+
+/** The Ready Package of the `count` ConfigMaps: the cold apply's if it left one, else one made now in `bench-steady-<count>`. */
 export function steadyPackage(env: Environment, count: number, log: (line: string) => void): Promise<SteadyPackage> {
   return once(env, `steady-${count}`, async () => {
     const source = await configMapSource(env, count, log);
@@ -89,8 +98,9 @@ export function steadyPackage(env: Environment, count: number, log: (line: strin
     const name = 'configmaps';
     await ensureNamespace(client, namespace);
     log(`applying the steady Package ${namespace}/${name} (${count} ConfigMaps)`);
-    const created = await client.create(packageObject(namespace, name, configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER });
-    await waitForPackage(client, namespace, name, created.metadata?.resourceVersion ?? '0', { timeoutMs: 600_000 });
+    // Applied, not created: an earlier workload's failed attempt may have left it.
+    const applied = await client.apply(packageObject(namespace, name, configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER, force: true });
+    await waitForPackage(client, namespace, name, applied.metadata?.resourceVersion ?? '0', { timeoutMs: 600_000 });
     return { source, namespace, name };
   });
 }

@@ -5,6 +5,7 @@
  */
 import { getCondition, type Condition } from '../../../runtime/conditions.ts';
 import type { KubeClient, WatchEvent } from '../../../runtime/kube.ts';
+import { isNotFound } from '../../../runtime/kube-transport.ts';
 import type { KubeObject, ResourceType } from '../../../runtime/object.ts';
 
 /** Raised when a wait runs out of time; says what it waited for and what it saw last. */
@@ -19,9 +20,29 @@ export async function ensureNamespace(client: KubeClient, name: string): Promise
   await client.apply({ ...NAMESPACE, metadata: { name } }, { fieldManager: 'trellis-bench' });
 }
 
-/** Deletes namespace `name` and waits (up to `timeoutMs`) until it is gone. */
-export async function deleteNamespace(client: KubeClient, name: string, timeoutMs = 300_000): Promise<void> {
+/** Options of {@link deleteNamespace}. */
+export interface DeleteNamespaceOptions {
+  readonly timeoutMs?: number;
+  /**
+   * Kinds whose finalizers are removed once the deletion started, so the
+   * namespace controller alone removes the content. For cleanup between runs,
+   * where a controller's own uninstall (one DELETE per object at its rate
+   * limit) is not what is measured.
+   */
+  readonly releaseFinalizers?: readonly ResourceType[];
+}
+
+/** Deletes namespace `name` and waits (up to `timeoutMs`, default 5 min) until it is gone. */
+export async function deleteNamespace(client: KubeClient, name: string, opts: DeleteNamespaceOptions = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 300_000;
   await client.delete({ ...NAMESPACE, name });
+  for (const type of opts.releaseFinalizers ?? []) {
+    const { items } = await client.list({ ...type, namespace: name });
+    await mapLimit(items.filter((o) => (o.metadata?.finalizers ?? []).length > 0), 16, async (o) => {
+      await client.patch({ ...type, namespace: name, name: o.metadata?.name ?? '' }, { metadata: { finalizers: null } })
+        .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+    });
+  }
   const deadline = Date.now() + timeoutMs;
   while (await client.get({ ...NAMESPACE, name })) {
     if (Date.now() > deadline) throw new WaitTimeoutError(`namespace ${name} still terminating after ${timeoutMs} ms`);
