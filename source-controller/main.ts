@@ -14,8 +14,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { Level } from 'pino';
+import { LOG_LEVELS, logLevelFlag, positiveIntFlag, positiveNumberFlag } from '../runtime/flags.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
@@ -54,25 +55,6 @@ export interface SourceControllerFlags {
   readonly maxFetchSize: number;
 }
 
-const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
-  return n;
-}
-
-function logLevel(value: string): Level {
-  if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
-  return value as Level;
-}
-
 /** The commander program for the flags (exported so `--help` output can be tested). */
 export function sourceControllerCommand(): Command {
   return new Command()
@@ -84,16 +66,16 @@ export function sourceControllerCommand(): Command {
     .option('--artifact-addr <addr>', 'listen address of the artifact HTTP server (host:port, :port; port 0 picks a free one)', ':9090')
     .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')
     .option('--health-addr <addr>', 'listen address of /healthz and /readyz; "" for none', ':8081')
-    .option('--concurrent <n>', 'objects reconciled at the same time, per kind', positiveInt, 4)
-    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumber, 50)
-    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveInt, 100)
-    .option('--artifact-retention <n>', 'artifacts kept per source, the current one included', positiveInt, 2)
+    .option('--concurrent <n>', 'objects reconciled at the same time, per kind', positiveIntFlag, 4)
+    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumberFlag, 50)
+    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveIntFlag, 100)
+    .option('--artifact-retention <n>', 'artifacts kept per source, the current one included', positiveIntFlag, 2)
     .option('--leader-elect', 'run leader election so only one replica reconciles', false)
     .option('--leader-election-id <name>', 'name of the Lease', 'trellis-source-controller')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE or trellis-system)')
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
-    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info' as Level)
-    .option('--max-fetch-size <bytes>', 'bytes one fetch may download', positiveInt, DEFAULT_SOURCE_LIMITS.maxDownloadBytes)
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
+    .option('--max-fetch-size <bytes>', 'bytes one fetch may download', positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxDownloadBytes)
     .allowExcessArguments(false);
 }
 

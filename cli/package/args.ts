@@ -4,20 +4,18 @@
  * argument '5 minutes' is invalid. …`). Pure.
  */
 import { InvalidArgumentError, Option } from 'commander';
-
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+import { InvalidDurationError, parsePositiveDuration } from '../../runtime/duration.ts';
 
 /** A Go-style duration (`90s`, `5m`, `1h30m`, `500ms`) in milliseconds; a bare number is seconds. */
 export function parseDuration(text: string): number {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== trimmed) {
-    throw new InvalidArgumentError('expected a duration such as 30s, 5m or 1h30m');
+  if (/^\d+$/.test(trimmed) && Number(trimmed) > 0) return Number(trimmed) * 1000;
+  try {
+    return parsePositiveDuration(trimmed, 'the duration');
+  } catch (err) {
+    if (!(err instanceof InvalidDurationError)) throw err;
+    throw new InvalidArgumentError(/must be/.test(err.message) ? err.message : 'expected a duration such as 30s, 5m or 1h30m');
   }
-  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * (UNIT_MS[p[2] ?? 's'] ?? 1000), 0);
-  if (ms <= 0) throw new InvalidArgumentError('the duration must be above zero');
-  return Math.round(ms);
 }
 
 /** A Kubernetes duration field (`interval`): the same grammar, kept as text for the object. */

@@ -20,7 +20,7 @@ import { ConditionType } from '../../runtime/conditions.ts';
 import { errorMessage } from '../../runtime/redact.ts';
 import { GitError } from '../git/errors.ts';
 import { OciError, RateLimitedError } from '../oci/errors.ts';
-import { InvalidDurationError } from './duration.ts';
+import { InvalidDurationError } from '../../runtime/duration.ts';
 
 /** The abnormal-true condition a failure sets. */
 export type FailureCondition = typeof ConditionType.FetchFailed | typeof ConditionType.ArtifactFailed

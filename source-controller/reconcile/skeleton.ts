@@ -29,7 +29,7 @@ import type { Logger } from '../../runtime/logging.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../runtime/predicates.ts';
 import type { ArtifactStorage } from '../storage/storage.ts';
 import { SensitiveValues } from '../secrets.ts';
-import { parsePositiveDuration } from './duration.ts';
+import { parsePositiveDuration } from '../../runtime/duration.ts';
 import { toSourceFailure } from './failure.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
 import { DEFAULT_SOURCE_LIMITS, type SourceKind, type SourceLimits, type SourceObject } from './source.ts';

@@ -8,7 +8,7 @@ import {
   AuthenticationError, DigestMismatchError, InvalidReferenceError, NotFoundError, RateLimitedError, RegistryError,
   RegistryUnreachableError,
 } from '../../../source-controller/oci/errors.ts';
-import { InvalidDurationError, parseDuration, parsePositiveDuration } from '../../../source-controller/reconcile/duration.ts';
+import { InvalidDurationError, parseDuration, parsePositiveDuration } from '../../../runtime/duration.ts';
 import { fetchFailed, toSourceFailure, type RetryMode } from '../../../source-controller/reconcile/failure.ts';
 import { nextReconcile } from '../../../source-controller/reconcile/skeleton.ts';
 import { SensitiveValues } from '../../../source-controller/secrets.ts';

@@ -1,6 +1,7 @@
 /**
  * Go durations as the CRDs accept them (`90s`, `5m`, `1h30m`, `1.5h`, `500ms`):
- * the spec's `interval` and `timeout` become milliseconds here.
+ * controllers turn the specs' `interval` and `timeout` and their duration flags into
+ * milliseconds here.
  */
 
 /** A duration the schema let through but that means nothing usable (zero, or absurdly large). */
