@@ -30,14 +30,15 @@ export function guardRevisionSpecs(client: KubeClient): KubeClient {
       switch (prop) {
         case 'update':
         case 'apply':
-          return (obj: { apiVersion?: string; kind?: string; metadata?: { name?: string } }, ...rest: unknown[]) => {
+          // Async like the methods they stand for: a refusal is a rejected promise.
+          return async (obj: { apiVersion?: string; kind?: string; metadata?: { name?: string } }, ...rest: unknown[]) => {
             if (isRevision(obj)) refused(prop, obj);
-            return method.call(target, obj, ...rest);
+            return await (method.call(target, obj, ...rest) as Promise<unknown>);
           };
         case 'patch':
-          return (ref: ObjectRef, ...rest: unknown[]) => {
+          return async (ref: ObjectRef, ...rest: unknown[]) => {
             if (isRevision(ref)) refused('patch', ref);
-            return method.call(target, ref, ...rest);
+            return await (method.call(target, ref, ...rest) as Promise<unknown>);
           };
         case 'impersonate':
           return (...args: unknown[]) => guardRevisionSpecs(method.apply(target, args) as KubeClient);

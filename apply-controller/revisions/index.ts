@@ -8,7 +8,9 @@ export {
   type EncodedPhases, type RevisionPhase,
 } from './encode.ts';
 export {
-  CONTENT_HASH_ANNOTATION, contentHashOfRevision, getRevision, listRevisions, recordsSame, REVISION_NUMBER_LABEL,
-  REVISION_PACKAGE_LABEL, RevisionExistsError, revisionName, setRevisionStatus, writeRevision,
+  CONTENT_HASH_ANNOTATION, contentHashOfRevision, findRevisionFor, getRevision, listRevisions, recordsSame, REVISION_NUMBER_LABEL,
+  REVISION_PACKAGE_LABEL, RevisionExistsError, RevisionImmutableError, revisionName, setRevisionStatus, writeRevision,
   type NewRevision, type RevisionSource, type RevisionStatusInput, type WriteRevisionOptions,
 } from './store.ts';
+export { guardRevisionSpecs } from './guard.ts';
+export { markAvailable, newestAvailable, unfinishedInventory } from './history.ts';
