@@ -17,11 +17,11 @@ import type { Level } from 'pino';
 import { Counter } from 'prom-client';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
+import { durationFlag, LOG_LEVELS, logLevelFlag, positiveIntFlag, positiveNumberFlag } from '../runtime/flags.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { Manager } from '../runtime/manager.ts';
 import { ArtifactCache } from './artifact.ts';
 import { createPackageController } from './reconcile/controller.ts';
-import { parseDuration } from './reconcile/settings.ts';
 
 /** The settings of one apply-controller process, as the flags give them. */
 export interface ApplyControllerFlags {
@@ -50,31 +50,6 @@ export interface ApplyControllerFlags {
   readonly logLevel: Level;
 }
 
-const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return n;
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0');
-  return n;
-}
-
-function durationMs(value: string): number {
-  const ms = parseDuration(value);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('must be a duration such as 10s or 1m');
-  return ms;
-}
-
-function logLevel(value: string): Level {
-  if (!LOG_LEVELS.includes(value)) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
-  return value as Level;
-}
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function serviceAccountName(value: string): string {
@@ -88,9 +63,9 @@ export function applyControllerCommand(): Command {
     .name('apply-controller')
     .description('Trellis apply-controller: Package objects keep the cluster equal to a source revision')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then the in-cluster service account, then ~/.kube/config)')
-    .option('--concurrent <n>', 'Packages reconciled at the same time', positiveInt, 4)
-    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumber, 50)
-    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveInt, 100)
+    .option('--concurrent <n>', 'Packages reconciled at the same time', positiveIntFlag, 4)
+    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumberFlag, 50)
+    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveIntFlag, 100)
     .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')
     .option('--health-addr <addr>', 'listen address of /healthz and /readyz; "" for none', ':8081')
     .option('--leader-elect', 'run leader election so only one replica reconciles', false)
@@ -101,8 +76,8 @@ export function applyControllerCommand(): Command {
     .option('--artifact-cache-dir <dir>', 'folder where artifacts are unpacked', join(tmpdir(), 'trellis-apply-controller'))
     .option('--watch-label-selector <selector>', 'reconcile only Packages with these labels (k=v,k2=v2)')
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
-    .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationMs, 10_000)
-    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevel, 'info' as Level)
+    .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationFlag, 10_000)
+    .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
     .allowExcessArguments(false);
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Package } from '../api.ts';
 import { validateIgnoreRules, type IgnoreRule } from '../drift/ignore.ts';
+import { InvalidDurationError, parsePositiveDuration } from '../../runtime/duration.ts';
 import { PackageFailure } from './failure.ts';
 
 /** Controller-wide settings that shape every Package (the tenancy flags). */
@@ -40,31 +41,13 @@ export interface PackageSettings {
   readonly historyLimit: number;
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-/** The longest delay a Node timer can wait. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
-
-/** Milliseconds of a Go duration (`90s`, `5m`, `1h30m`); undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
-  const input = text.trim();
-  if (input === '') return undefined;
-  let total = 0;
-  let consumed = 0;
-  DURATION_PART.lastIndex = 0;
-  for (let m = DURATION_PART.exec(input); m; m = DURATION_PART.exec(input)) {
-    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN);
-    consumed = DURATION_PART.lastIndex;
-  }
-  return consumed === input.length && Number.isFinite(total) ? Math.round(total) : undefined;
-}
-
 function duration(value: string | undefined, fallback: string, field: string): number {
-  const ms = parseDuration(value ?? fallback);
-  if (ms === undefined || ms <= 0 || ms > MAX_DELAY_MS) {
+  try {
+    return parsePositiveDuration(value ?? fallback, `spec.${field}`);
+  } catch (err) {
+    if (!(err instanceof InvalidDurationError)) throw err;
     throw new PackageFailure(undefined, 'InvalidSpec', `spec.${field} ${JSON.stringify(value)} must be a duration between 1ms and 24 days`, 'stall');
   }
-  return ms;
 }
 
 /** Label values are at most 63 characters; the package labels carry the Package's name. */

@@ -19,9 +19,9 @@
  * `DriftDetected` (drift mode `warn`) is set or removed only by a reconcile that
  * looked for drift; other outcomes leave it as it was.
  */
-import { isDeepStrictEqual } from 'node:util';
 import {
-  ConditionType, markFailed, markReady, markReconciling, markStalled, removeCondition, setCondition, type Condition,
+  ConditionType, markFailed, markReady, markReconciling, markStalled, readyAtGeneration, removeCondition, setCondition,
+  type Condition,
 } from '../../runtime/conditions.ts';
 import { REVISION_PATTERN } from '../../source-controller/api.ts';
 import type { InventoryEntry, PackageStatus } from '../api.ts';
@@ -118,34 +118,7 @@ export function rolloutStartStatus(previous: PackageStatus | undefined, generati
   return status;
 }
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * The JSON merge patch (RFC 7386) from `before` to `after`: changed and new
- * fields, `null` for removed ones, arrays replaced whole. Undefined when the two
- * are equal.
- */
-export function mergePatch(before: unknown, after: unknown): Json | undefined {
-  if (isDeepStrictEqual(before, after)) return undefined;
-  if (!isPlainObject(before) || !isPlainObject(after)) return (after ?? null) as Json;
-  const patch: Record<string, Json> = {};
-  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (after[key] === undefined) {
-      if (before[key] !== undefined) patch[key] = null;
-      continue;
-    }
-    const sub = mergePatch(before[key], after[key]);
-    if (sub !== undefined) patch[key] = sub;
-  }
-  return Object.keys(patch).length > 0 ? patch : undefined;
-}
-
 /** True when the status is Ready=True for this generation, i.e. the last reconcile of this spec succeeded. */
 export function readyForGeneration(status: PackageStatus | undefined, generation: number | undefined): boolean {
-  const ready = status?.conditions?.find((c) => c.type === ConditionType.Ready);
-  return ready?.status === 'True' && ready.observedGeneration === generation && status?.observedGeneration === generation;
+  return readyAtGeneration(status, generation);
 }

@@ -2,7 +2,8 @@
 import test from 'ava';
 import type { Package } from '../../../apply-controller/api.ts';
 import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
-import { matchesLabelSelector, parseDuration, settingsOf } from '../../../apply-controller/reconcile/settings.ts';
+import { matchesLabelSelector, settingsOf } from '../../../apply-controller/reconcile/settings.ts';
+import { parseDuration } from '../../../runtime/duration.ts';
 
 function pkg(spec: Partial<Package['spec']>, name = 'web'): Package {
   return {
@@ -17,9 +18,9 @@ test('Go durations become milliseconds', (t) => {
   t.is(parseDuration('1h30m'), 5_400_000);
   t.is(parseDuration('1.5h'), 5_400_000);
   t.is(parseDuration('250ms'), 250);
-  t.is(parseDuration('5'), undefined);
-  t.is(parseDuration('5m garbage'), undefined);
-  t.is(parseDuration(''), undefined);
+  t.throws(() => parseDuration('5'));
+  t.throws(() => parseDuration('5m garbage'));
+  t.throws(() => parseDuration(''));
 });
 
 test('settings: defaults, retryInterval falling back to interval, drift rules', (t) => {

@@ -3,7 +3,8 @@
 import test from 'ava';
 import type { PackageStatus } from '../../../apply-controller/api.ts';
 import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
-import { mergePatch, readyForGeneration, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
+import { readyForGeneration, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
+import { mergePatch } from '../../../runtime/merge-patch.ts';
 import { getCondition } from '../../../runtime/conditions.ts';
 
 const rev1 = `1.0.0@sha256:${'1'.repeat(64)}`;
