@@ -19,6 +19,7 @@ import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
 import { durationFlag, LOG_LEVELS, logLevelFlag, positiveIntFlag, positiveNumberFlag } from '../runtime/flags.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
+import { runControllerMain } from '../runtime/main.ts';
 import { Manager } from '../runtime/manager.ts';
 import { ArtifactCache } from './artifact.ts';
 import { createPackageController } from './reconcile/controller.ts';
@@ -162,25 +163,6 @@ function registerArtifactMetrics(manager: Manager, artifacts: ArtifactCache): vo
   }
 }
 
-async function main(): Promise<number> {
-  let flags: ApplyControllerFlags;
-  try {
-    flags = parseApplyControllerFlags(process.argv.slice(2));
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return typeof code === 'number' ? code : 2; // commander already printed the message
-  }
-  const log = createLogger({ name: 'apply-controller', level: flags.logLevel });
-  try {
-    return await runApplyController(flags, log);
-  } catch (err) {
-    log.fatal({ err }, 'apply-controller failed');
-    return 1;
-  }
-}
-
 if (import.meta.main) {
-  const code = await main();
-  // pino writes asynchronously; give the last lines a moment, then exit even if a library left a handle open.
-  setTimeout(() => process.exit(code), 100);
+  await runControllerMain({ name: 'apply-controller', parseFlags: (argv) => parseApplyControllerFlags(argv), run: runApplyController });
 }

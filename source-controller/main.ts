@@ -18,6 +18,7 @@ import { Command } from 'commander';
 import type { Level } from 'pino';
 import { LOG_LEVELS, logLevelFlag, positiveIntFlag, positiveNumberFlag } from '../runtime/flags.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
+import { runControllerMain } from '../runtime/main.ts';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -166,25 +167,6 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
   return outcome === 'signal' ? 0 : 1;
 }
 
-async function main(): Promise<number> {
-  let flags: SourceControllerFlags;
-  try {
-    flags = parseSourceControllerFlags(process.argv.slice(2));
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return typeof code === 'number' ? code : 2; // commander already printed the message
-  }
-  const log = createLogger({ name: 'source-controller', level: flags.logLevel });
-  try {
-    return await runSourceController(flags, log);
-  } catch (err) {
-    log.fatal({ err }, 'source-controller failed');
-    return 1;
-  }
-}
-
 if (import.meta.main) {
-  const code = await main();
-  // pino writes asynchronously; give the last lines a moment, then exit even if a library left a handle open.
-  setTimeout(() => process.exit(code), 100);
+  await runControllerMain({ name: 'source-controller', parseFlags: (argv) => parseSourceControllerFlags(argv), run: runSourceController });
 }
