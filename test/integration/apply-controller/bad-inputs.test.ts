@@ -9,26 +9,13 @@ import type { KubeObject } from '../../../runtime/object.ts';
 import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, type BundleFiles, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt,
-  isStalled, releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage,
+  adminClient, usePackageTestBed, type BundleFiles, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt,
+  isStalled, releasePackagesOnTeardown, runLabel, setArtifact, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
-let publisher: ArtifactPublisher;
-let stopController: (() => Promise<void>) | undefined;
-
-test.before(async () => {
-  const cluster = await useCluster();
-  publisher = await ArtifactPublisher.start();
-  const { packages } = await startPackageController(cluster, label.selector);
-  stopController = () => packages.stop();
-});
-
-test.after.always(async () => {
-  await stopController?.();
-  await publisher?.stop();
-});
+const bed = usePackageTestBed(test, label);
 
 const valuesManifest = stringify({
   apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'valued', version: '1.0.0',
@@ -97,14 +84,14 @@ async function refusesBadInput(t: ExecutionContext, input: BadInput): Promise<vo
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
   const base = { 'manifests/app.yaml': [configMap('base', { replicas: '1' })] };
-  const good = await publisher.publish(ns, 'src', input.trellis ? { ...base, 'package.yaml': valuesManifest } : { 'manifests/app.yaml': base['manifests/app.yaml'] });
+  const good = await bed().publisher.publish(ns, 'src', input.trellis ? { ...base, 'package.yaml': valuesManifest } : { 'manifests/app.yaml': base['manifests/app.yaml'] });
   await createSource(client, ns, 'src', good);
   await createPackage(client, ns, 'pkg', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, path: input.trellis ? '.' : 'manifests' });
   const installed = await waitForPackage(client, ns, 'pkg', (p) => isReadyAt(p, good.revision));
 
   // The bad revision drops `base` (it must not be pruned) and adds `newcomer` (it must not be applied).
   const badFiles = Object.fromEntries(Object.entries(input.files(ns)).map(([path, content]) => [input.trellis ? path : `manifests/${path}`, content]));
-  const bad = await publisher.publish(ns, 'src', {
+  const bad = await bed().publisher.publish(ns, 'src', {
     [input.trellis ? 'manifests/app.yaml' : 'manifests/new.yaml']: [configMap('newcomer', {})], ...badFiles,
   });
   if (input.spec) {
@@ -150,7 +137,7 @@ test('values from spec.values, a ConfigMap and a Secret land in the objects with
       ],
     },
   });
-  const artifact = await publisher.publish(ns, 'src', {
+  const artifact = await bed().publisher.publish(ns, 'src', {
     'package.yaml': manifest,
     'manifests/app.yaml': [
       configMap('cfg', { greeting: 'hi' }),

@@ -3,31 +3,18 @@
 // alone (ignore); drift.ignore paths belong to others.
 import anyTest, { type ExecutionContext } from 'ava';
 import type { PackageSpecInput } from '../../../apply-controller/api.ts';
-import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../../runtime/predicates.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, deployment, eventsAbout, getObject,
-  isReadyAt, releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
+  adminClient, usePackageTestBed, conditionOf, configMap, createPackage, createSource, deployment, eventsAbout, getObject,
+  isReadyAt, releasePackagesOnTeardown, runLabel, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
-let publisher: ArtifactPublisher;
-let packages: PackageController | undefined;
-
-test.before(async () => {
-  const cluster = await useCluster();
-  publisher = await ArtifactPublisher.start();
-  packages = (await startPackageController(cluster, label.selector)).packages;
-});
-
-test.after.always(async () => {
-  await packages?.stop();
-  await publisher?.stop();
-});
+const bed = usePackageTestBed(test, label);
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 type Deployment = KubeObject & { spec?: { replicas?: number } };
@@ -38,7 +25,7 @@ async function installed(t: ExecutionContext, spec: Partial<PackageSpecInput> = 
   const client = adminClient(cluster);
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
-  const artifact = await publisher.publish(ns, 'src', { 'app.yaml': [configMap('cm', { k: 'v' }), deployment('web')] });
+  const artifact = await bed().publisher.publish(ns, 'src', { 'app.yaml': [configMap('cm', { k: 'v' }), deployment('web')] });
   await createSource(client, ns, 'src', artifact);
   await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, ...spec });
   await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, artifact.revision));
@@ -83,7 +70,7 @@ test('an out-of-band edit is reverted and an out-of-band delete is re-created', 
     return found.some((e) => e.reason === 'DriftCorrected') ? found : undefined;
   });
   // One shared, label-selected informer per managed kind, whatever the number of Packages.
-  t.deepEqual(packages?.drift.kinds.sort(), ['/ConfigMap', 'apps/Deployment']);
+  t.deepEqual(bed().packages.drift.kinds.sort(), ['/ConfigMap', 'apps/Deployment']);
   t.true(events.some((e) => e.reason === 'DriftCorrected' && /1 (configured|created)/.test(e.note)), JSON.stringify(events));
 });
 

@@ -6,26 +6,13 @@ import { decodePhases, listRevisions } from '../../../apply-controller/revisions
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../../apply-controller/ssa/options.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, configMap, createPackage, createSource, deployment, eventsAbout, getObject, getPackage, isReadyAt,
-  patchSpec, releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage,
+  adminClient, usePackageTestBed, configMap, createPackage, createSource, deployment, eventsAbout, getObject, getPackage, isReadyAt,
+  patchSpec, releasePackagesOnTeardown, runLabel, setArtifact, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
-let publisher: ArtifactPublisher;
-let stopController: (() => Promise<void>) | undefined;
-
-test.before(async () => {
-  const cluster = await useCluster();
-  publisher = await ArtifactPublisher.start();
-  const { packages } = await startPackageController(cluster, label.selector);
-  stopController = () => packages.stop();
-});
-
-test.after.always(async () => {
-  await stopController?.();
-  await publisher?.stop();
-});
+const bed = usePackageTestBed(test, label);
 
 test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
   const cluster = await useCluster();
@@ -33,7 +20,7 @@ test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
 
-  const v1 = await publisher.publish(ns, 'src', {
+  const v1 = await bed().publisher.publish(ns, 'src', {
     'app/config.yaml': [configMap('settings', { mode: 'one' }), configMap('extra', { keep: 'no' })],
     'app/web.yaml': [deployment('web')],
   });
@@ -66,7 +53,7 @@ test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
   t.deepEqual(recorded.sort(), ['ConfigMap/extra', 'ConfigMap/settings', 'Deployment/web']);
 
   // Upgrade: one object changes, one goes, one comes.
-  const v2 = await publisher.publish(ns, 'src', {
+  const v2 = await bed().publisher.publish(ns, 'src', {
     'app/config.yaml': [configMap('settings', { mode: 'two' }), configMap('added', { n: '1' })],
     'app/web.yaml': [deployment('web')],
   });
@@ -97,12 +84,12 @@ test('prune: false leaves removed objects in place, and an object someone relabe
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
 
-  const v1 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {}), configMap('b', {}), configMap('taken', {})] });
+  const v1 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {}), configMap('b', {}), configMap('taken', {})] });
   await createSource(client, ns, 'src', v1);
   await createPackage(client, ns, 'keep', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, prune: false });
   await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v1.revision));
 
-  const v2 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {}), configMap('taken', {})] });
+  const v2 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {}), configMap('taken', {})] });
   await setArtifact(client, ns, 'src', v2);
   await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v2.revision));
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'b'), 'prune: false keeps what left the bundle');
@@ -112,7 +99,7 @@ test('prune: false leaves removed objects in place, and an object someone relabe
   await patchSpec(client, ns, 'keep', { prune: true, suspend: true });
   await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'taken' },
     { metadata: { labels: { [PACKAGE_NAME_LABEL]: null } } });
-  const v3 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {})] });
+  const v3 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {})] });
   await setArtifact(client, ns, 'src', v3);
   await patchSpec(client, ns, 'keep', { suspend: false });
   const done = await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v3.revision));
@@ -125,7 +112,7 @@ test('uninstall also removes what the latest PackageRevision records but the sta
   const client = adminClient(cluster);
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
-  const v1 = await publisher.publish(ns, 'src', { 'all.yaml': [configMap('listed', {}), configMap('recorded-only', {})] });
+  const v1 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('listed', {}), configMap('recorded-only', {})] });
   await createSource(client, ns, 'src', v1);
   await createPackage(client, ns, 'crashy', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
   await waitForPackage(client, ns, 'crashy', (p) => isReadyAt(p, v1.revision));

@@ -8,26 +8,13 @@ import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, deployment, getObject, isReadyAt,
-  releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage,
+  adminClient, usePackageTestBed, conditionOf, configMap, createPackage, createSource, deployment, getObject, isReadyAt,
+  releasePackagesOnTeardown, runLabel, setArtifact, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
-let publisher: ArtifactPublisher;
-let stopController: (() => Promise<void>) | undefined;
-
-test.before(async () => {
-  const cluster = await useCluster();
-  publisher = await ArtifactPublisher.start();
-  const { packages } = await startPackageController(cluster, label.selector);
-  stopController = () => packages.stop();
-});
-
-test.after.always(async () => {
-  await stopController?.();
-  await publisher?.stop();
-});
+const bed = usePackageTestBed(test, label);
 
 function manifest(phases: readonly string[]): string {
   return stringify({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'phased', version: '1.0.0', phases });
@@ -64,7 +51,7 @@ test('a CRD and its custom resources apply in one bundle, and three phases apply
     if (event.type === 'ADDED' && name.startsWith('marker-')) created.push(name);
   }).catch(() => undefined);
 
-  const artifact = await publisher.publish(ns, 'src', {
+  const artifact = await bed().publisher.publish(ns, 'src', {
     'package.yaml': manifest(['infra', 'config', 'apps']),
     'manifests/infra.yaml': [gadgetCrd(group), configMap('marker-1', {}, { annotations: phase('infra') }), deployment('db', 'nginx:1.25', { annotations: phase('infra') })],
     'manifests/config.yaml': [
@@ -102,11 +89,14 @@ test('a later phase is not applied while an earlier one is unhealthy; the timeou
     'manifests/first.yaml': [deployment('slow', image, { annotations: phase('first') })],
     'manifests/second.yaml': [configMap('later', {}, { annotations: phase('second') })],
   });
-  const bad = await publisher.publish(ns, 'src', files('nginx:fail'));
+  const bad = await bed().publisher.publish(ns, 'src', files('nginx:fail'));
   await createSource(client, ns, 'src', bad);
   await createPackage(client, ns, 'gated', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '3s' });
 
-  const failed = await waitForPackage(client, ns, 'gated', (p) => conditionOf(p, 'HealthCheckFailed')?.status === 'True');
+  // Each retry starts with Ready=Unknown while the last attempt's HealthCheckFailed
+  // stays; wait for the end of an attempt, where both speak.
+  const failed = await waitForPackage(client, ns, 'gated',
+    (p) => conditionOf(p, 'HealthCheckFailed')?.status === 'True' && conditionOf(p, 'Ready')?.status === 'False');
   const health = conditionOf(failed, 'HealthCheckFailed');
   t.true(health?.message.includes(`Deployment/${ns}/slow`), health?.message);
   t.is(conditionOf(failed, 'Ready')?.status, 'False');
@@ -117,7 +107,7 @@ test('a later phase is not applied while an earlier one is unhealthy; the timeou
   const [revision] = await listRevisions(client, ns, 'gated');
   t.is(revision?.status?.phase, 'Failed');
 
-  const good = await publisher.publish(ns, 'src', files('nginx:1.25'));
+  const good = await bed().publisher.publish(ns, 'src', files('nginx:1.25'));
   await setArtifact(client, ns, 'src', good);
   const healed = await waitForPackage(client, ns, 'gated', (p) => isReadyAt(p, good.revision));
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'later'));

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ExecutionContext } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { packageResource, type Package, type PackageSpecInput } from '../../../apply-controller/api.ts';
@@ -23,7 +23,7 @@ import type { KubeObject } from '../../../runtime/object.ts';
 import { ociRepositoryResource, type Artifact } from '../../../source-controller/api.ts';
 import { startArtifactServer, type ArtifactServer } from '../../../source-controller/storage/server.ts';
 import { ArtifactStorage } from '../../../source-controller/storage/storage.ts';
-import { eventually, scratchDir, type TestCluster } from '../../support/cluster.ts';
+import { eventually, scratchDir, useCluster, type TestCluster } from '../../support/cluster.ts';
 
 /** An admin client without client-side rate limiting. */
 export function adminClient(cluster: TestCluster): KubeClient {
@@ -135,6 +135,35 @@ export async function startPackageController(cluster: TestCluster, selector: str
   });
   await packages.start();
   return { packages, client, logFile };
+}
+
+/** One test file's Package controller and artifact publisher, started before its tests. */
+export interface PackageTestBed {
+  readonly publisher: ArtifactPublisher;
+  readonly packages: PackageController;
+}
+
+/**
+ * Starts a Package controller that reconciles only this file's Packages (by
+ * `label`) and an artifact publisher before the file's tests; stops both after.
+ * Call the returned function inside a test to reach them.
+ */
+export function usePackageTestBed(test: TestFn<unknown>, label: { selector: string }): () => PackageTestBed {
+  let bed: PackageTestBed | undefined;
+  test.before(async () => {
+    const cluster = await useCluster();
+    const publisher = await ArtifactPublisher.start();
+    const { packages } = await startPackageController(cluster, label.selector);
+    bed = { publisher, packages };
+  });
+  test.after.always(async () => {
+    await bed?.packages.stop();
+    await bed?.publisher.stop();
+  });
+  return () => {
+    if (!bed) throw new Error('the package test bed is not started');
+    return bed;
+  };
 }
 
 /** Creates a Package with the file's label. */

@@ -9,26 +9,13 @@ import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../../runtime/predicates.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, deployment, eventsAbout, getObject,
-  isReadyAt, patchSpec, releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage,
+  adminClient, ArtifactPublisher, usePackageTestBed, conditionOf, configMap, createPackage, createSource, deployment, eventsAbout, getObject,
+  isReadyAt, patchSpec, releasePackagesOnTeardown, runLabel, setArtifact, waitForPackage,
 } from '../apply-controller/support.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
-let publisher: ArtifactPublisher;
-let stopController: (() => Promise<void>) | undefined;
-
-test.before(async () => {
-  const cluster = await useCluster();
-  publisher = await ArtifactPublisher.start();
-  const { packages } = await startPackageController(cluster, label.selector);
-  stopController = () => packages.stop();
-});
-
-test.after.always(async () => {
-  await stopController?.();
-  await publisher?.stop();
-});
+const bed = usePackageTestBed(test, label);
 
 type Data = { data?: Record<string, string> };
 type Deploy = { metadata: { generation?: number }; spec?: { template?: { spec?: { containers?: { image?: string }[] } } } };
@@ -47,7 +34,7 @@ test('an upgrade that never becomes healthy is rolled back to the previous objec
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
 
-  const v1 = await publisher.publish(ns, 'src', {
+  const v1 = await bed().publisher.publish(ns, 'src', {
     'config.yaml': [configMap('settings', { mode: 'one' }), configMap('kept', { by: 'v1' })],
     'web.yaml': [deployment('web', 'nginx:1.25')],
   });
@@ -58,7 +45,7 @@ test('an upgrade that never becomes healthy is rolled back to the previous objec
   await waitForPackage(client, ns, 'web', (p) => isReadyAt(p, v1.revision));
 
   // v2 changes one object, deletes one, adds one, and its Deployment never becomes ready.
-  const v2 = await publisher.publish(ns, 'src', {
+  const v2 = await bed().publisher.publish(ns, 'src', {
     'config.yaml': [configMap('settings', { mode: 'two' }), configMap('added', { by: 'v2' })],
     'web.yaml': [deployment('web', 'nginx:fail')],
   });
@@ -107,7 +94,7 @@ test('an upgrade that never becomes healthy is rolled back to the previous objec
   t.deepEqual(phases(await listRevisions(client, ns, 'web')), ['1:Available', '2:Failed'], 'the retry reused revision 2');
 
   // The source moves on: the next revision applies and the rollback is over.
-  const v3 = await publisher.publish(ns, 'src', {
+  const v3 = await bed().publisher.publish(ns, 'src', {
     'config.yaml': [configMap('settings', { mode: 'three' })],
     'web.yaml': [deployment('web', 'nginx:1.26')],
   });
@@ -124,11 +111,11 @@ test('without rollback.onFailure a failed upgrade stays failed and keeps retryin
   const client = adminClient(cluster);
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
-  const v1 = await publisher.publish(ns, 'src', { 'web.yaml': [deployment('web', 'nginx:1.25')] });
+  const v1 = await bed().publisher.publish(ns, 'src', { 'web.yaml': [deployment('web', 'nginx:1.25')] });
   await createSource(client, ns, 'src', v1);
   await createPackage(client, ns, 'web', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '3s' });
   await waitForPackage(client, ns, 'web', (p) => isReadyAt(p, v1.revision));
-  const v2 = await publisher.publish(ns, 'src', { 'web.yaml': [deployment('web', 'nginx:fail')] });
+  const v2 = await bed().publisher.publish(ns, 'src', { 'web.yaml': [deployment('web', 'nginx:fail')] });
   await setArtifact(client, ns, 'src', v2);
   const failed = await waitForPackage(client, ns, 'web', (p) => conditionOf(p, 'HealthCheckFailed')?.status === 'True');
   t.is(conditionOf(failed, 'RolledBack'), undefined);
@@ -146,7 +133,7 @@ test('a pin applies an older revision with the artifact server down, holds it wh
   t.teardown(() => doomed.stop().catch(() => undefined));
   const v1 = await doomed.publish(ns, 'src', { 'config.yaml': [configMap('a', { v: '1' }), configMap('only-v1', { v: '1' })] });
   const v2 = await doomed.publish(ns, 'src', { 'config.yaml': [configMap('a', { v: '2' }), configMap('only-v2', { v: '2' })] });
-  const v3 = await publisher.publish(ns, 'src', { 'config.yaml': [configMap('a', { v: '3' })] });
+  const v3 = await bed().publisher.publish(ns, 'src', { 'config.yaml': [configMap('a', { v: '3' })] });
   await createSource(client, ns, 'src', v1);
   await createPackage(client, ns, 'cfg', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '5s' });
   await waitForPackage(client, ns, 'cfg', (p) => isReadyAt(p, v1.revision));
@@ -196,7 +183,7 @@ test('one revision per distinct state, listed in order, and historyLimit collect
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
   const versions = [];
-  for (const n of [1, 2, 3, 4]) versions.push(await publisher.publish(ns, 'src', { 'c.yaml': [configMap('c', { n: String(n) })] }));
+  for (const n of [1, 2, 3, 4]) versions.push(await bed().publisher.publish(ns, 'src', { 'c.yaml': [configMap('c', { n: String(n) })] }));
   const [v1, v2, v3, v4] = versions as [typeof versions[0], typeof versions[0], typeof versions[0], typeof versions[0]];
   await createSource(client, ns, 'src', v1);
   await createPackage(client, ns, 'h', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, historyLimit: 3 });
