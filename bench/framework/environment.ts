@@ -46,6 +46,7 @@ export class Environment {
   #controllers: Promise<Controllers> | undefined;
   #controllerRuns = 0;
   readonly #controllerLogLevel: string;
+  readonly #background = new Map<string, Promise<unknown>>();
 
   constructor(dir: string, log: (line: string) => void, opts: { controllerLogLevel?: string } = {}) {
     this.dir = dir;
@@ -119,6 +120,26 @@ export class Environment {
       });
     })();
     return this.#controllers;
+  }
+
+  /**
+   * Registers a measurement running in the background (it waits most of the
+   * time, e.g. for a poll interval). Its failure is its owner's to report.
+   */
+  runInBackground(what: string, work: Promise<unknown>): void {
+    const settled = work.then(() => undefined, () => undefined).finally(() => this.#background.delete(what));
+    this.#background.set(what, settled);
+  }
+
+  /**
+   * Waits until no background measurement is running: for workloads that
+   * count requests, which another measurement's reconcile would add to.
+   */
+  async awaitBackground(log: (line: string) => void): Promise<void> {
+    for (const [what, running] of [...this.#background]) {
+      log(`waiting for ${what} to finish first (it would add to the counts)`);
+      await running;
+    }
   }
 
   /** Stops whatever was started, controllers first, the cluster last. */

@@ -102,6 +102,11 @@ export async function createReadySource(client: KubeClient, source: KubeObject, 
   return waitForSource(client, source, created.metadata?.resourceVersion ?? '0', timeoutMs);
 }
 
+/** Raised when a Package waited on reports Stalled (only a change of its spec or source can help). */
+export class PackageStalledError extends Error {
+  override readonly name = 'PackageStalledError';
+}
+
 /** What {@link waitForPackage} saw when it ended. */
 export interface PackageSeen {
   readonly at: number;
@@ -124,14 +129,14 @@ export async function waitForPackage(client: KubeClient, namespace: string, name
     const ready = readyCondition(pkg);
     last = `Ready=${ready?.status ?? '?'} ${ready?.reason ?? ''}: ${ready?.message ?? ''}`.slice(0, 300);
     const stalled = pkg.status?.conditions?.find((c) => c.type === 'Stalled' && c.status === 'True');
-    if (stalled) throw new Error(`Package ${namespace}/${name} stalled: ${stalled.reason}: ${stalled.message ?? ''}`);
+    if (stalled) throw new PackageStalledError(`Package ${namespace}/${name} stalled: ${stalled.reason}: ${stalled.message ?? ''}`);
     if ((opts.done ?? isReadyNow)(pkg)) {
       seen = { at: performance.now(), pkg };
       return true;
     }
     return false;
   }).catch((err: unknown) => {
-    if (err instanceof Error) err.message = `${err.message} (last seen: ${last || 'nothing'})`;
+    if (err instanceof Error && !(err instanceof PackageStalledError)) err.message = `${err.message} (last seen: ${last || 'nothing'})`;
     throw err;
   });
   return seen!;
