@@ -34,7 +34,8 @@ function benchCommand(): Command {
     .option('--skip-slow', 'leave out measurements that wait for a default poll interval (5 min)', false)
     .option('--out <dir>', 'folder for latest.json and latest.md', join(projectRoot, '.bench-results'))
     .option('--keep', 'keep the temporary folder (logs of the controllers and servers)', false)
-    .option('--controller-log-level <level>', 'log level of both controllers (debug to profile a workload)', 'info');
+    .option('--controller-log-level <level>', 'log level of both controllers (debug to profile a workload)', 'info')
+    .option('--controller-flags <flags>', 'extra flags for both controllers, space-separated (diagnostics; the header says so)', '');
 }
 
 function select(names: readonly string[]): Workload[] {
@@ -78,7 +79,7 @@ async function main(): Promise<number> {
     const code = (err as { exitCode?: number }).exitCode;
     return typeof code === 'number' ? code : 2;
   }
-  const o = program.opts<{ rounds?: number; objects: number; large: boolean; skipSlow: boolean; out: string; keep: boolean; controllerLogLevel: string }>();
+  const o = program.opts<{ rounds?: number; objects: number; large: boolean; skipSlow: boolean; out: string; keep: boolean; controllerLogLevel: string; controllerFlags: string }>();
   let selected: Workload[];
   try {
     selected = select(program.args);
@@ -90,7 +91,8 @@ async function main(): Promise<number> {
   const header = machineHeader();
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
-  const env = new Environment(dir, log, { controllerLogLevel: o.controllerLogLevel });
+  const controllerArgs = o.controllerFlags.split(/\s+/).filter((a) => a !== '');
+  const env = new Environment(dir, log, { controllerLogLevel: o.controllerLogLevel, controllerArgs });
   log(`running ${selected.map((w) => w.name).join(', ')} in ${dir}`);
   const reports: WorkloadReport[] = [];
   const stop = async (): Promise<void> => {
@@ -120,6 +122,7 @@ async function main(): Promise<number> {
     const final: RunHeader = {
       ...header, loadAtEnd: loadavg(), durationMs: performance.now() - started,
       ...(kubernetes ? { kubernetes } : {}),
+      ...(controllerArgs.length > 0 ? { controllerFlags: controllerArgs.join(' ') } : {}),
     };
     const markdown = renderReport(final, reports);
     process.stdout.write(`\n${markdown}`);

@@ -41,6 +41,8 @@ export interface StartControllersOptions {
   readonly log: (line: string) => void;
   /** `--log-level` of both (default info; debug shows every reconcile step). */
   readonly logLevel?: string;
+  /** Flags added to both (diagnostic runs only: the benchmark measures the defaults). */
+  readonly extraArgs?: readonly string[];
 }
 
 /** The entry points, relative to the project root. */
@@ -114,7 +116,8 @@ async function startOne(name: string, entry: string, args: readonly string[], di
 /** Starts the source-controller, then the apply-controller. */
 export async function startControllers(opts: StartControllersOptions): Promise<Controllers> {
   requireControllerEntries();
-  const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', opts.logLevel ?? 'info'];
+  const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', opts.logLevel ?? 'info',
+    ...(opts.extraArgs ?? [])];
   const source = await startOne('source-controller', CONTROLLER_ENTRIES.source, [
     ...common, '--storage-path', join(opts.dir, 'storage'), '--artifact-addr', '127.0.0.1:0',
   ], opts.dir, opts.log);

@@ -46,12 +46,14 @@ export class Environment {
   #controllers: Promise<Controllers> | undefined;
   #controllerRuns = 0;
   readonly #controllerLogLevel: string;
+  readonly #controllerArgs: readonly string[];
   readonly #background = new Map<string, Promise<unknown>>();
 
-  constructor(dir: string, log: (line: string) => void, opts: { controllerLogLevel?: string } = {}) {
+  constructor(dir: string, log: (line: string) => void, opts: { controllerLogLevel?: string; controllerArgs?: readonly string[] } = {}) {
     this.dir = dir;
     this.#log = log;
     this.#controllerLogLevel = opts.controllerLogLevel ?? 'info';
+    this.#controllerArgs = opts.controllerArgs ?? [];
   }
 
   /** The cluster, with Trellis's CRDs installed. */
@@ -117,6 +119,7 @@ export class Environment {
         dir: join(this.dir, `controllers-${this.#controllerRuns}`),
         log: (l) => this.#log(`controllers: ${l}`),
         logLevel: this.#controllerLogLevel,
+        extraArgs: this.#controllerArgs,
       });
     })();
     return this.#controllers;

@@ -21,6 +21,8 @@ export interface RunHeader {
   readonly totalMemoryBytes: number;
   /** Wall time of the whole run, when it is over. */
   readonly durationMs?: number;
+  /** Flags given to the controllers beyond their defaults (a diagnostic run, not the shipped configuration). */
+  readonly controllerFlags?: string;
 }
 
 /** How one workload ended. */
@@ -113,6 +115,7 @@ export function renderHeader(h: RunHeader): string {
     `- Machine: ${h.cores} cores (${h.cpuModel}), ${(h.totalMemoryBytes / 1024 ** 3).toFixed(1)} GiB memory`,
     `- Load average (1/5/15 min): ${load(h.loadAtStart)} at start${h.loadAtEnd ? `, ${load(h.loadAtEnd)} at end` : ''}`,
     `- Node ${h.node}, Kubernetes ${h.kubernetes}`,
+    ...(h.controllerFlags ? [`- DIAGNOSTIC RUN: the controllers ran with \`${h.controllerFlags}\` beyond their defaults; these are not the shipped settings`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

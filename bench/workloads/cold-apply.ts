@@ -124,7 +124,7 @@ async function measureSize(ctx: BenchContext, count: number): Promise<{ measurem
     const p = profiles[Math.floor(profiles.length / 2)]!;
     const total = [...p.requests.values()].reduce((a, b) => a + b, 0);
     return [`Profile of a Trellis run (${count.toLocaleString('en')} objects, ${formatDuration(p.ms)}): the apply-controller made ${describeVerbs(p.requests)}, `
-      + `${(total / count).toFixed(2)} per object, at ${(total / (p.ms / 1000)).toFixed(1)} requests/s on average against its client-side limit of 50/s (burst 100).`];
+      + `${(total / count).toFixed(2)} per object, at ${(total / (p.ms / 1000)).toFixed(1)} requests/s on average (the default client-side limit is 50/s, burst 100).`];
   })();
   return {
     measurements,
@@ -153,7 +153,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     measurements,
     goals,
     notes: [
-      `Trellis runs as a process with its default flags (--kube-api-qps 50, --kube-api-burst 100, apply concurrency ${CONCURRENCY}); `
+      `Trellis runs as a process with its default flags (--kube-api-qps 50, --kube-api-burst 100, apply concurrency ${CONCURRENCY}) unless the header says otherwise; `
         + 'the time includes the artifact download from the source-controller, validation, the PackageRevision, dry-run planning, apply and the health wait. '
         + 'kubectl and the ceiling use the admin kubeconfig, like the controller. Each run gets a fresh namespace, deleted before the next run '
         + '(untimed; the Package\'s finalizer is released so the namespace controller does the deleting); the last Trellis Package stays for workloads 2 and 3.',

@@ -86,7 +86,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
   const profiles: string[] = [];
 
   const contender: Contender = {
-    name: 'Trellis (both controllers, default flags)', role: 'trellis',
+    name: 'Trellis (both controllers)', role: 'trellis',
     metrics: { [RATE]: 'objects/s', [APPLY_RSS]: 'bytes', [SOURCE_RSS]: 'bytes' },
     async run() {
       // Fresh processes: their peak RSS is this workload's, not an earlier one's.
@@ -122,9 +122,11 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
       const applyTotal = [...applyRequests.values()].reduce((a, b) => a + b, 0);
       const reconciles = reconcileTime(applyMetrics, 'Package');
       profiles.push(`Profile (${seconds.toFixed(1)} s): the apply-controller made ${describeVerbs(applyRequests)} since it started, `
-        + `${(applyTotal / seconds).toFixed(1)} requests/s on average against its limit of 50/s; ${reconciles.count} Package reconciles, `
+        + `${(applyTotal / seconds).toFixed(1)} requests/s on average (the default client-side limit is 50/s); ${reconciles.count} Package reconciles, `
         + `${reconciles.count > 0 ? (reconciles.seconds / reconciles.count).toFixed(2) : '?'} s each on average with 4 at a time. `
         + `The source-controller made ${describeVerbs(apiRequestsByVerb(sourceMetrics))}. `
+        + `RSS when the round started: apply-controller ${formatMiB(seen.get(controllers.apply.pid)?.first ?? 0)}, `
+        + `source-controller ${formatMiB(seen.get(controllers.source.pid)?.first ?? 0)}. `
         + `Memory at the end: apply-controller ${describeMemory(applyMetrics) ?? 'n/a'}; source-controller ${describeMemory(sourceMetrics) ?? 'n/a'}.`);
       const applyPeak = seen.get(controllers.apply.pid)?.peak ?? controllers.apply.memory()?.hwm ?? 0;
       const sourcePeak = seen.get(controllers.source.pid)?.peak ?? controllers.source.memory()?.hwm ?? 0;
@@ -149,7 +151,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     ],
     notes: [
       `From the first create to the last Package Ready; the ${PACKAGES} OCIRepositories and Packages are created by the benchmark 16 at a time, inside the timed span. `
-        + 'Both controllers run with their default flags (--concurrent 4 each, --kube-api-qps 50). Peak RSS is VmHWM of processes started fresh for the round.',
+        + 'Both controllers run with their default flags (--concurrent 4 each, --kube-api-qps 50) unless the header says otherwise. Peak RSS is VmHWM of processes started fresh for the round.',
       ...profiles,
     ],
   };

@@ -65,14 +65,16 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
   const writesByRound: string[] = [];
   const ref = { apiVersion: packageResource.apiVersion, kind: packageResource.kind, namespace: steady.namespace, name: steady.name };
 
-  /** Waits until a whole window passes without a request a Package reconcile could make; returns the busy windows seen first. */
-  const waitForQuiet = async (): Promise<number> => {
+  /** Waits until a whole window passes without a request a Package reconcile could make; returns what the busy windows saw. */
+  const waitForQuiet = async (): Promise<string[]> => {
     const t0 = performance.now();
-    for (let busyWindows = 0; ; busyWindows++) {
+    const busyWindows: string[] = [];
+    for (;;) {
       const a = await scrape();
       await sleep(QUIET_WINDOW_MS);
       const busy = attributable(requestDelta(a, await scrape()));
       if (busy.length === 0) return busyWindows;
+      busyWindows.push(describeRequests(busy));
       ctx.log(`not quiet yet: ${describeRequests(busy)}`);
       if (performance.now() - t0 > QUIET_LIMIT_MS) throw new Error(`the Package never went quiet within ${QUIET_LIMIT_MS / 1000} s (last window: ${describeRequests(busy)})`);
     }
@@ -83,7 +85,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     metrics: { [REQUESTS]: 'requests/object', [WRITES]: 'requests', [WALL]: 'ms' },
     async run(round) {
       const busyWindows = await waitForQuiet();
-      if (busyWindows > 0) settle.push(`round ${round + 1}: ${busyWindows} busy window${busyWindows > 1 ? 's' : ''}`);
+      if (busyWindows.length > 0) settle.push(`before round ${round + 1}: ${busyWindows.join(' / ')}`);
       const before = await scrape();
       const ownBefore = apiRequestsByVerb(await readControllerMetrics(controllers.apply.metricsUrl));
       const w0 = performance.now();
@@ -121,7 +123,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     ],
     notes: [
       `Requests in each window, as the apiserver counted them (resources a Package reconcile can touch; WATCHes left out, the benchmark's own annotation PATCH subtracted): ${details.join('; ')}.`,
-      `Each round starts once a ${QUIET_WINDOW_MS / 1000} s window passes without such requests.${settle.length > 0 ? ` Windows with such requests came first in ${settle.join(', ')}: the Package was still working on its own after it was Ready.` : ''}`,
+      `Each round starts once a ${QUIET_WINDOW_MS / 1000} s window passes without such requests.${settle.length > 0 ? ` Busy windows seen first (not counted): ${settle.join('; ')}.` : ''}`,
     ],
   };
 }

@@ -74,6 +74,8 @@ test('the header names cores, load at start and end, Node and Kubernetes', (t) =
   t.regex(text, /run took 1\.5 min/);
   const { loadAtEnd: _end, durationMs: _d, ...starting } = header;
   t.notRegex(renderHeader(starting), /at end|run took/);
+  t.notRegex(text, /DIAGNOSTIC/, 'a run with the default controller flags says nothing about flags');
+  t.regex(renderHeader({ ...header, controllerFlags: '--kube-api-qps 1000' }), /DIAGNOSTIC RUN: the controllers ran with `--kube-api-qps 1000` beyond their defaults/);
 });
 
 test('the JSON holds the same figures as the table, every sample, and the reasons', (t) => {
