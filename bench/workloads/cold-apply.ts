@@ -8,6 +8,7 @@
 import { packageResource } from '../../apply-controller/api.ts';
 import { DEFAULT_APPLY_OPTIONS } from '../../apply-controller/ssa/index.ts';
 import type { KubeObject } from '../../runtime/object.ts';
+import { ensureDebianTool } from '../../hack/lib/system-tools.ts';
 import { runTimed } from '../framework/commands.ts';
 import { runAlternately, type Contender } from '../framework/rounds.ts';
 import { formatDuration, formatRatio, median, ratio } from '../framework/stats.ts';
@@ -32,6 +33,8 @@ async function measureSize(ctx: BenchContext, count: number): Promise<{ measurem
   const namespaceFor = (who: string): string => `cold-${count}-${who}-${++runs}`;
   let current = '';
   const controllers = await ctx.env.controllers();
+  // On this machine kubectl may come from elsewhere; a fresh Debian 12 gets it from its own package.
+  const kubectlPath = ensureDebianTool('kubectl', 'kubernetes-client', ctx.log);
   const profiles: { ms: number; requests: Map<string, number> }[] = [];
   const refusals: string[] = [];
 
@@ -71,7 +74,7 @@ async function measureSize(ctx: BenchContext, count: number): Promise<{ measurem
       async run() {
         const ns = current = namespaceFor('kubectl');
         await ensureNamespace(client, ns);
-        const r = await runTimed('kubectl', ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '-n', ns, '-f', source.manifestDir],
+        const r = await runTimed(kubectlPath, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '-n', ns, '-f', source.manifestDir],
           { timeoutMs: 1_800_000 });
         await verify(ns, 'kubectl');
         return { [metric]: r.ms };
