@@ -78,7 +78,8 @@ export function applyForced(client: KubeClient, obj: DesiredObject, fieldManager
   return client.apply<ClusterObject>(obj, { fieldManager, force: true, dryRun });
 }
 
-async function planOne(client: KubeClient, target: Target, live: ClusterObject | undefined, opts: PlanOptions): Promise<PlanResult> {
+async function planOne(client: KubeClient, target: Target, live: ClusterObject | undefined, opts: PlanOptions,
+  reread = false): Promise<PlanResult> {
   const applied = prepareObject(target.object, live, opts);
   let dryRun: ClusterObject;
   try {
@@ -90,8 +91,23 @@ async function planOne(client: KubeClient, target: Target, live: ClusterObject |
     return { target, error: new ApplyError(target, err) };
   }
   if (live === undefined) return { target, applied, live, dryRun, action: 'create' };
-  const action = wouldChange(live as Record<string, unknown>, dryRun as Record<string, unknown>) ? 'update' : 'none';
-  return { target, applied, live, dryRun, action };
+  if (!wouldChange(live as Record<string, unknown>, dryRun as Record<string, unknown>)) {
+    return { target, applied, live, dryRun, action: 'none' };
+  }
+  if (!reread) {
+    // A controller may have written the object between our read and the dry run
+    // (a new Deployment gets its revision annotation a moment after creation): the
+    // dry run then saw a newer object than `live`. Before calling it a change, plan
+    // once more against a fresh read — otherwise we would write for nothing.
+    let fresh: ClusterObject | undefined;
+    try {
+      fresh = await client.get<ClusterObject>(target.ref);
+    } catch (err) {
+      return { target, error: new ApplyError(target, err) };
+    }
+    if (fresh?.metadata?.resourceVersion !== live.metadata?.resourceVersion) return planOne(client, target, fresh, opts, true);
+  }
+  return { target, applied, live, dryRun, action: 'update' };
 }
 
 /**
