@@ -1,22 +1,36 @@
 // Outages and throttling: a registry that is down (then back), a proxy that
 // refuses connections at a fixed address (then listens again), 429 with
 // Retry-After and 503s — retried within bounds, and the same client recovers.
-import anyTest from 'ava';
+import anyTest, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startRegistry } from '../../../hack/registry.ts';
 import {
-  OciClient, RateLimitedError, RegistryUnreachableError, TRELLIS_CONTENT_MEDIA_TYPE, parseReference,
+  OciClient, RateLimitedError, RegistryUnreachableError, TRELLIS_CONTENT_MEDIA_TYPE, parseReference, type OciReference,
 } from '../../../source-controller/oci/index.ts';
 import { scratchDir } from '../../support/cluster.ts';
 import { useRegistry, withServers } from '../../support/servers.ts';
-import { startTokenAuthProxy } from '../../support/token-auth-proxy.ts';
+import { startTokenAuthProxy, type TokenAuthProxy } from '../../support/token-auth-proxy.ts';
 
 const test = withServers(anyTest);
 const dest = (): string => mkdtempSync(join(scratchDir('oci-pull'), 'p-'));
 /** Short backoff so outage tests do not wait long; the bounds are what is tested. */
 const fastRetries = { maxRetries: 2, retry: { baseDelayMs: 50, maxDelayMs: 200 } } as const;
+
+/**
+ * A real registry behind the test proxy (which can refuse, throttle, hang or cut
+ * responses), and a client with short retries pointed at it; all closed after the test.
+ */
+async function proxiedRegistry(t: ExecutionContext): Promise<{ proxy: TokenAuthProxy; repo: OciReference; client: OciClient }> {
+  const registry = await useRegistry();
+  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
+  t.teardown(() => proxy.stop());
+  const repo = parseReference(`oci://${proxy.host}/team/web`);
+  const client = new OciClient({ insecure: true, ...fastRetries });
+  t.teardown(() => client.close());
+  return { proxy, repo, client };
+}
 
 test('a stopped registry is RegistryUnreachable; started again on the same folder, the same client works', async (t) => {
   const dir = scratchDir('oci-registry');
@@ -43,12 +57,7 @@ test('a stopped registry is RegistryUnreachable; started again on the same folde
 });
 
 test('an address that refuses connections and then listens again: the same client recovers', async (t) => {
-  const registry = await useRegistry();
-  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
-  t.teardown(() => proxy.stop());
-  const repo = parseReference(`oci://${proxy.host}/team/web`);
-  const client = new OciClient({ insecure: true, ...fastRetries });
-  t.teardown(() => client.close());
+  const { proxy, repo, client } = await proxiedRegistry(t);
   const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: randomBytes(10) }], tag: '1.0.0' });
   await proxy.stop();
   await t.throwsAsync(client.resolve(repo, { tag: '1.0.0' }), { instanceOf: RegistryUnreachableError, message: /ECONNREFUSED/ });
@@ -57,12 +66,7 @@ test('an address that refuses connections and then listens again: the same clien
 });
 
 test('429 with Retry-After is waited out and retried', async (t) => {
-  const registry = await useRegistry();
-  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
-  t.teardown(() => proxy.stop());
-  const repo = parseReference(`oci://${proxy.host}/team/web`);
-  const client = new OciClient({ insecure: true, ...fastRetries });
-  t.teardown(() => client.close());
+  const { proxy, repo, client } = await proxiedRegistry(t);
   const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: randomBytes(10) }], tag: '1.0.0' });
   const start = proxy.requests.length;
   proxy.injectStatus(429, 1, { 'retry-after': '1' });
@@ -74,12 +78,7 @@ test('429 with Retry-After is waited out and retried', async (t) => {
 });
 
 test('5xx answers are retried with backoff; a blob upload survives them', async (t) => {
-  const registry = await useRegistry();
-  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
-  t.teardown(() => proxy.stop());
-  const repo = parseReference(`oci://${proxy.host}/team/web`);
-  const client = new OciClient({ insecure: true, ...fastRetries });
-  t.teardown(() => client.close());
+  const { proxy, repo, client } = await proxiedRegistry(t);
   const content = randomBytes(50_000);
   const file = join(dest(), 'layer.tgz');
   writeFileSync(file, content);
@@ -158,12 +157,7 @@ test('an upload whose response was lost (the registry stored the blob) is recogn
 });
 
 test('a download broken off midway is fetched again and verified', async (t) => {
-  const registry = await useRegistry();
-  const proxy = await startTokenAuthProxy({ upstream: registry, auth: 'none' });
-  t.teardown(() => proxy.stop());
-  const repo = parseReference(`oci://${proxy.host}/team/web`);
-  const client = new OciClient({ insecure: true, ...fastRetries });
-  t.teardown(() => client.close());
+  const { proxy, repo, client } = await proxiedRegistry(t);
   const content = randomBytes(2 * 1024 * 1024);
   const pushed = await client.pushArtifact(repo, { layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, bytes: content }], tag: '1.0.0' });
   const layer = pushed.blobs[1]!;
