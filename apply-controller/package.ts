@@ -35,9 +35,10 @@ import { mergePatch } from '../runtime/merge-patch.ts';
 import { rolloutStartStatus, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
 import { guardRevisionSpecs } from './revisions/guard.ts';
 import { runSteps, type RunRecord } from './reconcile/steps.ts';
-import { decodePhases } from './revisions/encode.ts';
+import { readRevisionPhases } from './revisions/read.ts';
 import { listRevisions } from './revisions/store.ts';
 import { deleteObjects } from './ssa/delete.ts';
+import type { EngineMemory } from './reconcile/engine.ts';
 import { packageLabels } from './ssa/options.ts';
 
 /** The finalizer that removes a Package's objects before the Package goes. */
@@ -55,12 +56,14 @@ export interface PackageReconcilerOptions extends TenancyFlags {
   readonly dependencyRequeueMs?: number | undefined;
   /** First delay between health polls (default 500 ms). */
   readonly healthPollIntervalMs?: number | undefined;
-  /** Largest compressed size of a PackageRevision (default 1 MB). */
+  /** Largest compressed size of what one PackageRevision records, inline and in slices (default 64 MB). */
   readonly revisionSizeLimit?: number | undefined;
   /** Told the inventory after each reconcile that computed one (the drift watcher watches its kinds). */
   readonly onInventory?: ((key: string, inventory: readonly InventoryEntry[]) => void) | undefined;
   /** When a drift event for the key was seen last (for the log line that says how long correction took). */
   readonly driftSeenAt?: Map<string, number> | undefined;
+  /** The engine's memory (managed-object cache, applied records); without it every object is read and dry-run. */
+  readonly engine?: EngineMemory | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -113,9 +116,14 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       outcome = await runSteps(pkg, {
         client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
         settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
+        key, engine: opts.engine,
       }, run);
     } catch (err) {
       outcome = { kind: 'failed', failure: toPackageFailure(err) };
+    }
+    if (opts.engine) {
+      const applied = opts.engine.rolloutChanges(key, run.applied, outcome.kind === 'progressing');
+      if (applied) run.applied = applied;
     }
     const status = summarizeStatus({
       previous: written, generation: pkg.metadata.generation, outcome,
@@ -129,6 +137,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     const patch = mergePatch(written ?? {}, status);
     if (patch !== undefined) await client.patchStatus(ref, patch);
     opts.onInventory?.(key, status.inventory ?? []);
+    opts.engine?.settle(key, outcome.kind === 'progressing');
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
     return resultOf(outcome, settings);
   };
@@ -138,6 +147,14 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     run: RunRecord, log: Logger, driftAt: number | undefined): Promise<void> {
     const readyBefore = getCondition(before?.conditions, ConditionType.Ready);
     const readyAfter = getCondition(after.conditions, ConditionType.Ready);
+    if (outcome.kind === 'progressing') {
+      const counts = changeCounts(run);
+      // Said once per rollout: later wake-ups while waiting write nothing new.
+      const first = getCondition(before?.conditions, ConditionType.Reconciling)?.message !== getCondition(after.conditions, ConditionType.Reconciling)?.message
+        && readyBefore?.reason !== 'Progressing';
+      if (counts !== undefined && first) await opts.events.normal(pkg, 'Progressing', `revision ${run.currentRevision ?? after.currentRevision ?? 0}: ${counts}; waiting for health`);
+      return;
+    }
     if (outcome.kind === 'failed') {
       if (readyBefore?.reason === readyAfter?.reason && readyBefore?.message === readyAfter?.message) return;
       const { failure } = outcome;
@@ -155,7 +172,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     const summary = counts ?? 'no changes';
     const corrected = run.upToDate === true && counts !== undefined;
     const reason = corrected ? 'DriftCorrected' : 'Applied';
-    const note = `revision ${after.currentRevision ?? 0} (${after.lastAppliedRevision ?? ''}): ${summary}`;
+    const note = `revision ${after.currentRevision ?? 0} (${after.lastAppliedRevision ?? ''}): ${summary}${corrected ? ` (${correctedSubjects(run)})` : ''}`;
     log.info({ reason, revision: after.currentRevision, ...(corrected && driftAt ? { sinceDriftEventMs: Date.now() - driftAt } : {}) }, note);
     await opts.events.normal(pkg, reason, note);
   }
@@ -192,7 +209,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   async function recordedInventory(pkg: Package, log: Logger): Promise<InventoryEntry[]> {
     try {
       const latest = (await listRevisions(client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '')).at(-1);
-      return latest ? inventoryOfRecord(decodePhases(latest.spec.phases)) : [];
+      return latest ? inventoryOfRecord(await readRevisionPhases(client, latest)) : [];
     } catch (err) {
       log.warn({ err }, 'cannot read the latest PackageRevision; uninstalling what the status lists');
       return [];
@@ -211,6 +228,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   /** What the queue does next. */
   function resultOf(outcome: PackageOutcome, settings: PackageSettings | undefined): ReconcileResult {
     if (outcome.kind === 'ready') return { requeueAfterMs: settings?.intervalMs ?? 600_000 };
+    if (outcome.kind === 'progressing') return { requeueAfterMs: outcome.recheckAfterMs };
     const { failure } = outcome;
     switch (failure.retry) {
       case 'stall':
@@ -223,6 +241,13 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
         throw new Error(errorMessage(failure.message));
     }
   }
+}
+
+/** The objects a drift correction wrote, for the Event: `ConfigMap/ns/a, Deployment/ns/web` (at most 5 named). */
+function correctedSubjects(run: Pick<RunRecord, 'applied'>): string {
+  const written = (run.applied?.entries ?? []).filter((e) => e.action !== 'unchanged' && e.action !== 'skipped');
+  const named = written.slice(0, 5).map((e) => e.subject).join(', ');
+  return written.length > 5 ? `${named}, and ${written.length - 5} more` : named;
 }
 
 /** `3 created, 1 configured, 2 pruned`, or undefined when nothing was written. */

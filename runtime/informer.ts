@@ -24,6 +24,12 @@ export interface InformerOptions extends ResourceType {
   readonly retryBaseMs?: number;
   /** Told about watch failures (they are retried). */
   readonly onError?: (err: unknown) => void;
+  /**
+   * Applied to every object before it is cached and handed to handlers, to drop
+   * bulk nobody reads (managedFields): a cache of thousands of objects costs
+   * what it keeps.
+   */
+  readonly transform?: (obj: KubeObject) => KubeObject;
 }
 
 /** Handlers for informer events. */
@@ -157,7 +163,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     const { items, resourceVersion } = await this.#client.list<T>(this.options, this.options);
     this.stats.lists += 1;
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const listed of items) {
+      const obj = this.#transformed(listed);
       const key = objectKey(obj);
       seen.add(key);
       const old = this.#cache.get(key);
@@ -190,7 +197,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     const rv = event.object.metadata?.resourceVersion;
     if (event.type !== 'BOOKMARK') {
-      const obj = { apiVersion: this.options.apiVersion, kind: this.options.kind, ...event.object };
+      const obj = this.#transformed({ apiVersion: this.options.apiVersion, kind: this.options.kind, ...event.object });
       const key = objectKey(obj);
       const old = this.#cache.get(key);
       if (event.type === 'DELETED') {
@@ -203,6 +210,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
     }
     if (rv) this.#resourceVersion = rv;
+  }
+
+  #transformed(obj: T): T {
+    return this.options.transform ? this.options.transform(obj) as T : obj;
   }
 
   #emit(type: 'add' | 'update' | 'delete', obj: T, old?: T): void {

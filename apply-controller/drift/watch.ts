@@ -1,42 +1,15 @@
 /**
- * The drift watcher: one shared, label-selected informer per kind the Packages
- * manage, cluster-wide. Every object Trellis applies carries
- * `apply.trellis.dev/package` and `apply.trellis.dev/package-namespace`; an
- * out-of-band change or delete of such an object enqueues its Package, whose
- * reconcile (a dry-run apply) then sees the difference and corrects or reports
- * it. Level-based: the watcher only says "look at this Package again".
- *
- * Not every event is drift: status updates (a Deployment rolling out) are
- * filtered out, and the initial list of a new informer enqueues nothing (the
- * Packages that caused the watch were just reconciled).
+ * What a change of a managed object means for drift: which Package it belongs to
+ * (every object Trellis applies carries `apply.trellis.dev/package` and
+ * `apply.trellis.dev/package-namespace`) and whether an update may be drift at
+ * all. Status updates (a Deployment rolling out) are not; a change of labels,
+ * annotations or spec may be. The managed-object cache (cache/managed-objects.ts)
+ * delivers the events; the Package controller decides with these helpers whether
+ * to wake the Package, whose planning then finds the one object to correct.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { Informer } from '../../runtime/informer.ts';
-import type { KubeClient } from '../../runtime/kube.ts';
-import type { Logger } from '../../runtime/logging.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../ssa/options.ts';
-
-/** A kind to watch. */
-export interface WatchedKind {
-  readonly apiVersion: string;
-  readonly kind: string;
-}
-
-/** Options for {@link DriftWatcher}. */
-export interface DriftWatcherOptions {
-  /** The controller's own client (cluster-wide list and watch). */
-  readonly client: KubeClient;
-  /** Queues a Package key (`namespace/name`) for reconciliation. */
-  readonly enqueue: (key: string) => void;
-  /** Keys to leave alone (a Package in drift mode `ignore`, or one this controller does not own). */
-  readonly accept?: (key: string) => boolean;
-  /** Called with the key and the object whenever an event was turned into a reconcile (metrics, logs). */
-  readonly onDrift?: (key: string, obj: KubeObject, event: 'update' | 'delete' | 'add') => void;
-  readonly logger?: Logger;
-  /** Passed to each informer (tests use a short one). */
-  readonly retryBaseMs?: number;
-}
 
 /** The Package key (`namespace/name`) an object's labels name, or undefined when it carries none. */
 export function packageKeyOf(obj: KubeObject): string | undefined {
@@ -67,89 +40,4 @@ export function mayBeDrift(oldObj: KubeObject, newObj: KubeObject): boolean {
 export function keysOfUpdate(oldObj: KubeObject, newObj: KubeObject): string[] {
   const keys = [packageKeyOf(newObj), packageKeyOf(oldObj)].filter((k): k is string => k !== undefined);
   return [...new Set(keys)];
-}
-
-/** Shared, label-selected informers on the kinds Packages manage. */
-export class DriftWatcher {
-  readonly #options: DriftWatcherOptions;
-  readonly #informers = new Map<string, Informer>();
-  #stopped = false;
-
-  constructor(options: DriftWatcherOptions) {
-    this.#options = options;
-  }
-
-  /** The kinds watched (`apiVersion/kind`... as `group/Kind`). */
-  get kinds(): string[] {
-    return [...this.#informers.keys()];
-  }
-
-  /** The informer of a kind, once watched (tests read its cache). */
-  informerOf(kind: WatchedKind): Informer | undefined {
-    return this.#informers.get(keyOf(kind));
-  }
-
-  /**
-   * Starts watching every kind not watched yet. Does not wait for the informers
-   * to sync; a kind that cannot be watched (not served, forbidden) is dropped
-   * again and retried by the next call.
-   */
-  ensure(kinds: readonly WatchedKind[]): void {
-    if (this.#stopped) return;
-    for (const kind of kinds) {
-      const key = keyOf(kind);
-      if (this.#informers.has(key)) continue;
-      const informer = this.#start(kind);
-      this.#informers.set(key, informer);
-      informer.start().catch((err: unknown) => {
-        this.#options.logger?.warn({ err, watch: key }, 'cannot watch managed kind for drift; will retry');
-        if (this.#informers.get(key) === informer) this.#informers.delete(key);
-        void informer.stop();
-      });
-    }
-  }
-
-  /** Waits until every informer started so far has synced (tests). */
-  async synced(): Promise<void> {
-    await Promise.all([...this.#informers.values()].map((i) => i.start().catch(() => undefined)));
-  }
-
-  /** Stops every informer. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    const all = [...this.#informers.values()];
-    this.#informers.clear();
-    await Promise.all(all.map((i) => i.stop()));
-  }
-
-  #start(kind: WatchedKind): Informer {
-    const { client, logger, retryBaseMs } = this.#options;
-    const informer = new Informer(client, {
-      apiVersion: kind.apiVersion, kind: kind.kind,
-      // Existence selectors: every object of any Package, one informer for all of them.
-      labelSelector: `${PACKAGE_NAME_LABEL},${PACKAGE_NAMESPACE_LABEL}`,
-      ...(retryBaseMs === undefined ? {} : { retryBaseMs }),
-      onError: (err) => logger?.debug({ err, watch: keyOf(kind) }, 'drift watch interrupted; resuming'),
-    });
-    informer.on({
-      // Adds during the first list are the objects that exist already, not news.
-      add: (obj) => { if (informer.hasSynced) this.#notify([packageKeyOf(obj)], obj, 'add'); },
-      update: (oldObj, newObj) => { if (mayBeDrift(oldObj, newObj)) this.#notify(keysOfUpdate(oldObj, newObj), newObj, 'update'); },
-      delete: (obj) => this.#notify([packageKeyOf(obj)], obj, 'delete'),
-    });
-    return informer;
-  }
-
-  #notify(keys: readonly (string | undefined)[], obj: KubeObject, event: 'update' | 'delete' | 'add'): void {
-    for (const key of keys) {
-      if (key === undefined || (this.#options.accept && !this.#options.accept(key))) continue;
-      this.#options.onDrift?.(key, obj, event);
-      this.#options.enqueue(key);
-    }
-  }
-}
-
-function keyOf(kind: WatchedKind): string {
-  const slash = kind.apiVersion.lastIndexOf('/');
-  return `${slash < 0 ? '' : kind.apiVersion.slice(0, slash)}/${kind.kind}`;
 }

@@ -11,9 +11,11 @@ import { applyStage } from '../ssa/apply.ts';
 import { ChangeSet } from '../ssa/change-set.ts';
 import { deleteObjects, type DeleteResult } from '../ssa/delete.ts';
 import { diffObjects, type ObjectDiff } from '../ssa/diff.ts';
-import { ApplyError } from '../ssa/errors.ts';
+import { ApplyError, HealthCheckError, type UnhealthyObject } from '../ssa/errors.ts';
+import { targetOf } from '../ssa/objects.ts';
+import type { EngineContext } from '../ssa/options.ts';
 import type { InventoryEntry } from '../api.ts';
-import { waitForHealthy } from '../ssa/wait.ts';
+import { unhealthyTargets, waitForHealthy } from '../ssa/wait.ts';
 
 /** One phase of a revision: its objects in apply order. */
 export interface PhaseObjects {
@@ -48,6 +50,22 @@ export interface ApplyPhasesOptions {
   readonly signal?: AbortSignal;
   /** Called after each phase was applied (and found healthy when waiting). */
   readonly onPhase?: (phase: string, changes: ChangeSet) => void;
+  /** Plan from the cache and the applied records (see ssa/state.ts). */
+  readonly engine?: EngineContext;
+  /** When the rollout started (the timeout counts from here; default now). */
+  readonly startedAt?: number;
+  /**
+   * Instead of waiting for a phase to become healthy, look once and return
+   * `pending` when it is not yet: the caller releases its worker and comes back
+   * when an object changes. A Failed object ends the rollout at once.
+   */
+  readonly checkHealthOnce?: boolean;
+}
+
+/** A phase applied but not healthy yet (see {@link ApplyPhasesOptions.checkHealthOnce}). */
+export interface PendingHealth {
+  readonly phase: string;
+  readonly unhealthy: readonly UnhealthyObject[];
 }
 
 /** What an apply did, and the error that stopped it, if any. */
@@ -58,6 +76,8 @@ export interface ApplyOutcome {
   readonly error?: unknown;
   /** The phase that failed. */
   readonly failedPhase?: string;
+  /** Set when the rollout waits for health (only with `checkHealthOnce`). */
+  readonly pending?: PendingHealth;
 }
 
 /**
@@ -68,21 +88,33 @@ export interface ApplyOutcome {
  */
 export async function applyPhases(client: KubeClient, phases: readonly PhaseObjects[], opts: ApplyPhasesOptions): Promise<ApplyOutcome> {
   const changeSet = new ChangeSet();
-  const deadline = Date.now() + opts.timeoutMs;
+  const deadline = (opts.startedAt ?? Date.now()) + opts.timeoutMs;
+  const common = {
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.engine === undefined ? {} : { engine: opts.engine }),
+  };
   for (const phase of phases) {
     try {
       const changes = await applyStage(client, phase.objects, {
         labels: opts.labels, ignore: opts.ignore, force: opts.force, phase: phase.name,
         waitTimeoutMs: Math.max(1, Math.min(60_000, deadline - Date.now())),
         ...(opts.fieldManager === undefined ? {} : { fieldManager: opts.fieldManager }),
-        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        ...common,
       });
       changeSet.append(changes);
-      if (opts.wait) {
+      if (opts.wait && opts.checkHealthOnce) {
+        const unhealthy = await unhealthyTargets(client, phase.objects.map(targetOf), { labels: opts.labels, signal: opts.signal, engine: opts.engine });
+        if (unhealthy.length > 0) {
+          // Failed is final (a failed Job, a crash-looping Pod): no point waiting out the timeout.
+          const failed = unhealthy.some((u) => u.status === 'Failed');
+          if (failed || Date.now() >= deadline) throw new HealthCheckError(unhealthy, opts.timeoutMs, failed);
+          return { changeSet, pending: { phase: phase.name, unhealthy } };
+        }
+      } else if (opts.wait) {
         await waitForHealthy(client, phase.objects, {
           timeoutMs: Math.max(1, deadline - Date.now()), labels: opts.labels,
           ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
-          ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+          ...common,
         });
       }
       opts.onPhase?.(phase.name, changes);

@@ -1,8 +1,9 @@
 /**
  * The Package controller as a whole: the reconciler, the informer on Packages,
  * watches on the two source kinds (a new artifact reconciles the Packages that
- * use it), dependents woken when a dependency changes, and the drift watcher on
- * every kind the Packages manage. main.ts runs it under the Manager; tests run
+ * use it), dependents woken when a dependency changes, and the shared cache of
+ * managed objects, whose changes wake the Packages they concern: drift (a change
+ * Trellis did not make) always, any change while a Package waits for health. main.ts runs it under the Manager; tests run
  * the very same wiring in-process.
  */
 import { Controller } from '../../runtime/controller.ts';
@@ -15,8 +16,11 @@ import type { WorkQueueOptions } from '../../runtime/queue.ts';
 import type { SourceStatus } from '../../source-controller/api.ts';
 import { packageResource, type Package } from '../api.ts';
 import { ArtifactCache } from '../artifact.ts';
-import { DriftWatcher } from '../drift/watch.ts';
+import { objectId } from '../bundle/object-id.ts';
+import { ManagedObjectCache, type ManagedObjectEvent } from '../cache/managed-objects.ts';
+import { keysOfUpdate, mayBeDrift, packageKeyOf } from '../drift/watch.ts';
 import { kindsOf } from '../inventory.ts';
+import { EngineMemory } from './engine.ts';
 import { packageReconciler, type PackageReconcilerOptions } from '../package.ts';
 import { SOURCE_RESOURCES, sourceKeyOf } from './source.ts';
 
@@ -35,18 +39,20 @@ export interface PackageControllerOptions extends Omit<PackageReconcilerOptions,
   readonly logger?: Logger;
   readonly metrics?: ControllerMetrics;
   readonly queue?: Omit<WorkQueueOptions, 'concurrency'>;
-  /** Passed to the drift informers (default 1 s). */
+  /** Passed to the managed-object informers (default 1 s). */
   readonly driftRetryBaseMs?: number;
 }
 
 /** A Package controller and the parts tests look into. */
 export interface PackageController {
   readonly controller: Controller<Package>;
-  readonly drift: DriftWatcher;
+  /** The shared cache of managed objects. */
+  readonly cache: ManagedObjectCache;
+  readonly engine: EngineMemory;
   readonly artifacts: ArtifactCache;
   /** Starts the informers; resolves once the Package cache is synced. */
   start(): Promise<void>;
-  /** Stops the controller (in-flight reconciles finish) and the drift watches. */
+  /** Stops the controller (in-flight reconciles finish) and the managed-object cache. */
   stop(): Promise<void>;
 }
 
@@ -69,25 +75,35 @@ export function createPackageController(opts: PackageControllerOptions): Package
   // The closures below run only once the controller exists (events arrive after start()).
   const cachedPackages = (): Package[] => controller.informer.list();
 
-  const drift = new DriftWatcher({
-    client: opts.client,
-    enqueue: (key) => controller.enqueue(key),
-    // Only Packages this controller watches, and not those that ignore drift.
-    accept: (key) => {
-      const pkg = controller.informer.get(key);
-      return pkg !== undefined && pkg.spec.drift?.mode !== 'ignore' && pkg.spec.suspend !== true;
-    },
-    onDrift: (key, obj, event) => {
-      driftSeenAt.set(key, Date.now());
-      log?.debug({ key, object: `${obj.kind ?? ''}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`, event }, 'managed object changed');
-    },
-    ...(log ? { logger: log } : {}),
+  const cache = new ManagedObjectCache({
+    client: opts.client, logger: log,
     ...(opts.driftRetryBaseMs === undefined ? {} : { retryBaseMs: opts.driftRetryBaseMs }),
   });
+  const engine = new EngineMemory(cache);
+  cache.onEvent((event) => {
+    if (!event.live) return;
+    const keys = event.old ? keysOfUpdate(event.old, event.object) : [packageKeyOf(event.object)];
+    for (const key of keys) {
+      if (key === undefined || !wakes(key, event)) continue;
+      if (!engine.awaitsHealth(key)) driftSeenAt.set(key, Date.now());
+      log?.debug({ key, object: `${event.object.kind ?? ''}/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`, event: event.type }, 'managed object changed');
+      controller.enqueue(key);
+    }
+  });
+  /** Whether a change of a managed object is worth a reconcile of the Package `key`. */
+  const wakes = (key: string, event: ManagedObjectEvent): boolean => {
+    const pkg = controller.informer.get(key);
+    if (pkg === undefined || pkg.spec.suspend === true) return false;
+    if (engine.awaitsHealth(key)) return true;
+    if (pkg.spec.drift?.mode === 'ignore') return false;
+    // Our own write coming back through the watch is not drift.
+    if (event.type !== 'delete' && engine.state.isOwnWrite(objectId(event.object as Parameters<typeof objectId>[0]), event.object)) return false;
+    return event.type !== 'update' || event.old === undefined || mayBeDrift(event.old, event.object);
+  };
 
   const reconcile = packageReconciler({
-    ...opts, artifacts, driftSeenAt,
-    onInventory: (_key, inventory) => drift.ensure(kindsOf(inventory)),
+    ...opts, artifacts, driftSeenAt, engine,
+    onInventory: (key, inventory) => cache.retain(key, kindsOf(inventory)),
   });
 
   const sourceWatches = (['GitRepository', 'OCIRepository'] as const).map((kind) => ({
@@ -128,14 +144,18 @@ export function createPackageController(opts: PackageControllerOptions): Package
     },
   });
 
+  // A deleted Package's kinds and memory are released.
+  controller.informer.on({ delete: (pkg) => engine.forget(objectKey(pkg)) });
+
   return {
     controller,
-    drift,
+    cache,
+    engine,
     artifacts,
     start: () => controller.start(),
     async stop() {
       await controller.stop();
-      await drift.stop();
+      await cache.stop();
     },
   };
 }

@@ -9,6 +9,8 @@
  *   `HealthCheckFailed`) True, `Ready=False` and `Reconciling=True`
  *   (`ProgressingWithRetry`).
  * - a stalling failure: its condition True, `Stalled=True`, `Ready=False`.
+ * - applied, waiting for health (no worker held): `Reconciling=True` and
+ *   `Ready=Unknown` (`Progressing`) naming what is not healthy yet.
  * - waiting on a dependency or a source: `Ready=False` with the reason
  *   (`DependencyNotReady`, `ArtifactNotReady`, ...), `Reconciling=True`.
  *
@@ -30,6 +32,8 @@ import { FAILURE_CONDITIONS, RolledBackFailure, type PackageFailure } from './fa
 /** How a reconcile ended. */
 export type PackageOutcome =
   | { readonly kind: 'ready'; readonly message: string; readonly reason?: string }
+  /** Applied, waiting for health without holding a worker: look again after `recheckAfterMs` at the latest. */
+  | { readonly kind: 'progressing'; readonly message: string; readonly recheckAfterMs: number }
   | { readonly kind: 'failed'; readonly failure: PackageFailure };
 
 /** What a reconcile learned, for {@link summarizeStatus}. Absent fields keep their previous values. */
@@ -56,9 +60,13 @@ export function summarizeStatus(input: StatusInput): PackageStatus {
   const gen = input.generation;
   let conditions: Condition[] = [...(input.previous?.conditions ?? [])];
   for (const type of FAILURE_CONDITIONS) {
-    if (outcome.kind === 'ready' || type !== outcome.failure.condition) conditions = removeCondition(conditions, type);
+    // Progressing: the apply went through; whether health failed before is still open.
+    const keep = outcome.kind === 'failed' ? type === outcome.failure.condition : outcome.kind === 'progressing' && type === ConditionType.HealthCheckFailed;
+    if (!keep) conditions = removeCondition(conditions, type);
   }
-  if (outcome.kind === 'ready') {
+  if (outcome.kind === 'progressing') {
+    conditions = markReconciling(conditions, outcome.message, gen, 'Progressing', now);
+  } else if (outcome.kind === 'ready') {
     // Running what was asked for (the source, or a pin) ends a rollback.
     conditions = removeCondition(conditions, ConditionType.RolledBack);
     conditions = markReady(conditions, outcome.message, gen, outcome.reason, now);

@@ -38,13 +38,20 @@ import { applyPinned } from '../rollback/pin.ts';
 import { restoreRevision } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
 import { packageLabels } from '../ssa/options.ts';
-import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale } from './apply.ts';
+import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale, type PhaseObjects } from './apply.ts';
 import { readPackageBundle, type KindScopes } from './bundle.ts';
 import { PackageFailure, toPackageFailure } from './failure.ts';
 import type { PackageSettings, TenancyFlags } from './settings.ts';
 import { checkDependencies, resolveSource } from './source.ts';
 import { readyForGeneration, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
+import type { EngineMemory } from './engine.ts';
+import type { Values } from '../bundle/values.ts';
+import type { ReadBundleSuccess } from '../bundle/read.ts';
+import type { RevisionPhase } from '../revisions/encode.ts';
+
+/** Longest sleep of a Package waiting for health: the cache normally wakes it much sooner. */
+const HEALTH_RECHECK_MS = 10_000;
 
 /** What the steps need besides the Package. */
 export interface StepDeps {
@@ -60,6 +67,10 @@ export interface StepDeps {
   readonly healthPollIntervalMs?: number | undefined;
   readonly revisionSizeLimit?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** The Package's key (`namespace/name`). */
+  readonly key?: string | undefined;
+  /** The engine's memory (cache, records, bundles, rollout clocks); without it every object is read and dry-run. */
+  readonly engine?: EngineMemory | undefined;
   /**
    * Told before the first object of a rollout is written (a new revision, or one
    * not Available yet), so the status can say what is under way before it happens.
@@ -100,21 +111,15 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   await checkDependencies(client, pkg, deps.flags);
   const revisions = await listRevisions(client, namespace, name);
   // Everything that may be in the cluster: the inventory, plus what a rollout cut short by a crash wrote.
-  const managed = unionInventory(previous?.inventory ?? [], unfinishedInventory(revisions, previous?.currentRevision));
+  const managed = unionInventory(previous?.inventory ?? [], await unfinishedInventory(client, revisions, previous?.currentRevision));
   if (settings.pinnedRevision !== undefined) return applyPinned(pkg, deps, run, revisions, managed);
 
   const source = await resolveSource(client, pkg, deps.flags);
   const { artifact } = source;
   run.attempted = { revision: artifact.revision };
   const valuesFrom = await readValuesFrom(client, pkg);
-  const bundle = await deps.artifacts.withArtifact(artifact, (dir) => readPackageBundle(dir, pkg, deps.scopes, {
-    values: pkg.spec.values, valuesFrom, restricted: settings.tenant,
-  }));
+  const { bundle, phases, record, contentHash } = await loadRevisionContent(pkg, deps, artifact, valuesFrom);
   run.attempted = { revision: artifact.revision, valuesHash: bundle.valuesHash };
-
-  const phases = phasesOf(bundle.phases);
-  const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
-  const contentHash = contentHashOf(record);
   const sourceRecord = { kind: source.kind, name: source.name, namespace: source.namespace, revision: artifact.revision, digest: artifact.digest };
   const inventory = inventoryOf(phases.flatMap((p) => p.objects));
   const current = revisions.find((r) => r.spec.revision === previous?.currentRevision);
@@ -140,17 +145,34 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   // The write-ahead record: what is about to be applied, before the first write.
   const revision = existing ?? await writeRevision(client, {
     pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecord, valuesHash: bundle.valuesHash, phases: record,
-  }, deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit });
+  }, { history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
   run.currentRevision = revision.spec.revision;
   const isRollout = revision.spec.revision !== previous?.currentRevision || revision.status?.phase !== 'Available';
   if (isRollout) await deps.onRolloutStart?.(revision, artifact.revision);
 
+  const trustLive = current !== undefined && sameAsCurrent && current.status?.phase === 'Available';
+  const key = deps.key ?? `${namespace}/${name}`;
+  const engine = deps.engine ? await deps.engine.contextFor(key, phases, managed, trustLive) : undefined;
   const outcome = await applyPhases(objectsClient, phases, {
     labels, ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
     ...(deps.signal ? { signal: deps.signal } : {}),
+    ...(engine && deps.engine ? { engine, checkHealthOnce: true, startedAt: deps.engine.rolloutStart(key, revision.spec.revision) } : {}),
   });
   run.applied = outcome.changeSet;
+  if (outcome.pending) {
+    // Applied, not healthy yet: release the worker; a change of one of the objects (or the deadline) brings it back.
+    run.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
+    const { unhealthy } = outcome.pending;
+    const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
+    const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
+    const left = (deps.engine?.rolloutStart(key, revision.spec.revision) ?? Date.now()) + settings.timeoutMs - Date.now();
+    return {
+      kind: 'progressing',
+      message: `Applied revision ${revision.spec.revision}, waiting for ${unhealthy.length} object(s) in phase ${outcome.pending.phase} to become healthy: ${shown}${more}`,
+      recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
+    };
+  }
   if (outcome.error !== undefined) {
     run.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
     const failure = toPackageFailure(outcome.error);
@@ -220,4 +242,34 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   run.currentRevision = restored.spec.revision;
   if (result.error !== undefined) throw toPackageFailure(result.error);
   throw heldFailure(pkg, failed);
+}
+
+/** A revision's content: the validated bundle, its phases, the record the PackageRevision keeps, and its hash. */
+interface RevisionContent {
+  readonly bundle: ReadBundleSuccess;
+  readonly phases: PhaseObjects[];
+  readonly record: RevisionPhase[];
+  readonly contentHash: string;
+}
+
+/**
+ * Reads and validates the bundle, unless the engine kept it from a reconcile
+ * with the same artifact, path, values and tenancy (then nothing is read).
+ */
+function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly digest: string; readonly revision: string; readonly url: string },
+  valuesFrom: Values[]): Promise<RevisionContent> {
+  const load = async (): Promise<RevisionContent> => {
+    const bundle = await deps.artifacts.withArtifact(artifact, (dir) => readPackageBundle(dir, pkg, deps.scopes, {
+      values: pkg.spec.values, valuesFrom, restricted: deps.settings.tenant,
+    }));
+    const phases = phasesOf(bundle.phases);
+    const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
+    return { bundle, phases, record, contentHash: contentHashOf(record) };
+  };
+  if (!deps.engine) return load();
+  const inputs = {
+    digest: artifact.digest, path: pkg.spec.path, values: pkg.spec.values, valuesFrom, namespace: pkg.metadata.namespace,
+    targetNamespace: pkg.spec.targetNamespace, restricted: deps.settings.tenant,
+  };
+  return deps.engine.memo(deps.key ?? `${pkg.metadata.namespace ?? ''}/${pkg.metadata.name ?? ''}`, inputs, load);
 }

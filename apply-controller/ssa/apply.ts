@@ -2,12 +2,13 @@
  * `applyStage`: server-side apply of one stage of a package, writing only what
  * would change.
  *
- * For each object: read it, dry-run the apply, compare the result with the live
- * object (status, managedFields, resourceVersion and generation aside). Equal:
- * `unchanged`, nothing is written. Otherwise the apply is sent for real
- * (`created` or `configured`). Every object of a batch is planned before the
- * first write, so an object the apiserver would refuse stops the batch before
- * anything in it changed.
+ * With an engine context (a cache of live objects and records of what was last
+ * sent, see state.ts), an object is planned without a request: unchanged costs
+ * nothing, changed or missing costs one apply. Objects the cache cannot decide,
+ * and every object when there is no engine context, are read and dry-run: equal
+ * to live (status, managedFields, resourceVersion and generation aside) is
+ * `unchanged`, otherwise the apply is sent for real (`created` or
+ * `configured`). Dry-run plans of a batch are all made before its first write.
  *
  * Namespaces and CRDs in the stage go first, as their own batch; the CRDs are then
  * waited for until Established and their kinds served, so custom resources of
@@ -28,7 +29,9 @@ import { ChangeSet, type ChangeAction, type ChangeSetEntry } from './change-set.
 import { ApplyError, HealthCheckError, ImmutableFieldError, isImmutableFieldError } from './errors.ts';
 import { targetOf, type DesiredObject, type ObjectInput, type Target } from './objects.ts';
 import { resolveApplyOptions, type ApplyOptions, type ResolvedApplyOptions } from './options.ts';
-import { applyForced, isPlanFailure, planObjects, type ObjectPlan } from './plan.ts';
+import { readLive } from './_live.ts';
+import { applyForced, isPlanFailure, planObjects, planWithDryRun, prepareObject, type ObjectPlan } from './plan.ts';
+import { decideLocally, intentHash, recordOf } from './state.ts';
 import { waitForTargets } from './wait.ts';
 
 const CRD_GROUP = 'apiextensions.k8s.io';
@@ -55,7 +58,11 @@ export async function applyStage(client: KubeClient, objects: readonly ObjectInp
   try {
     await applyBatch(client, definitions, opts, changeSet);
     const crds = definitions.filter((t) => isCRD(t.object));
-    if (crds.length > 0) await awaitCRDs(client, crds, rest, opts);
+    if (crds.length > 0) {
+      // Kinds of CRDs this stage did not change were served before: only a written CRD makes discovery worth asking.
+      const written = new Set(changeSet.entries.filter((e) => e.action !== 'unchanged').map((e) => e.id));
+      await awaitCRDs(client, crds, crds.some((t) => written.has(t.id)) ? rest : [], opts);
+    }
     await applyBatch(client, rest, opts, changeSet);
   } catch (err) {
     if (err instanceof ApplyError) err.changeSet = changeSet;
@@ -64,69 +71,151 @@ export async function applyStage(client: KubeClient, objects: readonly ObjectInp
   return changeSet;
 }
 
-/** Plans every target, then writes the ones that change; entries are added in target order. */
+/** One object's work: a plan to carry out, or an outcome already known without a write. */
+type Work = { readonly plan: ObjectPlan; readonly hash: string } | { readonly done: ChangeAction };
+
+/**
+ * Decides what each target needs, then writes the ones that change; entries are
+ * added in target order. With an engine context most targets are decided
+ * locally (see state.ts); the rest are read and dry-run, all of them before the
+ * first write of the batch.
+ */
 async function applyBatch(client: KubeClient, targets: readonly Target[], opts: ResolvedApplyOptions, changeSet: ChangeSet): Promise<void> {
   if (targets.length === 0) return;
-  const results = await planObjects(client, targets, opts);
-  const failed = results.find(isPlanFailure);
-  if (failed) throw failed.error;
-  const plans = results as ObjectPlan[];
-  for (const plan of plans) {
-    if (plan.action === 'recreate' && !opts.force) throw new ImmutableFieldError(plan.target, plan.refusal);
+  const work = await planBatch(client, targets, opts);
+  for (const item of work) {
+    if ('plan' in item && item.plan.action === 'recreate' && !opts.force) throw new ImmutableFieldError(item.plan.target, item.plan.refusal);
   }
-  const done = new Array<ChangeAction | undefined>(plans.length);
-  const entry = (plan: ObjectPlan, action: ChangeAction): ChangeSetEntry => ({
-    id: plan.target.id, subject: plan.target.subject, action, ...(opts.phase === undefined ? {} : { phase: opts.phase }),
+  const done = new Array<ChangeAction | undefined>(work.length);
+  const entry = (target: Target, action: ChangeAction): ChangeSetEntry => ({
+    id: target.id, subject: target.subject, action, ...(opts.phase === undefined ? {} : { phase: opts.phase }),
   });
   try {
-    await mapBounded(plans, opts.concurrency, async (plan, i) => {
+    await mapBounded(work, opts.concurrency, async (item, i) => {
+      if (!('plan' in item)) {
+        done[i] = item.done;
+        return;
+      }
       opts.signal?.throwIfAborted();
-      done[i] = await writePlan(client, plan, opts);
+      done[i] = await writePlan(client, item.plan, item.hash, opts);
     });
   } finally {
-    plans.forEach((plan, i) => {
+    targets.forEach((target, i) => {
       const action = done[i];
-      if (action !== undefined) changeSet.add(entry(plan, action));
+      if (action !== undefined) changeSet.add(entry(target, action));
     });
   }
 }
 
-/** Carries out one plan; returns the change set action. */
-async function writePlan(client: KubeClient, plan: ObjectPlan, opts: ResolvedApplyOptions): Promise<ChangeAction> {
+/** The work of every target, in target order; throws the first planning failure. */
+async function planBatch(client: KubeClient, targets: readonly Target[], opts: ResolvedApplyOptions): Promise<Work[]> {
+  const { engine } = opts;
+  if (!engine) {
+    const results = await planObjects(client, targets, opts);
+    const failed = results.find(isPlanFailure);
+    if (failed) throw failed.error;
+    return (results as ObjectPlan[]).map((plan) => ({ plan, hash: intentHash(plan.applied) }));
+  }
+  const work = new Array<Work | undefined>(targets.length);
+  const verify: { index: number; live: ClusterObject | undefined; known: boolean }[] = [];
+  targets.forEach((target, index) => {
+    const lookup = engine.cache.lookup(target.ref);
+    const applied = prepareObject(target.object, lookup.object, opts);
+    const hash = intentHash(applied);
+    const decision = decideLocally({ intent: applied, hash, lookup, record: engine.state.get(target.id), trustLive: engine.trustLive });
+    if (decision.action === 'none') {
+      if (decision.record) engine.state.set(target.id, decision.record);
+      work[index] = { done: 'unchanged' };
+    } else if (decision.action === 'apply') {
+      const live = decision.live;
+      work[index] = { plan: { target, applied, live, dryRun: undefined, action: live === undefined ? 'create' : 'update' }, hash };
+    } else {
+      verify.push({ index, live: lookup.object, known: lookup.known });
+    }
+  });
+  if (verify.length > 0) {
+    // Kinds the cache does not know are read first, in batches; known ones use the cached copy.
+    const unknown = verify.filter((v) => !v.known);
+    const reads = await readLive(client, unknown.map((v) => (targets[v.index] as Target).ref),
+      { labels: opts.labels, concurrency: opts.concurrency, signal: opts.signal });
+    unknown.forEach((v, i) => {
+      const read = reads[i];
+      if (read !== undefined && 'object' in read) v.live = read.object;
+      else throw new ApplyError(targets[v.index] as Target, read?.error);
+    });
+    const plans = await mapBounded(verify, opts.concurrency, (v) => planWithDryRun(client, targets[v.index] as Target, v.live, opts));
+    const failed = plans.find(isPlanFailure);
+    if (failed) throw failed.error;
+    verify.forEach((v, i) => {
+      const plan = plans[i] as ObjectPlan;
+      const hash = intentHash(plan.applied);
+      if (plan.action === 'none' && plan.live !== undefined) {
+        engine.state.set(plan.target.id, recordOf(hash, plan.live, plan.applied));
+        work[v.index] = { done: 'unchanged' };
+      } else {
+        work[v.index] = { plan, hash };
+      }
+    });
+  }
+  return work as Work[];
+}
+
+/** Carries out one plan, remembers the answer (engine context), and returns the change set action. */
+async function writePlan(client: KubeClient, plan: ObjectPlan, hash: string, opts: ResolvedApplyOptions): Promise<ChangeAction> {
+  let answer: ClusterObject;
+  let action: ChangeAction;
   switch (plan.action) {
     case 'none':
       return 'unchanged';
     case 'recreate':
-      await recreate(client, plan, opts);
-      return 'recreated';
+      answer = await recreate(client, plan, opts);
+      action = 'recreated';
+      break;
     case 'create':
     case 'update':
       try {
-        await applyForced(client, plan.applied, opts.fieldManager, false);
+        answer = await applyForced(client, plan.applied, opts.fieldManager, false);
+        action = plan.action === 'update' || hadOtherManagers(answer, opts.fieldManager) ? 'configured' : 'created';
       } catch (err) {
-        // The dry run passed, so the object changed in between; judge the refusal the same way.
-        if (!isImmutableFieldError(err) || plan.live === undefined) throw new ApplyError(plan.target, err);
+        // A change the apiserver refuses as immutable: judged like a refused dry run.
+        if (!isImmutableFieldError(err)) throw new ApplyError(plan.target, err);
         if (!opts.force) throw new ImmutableFieldError(plan.target, err);
-        await recreate(client, plan, opts);
-        return 'recreated';
+        const live = plan.live ?? await client.get<ClusterObject>(plan.target.ref);
+        answer = await recreate(client, { ...plan, live }, opts);
+        action = 'recreated';
       }
-      return plan.action === 'create' ? 'created' : 'configured';
+      break;
   }
+  if (opts.engine) {
+    opts.engine.state.set(plan.target.id, recordOf(hash, answer, plan.applied));
+    opts.engine.written.set(plan.target.id, answer);
+  }
+  return action;
+}
+
+/**
+ * True when the answer shows fields of another manager: the object existed
+ * before this apply (made by someone else, or it had lost the package labels),
+ * so it was configured, not created.
+ */
+function hadOtherManagers(answer: ClusterObject, fieldManager: string): boolean {
+  const managers = (answer.metadata?.managedFields ?? []) as { manager?: string }[];
+  return managers.some((m) => m.manager !== fieldManager);
 }
 
 /**
  * Deletes the live object (foreground, so its dependents go first and the name
  * is free only when they are gone), waits until it is gone, then applies anew.
  * The delete is conditional on the uid read during planning, so a replacement
- * someone else made in between is never deleted.
+ * someone else made in between is never deleted. Resolves with the new object.
  */
-async function recreate(client: KubeClient, plan: ObjectPlan, opts: ResolvedApplyOptions): Promise<void> {
+async function recreate(client: KubeClient, plan: ObjectPlan, opts: ResolvedApplyOptions): Promise<ClusterObject> {
   const { target } = plan;
   const uid = plan.live?.metadata?.uid;
   try {
     await client.delete(target.ref, { propagationPolicy: 'Foreground', ...(uid ? { preconditions: { uid } } : {}) });
     await waitUntilGone(client, target, uid, opts);
-    await applyForced(client, plan.applied, opts.fieldManager, false);
+    return await applyForced(client, plan.applied, opts.fieldManager, false);
   } catch (err) {
     if (err instanceof ApplyError || opts.signal?.aborted) throw err;
     throw new ApplyError(target, err);
@@ -154,7 +243,10 @@ async function waitUntilGone(client: KubeClient, target: Target, uid: string | u
  */
 async function awaitCRDs(client: KubeClient, crds: readonly Target[], rest: readonly Target[], opts: ResolvedApplyOptions): Promise<void> {
   try {
-    await waitForTargets(client, crds, { timeoutMs: opts.waitTimeoutMs, pollIntervalMs: opts.pollIntervalMs, failFast: true, ...(opts.signal ? { signal: opts.signal } : {}) });
+    await waitForTargets(client, crds, {
+      timeoutMs: opts.waitTimeoutMs, pollIntervalMs: opts.pollIntervalMs, failFast: true,
+      ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.engine ? { engine: opts.engine } : {}),
+    });
   } catch (err) {
     if (!(err instanceof HealthCheckError)) throw err;
     const first = err.unhealthy[0];

@@ -3,6 +3,8 @@
  * that mark an object as belonging to a Package.
  */
 import type { IgnoreRule } from '../drift/ignore.ts';
+import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
+import type { AppliedState, LiveCache } from './state.ts';
 
 /** Label naming the Package an object belongs to. */
 export const PACKAGE_NAME_LABEL = 'apply.trellis.dev/package';
@@ -19,6 +21,20 @@ export function labelSelectorOf(labels: Readonly<Record<string, string>>): strin
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
+/**
+ * What lets the engine plan without requests (see state.ts): a cache of the live
+ * objects, the records of what was last sent, and the answers of this run's
+ * writes. Without it every object is read and dry-run first.
+ */
+export interface EngineContext {
+  readonly cache: LiveCache;
+  readonly state: AppliedState;
+  /** The intents are the ones last applied successfully: a live object that contains one needs nothing. */
+  readonly trustLive: boolean;
+  /** Answers of this run's writes by inventory id: fresher than the cache until its watch catches up. */
+  readonly written: Map<string, ClusterObject>;
+}
+
 /** Options of {@link applyStage} (all optional; see {@link DEFAULT_APPLY_OPTIONS}). */
 export interface ApplyOptions {
   /** Field manager of every apply (default `trellis`). */
@@ -28,7 +44,7 @@ export interface ApplyOptions {
    * immutable field changed (default false: such a change is an {@link ImmutableFieldError}).
    */
   readonly force?: boolean;
-  /** Objects applied at the same time within a stage (default 8). */
+  /** Objects applied at the same time within a stage (default 16). */
   readonly concurrency?: number;
   /** Labels stamped on every object (the Package's, see {@link packageLabels}). */
   readonly labels?: Readonly<Record<string, string>>;
@@ -42,6 +58,8 @@ export interface ApplyOptions {
   readonly pollIntervalMs?: number;
   /** Stops the work between requests; the call rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Plan from a cache and records instead of reads and dry runs. */
+  readonly engine?: EngineContext;
 }
 
 /** Options of {@link waitForHealthy}. */
@@ -60,6 +78,8 @@ export interface WaitOptions {
    */
   readonly labels?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
+  /** Read objects from the cache (and this run's answers) instead of the apiserver. */
+  readonly engine?: EngineContext;
 }
 
 /** Options of {@link deleteObjects}. */
@@ -77,7 +97,7 @@ export interface DeleteObjectsOptions {
 export const DEFAULT_APPLY_OPTIONS = {
   fieldManager: 'trellis',
   force: false,
-  concurrency: 8,
+  concurrency: 16,
   waitTimeoutMs: 60_000,
   pollIntervalMs: 500,
 } as const;
@@ -107,6 +127,7 @@ export interface ResolvedApplyOptions {
   readonly waitTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly signal: AbortSignal | undefined;
+  readonly engine: EngineContext | undefined;
 }
 
 function positive(name: string, value: number): number {
@@ -126,6 +147,7 @@ export function resolveApplyOptions(opts: ApplyOptions = {}): ResolvedApplyOptio
     waitTimeoutMs: positive('waitTimeoutMs', opts.waitTimeoutMs ?? DEFAULT_APPLY_OPTIONS.waitTimeoutMs),
     pollIntervalMs: positive('pollIntervalMs', opts.pollIntervalMs ?? DEFAULT_APPLY_OPTIONS.pollIntervalMs),
     signal: opts.signal,
+    engine: opts.engine,
   };
 }
 
@@ -137,6 +159,7 @@ export interface ResolvedWaitOptions {
   readonly failFast: boolean;
   readonly labels: Readonly<Record<string, string>> | undefined;
   readonly signal: AbortSignal | undefined;
+  readonly engine: EngineContext | undefined;
 }
 
 /** Fills in the defaults and checks the numbers. */
@@ -149,6 +172,7 @@ export function resolveWaitOptions(opts: WaitOptions = {}): ResolvedWaitOptions 
     failFast: opts.failFast ?? DEFAULT_WAIT_OPTIONS.failFast,
     labels: opts.labels,
     signal: opts.signal,
+    engine: opts.engine,
   };
 }
 

@@ -78,7 +78,11 @@ export function applyForced(client: KubeClient, obj: DesiredObject, fieldManager
   return client.apply<ClusterObject>(obj, { fieldManager, force: true, dryRun });
 }
 
-async function planOne(client: KubeClient, target: Target, live: ClusterObject | undefined, opts: PlanOptions,
+/**
+ * Plans one object against `live` with a dry-run apply (one request; a second
+ * read only when the dry run suggests a change, see below).
+ */
+export async function planWithDryRun(client: KubeClient, target: Target, live: ClusterObject | undefined, opts: PlanOptions,
   reread = false): Promise<PlanResult> {
   const applied = prepareObject(target.object, live, opts);
   let dryRun: ClusterObject;
@@ -105,7 +109,7 @@ async function planOne(client: KubeClient, target: Target, live: ClusterObject |
     } catch (err) {
       return { target, error: new ApplyError(target, err) };
     }
-    if (fresh?.metadata?.resourceVersion !== live.metadata?.resourceVersion) return planOne(client, target, fresh, opts, true);
+    if (fresh?.metadata?.resourceVersion !== live.metadata?.resourceVersion) return planWithDryRun(client, target, fresh, opts, true);
   }
   return { target, applied, live, dryRun, action: 'update' };
 }
@@ -121,6 +125,6 @@ export async function planObjects(client: KubeClient, targets: readonly Target[]
     opts.signal?.throwIfAborted();
     const read = reads[i];
     if (read === undefined || 'error' in read) return { target, error: new ApplyError(target, read?.error) };
-    return planOne(client, target, read.object, opts);
+    return planWithDryRun(client, target, read.object, opts);
   });
 }

@@ -24,7 +24,8 @@ import { sleep } from './_async.ts';
 import { readLive } from './_live.ts';
 import { HealthCheckError, type UnhealthyObject } from './errors.ts';
 import { targetOf, type ObjectInput, type Target } from './objects.ts';
-import { resolveWaitOptions, type WaitOptions } from './options.ts';
+import { resolveWaitOptions, type ResolvedWaitOptions, type WaitOptions } from './options.ts';
+import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
 
 /** Concurrent reads of one poll. */
 const READ_CONCURRENCY = 8;
@@ -54,16 +55,9 @@ export async function waitForTargets(client: KubeClient, targets: readonly Targe
   let delay = opts.pollIntervalMs;
   for (;;) {
     opts.signal?.throwIfAborted();
-    const reads = await readLive(client, pending.map((t) => t.ref), { labels: opts.labels, concurrency: READ_CONCURRENCY, signal: opts.signal });
-    const unhealthy: UnhealthyObject[] = [];
-    const stillPending: Target[] = [];
-    pending.forEach((target, i) => {
-      const health = healthOfRead(reads[i] ?? { object: undefined });
-      if (health.status === 'Current') return;
-      stillPending.push(target);
-      unhealthy.push({ id: target.id, subject: target.subject, status: health.status, message: health.message });
-    });
-    pending = stillPending;
+    const unhealthy = await unhealthyTargets(client, pending, opts);
+    const still = new Set(unhealthy.map((u) => u.id));
+    pending = pending.filter((t) => still.has(t.id));
     if (pending.length === 0) return;
     if (opts.failFast && unhealthy.some((u) => u.status === 'Failed')) throw new HealthCheckError(unhealthy, opts.timeoutMs, true);
     const left = deadline - Date.now();
@@ -71,4 +65,48 @@ export async function waitForTargets(client: KubeClient, targets: readonly Targe
     await sleep(Math.min(delay, left), opts.signal);
     delay = Math.min(delay * 1.5, opts.maxPollIntervalMs);
   }
+}
+
+/** The resourceVersion as a number, when it is one (etcd revisions are); NaN otherwise. */
+function revisionNumber(obj: ClusterObject | undefined): number {
+  const rv = obj?.metadata?.resourceVersion;
+  return rv !== undefined && /^\d+$/.test(rv) ? Number(rv) : Number.NaN;
+}
+
+/**
+ * The newer of the cached copy and this run's own answer. resourceVersions are
+ * opaque by contract, but one apiserver hands out etcd revisions that grow; when
+ * they are not numbers the cache wins (it follows the watch).
+ */
+function freshest(cached: ClusterObject | undefined, written: ClusterObject | undefined): ClusterObject | undefined {
+  if (written === undefined) return cached;
+  if (cached === undefined) return written;
+  return revisionNumber(written) > revisionNumber(cached) ? written : cached;
+}
+
+/**
+ * One look at the targets' health: every target that is not Current, with its
+ * status and message. Reads the engine's cache (and this run's answers) where it
+ * knows the kind, the apiserver for the rest.
+ */
+export async function unhealthyTargets(client: KubeClient, targets: readonly Target[],
+  opts: Pick<ResolvedWaitOptions, 'labels' | 'signal' | 'engine'>): Promise<UnhealthyObject[]> {
+  const healths = new Array<Health | undefined>(targets.length);
+  const toRead: number[] = [];
+  targets.forEach((target, i) => {
+    const lookup = opts.engine?.cache.lookup(target.ref);
+    const written = opts.engine?.written.get(target.id);
+    if (lookup?.known) healths[i] = assessHealth(freshest(lookup.object, written) as Record<string, unknown> | undefined);
+    else toRead.push(i);
+  });
+  if (toRead.length > 0) {
+    const reads = await readLive(client, toRead.map((i) => (targets[i] as Target).ref), { labels: opts.labels, concurrency: READ_CONCURRENCY, signal: opts.signal });
+    toRead.forEach((i, k) => { healths[i] = healthOfRead(reads[k] ?? { object: undefined }); });
+  }
+  const unhealthy: UnhealthyObject[] = [];
+  targets.forEach((target, i) => {
+    const health = healths[i] as Health;
+    if (health.status !== 'Current') unhealthy.push({ id: target.id, subject: target.subject, status: health.status, message: health.message });
+  });
+  return unhealthy;
 }

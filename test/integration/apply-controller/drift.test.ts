@@ -70,7 +70,7 @@ test('an out-of-band edit is reverted and an out-of-band delete is re-created', 
     return found.some((e) => e.reason === 'DriftCorrected') ? found : undefined;
   });
   // One shared, label-selected informer per managed kind, whatever the number of Packages.
-  t.deepEqual(bed().packages.drift.kinds.sort(), ['/ConfigMap', 'apps/Deployment']);
+  t.deepEqual(bed().packages.cache.kinds.sort(), ['/ConfigMap', 'apps/Deployment']);
   t.true(events.some((e) => e.reason === 'DriftCorrected' && /1 (configured|created)/.test(e.note)), JSON.stringify(events));
 });
 

@@ -1,0 +1,129 @@
+/**
+ * What the Package controller keeps between reconciles so that a reconcile
+ * costs what changed, not what the package holds:
+ *
+ * - the shared cache of managed objects and the records of what was last sent
+ *   for each (planning without requests, see ssa/state.ts);
+ * - per Package, the bundle read last, reused while the artifact digest, path,
+ *   values and tenancy are the same (reading and validating 5,000 objects costs
+ *   far more than comparing them);
+ * - per Package, when its rollout started (the health deadline of `spec.timeout`
+ *   counts from there, although no worker waits) and whether it waits for
+ *   health (then any change of one of its objects wakes it, status included).
+ *
+ * All of it is memory only: after a restart it is rebuilt by the first
+ * reconciles, which is why planning also works without records.
+ */
+import { createHash } from 'node:crypto';
+import type { InventoryEntry } from '../api.ts';
+import { canonicalJSON } from '../bundle/canonical.ts';
+import type { ManagedObjectCache } from '../cache/managed-objects.ts';
+import { kindsOf } from '../inventory.ts';
+import type { PhaseObjects } from './apply.ts';
+import type { EngineContext } from '../ssa/options.ts';
+import { ChangeSet, type ChangeSetEntry } from '../ssa/change-set.ts';
+import { AppliedState } from '../ssa/state.ts';
+
+/** `later` over `earlier`, per object; a later `unchanged` does not hide an earlier write. */
+function mergeChanges(earlier: ChangeSet, later: ChangeSet | undefined): ChangeSet {
+  const byId = new Map<string, ChangeSetEntry>(earlier.entries.map((e) => [e.id, e]));
+  for (const e of later?.entries ?? []) {
+    const prior = byId.get(e.id);
+    if (prior === undefined || (e.action !== 'unchanged' && e.action !== 'skipped')) byId.set(e.id, e);
+  }
+  return new ChangeSet(byId.values());
+}
+
+/** Longest wait for a newly needed kind's cache to sync before planning falls back to reads. */
+const SYNC_WAIT_MS = 10_000;
+
+/** A rollout whose health is awaited without a worker. */
+export interface RolloutClock {
+  readonly revision: number;
+  readonly startedAt: number;
+}
+
+/** The controller-wide memory of the engine. */
+export class EngineMemory {
+  readonly cache: ManagedObjectCache;
+  readonly state = new AppliedState();
+  readonly #rollouts = new Map<string, RolloutClock>();
+  readonly #awaiting = new Set<string>();
+  readonly #bundles = new Map<string, { readonly key: string; readonly value: unknown }>();
+  readonly #changes = new Map<string, ChangeSet>();
+
+  constructor(cache: ManagedObjectCache) {
+    this.cache = cache;
+  }
+
+  /** When the rollout of `revision` started for the Package `key` (now, the first time it is asked). */
+  rolloutStart(key: string, revision: number, now = Date.now()): number {
+    const clock = this.#rollouts.get(key);
+    if (clock?.revision === revision) return clock.startedAt;
+    this.#rollouts.set(key, { revision, startedAt: now });
+    return now;
+  }
+
+  /** Records how a reconcile of `key` ended: still waiting for health, or not (the clock stops). */
+  settle(key: string, waitingForHealth: boolean): void {
+    if (waitingForHealth) {
+      this.#awaiting.add(key);
+      return;
+    }
+    this.#awaiting.delete(key);
+    this.#rollouts.delete(key);
+    this.#changes.delete(key);
+  }
+
+  /**
+   * What the rollout of `key` wrote so far, this reconcile's `applied`
+   * included: a rollout that waited for health spans several reconciles, and its
+   * Event should tell all it did. Kept while the Package waits for health.
+   */
+  rolloutChanges(key: string, applied: ChangeSet | undefined, waitingForHealth: boolean): ChangeSet | undefined {
+    const before = this.#changes.get(key);
+    const merged = before === undefined ? applied : mergeChanges(before, applied);
+    if (waitingForHealth && merged !== undefined) this.#changes.set(key, merged);
+    return merged;
+  }
+
+  /** True while the Package waits for its objects to become healthy. */
+  awaitsHealth(key: string): boolean {
+    return this.#awaiting.has(key);
+  }
+
+  /** The value memoized for `key` under `inputs`, or the one `load` makes (kept until the inputs change). */
+  async memo<T>(key: string, inputs: unknown, load: () => Promise<T>): Promise<T> {
+    const hash = createHash('sha256').update(canonicalJSON(inputs)).digest('hex');
+    const kept = this.#bundles.get(key);
+    if (kept?.key === hash) return kept.value as T;
+    const value = await load();
+    this.#bundles.set(key, { key: hash, value });
+    return value;
+  }
+
+  /** Forgets everything about a Package (deleted). */
+  forget(key: string): void {
+    this.settle(key, false);
+    this.#bundles.delete(key);
+    this.cache.release(key);
+  }
+
+  /**
+   * The engine context of one reconcile: the cache retains every kind the
+   * Package may have (the revision's and the inventory's) and is given a moment
+   * to sync kinds it did not cache yet.
+   */
+  async contextFor(key: string, phases: readonly PhaseObjects[], managed: readonly InventoryEntry[],
+    trustLive: boolean): Promise<EngineContext> {
+    const kinds = new Map<string, { apiVersion: string; kind: string }>();
+    for (const phase of phases) {
+      for (const o of phase.objects) kinds.set(`${o.object.apiVersion}/${o.object.kind}`, { apiVersion: o.object.apiVersion, kind: o.object.kind });
+    }
+    for (const k of kindsOf(managed)) kinds.set(`${k.apiVersion}/${k.kind}`, k);
+    const needed = [...kinds.values()];
+    this.cache.retain(key, needed);
+    await this.cache.whenSynced(needed, SYNC_WAIT_MS);
+    return { cache: this.cache, state: this.state, trustLive, written: new Map() };
+  }
+}

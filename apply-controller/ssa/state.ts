@@ -1,0 +1,177 @@
+/**
+ * What the engine remembers per object so that planning costs no request when
+ * nothing changed: a hash of the intent it last sent, the resourceVersion the
+ * apiserver answered with, and a hash of that answer projected onto the
+ * intent's fields (what the object looked like *where Trellis has a say*).
+ *
+ * Together with a cache of the live objects (any {@link LiveCache}), one object
+ * is planned locally ({@link decideLocally}):
+ *
+ * - the cache does not know the kind (not synced, not watchable): ask the
+ *   apiserver (`verify`: a read and a dry run, the safe old way);
+ * - the object is not there: apply it (one request, no read, no dry run);
+ * - the intent is the one last sent and the live object is the answer we got,
+ *   or differs from it only outside the intent's fields (a controller wrote
+ *   status or an annotation of its own): nothing to do;
+ * - the intent is new: apply it;
+ * - nothing is remembered (a restart) but the intent is known to be the one
+ *   last applied: when the live object already holds every field the intent
+ *   declares, nothing to do; otherwise one dry run decides.
+ *
+ * Pure, except for the record store itself.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJSON } from '../bundle/canonical.ts';
+import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/object.ts';
+import type { DesiredObject } from './objects.ts';
+
+/** What a cache of live objects answers for one object. */
+export interface CacheLookup {
+  /** True when the cache holds a full, current list of the object's kind, so an absent object does not exist. */
+  readonly known: boolean;
+  /** The object as last seen (undefined: absent, or `known` is false). */
+  readonly object?: ClusterObject | undefined;
+}
+
+/** A cache of live objects the engine may read instead of the apiserver. */
+export interface LiveCache {
+  lookup(ref: ObjectRef): CacheLookup;
+}
+
+/** What the engine last sent for an object and what the apiserver answered. */
+export interface AppliedRecord {
+  readonly intentHash: string;
+  readonly resourceVersion: string;
+  readonly projectionHash: string;
+}
+
+/** Applied records by inventory id, kept for the life of the controller process. */
+export class AppliedState {
+  readonly #records = new Map<string, AppliedRecord>();
+
+  /** The record of an object, if any. */
+  get(id: string): AppliedRecord | undefined {
+    return this.#records.get(id);
+  }
+
+  /** Remembers what was sent for `id` and what came back. */
+  set(id: string, record: AppliedRecord): void {
+    this.#records.set(id, record);
+  }
+
+  /** Forgets an object (deleted or pruned). */
+  delete(id: string): void {
+    this.#records.delete(id);
+  }
+
+  /** How many objects are remembered. */
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** True when `live` is exactly the answer to the last write of `id`: an event about it is our own write, not drift. */
+  isOwnWrite(id: string, live: ClusterObject): boolean {
+    const rv = live.metadata?.resourceVersion;
+    return rv !== undefined && this.#records.get(id)?.resourceVersion === rv;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The hash of an intent (the exact object an apply sends). */
+export function intentHash(intent: DesiredObject): string {
+  return sha256(canonicalJSON(intent));
+}
+
+/** Marks a field the intent declares that the live object lacks (distinct from any JSON value). */
+const MISSING = { '\u0000missing': true };
+
+/**
+ * `live` reduced to the fields `intent` declares: maps keep only the intent's
+ * keys, lists of the same length are projected item by item, anything else is
+ * the live value as it is. Fields others added (defaults, a controller's
+ * annotations, status) fall away; fields we declare keep their live value.
+ */
+export function projectOnto(live: unknown, intent: unknown): unknown {
+  if (isRecord(intent)) {
+    if (!isRecord(live)) return live ?? MISSING;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(intent)) out[key] = Object.hasOwn(live, key) ? projectOnto(live[key], intent[key]) : MISSING;
+    return out;
+  }
+  if (Array.isArray(intent)) {
+    if (!Array.isArray(live) || live.length !== intent.length) return live ?? MISSING;
+    return intent.map((item, i) => projectOnto(live[i], item));
+  }
+  return live === undefined ? MISSING : live;
+}
+
+/** The hash of {@link projectOnto}`(live, intent)`. */
+export function projectionHash(live: ClusterObject, intent: DesiredObject): string {
+  return sha256(canonicalJSON(projectOnto(live, intent)));
+}
+
+/**
+ * True when `live` holds every field `intent` declares with the same value
+ * (maps: a superset; lists: same length, item by item). The apiserver may
+ * normalize a value (a quantity `1000m` reads back as `1`): then this says
+ * false and a dry run decides.
+ */
+export function containsIntent(live: unknown, intent: unknown): boolean {
+  if (isRecord(intent)) {
+    return isRecord(live) && Object.keys(intent).every((k) => Object.hasOwn(live, k) && containsIntent(live[k], intent[k]));
+  }
+  if (Array.isArray(intent)) {
+    return Array.isArray(live) && live.length === intent.length && intent.every((item, i) => containsIntent(live[i], item));
+  }
+  return live === intent;
+}
+
+/** The record an answer (or a live object found equal) leaves behind. */
+export function recordOf(hash: string, live: ClusterObject, intent: DesiredObject): AppliedRecord {
+  return { intentHash: hash, resourceVersion: live.metadata?.resourceVersion ?? '', projectionHash: projectionHash(live, intent) };
+}
+
+/** What {@link decideLocally} needs for one object. */
+export interface LocalInput {
+  /** The exact object the apply would send. */
+  readonly intent: DesiredObject;
+  readonly hash: string;
+  readonly lookup: CacheLookup;
+  readonly record: AppliedRecord | undefined;
+  /**
+   * The intent is the one last applied successfully (the Package's current,
+   * Available revision): a live object that contains it needs nothing even
+   * when this process remembers nothing (after a restart).
+   */
+  readonly trustLive: boolean;
+}
+
+/** What to do with one object, decided without a request. */
+export type LocalDecision =
+  | { readonly action: 'none'; readonly record: AppliedRecord | undefined }
+  | { readonly action: 'apply'; readonly live: ClusterObject | undefined }
+  | { readonly action: 'verify' };
+
+/** Plans one object from the cache and the record alone; see the module comment. */
+export function decideLocally(input: LocalInput): LocalDecision {
+  const { intent, hash, lookup, record } = input;
+  if (!lookup.known) return { action: 'verify' };
+  const live = lookup.object;
+  if (live === undefined) return { action: 'apply', live: undefined };
+  if (record !== undefined && record.intentHash === hash) {
+    if (record.resourceVersion === live.metadata?.resourceVersion) return { action: 'none', record: undefined };
+    const projection = projectionHash(live, intent);
+    if (projection === record.projectionHash) return { action: 'none', record: { ...record, resourceVersion: live.metadata?.resourceVersion ?? '' } };
+    return { action: 'apply', live };
+  }
+  if (!input.trustLive) return { action: 'apply', live };
+  if (containsIntent(live, intent)) return { action: 'none', record: recordOf(hash, live, intent) };
+  return { action: 'verify' };
+}
