@@ -1,64 +1,96 @@
 /**
- * `assessHealth`: the kstatus-style health of one object as read from the
- * cluster, a pure function of that object. Kinds with known controllers get their
- * own rules; everything else follows the generic contract (observedGeneration,
- * Stalled/Reconciling/Ready/Available conditions), and an object with no status
- * at all (ConfigMap, Secret, RBAC) is Current as soon as it exists.
+ * `assessHealth`: the health of one object as read from the cluster, by
+ * kstatus's rules (kubernetes-sigs/cli-utils `pkg/kstatus/status`), so a
+ * Package is Ready exactly when Flux, kpt or Helm 4 would call its objects
+ * ready. The order is kstatus's: deletion, then the checks every kind shares
+ * (observedGeneration, Reconciling, Stalled), then the rule of a built-in kind,
+ * then a Ready condition; an object nothing speaks against is Current.
+ * The only ways to ask for more are the `health.trellis.dev/wait-for` opt-ins.
  */
-import { crdHealth, jobHealth, namespaceHealth, podHealth, pvcHealth, serviceHealth } from './core.ts';
-import { condition, describeCondition, hasStatus, health, section, staleGeneration, type ClusterObject, type Health } from './status.ts';
+import { crdHealth, existsHealth, jobHealth, podHealth, pvcHealth, serviceHealth } from './core.ts';
+import {
+  conditions, describeCondition, hasStatus, health, kindKey, section, staleGeneration,
+  type ClusterObject, type Health, type HealthContext, type HealthOptions,
+} from './status.ts';
+import { waitForProblem } from './wait-for.ts';
 import { daemonSetHealth, deploymentHealth, replicaSetHealth, statefulSetHealth } from './workloads.ts';
 
-type Rule = (obj: ClusterObject) => Health;
+type Rule = (obj: ClusterObject, context: HealthContext) => Health;
 
-/** Rules by `group/Kind` (core group: `/Kind`). */
+/** Rules by `group/Kind` (core group: `/Kind`): kstatus's list of built-in kinds. */
 const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   ['apps/Deployment', deploymentHealth],
+  ['extensions/Deployment', deploymentHealth],
   ['apps/StatefulSet', statefulSetHealth],
   ['apps/DaemonSet', daemonSetHealth],
+  ['extensions/DaemonSet', daemonSetHealth],
   ['apps/ReplicaSet', replicaSetHealth],
+  ['extensions/ReplicaSet', replicaSetHealth],
   ['batch/Job', jobHealth],
   ['/Pod', podHealth],
   ['/PersistentVolumeClaim', pvcHealth],
   ['/Service', serviceHealth],
-  ['/Namespace', namespaceHealth],
   ['apiextensions.k8s.io/CustomResourceDefinition', crdHealth],
+  ['/ConfigMap', existsHealth],
+  ['/Secret', existsHealth],
+  ['batch/CronJob', existsHealth],
+  ['policy/PodDisruptionBudget', existsHealth],
 ]);
 
 /**
- * The generic contract for any other kind: InProgress while observedGeneration
- * (when present) lags generation; then Failed when Stalled is True; InProgress
- * while Reconciling is True or a Ready/Available condition is present and not
- * True; otherwise Current.
+ * The checks every kind shares, or undefined when they leave the verdict to the
+ * kind: InProgress while `status.observedGeneration` differs from
+ * `metadata.generation` (a status about an older spec says nothing, not even a
+ * Stalled); then the first of Reconciling=True (InProgress) and Stalled=True
+ * (Failed), in the order the conditions are listed.
+ */
+function sharedChecks(obj: ClusterObject): Health | undefined {
+  const stale = staleGeneration(obj);
+  if (stale) return health('InProgress', obj, stale);
+  for (const c of conditions(obj)) {
+    if (c.status !== 'True') continue;
+    if (c.type === 'Reconciling') return health('InProgress', obj, describeCondition(c));
+    if (c.type === 'Stalled') return health('Failed', obj, describeCondition(c));
+  }
+  return undefined;
+}
+
+/** A kind without its own rule: its first Ready condition decides (True: Current; False or Unknown: InProgress). */
+function readyConditionHealth(obj: ClusterObject): Health {
+  const ready = conditions(obj).find((c) => c.type === 'Ready' && ['True', 'False', 'Unknown'].includes(c.status));
+  if (ready?.status === 'True') return health('Current', obj, 'ready');
+  if (ready) return health('InProgress', obj, describeCondition(ready));
+  return health('Current', obj, hasStatus(obj) ? 'current' : 'created (no status to wait for)');
+}
+
+/**
+ * The verdict for a kind without its own rule (custom resources, RBAC,
+ * Namespaces, ...): the shared checks, then its Ready condition, then Current.
+ * Deletion is {@link assessHealth}'s concern.
  */
 export function genericHealth(obj: ClusterObject): Health {
-  if (!hasStatus(obj)) return health('Current', obj, 'created (no status to wait for)');
-  // A stale status describes an older spec: its conditions (even Stalled) no longer apply.
-  const stale = staleGeneration(obj, false);
-  if (stale) return health('InProgress', obj, stale);
-  const stalled = condition(obj, 'Stalled');
-  if (stalled?.status === 'True') return health('Failed', obj, describeCondition(stalled));
-  const reconciling = condition(obj, 'Reconciling');
-  if (reconciling?.status === 'True') return health('InProgress', obj, describeCondition(reconciling));
-  for (const type of ['Ready', 'Available']) {
-    const c = condition(obj, type);
-    if (c && c.status !== 'True') return health('InProgress', obj, describeCondition(c));
-  }
-  return health('Current', obj, condition(obj, 'Ready') ? 'ready' : 'current');
+  return sharedChecks(obj) ?? readyConditionHealth(obj);
 }
 
 /**
  * The health of `obj` as read from the cluster (`null`/`undefined`: it was not
- * found). An object being deleted is Terminating whatever its kind.
+ * found). Pure apart from the clock, which only the Pod scheduling grace period
+ * reads (`options.now` pins it). An object being deleted is Terminating
+ * whatever its kind; one whose `health.trellis.dev/wait-for` annotation its
+ * kind does not understand is Unknown, rather than quietly judged by the laxer
+ * default.
  */
-export function assessHealth(obj: ClusterObject | null | undefined): Health {
+export function assessHealth(obj: ClusterObject | null | undefined, options: HealthOptions = {}): Health {
   if (obj === null || obj === undefined) return { status: 'NotFound', message: 'object not found' };
   if (typeof obj !== 'object' || typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string') {
     return { status: 'Unknown', message: 'not a Kubernetes object (no apiVersion or kind)' };
   }
-  if (section(obj, 'metadata').deletionTimestamp !== undefined) return health('Terminating', obj, 'being deleted');
-  const slash = obj.apiVersion.lastIndexOf('/');
-  const group = slash < 0 ? '' : obj.apiVersion.slice(0, slash);
-  const rule = RULES.get(`${group}/${obj.kind}`) ?? genericHealth;
-  return rule(obj);
+  const deletion = section(obj, 'metadata').deletionTimestamp;
+  if (typeof deletion === 'string' && deletion !== '') return health('Terminating', obj, 'being deleted');
+  const problem = waitForProblem(obj);
+  if (problem) return health('Unknown', obj, problem);
+  const shared = sharedChecks(obj);
+  if (shared) return shared;
+  const rule = RULES.get(kindKey(obj));
+  return rule ? rule(obj, { now: options.now ?? Date.now() }) : readyConditionHealth(obj);
 }

@@ -1,9 +1,12 @@
 /**
- * The health library of the apply controller: kstatus-style health of one object
- * as read from the cluster. Pure; the waiting loop that polls objects lives with
- * the apply engine.
+ * The health library of the apply controller: kstatus's health of one object
+ * as read from the cluster, with the per-object `health.trellis.dev/wait-for`
+ * opt-ins. Pure; the waiting loop that polls objects lives with the apply engine.
  */
 export { assessHealth, genericHealth } from './assess.ts';
-export { crdHealth, jobHealth, namespaceHealth, podHealth, pvcHealth, serviceHealth } from './core.ts';
-export { condition, type ClusterObject, type Condition, type Health, type HealthStatus } from './status.ts';
+export { crdHealth, existsHealth, jobHealth, podHealth, pvcHealth, SCHEDULE_GRACE_MS, serviceHealth } from './core.ts';
+export {
+  condition, type ClusterObject, type Condition, type Health, type HealthContext, type HealthOptions, type HealthStatus,
+} from './status.ts';
+export { WAIT_FOR_ANNOTATION, waitForProblem, waitsFor, type WaitFor } from './wait-for.ts';
 export { daemonSetHealth, deploymentHealth, replicaSetHealth, statefulSetHealth } from './workloads.ts';

@@ -7,13 +7,18 @@
 /**
  * kstatus's computed status of an object:
  * - `Current`: the object is what its spec asks for (a rollout finished, a Job
- *   completed, a CRD is established, or the kind has no status to wait for);
+ *   started, a CRD is established, or the kind has no status to wait for);
  * - `InProgress`: a controller is still working on it;
- * - `Failed`: it will not get there without a change (a Job failed, a Deployment
- *   exceeded its progress deadline, a Pod is crash-looping, `Stalled` is True);
+ * - `Failed`: kstatus's Failed and nothing else — a Job with Failed=True, a
+ *   Deployment past its progress deadline, a running Pod crash-looping, a Pod
+ *   unschedulable past a 15 s grace period, a CRD whose names are refused,
+ *   `Stalled=True` on any kind (and, opted in, a Pod that ran and failed). A
+ *   health wait ends early on it; docs/api.md ("Health") says which of these
+ *   can still heal on their own;
  * - `Terminating`: it is being deleted;
  * - `NotFound`: it does not exist;
- * - `Unknown`: what was read is not an object this code can judge.
+ * - `Unknown`: what was read is not an object this code can judge (an unknown
+ *   Pod phase, a `health.trellis.dev/wait-for` value the kind does not know).
  */
 export type HealthStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound' | 'Unknown';
 
@@ -25,6 +30,20 @@ export interface Health {
 
 /** An object as read from the cluster (any kind). */
 export type ClusterObject = Record<string, unknown>;
+
+/**
+ * What a verdict may depend on besides the object. Only the Pod scheduling grace
+ * period looks at the clock; tests pass `now` to make it deterministic.
+ */
+export interface HealthOptions {
+  /** The moment to judge at, in milliseconds since the epoch (default: `Date.now()`). */
+  readonly now?: number;
+}
+
+/** {@link HealthOptions} with its defaults filled in, as the kind rules receive it. */
+export interface HealthContext {
+  readonly now: number;
+}
 
 /** One entry of `status.conditions`. */
 export interface Condition {
@@ -64,28 +83,22 @@ export function count(obj: Record<string, unknown>, key: string, fallback = 0): 
   return typeof v === 'number' ? v : fallback;
 }
 
-/** The condition of `type` in `status.conditions`, if any. */
+/** The first condition of `type` in `status.conditions`, if any. */
 export function condition(obj: ClusterObject, type: string): Condition | undefined {
-  const list = section(obj, 'status').conditions;
-  if (!Array.isArray(list)) return undefined;
-  for (const c of list) {
-    const rec = record(c);
-    if (rec?.type === type && typeof rec.status === 'string') {
-      return {
-        type,
-        status: rec.status,
-        ...(typeof rec.reason === 'string' ? { reason: rec.reason } : {}),
-        ...(typeof rec.message === 'string' ? { message: rec.message } : {}),
-      };
-    }
-  }
-  return undefined;
+  return conditions(obj).find((c) => c.type === type);
 }
 
 /** `Type is Status (Reason): message`, for messages. */
 export function describeCondition(c: Condition): string {
   const reason = c.reason ? ` (${c.reason})` : '';
   return `${c.type} is ${c.status}${reason}${c.message ? `: ${c.message}` : ''}`;
+}
+
+/** `group/Kind` of an object (core group: `/Kind`), the key of the kind rules. */
+export function kindKey(obj: ClusterObject): string {
+  const apiVersion = typeof obj.apiVersion === 'string' ? obj.apiVersion : '';
+  const slash = apiVersion.lastIndexOf('/');
+  return `${slash < 0 ? '' : apiVersion.slice(0, slash)}/${String(obj.kind)}`;
 }
 
 /** `Kind name`, the prefix of every health message. */
@@ -102,16 +115,37 @@ export function health(status: HealthStatus, obj: ClusterObject, detail: string)
 
 /**
  * Why the controller's status is stale, or undefined when it is current:
- * `status.observedGeneration` behind `metadata.generation`, or (with `required`)
- * missing while the object has a generation — the built-in workload controllers
- * always write it, so its absence means they have not looked yet.
+ * `status.observedGeneration` differs from `metadata.generation`. When either is
+ * missing there is nothing to compare, as in kstatus: most kinds never write
+ * `observedGeneration` (the DaemonSet rule asks for both itself).
  */
-export function staleGeneration(obj: ClusterObject, required: boolean): string | undefined {
+export function staleGeneration(obj: ClusterObject): string | undefined {
   const generation = section(obj, 'metadata').generation;
   const observed = section(obj, 'status').observedGeneration;
-  if (typeof generation !== 'number') return undefined;
-  if (typeof observed !== 'number') {
-    return required ? `waiting for the controller to observe generation ${generation}` : undefined;
+  if (typeof generation !== 'number' || typeof observed !== 'number' || observed === generation) return undefined;
+  return `waiting for the controller to observe generation ${generation} (observed ${observed})`;
+}
+
+/** The object's annotation `key`, or undefined. */
+export function annotation(obj: ClusterObject, key: string): string | undefined {
+  const value = field(section(obj, 'metadata'), 'annotations', key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Every `status.conditions` entry, in the order the controller wrote them. */
+export function conditions(obj: ClusterObject): Condition[] {
+  const list = section(obj, 'status').conditions;
+  if (!Array.isArray(list)) return [];
+  const out: Condition[] = [];
+  for (const c of list) {
+    const rec = record(c);
+    if (typeof rec?.type !== 'string' || typeof rec.status !== 'string') continue;
+    out.push({
+      type: rec.type,
+      status: rec.status,
+      ...(typeof rec.reason === 'string' ? { reason: rec.reason } : {}),
+      ...(typeof rec.message === 'string' ? { message: rec.message } : {}),
+    });
   }
-  return observed < generation ? `waiting for the controller to observe generation ${generation} (observed ${observed})` : undefined;
+  return out;
 }

@@ -53,7 +53,7 @@ function replicaSet(replicas: number, status: Obj | undefined, generation = 1): 
 const cases: Array<[string, Obj, HealthStatus, string]> = [
   // Deployment
   ['Deployment just created, not yet seen by its controller', deployment(1, 2, undefined),
-    'InProgress', 'Deployment web: waiting for the controller to observe generation 1'],
+    'InProgress', 'Deployment web: 0/2 replicas created'],
   ['Deployment after a spec change the controller has not observed', deployment(3, 2, {
     observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2,
     conditions: [available('True'), progressing('True', 'NewReplicaSetAvailable', 'ReplicaSet "web-5d4f8b7c9" has successfully progressed.')],
@@ -74,6 +74,14 @@ const cases: Array<[string, Obj, HealthStatus, string]> = [
     observedGeneration: 2, replicas: 3, updatedReplicas: 1, readyReplicas: 2, availableReplicas: 2, unavailableReplicas: 1,
     conditions: [available('True'), progressing('False', 'ProgressDeadlineExceeded', 'ReplicaSet "web-6c7d8e9f0" has timed out progressing.')],
   }), 'Failed', 'Deployment web: progress deadline exceeded: ReplicaSet "web-6c7d8e9f0" has timed out progressing.'],
+  ['Deployment with Progressing=False for another reason than the deadline is InProgress, not Failed', { ...deployment(2, 2, {
+    observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2,
+    conditions: [available('True'), progressing('False', 'ReplicaSetCreateError', 'quota exceeded')],
+  }), spec: { replicas: 2, progressDeadlineSeconds: 600 } }, 'InProgress', 'Deployment web: new ReplicaSet not yet available (Progressing is False (ReplicaSetCreateError): quota exceeded)'],
+  ['Deployment with a progress deadline waits for Progressing=True (NewReplicaSetAvailable)', { ...deployment(2, 2, {
+    observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2,
+    conditions: [available('True'), progressing('True', 'ReplicaSetUpdated', 'ReplicaSet "web-5d4f8b7c9" is progressing.')],
+  }), spec: { replicas: 2, progressDeadlineSeconds: 600 } }, 'InProgress', 'Deployment web: new ReplicaSet not yet available (Progressing is True (ReplicaSetUpdated): ReplicaSet "web-5d4f8b7c9" is progressing.)'],
   ['Deployment fully rolled out', deployment(2, 2, {
     observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2,
     conditions: [available('True'), progressing('True', 'NewReplicaSetAvailable', 'ReplicaSet "web-5d4f8b7c9" has successfully progressed.')],
@@ -88,20 +96,30 @@ const cases: Array<[string, Obj, HealthStatus, string]> = [
   }), 'InProgress', 'Deployment web: Available is False (MinimumReplicasUnavailable): Deployment does not have minimum availability.'],
 
   // StatefulSet
-  ['StatefulSet not yet observed', statefulSet({ replicas: 3 }, undefined), 'InProgress', 'StatefulSet db: waiting for the controller to observe generation 1'],
-  ['StatefulSet with 1 of 3 replicas ready', statefulSet({ replicas: 3 }, {
+  ['StatefulSet not yet observed', statefulSet({ replicas: 3 }, undefined), 'InProgress', 'StatefulSet db: 0/3 replicas created'],
+  ['StatefulSet with 2 of 3 replicas created, 1 ready', statefulSet({ replicas: 3 }, {
     observedGeneration: 1, replicas: 2, readyReplicas: 1, currentReplicas: 2, updatedReplicas: 2,
     currentRevision: 'db-7d8f9c6b5', updateRevision: 'db-7d8f9c6b5', collisionCount: 0,
-  }), 'InProgress', 'StatefulSet db: 1/3 replicas ready'],
-  ['StatefulSet rolling update still in progress (revisions differ)', statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, {
+  }), 'InProgress', 'StatefulSet db: 2/3 replicas created'],
+  ['StatefulSet rolling update: not every replica at the current revision yet', statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, {
     observedGeneration: 1, replicas: 3, readyReplicas: 3, currentReplicas: 2, updatedReplicas: 1,
     currentRevision: 'db-7d8f9c6b5', updateRevision: 'db-5b6c7d8e9', collisionCount: 0,
+  }), 'InProgress', 'StatefulSet db: 2/3 replicas at the current revision'],
+  ['StatefulSet with every replica current but the update revision still different', statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, {
+    observedGeneration: 1, replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 1,
+    currentRevision: 'db-7d8f9c6b5', updateRevision: 'db-5b6c7d8e9', collisionCount: 0,
   }), 'InProgress', 'StatefulSet db: rolling update in progress: 1/3 replicas updated'],
+  ['StatefulSet with fewer current replicas and no revision fields (kstatus: LessCurrent)', statefulSet({ replicas: 4 }, {
+    observedGeneration: 1, replicas: 4, readyReplicas: 4, currentReplicas: 2,
+  }), 'InProgress', 'StatefulSet db: 2/4 replicas at the current revision'],
+  ['StatefulSet with OnDelete is Current even with replicas not ready (kstatus: the user rolls it)', statefulSet({ replicas: 3, updateStrategy: { type: 'OnDelete' } }, {
+    observedGeneration: 1, replicas: 3, readyReplicas: 1, currentReplicas: 3,
+  }), 'Current', 'StatefulSet db: OnDelete update strategy: no rollout to wait for'],
   ['StatefulSet with a partition: done once the replicas above it are updated', statefulSet(
     { replicas: 3, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }, {
       observedGeneration: 1, replicas: 3, readyReplicas: 3, currentReplicas: 2, updatedReplicas: 1,
       currentRevision: 'db-7d8f9c6b5', updateRevision: 'db-5b6c7d8e9',
-    }), 'Current', 'StatefulSet db: 3/3 replicas ready'],
+    }), 'Current', 'StatefulSet db: 3/3 replicas ready, 1 updated (partition 2)'],
   ['StatefulSet with a partition and the replicas above it not yet updated', statefulSet(
     { replicas: 3, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } } }, {
       observedGeneration: 1, replicas: 3, readyReplicas: 3, currentReplicas: 2, updatedReplicas: 1,
@@ -110,7 +128,7 @@ const cases: Array<[string, Obj, HealthStatus, string]> = [
   ['StatefulSet with OnDelete: differing revisions do not hold it back', statefulSet({ replicas: 2, updateStrategy: { type: 'OnDelete' } }, {
     observedGeneration: 1, replicas: 2, readyReplicas: 2, currentReplicas: 2, updatedReplicas: 0,
     currentRevision: 'db-7d8f9c6b5', updateRevision: 'db-5b6c7d8e9',
-  }), 'Current', 'StatefulSet db: 2/2 replicas ready'],
+  }), 'Current', 'StatefulSet db: OnDelete update strategy: no rollout to wait for'],
   ['StatefulSet scaling down', statefulSet({ replicas: 1 }, {
     observedGeneration: 2, replicas: 2, readyReplicas: 2, currentReplicas: 2, updatedReplicas: 2,
     currentRevision: 'db-7d8f9c6b5', updateRevision: 'db-7d8f9c6b5',
@@ -122,6 +140,10 @@ const cases: Array<[string, Obj, HealthStatus, string]> = [
 
   // DaemonSet
   ['DaemonSet not yet observed', daemonSet(undefined), 'InProgress', 'DaemonSet agent: waiting for the controller to observe generation 1'],
+  ['DaemonSet whose status has no desiredNumberScheduled yet', daemonSet({ observedGeneration: 1, currentNumberScheduled: 0 }),
+    'InProgress', 'DaemonSet agent: waiting for the controller to count the nodes (no desiredNumberScheduled)'],
+  ['DaemonSet with generation and status but no observedGeneration', daemonSet({ desiredNumberScheduled: 0 }),
+    'InProgress', 'DaemonSet agent: waiting for the controller to observe generation 1'],
   ['DaemonSet with pods not yet updated on every node', daemonSet({
     currentNumberScheduled: 3, desiredNumberScheduled: 3, numberAvailable: 3, numberMisscheduled: 0, numberReady: 3,
     observedGeneration: 2, updatedNumberScheduled: 1, numberUnavailable: 0,
@@ -129,7 +151,7 @@ const cases: Array<[string, Obj, HealthStatus, string]> = [
   ['DaemonSet with pods updated but not ready', daemonSet({
     currentNumberScheduled: 3, desiredNumberScheduled: 3, numberMisscheduled: 0, numberReady: 2, numberAvailable: 2,
     observedGeneration: 1, updatedNumberScheduled: 3, numberUnavailable: 1,
-  }), 'InProgress', 'DaemonSet agent: 2/3 pods ready'],
+  }), 'InProgress', 'DaemonSet agent: 2/3 pods available'],
   ['DaemonSet ready but not yet available (minReadySeconds)', daemonSet({
     currentNumberScheduled: 3, desiredNumberScheduled: 3, numberMisscheduled: 0, numberReady: 3, numberAvailable: 1,
     observedGeneration: 1, updatedNumberScheduled: 3, numberUnavailable: 2,
@@ -145,7 +167,7 @@ const cases: Array<[string, Obj, HealthStatus, string]> = [
     conditions: [{ type: 'ReplicaFailure', status: 'True', lastTransitionTime: T, reason: 'FailedCreate', message: 'pods "web-5d4f8b7c9-abcde" is forbidden: exceeded quota: pods' }],
   }), 'InProgress', 'ReplicaSet web-5d4f8b7c9: ReplicaFailure is True (FailedCreate): pods "web-5d4f8b7c9-abcde" is forbidden: exceeded quota: pods'],
   ['ReplicaSet with replicas not ready', replicaSet(2, { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 1, availableReplicas: 1, observedGeneration: 1 }),
-    'InProgress', 'ReplicaSet web-5d4f8b7c9: 1/2 replicas ready'],
+    'InProgress', 'ReplicaSet web-5d4f8b7c9: 1/2 replicas available'],
   ['ReplicaSet complete', replicaSet(2, { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 }),
     'Current', 'ReplicaSet web-5d4f8b7c9: 2/2 replicas available'],
 ];
