@@ -17,7 +17,7 @@ import type { Level } from 'pino';
 import { Counter } from 'prom-client';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
-import { durationFlag, LOG_LEVELS, logLevelFlag, positiveIntFlag, positiveNumberFlag } from '../runtime/flags.ts';
+import { durationFlag, KUBE_API_FLAG_HELP, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -28,8 +28,10 @@ import { createPackageController } from './reconcile/controller.ts';
 export interface ApplyControllerFlags {
   readonly kubeconfig?: string | undefined;
   readonly concurrent: number;
-  readonly kubeApiQps: number;
-  readonly kubeApiBurst: number;
+  /** `--kube-api-qps`; undefined (the default) follows API Priority and Fairness. */
+  readonly kubeApiQps: number | undefined;
+  /** `--kube-api-burst`; undefined (the default) follows API Priority and Fairness. */
+  readonly kubeApiBurst: number | undefined;
   /** Listen address of /metrics (and /healthz, /readyz); empty for none. */
   readonly metricsAddr: string;
   /** Listen address of /healthz and /readyz alone; empty for none. */
@@ -65,8 +67,8 @@ export function applyControllerCommand(): Command {
     .description('Trellis apply-controller: Package objects keep the cluster equal to a source revision')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then the in-cluster service account, then ~/.kube/config)')
     .option('--concurrent <n>', 'Packages reconciled at the same time', positiveIntFlag, 4)
-    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumberFlag, 50)
-    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveIntFlag, 100)
+    .option('--kube-api-qps <n>', KUBE_API_FLAG_HELP.qps, nonNegativeNumberFlag)
+    .option('--kube-api-burst <n>', KUBE_API_FLAG_HELP.burst, positiveIntFlag)
     .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')
     .option('--health-addr <addr>', 'listen address of /healthz and /readyz; "" for none', ':8081')
     .option('--leader-elect', 'run leader election so only one replica reconciles', false)
@@ -90,8 +92,8 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
   return {
     kubeconfig: o.kubeconfig as string | undefined,
     concurrent: o.concurrent as number,
-    kubeApiQps: o.kubeApiQps as number,
-    kubeApiBurst: o.kubeApiBurst as number,
+    kubeApiQps: o.kubeApiQps as number | undefined,
+    kubeApiBurst: o.kubeApiBurst as number | undefined,
     metricsAddr: o.metricsAddr as string,
     healthAddr: o.healthAddr as string,
     leaderElect: o.leaderElect === true,

@@ -23,6 +23,24 @@ export function positiveNumberFlag(value: string): number {
   return n;
 }
 
+/** A number of at least 0 (`--kube-api-qps`, where 0 turns the client-side limit off). */
+export function nonNegativeNumberFlag(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of at least 0');
+  return n;
+}
+
+/**
+ * Help of `--kube-api-qps` and `--kube-api-burst`, the same in both controllers.
+ * Neither has a default value: unset, the client follows the apiserver's API
+ * Priority and Fairness (runtime/rate-limit.ts).
+ */
+export const KUBE_API_FLAG_HELP = {
+  qps: 'fixed client-side limit of Kubernetes API requests per second (0: none); unset: no client-side limit once the '
+    + 'apiserver shows API Priority and Fairness, 50/s until then; 429 Retry-After is honoured either way',
+  burst: 'burst of the fixed client-side limit; unset: 300 (qps defaults to 50 when only the burst is given)',
+} as const;
+
 /** A Go duration such as `10s` or `1m`, in milliseconds. */
 export function durationFlag(value: string): number {
   try {

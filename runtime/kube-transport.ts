@@ -1,25 +1,34 @@
 /**
  * The HTTP layer under {@link KubeClient}: authenticated HTTPS requests to the
- * apiserver over one keep-alive agent, client-side rate limiting, a per-verb
- * request count, and streaming for watches. Authentication (tokens, client
- * certificates, exec plugins, rotating service-account tokens) is delegated to
- * the client-node KubeConfig, so every kubeconfig kubectl accepts works here.
+ * apiserver over one keep-alive agent, client-side flow control (see
+ * rate-limit.ts: API Priority and Fairness detection, a shared pause after
+ * throttling), bounded resends of throttled requests, a per-verb request count,
+ * and streaming for watches. Authentication (tokens, client certificates, exec
+ * plugins, rotating service-account tokens) is delegated to the client-node
+ * KubeConfig, so every kubeconfig kubectl accepts works here.
  */
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { TokenBucket } from './rate-limit.ts';
+import { DEFAULT_THROTTLE_ATTEMPTS, judgeThrottle, type ApiRateLimiter } from './rate-limit.ts';
 
 /** API verbs as the audit log names them, plus `apply` (an SSA patch) and `discovery`. */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'apply' | 'delete' | 'discovery';
 
 const WRITE_VERBS: ReadonlySet<Verb> = new Set(['create', 'update', 'patch', 'apply', 'delete']);
 
-/** Counts requests by verb; dry runs are counted apart, because they write nothing. */
+/**
+ * Counts requests by verb; dry runs are counted apart, because they write
+ * nothing. A request the apiserver throttled and the transport sent again is
+ * still one request here (the count is of what callers asked for); every
+ * throttled response is counted apart, by {@link RequestCounter.throttled}.
+ */
 export class RequestCounter {
   readonly #counts = new Map<string, number>();
+  readonly #throttled = new Map<Verb, number>();
   readonly #listeners = new Set<(verb: Verb, dryRun: boolean) => void>();
+  readonly #throttleListeners = new Set<(verb: Verb, status: number) => void>();
 
   /** Records one request. */
   record(verb: Verb, dryRun: boolean): void {
@@ -32,6 +41,26 @@ export class RequestCounter {
   onRequest(listener: (verb: Verb, dryRun: boolean) => void): () => void {
     this.#listeners.add(listener);
     return () => { this.#listeners.delete(listener); };
+  }
+
+  /** Records one throttled response (429, or 503 with Retry-After) to a request of `verb`. */
+  recordThrottled(verb: Verb, status: number): void {
+    this.#throttled.set(verb, (this.#throttled.get(verb) ?? 0) + 1);
+    for (const listener of this.#throttleListeners) listener(verb, status);
+  }
+
+  /** Calls `listener` for every throttled response from now on (metrics); returns an unsubscribe function. */
+  onThrottled(listener: (verb: Verb, status: number) => void): () => void {
+    this.#throttleListeners.add(listener);
+    return () => { this.#throttleListeners.delete(listener); };
+  }
+
+  /** Throttled responses, of `verb` or of all verbs; each resend that was throttled again counts once more. */
+  throttled(verb?: Verb): number {
+    if (verb !== undefined) return this.#throttled.get(verb) ?? 0;
+    let n = 0;
+    for (const count of this.#throttled.values()) n += count;
+    return n;
   }
 
   /** Requests of `verb` (dry runs excluded unless `dryRun` is true). */
@@ -51,9 +80,10 @@ export class RequestCounter {
     return Object.fromEntries(this.#counts);
   }
 
-  /** Starts counting from zero. */
+  /** Starts counting from zero (throttled responses included). */
   reset(): void {
     this.#counts.clear();
+    this.#throttled.clear();
   }
 }
 
@@ -112,20 +142,28 @@ export interface TransportRequest {
 
 /** Options for {@link KubeTransport}. */
 export interface TransportOptions {
-  readonly limiter: TokenBucket;
+  readonly limiter: ApiRateLimiter;
   readonly counter: RequestCounter;
   /** Per-request timeout for non-watch requests (default 30 s). */
-  readonly requestTimeoutMs?: number;
-  readonly userAgent?: string;
+  readonly requestTimeoutMs?: number | undefined;
+  readonly userAgent?: string | undefined;
+  /** Attempts a throttled request gets, the first included (default {@link DEFAULT_THROTTLE_ATTEMPTS}). */
+  readonly throttleAttempts?: number | undefined;
 }
 
-/** Authenticated, rate-limited, counted requests to one apiserver. */
+/**
+ * Authenticated, flow-controlled, counted requests to one apiserver. A request
+ * the apiserver throttles (429, or 503 with `Retry-After`) is sent again after
+ * the wait it asked for, up to `throttleAttempts` times in all; a watch never is
+ * (its owner decides when to start it again, from which resourceVersion).
+ */
 export class KubeTransport {
   readonly kubeConfig: KubeConfig;
-  readonly limiter: TokenBucket;
+  readonly limiter: ApiRateLimiter;
   readonly counter: RequestCounter;
   readonly #timeoutMs: number;
   readonly #userAgent: string;
+  readonly #throttleAttempts: number;
   #agent: HttpsAgent | undefined;
 
   constructor(kubeConfig: KubeConfig, options: TransportOptions) {
@@ -134,6 +172,7 @@ export class KubeTransport {
     this.counter = options.counter;
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#userAgent = options.userAgent ?? 'trellis';
+    this.#throttleAttempts = Math.max(1, options.throttleAttempts ?? DEFAULT_THROTTLE_ATTEMPTS);
   }
 
   /** Sends a request and parses the JSON answer; throws {@link KubeApiError} on a non-2xx status. */
@@ -181,13 +220,36 @@ export class KubeTransport {
     });
   }
 
+  /**
+   * Sends `req` once per attempt until the answer is not a throttle, the
+   * attempts run out, or `req.signal` aborts a wait. Counted once, whatever the
+   * number of attempts.
+   */
   async #send(req: TransportRequest, streaming: boolean): Promise<IncomingMessage> {
-    await this.limiter.take();
     this.counter.record(req.verb, req.dryRun ?? false);
+    const maxAttempts = streaming ? 1 : this.#throttleAttempts;
+    for (let attempt = 1; ; attempt += 1) {
+      const sentAt = await this.limiter.take(req.signal);
+      const res = await this.#exchange(req, streaming);
+      this.limiter.observe(res.headers);
+      const status = res.statusCode ?? 0;
+      const verdict = judgeThrottle(status, headerValue(res.headers['retry-after']), attempt, Date.now(), maxAttempts);
+      if (verdict.kind === 'not-throttled') return res;
+      this.counter.recordThrottled(req.verb, status);
+      this.limiter.throttled(verdict.retryAfterMs, sentAt);
+      if (verdict.kind === 'give-up') throw throttledError(req, status, await readBody(res), attempt, streaming);
+      // The body of a throttle is only a Status; drain it so the socket goes back to the pool.
+      res.resume();
+    }
+  }
+
+  /** One HTTP exchange; a request on a kept-alive socket the server had closed is sent once more on a new one. */
+  async #exchange(req: TransportRequest, streaming: boolean): Promise<IncomingMessage> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    // Per attempt, not per request: an exec plugin or a projected token may rotate during a long throttle.
     const opts: RequestOptions = { headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(opts);
     const headers: Record<string, string> = {
@@ -244,6 +306,19 @@ function readBody(res: IncomingMessage): Promise<string> {
     res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     res.on('error', reject);
   });
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** The error of a request that was still throttled on its last attempt (or of a watch, which is never resent). */
+function throttledError(req: TransportRequest, status: number, body: string, attempts: number, streaming: boolean): KubeApiError {
+  const last = apiError(status, body);
+  const what = streaming
+    ? 'the apiserver throttled this watch (watches are not resent; their owner starts them again)'
+    : `the apiserver throttled this request on all ${attempts} attempt${attempts === 1 ? '' : 's'}; giving up`;
+  return new KubeApiError(last.statusCode, last.reason, `${req.method} ${req.path}: ${what}: ${last.message}`, last.details);
 }
 
 /** Builds a {@link KubeApiError} from a metav1.Status body (or whatever the server sent). */

@@ -1,21 +1,27 @@
 /**
  * The one Kubernetes client the controllers use: named options instead of
  * client-node's positional arguments, server-side apply, status patches,
- * watches, impersonation of service accounts, and client-side rate limiting.
+ * watches, impersonation of service accounts, and client-side flow control.
  * Works on any kind, built-in or custom, by discovering resource names.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, ObjectList, ObjectRef, ResourceType } from './object.ts';
 import { refOf } from './object.ts';
-import { DEFAULT_RATE_LIMIT, TokenBucket, type RateLimitOptions } from './rate-limit.ts';
+import { ApiRateLimiter, type ApiRateLimitOptions } from './rate-limit.ts';
 import { isNotFound, KubeTransport, RequestCounter, type TransportRequest, type Verb } from './kube-transport.ts';
 import { ResourceDiscovery } from './discovery.ts';
 
-/** Options for {@link KubeClient}. */
-export interface KubeClientOptions extends RateLimitOptions {
+/**
+ * Options for {@link KubeClient}. Without `qps` and `burst` the client follows
+ * the apiserver's API Priority and Fairness (see rate-limit.ts); either one
+ * forces a fixed client-side limit, and `qps: 0` disables it.
+ */
+export interface KubeClientOptions extends ApiRateLimitOptions {
   /** Per-request timeout for non-watch requests (default 30 s). */
   readonly requestTimeoutMs?: number;
   readonly userAgent?: string;
+  /** Attempts a throttled (429) request gets, the first included (default 10). */
+  readonly throttleAttempts?: number;
 }
 
 /** Options for {@link KubeClient.apply}. */
@@ -100,10 +106,11 @@ export class KubeClient {
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     this.transport = new KubeTransport(kubeConfig, {
-      limiter: new TokenBucket({ qps: options.qps ?? DEFAULT_RATE_LIMIT.qps, burst: options.burst ?? DEFAULT_RATE_LIMIT.burst }),
+      limiter: new ApiRateLimiter({ qps: options.qps, burst: options.burst }),
       counter: new RequestCounter(),
       requestTimeoutMs: options.requestTimeoutMs,
       userAgent: options.userAgent,
+      throttleAttempts: options.throttleAttempts,
     });
     this.discovery = new ResourceDiscovery((req) => this.transport.json(req));
     this.headers = {};

@@ -41,7 +41,7 @@ export interface ManagerOptions {
   /** The controller process name, e.g. `source-controller` (logs, events, lease). */
   readonly name: string;
   readonly kubeConfig: KubeConfig;
-  /** `--kube-api-qps` / `--kube-api-burst` (defaults 50 / 100). */
+  /** `--kube-api-qps` / `--kube-api-burst`; unset, the client follows API Priority and Fairness (runtime/rate-limit.ts). */
   readonly qps?: number;
   readonly burst?: number;
   /** Address of the health and metrics server (`host:port`, `:port`); omit for none. */

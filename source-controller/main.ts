@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import type { Level } from 'pino';
-import { LOG_LEVELS, logLevelFlag, positiveIntFlag, positiveNumberFlag } from '../runtime/flags.ts';
+import { KUBE_API_FLAG_HELP, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
@@ -42,8 +42,10 @@ export interface SourceControllerFlags {
   /** Listen address of /healthz and /readyz alone; empty for none. */
   readonly healthAddr: string;
   readonly concurrent: number;
-  readonly kubeApiQps: number;
-  readonly kubeApiBurst: number;
+  /** `--kube-api-qps`; undefined (the default) follows API Priority and Fairness. */
+  readonly kubeApiQps: number | undefined;
+  /** `--kube-api-burst`; undefined (the default) follows API Priority and Fairness. */
+  readonly kubeApiBurst: number | undefined;
   /** Artifacts kept per source, the current one included. */
   readonly artifactRetention: number;
   readonly leaderElect: boolean;
@@ -68,8 +70,8 @@ export function sourceControllerCommand(): Command {
     .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')
     .option('--health-addr <addr>', 'listen address of /healthz and /readyz; "" for none', ':8081')
     .option('--concurrent <n>', 'objects reconciled at the same time, per kind', positiveIntFlag, 4)
-    .option('--kube-api-qps <n>', 'Kubernetes API requests per second', positiveNumberFlag, 50)
-    .option('--kube-api-burst <n>', 'Kubernetes API burst', positiveIntFlag, 100)
+    .option('--kube-api-qps <n>', KUBE_API_FLAG_HELP.qps, nonNegativeNumberFlag)
+    .option('--kube-api-burst <n>', KUBE_API_FLAG_HELP.burst, positiveIntFlag)
     .option('--artifact-retention <n>', 'artifacts kept per source, the current one included', positiveIntFlag, 2)
     .option('--leader-elect', 'run leader election so only one replica reconciles', false)
     .option('--leader-election-id <name>', 'name of the Lease', 'trellis-source-controller')
@@ -97,8 +99,8 @@ export function parseSourceControllerFlags(argv: readonly string[], env: NodeJS.
     metricsAddr: o.metricsAddr as string,
     healthAddr: o.healthAddr as string,
     concurrent: o.concurrent as number,
-    kubeApiQps: o.kubeApiQps as number,
-    kubeApiBurst: o.kubeApiBurst as number,
+    kubeApiQps: o.kubeApiQps as number | undefined,
+    kubeApiBurst: o.kubeApiBurst as number | undefined,
     artifactRetention: o.artifactRetention as number,
     leaderElect: o.leaderElect === true,
     leaderElectionId: o.leaderElectionId as string,

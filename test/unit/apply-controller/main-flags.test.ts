@@ -5,8 +5,8 @@ import { parseApplyControllerFlags } from '../../../apply-controller/main.ts';
 test('defaults', (t) => {
   const flags = parseApplyControllerFlags([], {});
   t.is(flags.concurrent, 4);
-  t.is(flags.kubeApiQps, 50);
-  t.is(flags.kubeApiBurst, 100);
+  t.is(flags.kubeApiQps, undefined, 'unset: follow API Priority and Fairness');
+  t.is(flags.kubeApiBurst, undefined);
   t.is(flags.metricsAddr, ':8080');
   t.is(flags.healthAddr, ':8081');
   t.false(flags.leaderElect);
@@ -15,6 +15,7 @@ test('defaults', (t) => {
   t.is(flags.leaderElectionNamespace, 'trellis-system');
   t.is(flags.dependencyRequeueMs, 10_000);
   t.is(flags.logLevel, 'info');
+  t.is(parseApplyControllerFlags(['--kube-api-qps', '0'], {}).kubeApiQps, 0, '0 turns the client-side limit off');
 });
 
 test('every flag', (t) => {
@@ -32,7 +33,7 @@ test('every flag', (t) => {
 });
 
 test('bad values are refused', (t) => {
-  for (const argv of [['--concurrent', '0'], ['--default-service-account', 'Not_Valid'], ['--dependency-requeue-interval', 'soon'], ['--log-level', 'loud'], ['--unknown']]) {
+  for (const argv of [['--concurrent', '0'], ['--kube-api-qps', '-1'], ['--kube-api-burst', '0'], ['--default-service-account', 'Not_Valid'], ['--dependency-requeue-interval', 'soon'], ['--log-level', 'loud'], ['--unknown']]) {
     t.throws(() => parseApplyControllerFlags(argv, {}), undefined, argv.join(' '));
   }
 });

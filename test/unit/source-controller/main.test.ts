@@ -10,11 +10,12 @@ test('flag defaults', (t) => {
   const flags = parseSourceControllerFlags([], {});
   t.like(flags, {
     kubeconfig: undefined, storagePath: '/data', artifactAddr: ':9090', metricsAddr: ':8080', healthAddr: ':8081',
-    concurrent: 4, kubeApiQps: 50, kubeApiBurst: 100, artifactRetention: 2, leaderElect: false,
+    concurrent: 4, kubeApiQps: undefined, kubeApiBurst: undefined, artifactRetention: 2, leaderElect: false,
     leaderElectionId: 'trellis-source-controller', leaderElectionNamespace: 'trellis-system', watchNamespace: undefined,
     logLevel: 'info', storageAdvAddr: undefined,
   });
   t.is(parseSourceControllerFlags([], { POD_NAMESPACE: 'flux' }).leaderElectionNamespace, 'flux');
+  t.is(parseSourceControllerFlags(['--kube-api-qps', '0'], {}).kubeApiQps, 0, '0 turns the client-side limit off');
 });
 
 test('every flag is read', (t) => {
