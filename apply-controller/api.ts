@@ -1,7 +1,8 @@
 /**
- * The apply-controller's API, group `apply.trellis.dev/v1alpha1`: Package and
- * PackageRevision. Each kind is defined once here; its TypeScript types and its CRD
- * (`npm run crds` writes them to crds/) both come from these schemas.
+ * The apply-controller's API, group `apply.trellis.dev/v1alpha1`: Package,
+ * PackageRevision and RevisionSlice. Each kind is defined once here; its
+ * TypeScript types and its CRD (`npm run crds` writes them to crds/) both come
+ * from these schemas.
  */
 import {
   defineResource, s, SHA256_DIGEST_PATTERN, type CustomObject, type Infer, type Input,
@@ -152,6 +153,17 @@ export const packageResource = defineResource({
 /** A Package object. */
 export type Package = CustomObject<PackageSpec, PackageStatus>;
 
+/** A PackageRevision's reference to one RevisionSlice (`spec.phases[].slices[]`). */
+export const revisionSliceRefSchema = s.object({
+  name: s.objectName({ description: 'Name of the RevisionSlice (same namespace).' }),
+  digest: s.string({ pattern: SHA256_DIGEST_PATTERN, description: 'sha256 of the canonical JSON array the slice holds; checked on every read.' }),
+  count: s.integer({ minimum: 1, description: 'Number of objects in the slice.' }),
+  size: s.integer({ minimum: 0, description: 'Compressed bytes of the slice\'s objects.' }),
+}, { required: ['name', 'digest', 'count', 'size'] });
+
+/** A reference to a RevisionSlice. */
+export type RevisionSliceRef = Infer<typeof revisionSliceRefSchema>;
+
 /** `PackageRevision.spec`: written once, never changed. */
 export const packageRevisionSpecSchema = s.object({
   packageName: s.objectName({ description: 'The Package (same namespace) this is a revision of.' }),
@@ -166,10 +178,13 @@ export const packageRevisionSpecSchema = s.object({
   valuesHash: s.string({ pattern: SHA256_DIGEST_PATTERN, description: 'Hash of the values the objects were rendered with.' }),
   phases: s.array(s.object({
     name: s.string({ minLength: 1, maxLength: 63, description: 'Phase name.' }),
-    objects: s.string({ format: 'byte', description: 'The applied objects: base64 of gzip of a JSON array.' }),
+    objects: s.string({ format: 'byte', description: 'A small revision\'s objects inline: base64 of gzip of a JSON array.' }),
+    slices: s.array(revisionSliceRefSchema, {
+      description: 'A large revision\'s objects: the RevisionSlices holding them, in order (objects is then absent).',
+    }),
     count: s.integer({ minimum: 0, description: 'Number of objects in the phase.' }),
-  }, { required: ['name', 'objects', 'count'] }), { description: 'The exact objects applied, phase by phase, in apply order.' }),
-  size: s.integer({ minimum: 0, description: 'Total size of the compressed objects in bytes.' }),
+  }, { required: ['name', 'count'] }), { description: 'The exact objects applied, phase by phase, in apply order.' }),
+  size: s.integer({ minimum: 0, description: 'Total size of the compressed objects in bytes (inline and in slices).' }),
 }, { required: ['packageName', 'revision', 'source', 'valuesHash', 'phases', 'size'], description: 'The record of one apply.' });
 
 /** The spec of a PackageRevision. */
@@ -207,6 +222,40 @@ export const packageRevisionResource = defineResource({
 
 /** A PackageRevision object. */
 export type PackageRevision = CustomObject<PackageRevisionSpec, PackageRevisionStatus>;
+
+/** `RevisionSlice.spec`: written once, never changed; named after its digest. */
+export const revisionSliceSpecSchema = s.object({
+  packageName: s.objectName({ description: 'The Package (same namespace) whose revisions use this slice.' }),
+  digest: s.string({ pattern: SHA256_DIGEST_PATTERN, description: 'sha256 of the canonical JSON array of the objects (before compression).' }),
+  count: s.integer({ minimum: 1, description: 'Number of objects.' }),
+  objects: s.string({ format: 'byte', description: 'The objects: base64 of gzip of their canonical JSON array.' }),
+}, { required: ['packageName', 'digest', 'count', 'objects'], description: 'A run of objects of one phase of a Package.' });
+
+/** The spec of a RevisionSlice. */
+export type RevisionSliceSpec = Infer<typeof revisionSliceSpecSchema>;
+
+/** `RevisionSlice.status`: unused (a slice is content, not state); declared because every Trellis kind has one. */
+export const revisionSliceStatusSchema = s.object({}, { description: 'Unused.' });
+
+/**
+ * The RevisionSlice kind: a content-addressed run of the objects a large
+ * PackageRevision records. Revisions that record the same run share one slice.
+ */
+export const revisionSliceResource = defineResource({
+  group: APPLY_GROUP, version: APPLY_VERSION, kind: 'RevisionSlice', plural: 'revisionslices',
+  shortNames: ['revslice'], categories: ['trellis'],
+  description: 'RevisionSlice holds part of the objects a PackageRevision records; revisions that record the same objects share it.',
+  spec: revisionSliceSpecSchema, status: revisionSliceStatusSchema,
+  printerColumns: [
+    { name: 'Package', type: 'string', jsonPath: '.spec.packageName' },
+    { name: 'Objects', type: 'integer', jsonPath: '.spec.count' },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+    { name: 'Digest', type: 'string', jsonPath: '.spec.digest', priority: 1 },
+  ],
+});
+
+/** A RevisionSlice object. */
+export type RevisionSlice = CustomObject<RevisionSliceSpec, Infer<typeof revisionSliceStatusSchema>>;
 
 /** Group, version and kind of Package. */
 export const packageGVK = packageResource.gvk;

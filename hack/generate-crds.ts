@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { CustomResourceDefinition } from '../runtime/schema.ts';
 import { gitRepositoryResource, ociRepositoryResource } from '../source-controller/api.ts';
-import { packageResource, packageRevisionResource } from '../apply-controller/api.ts';
+import { packageResource, packageRevisionResource, revisionSliceResource } from '../apply-controller/api.ts';
 import { projectRoot } from './lib/system-tools.ts';
 
 /** Every kind Trellis defines, with the file that defines it. */
@@ -22,6 +22,7 @@ const definitions = [
   { resource: ociRepositoryResource, definedIn: 'source-controller/api.ts' },
   { resource: packageResource, definedIn: 'apply-controller/api.ts' },
   { resource: packageRevisionResource, definedIn: 'apply-controller/api.ts' },
+  { resource: revisionSliceResource, definedIn: 'apply-controller/api.ts' },
 ] as const;
 
 /** The first line of every generated file; also how stale generated files are recognised. */

@@ -9,7 +9,8 @@ import type { Logger } from '../../runtime/logging.ts';
 import type { InventoryEntry, PackageRevision } from '../api.ts';
 import { inventoryOf } from '../inventory.ts';
 import { objectId } from '../bundle/object-id.ts';
-import { decodePhases } from './encode.ts';
+import { CorruptRevisionError } from './encode.ts';
+import { readRevisionPhases, type SliceReader } from './read.ts';
 import { listRevisions, setRevisionStatus } from './store.ts';
 
 /** Marks the revision Available and, the first time, every other Available revision of the Package Superseded. */
@@ -34,17 +35,20 @@ export function newestAvailable(revisions: readonly PackageRevision[], except?: 
  * The objects of revisions newer than `current` that never got a phase: a
  * rollout the controller did not live to finish. Their objects may be in the
  * cluster without being in `status.inventory`, so a prune or a rollback must
- * count them as managed. Corrupt records are skipped (they hold nothing usable).
+ * count them as managed. Their slices are read through `client` only when
+ * there is such a revision. Corrupt records are skipped (they hold nothing
+ * usable); a failed read rejects, since a guess could prune too little.
  */
-export function unfinishedInventory(revisions: readonly PackageRevision[], current: number | undefined): InventoryEntry[] {
+export async function unfinishedInventory(client: SliceReader, revisions: readonly PackageRevision[],
+  current: number | undefined): Promise<InventoryEntry[]> {
   const out: InventoryEntry[] = [];
   for (const rev of revisions) {
     if (rev.status?.phase !== undefined || rev.spec.revision <= (current ?? 0)) continue;
     try {
-      const objects = decodePhases(rev.spec.phases).flatMap((p) => p.objects);
+      const objects = (await readRevisionPhases(client, rev)).flatMap((p) => p.objects);
       out.push(...inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } }))));
-    } catch {
-      continue;
+    } catch (err) {
+      if (!(err instanceof CorruptRevisionError)) throw err;
     }
   }
   return out;

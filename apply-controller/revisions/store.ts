@@ -7,7 +7,9 @@
  * A revision is named `<package>-<number>`, owned by its Package (so it goes when
  * the Package goes), and labelled `apply.trellis.dev/package=<package>` and
  * `apply.trellis.dev/revision=<number>`, so `kubectl get packagerevisions -l
- * apply.trellis.dev/package=web` lists a Package's history.
+ * apply.trellis.dev/package=web` lists a Package's history. A large revision
+ * names RevisionSlices instead of holding its objects (plan.ts); those are
+ * stored first, and only the ones no earlier revision stored.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -16,14 +18,12 @@ import {
   packageResource, packageRevisionResource, type Package, type PackageRevision, type PackageRevisionPhase,
   type PackageRevisionSpec, type PackageRevisionStatus,
 } from '../api.ts';
-import { DEFAULT_REVISION_SIZE_LIMIT, encodePhases, type RevisionPhase } from './encode.ts';
+import type { RevisionPhase } from './encode.ts';
+import { CONTENT_HASH_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL } from './labels.ts';
+import { planInline, planSliced, type RecordOptions } from './plan.ts';
+import { sliceRefsOf, storeSlices } from './slices.ts';
 
-/** Label naming the Package a revision belongs to (the same key the applied objects carry). */
-export const REVISION_PACKAGE_LABEL = 'apply.trellis.dev/package';
-/** Label carrying the revision number. */
-export const REVISION_NUMBER_LABEL = 'apply.trellis.dev/revision';
-/** Annotation carrying the content hash of the recorded phases (see encode.ts). */
-export const CONTENT_HASH_ANNOTATION = 'apply.trellis.dev/content-hash';
+export { CONTENT_HASH_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL } from './labels.ts';
 
 /** Where a revision's objects came from (`spec.source`). */
 export type RevisionSource = PackageRevisionSpec['source'];
@@ -38,11 +38,15 @@ export interface NewRevision {
   readonly phases: readonly RevisionPhase[];
 }
 
-/** Options for {@link writeRevision}. */
-export interface WriteRevisionOptions {
-  /** Largest compressed size recorded (default {@link DEFAULT_REVISION_SIZE_LIMIT}). */
-  readonly sizeLimit?: number;
+/** Options for {@link writeRevision}: the limits of plan.ts, and who writes. */
+export interface WriteRevisionOptions extends RecordOptions {
   readonly fieldManager?: string;
+  /**
+   * The Package's revisions as just listed: the slices they name are stored
+   * already and are not written again. Listed by {@link writeRevision} itself
+   * when absent and the revision needs slices.
+   */
+  readonly history?: readonly PackageRevision[] | undefined;
 }
 
 /**
@@ -104,18 +108,27 @@ export async function listRevisions(client: KubeClient, namespace: string, packa
 }
 
 /**
- * Creates the revision. Throws RevisionTooLargeError (encode.ts) when the
- * objects do not fit, and {@link RevisionExistsError} when the name is taken
- * by a revision that records something else. A revision with the same name and
- * the same content (a retry after a lost answer) is returned as it is.
+ * Creates the revision, after the slices it names that are not stored yet.
+ * Throws RevisionTooLargeError (encode.ts) when the objects do not fit, and
+ * {@link RevisionExistsError} when the name is taken by a revision that records
+ * something else. A revision with the same name and the same content (a retry
+ * after a lost answer) is returned as it is.
  */
 export async function writeRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions = {}): Promise<PackageRevision> {
-  const encoded = encodePhases(input.phases, options.sizeLimit ?? DEFAULT_REVISION_SIZE_LIMIT);
   const { pkg } = input;
   const namespace = pkg.metadata.namespace ?? '';
   const packageName = pkg.metadata.name ?? '';
   const uid = pkg.metadata.uid;
   if (!uid) throw new TypeError('the Package must have been read from the cluster (it has no uid)');
+  const fieldManager = options.fieldManager ?? 'trellis';
+  let plan = planInline(input.phases, options);
+  if (!plan) {
+    // The runs earlier revisions stored are named again, not compressed or written again.
+    const history = options.history ?? await listRevisions(client, namespace, packageName);
+    plan = planSliced(packageName, input.phases, options, sliceRefsOf(history));
+    // Slices first: the revision is the write-ahead record, and all it names must exist when it does.
+    await storeSlices(client, pkg, plan.newSlices, fieldManager);
+  }
   const body: PackageRevision = {
     apiVersion: packageRevisionResource.apiVersion,
     kind: packageRevisionResource.kind,
@@ -123,24 +136,24 @@ export async function writeRevision(client: KubeClient, input: NewRevision, opti
       name: revisionName(packageName, input.revision),
       namespace,
       labels: { [REVISION_PACKAGE_LABEL]: packageName, [REVISION_NUMBER_LABEL]: String(input.revision) },
-      annotations: { [CONTENT_HASH_ANNOTATION]: encoded.contentHash },
+      annotations: { [CONTENT_HASH_ANNOTATION]: plan.contentHash },
       ownerReferences: [{
         apiVersion: packageResource.apiVersion, kind: packageResource.kind, name: packageName, uid, controller: true,
       }],
     },
     spec: {
       packageName, revision: input.revision, source: { ...input.source }, valuesHash: input.valuesHash,
-      phases: encoded.phases, size: encoded.size,
+      phases: plan.phases, size: plan.size,
     },
   };
   try {
-    return await client.create(body, { fieldManager: options.fieldManager ?? 'trellis' });
+    return await client.create(body, { fieldManager });
   } catch (err) {
     if (!isConflict(err)) throw err;
   }
   const existing = await getRevision(client, namespace, packageName, input.revision);
   if (existing && existing.spec.packageName === packageName
-    && recordsSame(existing, encoded.contentHash, input.source, input.valuesHash)) return existing;
+    && recordsSame(existing, plan.contentHash, input.source, input.valuesHash)) return existing;
   throw new RevisionExistsError(`PackageRevision ${namespace}/${body.metadata.name} already exists and records other objects; it is never overwritten`);
 }
 

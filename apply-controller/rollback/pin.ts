@@ -36,6 +36,7 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   if (!isCurrent) await deps.onRolloutStart?.(rev, `${rev.spec.source.revision} (pinned)`);
   const result = await restoreRevision(deps.objectsClient, rev, {
     managed, labels: packageLabels(name, namespace), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
+    recordsClient: deps.client,
   });
   run.applied = result.applied;
   if (result.pruned) run.pruned = result.pruned;

@@ -1,19 +1,24 @@
 /**
- * A PackageRevision's own objects, read back in the shape the apply engine
- * takes: phases of bundle objects, and the inventory they make. This is what
- * makes a rollback independent of the source — the registry, the Git server
- * and the artifact server are never asked. Pure.
+ * A PackageRevision's own objects, read back (and verified) in the shape the
+ * apply engine takes: phases of bundle objects, and the inventory they make.
+ * This is what makes a rollback independent of the source — the registry, the
+ * Git server and the artifact server are never asked; only the apiserver, for
+ * the slices of a large revision.
  */
 import type { InventoryEntry, PackageRevision } from '../api.ts';
 import { objectId } from '../bundle/object-id.ts';
 import type { BundleObject } from '../bundle/object.ts';
 import { inventoryOf } from '../inventory.ts';
 import type { PhaseObjects } from '../reconcile/apply.ts';
-import { decodePhases } from '../revisions/encode.ts';
+import { readRevisionPhases, type SliceReader } from '../revisions/read.ts';
 
-/** The phases a revision recorded, as bundle objects named after the revision (`revision 3`, document = index). */
-export function recordedPhases(rev: PackageRevision): PhaseObjects[] {
-  return decodePhases(rev.spec.phases).map((phase) => ({
+/**
+ * The phases a revision recorded, as bundle objects named after the revision
+ * (`PackageRevision web-3`, document = index). Slices are read through `client`;
+ * a record that does not verify is a CorruptRevisionError.
+ */
+export async function recordedPhases(client: SliceReader, rev: PackageRevision): Promise<PhaseObjects[]> {
+  return (await readRevisionPhases(client, rev)).map((phase) => ({
     name: phase.name,
     objects: phase.objects.map((object, document): BundleObject => ({
       id: objectId(object), object, source: { file: `PackageRevision ${rev.metadata.name ?? rev.spec.revision}`, document },

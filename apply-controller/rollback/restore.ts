@@ -9,10 +9,11 @@
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { InventoryEntry, PackageRevision } from '../api.ts';
 import { inventoryAfterFailure, staleEntries, unionInventory } from '../inventory.ts';
-import { applyPhases, pruneStale } from '../reconcile/apply.ts';
+import { applyPhases, pruneStale, type PhaseObjects } from '../reconcile/apply.ts';
 import { PackageFailure } from '../reconcile/failure.ts';
 import type { PackageSettings } from '../reconcile/settings.ts';
-import type { ChangeSet } from '../ssa/change-set.ts';
+import type { SliceReader } from '../revisions/read.ts';
+import { ChangeSet } from '../ssa/change-set.ts';
 import { recordedInventory, recordedPhases } from './recorded.ts';
 
 /** Options of {@link restoreRevision}. */
@@ -23,6 +24,12 @@ export interface RestoreOptions {
   readonly settings: Pick<PackageSettings, 'ignore' | 'force' | 'wait' | 'timeoutMs' | 'prune'>;
   readonly pollIntervalMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The client that reads the revision's slices: the controller's own. Without
+   * it the objects client is used, which works for inline revisions and for
+   * service accounts allowed to get revisionslices.
+   */
+  readonly recordsClient?: SliceReader | undefined;
 }
 
 /** What a restore did. `inventory` lists everything that may still exist; `error` is set when it stopped. */
@@ -33,9 +40,18 @@ export interface RestoreResult {
   readonly error?: unknown;
 }
 
-/** Applies `rev`'s recorded objects through `objectsClient` and prunes the rest of `managed`. Never rejects for an object. */
+/**
+ * Applies `rev`'s recorded objects through `objectsClient` and prunes the rest
+ * of `managed`. Never rejects for an object; a record that cannot be read or
+ * verified applies nothing and is the result's error.
+ */
 export async function restoreRevision(objectsClient: KubeClient, rev: PackageRevision, opts: RestoreOptions): Promise<RestoreResult> {
-  const phases = recordedPhases(rev);
+  let phases: PhaseObjects[];
+  try {
+    phases = await recordedPhases(opts.recordsClient ?? objectsClient, rev);
+  } catch (error) {
+    return { applied: new ChangeSet(), inventory: [...opts.managed], error };
+  }
   const inventory = recordedInventory(phases);
   const { settings } = opts;
   const outcome = await applyPhases(objectsClient, phases, {

@@ -7,7 +7,7 @@
  */
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
-import { packageResource, packageRevisionResource } from '../../apply-controller/api.ts';
+import { packageResource, packageRevisionResource, revisionSliceResource } from '../../apply-controller/api.ts';
 import { gitRepositoryResource, ociRepositoryResource } from '../../source-controller/api.ts';
 import { definePackage, value } from '../kit/index.ts';
 import { controllerDeployment, controllerService, PORTS, podLabels } from './controllers.ts';
@@ -17,7 +17,7 @@ import { APPLY_CONTROLLER_RULES, controllerRbac, packageApplierBinding, SOURCE_C
 export const TRELLIS_NAMESPACE = 'trellis-system';
 
 const labels = { 'app.kubernetes.io/part-of': 'trellis', 'app.kubernetes.io/managed-by': 'trellis' };
-const resources = [gitRepositoryResource, ociRepositoryResource, packageResource, packageRevisionResource];
+const resources = [gitRepositoryResource, ociRepositoryResource, packageResource, packageRevisionResource, revisionSliceResource];
 
 export default definePackage({
   name: 'trellis',

@@ -43,6 +43,8 @@ export const APPLY_CONTROLLER_RULES: readonly k8s.PolicyRule[] = [
   { apiGroups: ['apply.trellis.dev'], resources: ['packages/finalizers'], verbs: ['update'] },
   { apiGroups: ['apply.trellis.dev'], resources: ['packagerevisions'], verbs: [...read, 'create', 'patch', 'update', 'delete'] },
   { apiGroups: ['apply.trellis.dev'], resources: ['packagerevisions/status'], verbs: ['get', 'patch', 'update'] },
+  // A large revision's objects: slices are created once, shared, and deleted by history GC; never changed.
+  { apiGroups: ['apply.trellis.dev'], resources: ['revisionslices'], verbs: [...read, 'create', 'delete'] },
   { apiGroups: ['source.trellis.dev'], resources: ['gitrepositories', 'ocirepositories'], verbs: read },
   // valuesFrom, and the namespace a Package lives in.
   { apiGroups: [''], resources: ['configmaps', 'secrets'], verbs: ['get'] },

@@ -38,7 +38,7 @@ test('generation is deterministic and every file says it is generated', (t) => {
   const second = renderCrdFiles();
   t.deepEqual([...first], [...second]);
   t.deepEqual([...first.keys()].sort(), [
-    'apply.trellis.dev_packagerevisions.yaml', 'apply.trellis.dev_packages.yaml',
+    'apply.trellis.dev_packagerevisions.yaml', 'apply.trellis.dev_packages.yaml', 'apply.trellis.dev_revisionslices.yaml',
     'source.trellis.dev_gitrepositories.yaml', 'source.trellis.dev_ocirepositories.yaml',
   ]);
   for (const content of first.values()) t.true(content.startsWith(GENERATED_MARKER));
@@ -171,7 +171,9 @@ test('printer columns point at fields that exist in the schema', (t) => {
     const version = crd.spec.versions[0];
     if (!version) return t.fail();
     const names = version.additionalPrinterColumns.map((c) => c.name);
-    for (const wanted of ['Revision', 'Status', 'Age']) t.true(names.includes(wanted), `${crd.metadata.name} lacks ${wanted}`);
+    // A RevisionSlice is content, not state: it has no revision or status of its own to show.
+    const wantedColumns = crd.spec.names.kind === 'RevisionSlice' ? ['Package', 'Objects', 'Age'] : ['Revision', 'Status', 'Age'];
+    for (const wanted of wantedColumns) t.true(names.includes(wanted), `${crd.metadata.name} lacks ${wanted}`);
     for (const column of version.additionalPrinterColumns) {
       if (column.jsonPath.startsWith('.metadata.')) continue;
       // `.status.conditions[?(@.type=="Ready")].status` -> status, conditions, [], status
@@ -191,6 +193,7 @@ test('CRD names, scope, categories and the status subresource', (t) => {
     ['ocirepositories.source.trellis.dev', 'source.trellis.dev_ocirepositories.yaml', ['ocirepo']],
     ['packages.apply.trellis.dev', 'apply.trellis.dev_packages.yaml', ['pkg']],
     ['packagerevisions.apply.trellis.dev', 'apply.trellis.dev_packagerevisions.yaml', ['pkgrev']],
+    ['revisionslices.apply.trellis.dev', 'apply.trellis.dev_revisionslices.yaml', ['revslice']],
   ]);
   for (const crd of crds) {
     t.is(crd.spec.scope, 'Namespaced');

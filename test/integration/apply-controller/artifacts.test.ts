@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import anyTest from 'ava';
+import { revisionSliceResource } from '../../../apply-controller/api.ts';
 import { ArtifactCache } from '../../../apply-controller/artifact.ts';
 import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
 import { listRevisions } from '../../../apply-controller/revisions/index.ts';
@@ -107,6 +108,9 @@ test('a package too large to record in a PackageRevision stalls with its size an
   t.regex(conditionOf(stalled, 'Stalled')?.message ?? '', /take \d+ bytes compressed, more than the 4000 bytes a PackageRevision can record/);
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'big'), undefined, 'nothing is applied without its record');
   t.is((await listRevisions(client, ns, 'pkg')).length, 0);
+  // The cap counts what slices would hold too, and is checked before any slice is written.
+  const { items: slices } = await client.list({ apiVersion: revisionSliceResource.apiVersion, kind: revisionSliceResource.kind, namespace: ns });
+  t.is(slices.length, 0);
 });
 
 test('an immutable field change is refused without force and re-creates the object with it', async (t) => {

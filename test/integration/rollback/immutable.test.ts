@@ -4,7 +4,7 @@
 // nothing reaches the apiserver; its status still moves.
 import { randomBytes } from 'node:crypto';
 import anyTest from 'ava';
-import { packageResource, packageRevisionResource, type Package, type PackageRevision } from '../../../apply-controller/api.ts';
+import { packageResource, packageRevisionResource, revisionSliceResource, type Package, type PackageRevision } from '../../../apply-controller/api.ts';
 import { guardRevisionSpecs } from '../../../apply-controller/revisions/guard.ts';
 import {
   getRevision, RevisionImmutableError, RevisionTooLargeError, setRevisionStatus, writeRevision,
@@ -73,4 +73,7 @@ test('a package too large to record is refused with its size and the limit, and 
   t.is(err?.limit, 16_384);
   t.regex(err?.message ?? '', /take \d+ bytes compressed, more than the 16384 bytes a PackageRevision can record/);
   t.is(await getRevision(client, ns, 'big', 1), undefined);
+  // Too large inline, so it would have gone to slices: the cap counts them and is checked before any is written.
+  const { items: slices } = await client.list({ apiVersion: revisionSliceResource.apiVersion, kind: revisionSliceResource.kind, namespace: ns });
+  t.is(slices.length, 0);
 });

@@ -18,8 +18,8 @@ const phases = [
 test('phases round-trip through gzip and base64 with their counts', (t) => {
   const encoded = encodePhases(phases);
   t.deepEqual(encoded.phases.map((p) => [p.name, p.count]), [['crds', 1], ['default', 2]]);
-  t.true(encoded.phases.every((p) => /^[A-Za-z0-9+/]+=*$/.test(p.objects)));
-  t.is(encoded.size, encoded.phases.reduce((n, p) => n + Buffer.from(p.objects, 'base64').length, 0));
+  t.true(encoded.phases.every((p) => /^[A-Za-z0-9+/]+=*$/.test(p.objects ?? '')));
+  t.is(encoded.size, encoded.phases.reduce((n, p) => n + Buffer.from(p.objects ?? '', 'base64').length, 0));
   t.deepEqual(decodePhases(encoded.phases), phases);
   t.is(encoded.contentHash, contentHashOf(phases));
 });

@@ -7,6 +7,7 @@ import type { Package, PackageRevision, PackageRevisionPhase, PackageStatus } fr
 import { PackageFailure, RolledBackFailure } from '../../../apply-controller/reconcile/failure.ts';
 import { rolloutStartStatus, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
 import { encodePhases } from '../../../apply-controller/revisions/encode.ts';
+import { CONTENT_HASH_ANNOTATION } from '../../../apply-controller/revisions/labels.ts';
 import { newestAvailable, unfinishedInventory } from '../../../apply-controller/revisions/history.ts';
 import { heldFailure, holdsAfterRollback } from '../../../apply-controller/rollback/automatic.ts';
 import { revisionsToCollect } from '../../../apply-controller/rollback/gc.ts';
@@ -20,7 +21,7 @@ function rev(n: number, phase?: PackageRevisionPhase, objects: object[] = []): P
   const encoded = encodePhases([{ name: 'default', objects: objects as never }]);
   return {
     apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageRevision',
-    metadata: { name: `web-${n}`, namespace: 'shop' },
+    metadata: { name: `web-${n}`, namespace: 'shop', annotations: { [CONTENT_HASH_ANNOTATION]: encoded.contentHash } },
     spec: {
       packageName: 'web', revision: n, valuesHash: `sha256:${'a'.repeat(64)}`, phases: encoded.phases, size: encoded.size,
       source: { kind: 'OCIRepository', name: 'src', namespace: 'shop', revision: src(n), digest: `sha256:${'d'.repeat(64)}` },
@@ -60,20 +61,29 @@ test('newestAvailable skips the failed one and Superseded ones', (t) => {
 
 const cm = (name: string): object => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'shop' }, data: { a: '1' } });
 
-test('a revision\'s recorded objects read back as bundle objects with their inventory', (t) => {
+// Inline revisions never ask the apiserver: a client that fails on any call proves it.
+const noClient = { get: () => Promise.reject(new Error('an inline revision was read through the client')) };
+
+test('a revision\'s recorded objects read back as bundle objects with their inventory', async (t) => {
   const r = rev(2, 'Available', [cm('one'), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' } }]);
-  const phases = recordedPhases(r);
+  const phases = await recordedPhases(noClient, r);
   t.deepEqual(phases.map((p) => p.name), ['default']);
   t.deepEqual(phases[0]?.objects.map((o) => o.id), ['shop_one__ConfigMap', 'shop_web_apps_Deployment']);
   t.deepEqual(recordedInventory(phases), [{ id: 'shop_one__ConfigMap', v: 'v1' }, { id: 'shop_web_apps_Deployment', v: 'v1' }]);
   t.is(describeRevision(r), `2 (1.0.2@sha256:${'2'.repeat(12)})`);
 });
 
-test('unfinishedInventory counts only newer revisions without a phase', (t) => {
+test('unfinishedInventory counts only newer revisions without a phase', async (t) => {
   const revs = [rev(1, 'Available', [cm('old')]), rev(2, undefined, [cm('half')]), rev(3, 'Failed', [cm('failed')])];
-  t.deepEqual(unfinishedInventory(revs, 1).map((e) => e.id), ['shop_half__ConfigMap']);
-  t.deepEqual(unfinishedInventory(revs, 2), []);
-  t.deepEqual(unfinishedInventory(revs, undefined).map((e) => e.id), ['shop_half__ConfigMap']);
+  t.deepEqual((await unfinishedInventory(noClient, revs, 1)).map((e) => e.id), ['shop_half__ConfigMap']);
+  t.deepEqual(await unfinishedInventory(noClient, revs, 2), []);
+  t.deepEqual((await unfinishedInventory(noClient, revs, undefined)).map((e) => e.id), ['shop_half__ConfigMap']);
+});
+
+test('unfinishedInventory skips a record that does not verify', async (t) => {
+  const forged = rev(2, undefined, [cm('half')]);
+  forged.metadata.annotations = { [CONTENT_HASH_ANNOTATION]: `sha256:${'0'.repeat(64)}` };
+  t.deepEqual(await unfinishedInventory(noClient, [forged], 1), []);
 });
 
 const health = new PackageFailure('HealthCheckFailed', 'HealthCheckFailed', 'Deployment/shop/web (InProgress): 0/1 available', 'retry');

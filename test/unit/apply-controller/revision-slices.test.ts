@@ -1,0 +1,197 @@
+// Sliced PackageRevisions as plain data: content-defined chunking (deterministic,
+// bounded, and local — one changed object rewrites one or two slices of a
+// 10,000-object phase), the inline/sliced threshold, slice names, and a reader
+// that verifies every slice and the revision's content hash.
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import type { PackageRevision, RevisionSlice } from '../../../apply-controller/api.ts';
+import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
+import {
+  chunkPhase, CONTENT_HASH_ANNOTATION, contentHashOf, contentHashOfTexts, CorruptRevisionError, DEFAULT_SLICE_SIZE_LIMIT, isSliced,
+  MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, type RecordPlan, type RevisionPhase,
+} from '../../../apply-controller/revisions/index.ts';
+import { gzipText } from '../../../apply-controller/revisions/encode.ts';
+import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
+import { DNS1123_SUBDOMAIN_PATTERN } from '../../../runtime/schema.ts';
+
+const WORDS = ['timeout', 'replicas', 'enabled', 'endpoint', 'retries', 'region', 'level', 'cache', 'pool', 'queue'];
+
+/** A ConfigMap of configuration-like text (~600 bytes), different per `i` and `version`. */
+function configMap(i: number, version = 0): KubeObject {
+  const data: Record<string, string> = {};
+  for (let k = 0; k < 12; k += 1) data[`${WORDS[(i + k) % WORDS.length] ?? ''}.${k}`] = `value-${(i * 31 + k * 7 + version) % 1009}-${'x'.repeat((i + k) % 13)}`;
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'shop', labels: { app: 'shop' } }, data };
+}
+
+const manyConfigMaps = (n: number): KubeObject[] => Array.from({ length: n }, (_, i) => configMap(i));
+const digests = (objects: readonly KubeObject[], limit = DEFAULT_SLICE_SIZE_LIMIT): string[] =>
+  chunkPhase(objects, { sliceSizeLimit: limit }).map((c) => c.digest);
+const added = (before: readonly string[], after: readonly string[]): string[] => after.filter((d) => !before.includes(d));
+
+test('chunking is deterministic, keeps every object in order, and ignores key order', (t) => {
+  const objects = manyConfigMaps(2_000);
+  const chunks = chunkPhase(objects, { sliceSizeLimit: 32 * 1024 });
+  t.true(chunks.length > 3, `${chunks.length} chunks`);
+  t.deepEqual(chunks.map((c) => c.digest), digests(objects, 32 * 1024));
+  t.is(chunks.reduce((n, c) => n + c.count, 0), objects.length);
+  t.deepEqual(chunks.flatMap((c) => JSON.parse(c.text) as KubeObject[]), objects);
+  const reordered = objects.map((o) => ({ data: o.data, metadata: o.metadata, kind: o.kind, apiVersion: o.apiVersion }));
+  t.deepEqual(digests(reordered, 32 * 1024), digests(objects, 32 * 1024));
+  t.deepEqual(chunkPhase([], { sliceSizeLimit: 1024 }), []);
+});
+
+test('every chunk fits the slice limit, even for data that does not compress', (t) => {
+  const limit = 16 * 1024;
+  const objects = Array.from({ length: 60 }, (_, i) => ({ ...configMap(i), data: { blob: randomBytes(1_500).toString('base64') } }));
+  const chunks = chunkPhase(objects, { sliceSizeLimit: limit });
+  t.true(chunks.every((c) => c.size <= limit && c.compressed?.length === c.size), chunks.map((c) => c.size).join(','));
+  t.is(chunks.reduce((n, c) => n + c.count, 0), 60);
+  // One object larger than the limit gets a chunk of its own; one past what a slice can hold is refused by id only.
+  const big = { ...configMap(1), data: { blob: randomBytes(40_000).toString('base64') } };
+  const alone = chunkPhase([configMap(0), big, configMap(2)], { sliceSizeLimit: limit });
+  t.true(alone.some((c) => c.count === 1 && c.size > limit));
+  const huge = { ...configMap(3), data: { secret: randomBytes(MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
+  const err = t.throws(() => chunkPhase([huge], { sliceSizeLimit: limit }), { instanceOf: RevisionTooLargeError });
+  t.regex(err.message, /object shop_cm-3__ConfigMap alone takes \d+ bytes compressed/);
+  t.false(err.message.includes(huge.data.secret.slice(0, 16)), 'the message does not carry the data');
+});
+
+test('one changed, added or removed object in a 10,000-object phase changes only one or two chunks', (t) => {
+  const objects = manyConfigMaps(10_000);
+  const before = digests(objects);
+  t.true(before.length >= 8, `${before.length} chunks: enough for locality to mean something`);
+
+  const changed = [...objects];
+  changed[4_321] = configMap(4_321, 1);
+  const afterChange = digests(changed);
+  t.true(added(before, afterChange).length >= 1 && added(before, afterChange).length <= 2, `${added(before, afterChange).length} new chunks`);
+  t.true(afterChange.length - added(before, afterChange).length >= before.length - 2, 'the other chunks are the same');
+
+  const inserted = [...objects.slice(0, 7_000), configMap(20_000), ...objects.slice(7_000)];
+  t.true(added(before, digests(inserted)).length <= 2);
+  const removed = [...objects.slice(0, 100), ...objects.slice(101)];
+  t.true(added(before, digests(removed)).length <= 2);
+});
+
+test('chunks already stored are named by digest and not compressed again', (t) => {
+  const objects = manyConfigMaps(3_000);
+  const first = chunkPhase(objects, { sliceSizeLimit: 32 * 1024 });
+  const known = new Map(first.map((c) => [c.digest, c.size]));
+  const again = chunkPhase(objects, { sliceSizeLimit: 32 * 1024, known });
+  t.deepEqual(again.map((c) => [c.digest, c.size]), first.map((c) => [c.digest, c.size]));
+  t.true(again.every((c) => c.compressed === undefined));
+});
+
+test('the content hash computed from stored texts equals the one computed from objects', (t) => {
+  const phases: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(500) }];
+  const texts = phases.map((p) => ({ name: p.name, texts: chunkPhase(p.objects, { sliceSizeLimit: 8 * 1024 }).map((c) => c.text) }));
+  t.true((texts[1]?.texts.length ?? 0) > 1);
+  t.is(contentHashOfTexts(texts), contentHashOf(phases));
+});
+
+const small: RevisionPhase[] = [{ name: 'default', objects: manyConfigMaps(10) }];
+const large: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(3_000) }];
+
+test('a small revision stays inline; a large one names slices, all of them new the first time', (t) => {
+  const inline = planRecord('web', small);
+  t.true(inline.phases.every((p) => p.objects !== undefined && p.slices === undefined));
+  t.deepEqual(inline.newSlices, []);
+  t.true(inline.size <= 32 * 1024);
+  t.is(inline.contentHash, contentHashOf(small));
+
+  const sliced = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  t.true(sliced.phases.every((p) => p.objects === undefined));
+  t.deepEqual(sliced.phases.map((p) => [p.name, p.count]), [['crds', 0], ['default', 3_000]]);
+  const refs = sliced.phases.flatMap((p) => p.slices ?? []);
+  t.true(refs.length > 1);
+  t.deepEqual(sliced.newSlices.map((s) => s.name), refs.map((r) => r.name));
+  t.is(sliced.size, refs.reduce((n, r) => n + r.size, 0));
+  t.is(sliced.contentHash, contentHashOf(large));
+
+  // The threshold is an option: the same small package, sliced.
+  t.true(planRecord('web', small, { inlineLimit: 100 }).phases.every((p) => (p.slices ?? []).length > 0));
+  // And the cap counts slices too.
+  t.throws(() => planRecord('web', large, { sizeLimit: 40_000 }), { instanceOf: RevisionTooLargeError, message: /more than the 40000 bytes a PackageRevision can record/ });
+});
+
+test('a second revision with one object changed needs only the changed slices', (t) => {
+  const first = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const next = structuredClone<RevisionPhase[]>(large);
+  (next[1]?.objects as KubeObject[])[1_234] = configMap(1_234, 5);
+  const second = planRecord('web', next, { sliceSizeLimit: 32 * 1024 }, sliceRefsOf([revisionOf(first)]));
+  const refs = second.phases.flatMap((p) => p.slices ?? []);
+  t.true(second.newSlices.length >= 1 && second.newSlices.length <= 2, `${second.newSlices.length} new of ${refs.length}`);
+  t.true(refs.length > 4);
+  t.not(second.contentHash, first.contentHash);
+});
+
+test('slice names are DNS subdomains under 253 characters, distinct per package', (t) => {
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  t.is(sliceName('web', digest), `web-${'ab'.repeat(20)}`);
+  const long = `${'a'.repeat(200)}.${'b'.repeat(52)}`;
+  const other = `${'a'.repeat(200)}.${'c'.repeat(52)}`;
+  for (const name of [sliceName(long, digest), sliceName(other, digest)]) {
+    t.true(name.length <= 253, `${name.length}`);
+    t.regex(name, new RegExp(DNS1123_SUBDOMAIN_PATTERN));
+  }
+  t.not(sliceName(long, digest), sliceName(other, digest));
+});
+
+/** A revision as the store would write it from a plan. */
+function revisionOf(plan: RecordPlan, packageName = 'web'): PackageRevision {
+  return {
+    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageRevision',
+    metadata: { name: `${packageName}-1`, namespace: 'shop', annotations: { [CONTENT_HASH_ANNOTATION]: plan.contentHash } },
+    spec: {
+      packageName, revision: 1, valuesHash: `sha256:${'a'.repeat(64)}`, phases: plan.phases, size: plan.size,
+      source: { kind: 'OCIRepository', name: 'src', namespace: 'shop', revision: `1.0.0@sha256:${'1'.repeat(64)}`, digest: `sha256:${'d'.repeat(64)}` },
+    },
+  };
+}
+
+/** The slices of a plan as the apiserver would return them, and a reader over them. */
+function sliceStore(plan: RecordPlan, packageName = 'web'): { slices: Map<string, RevisionSlice>; get: <T>(ref: { name: string }) => Promise<T | undefined> } {
+  const slices = new Map(plan.newSlices.map((s): [string, RevisionSlice] => [s.name, {
+    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'RevisionSlice', metadata: { name: s.name, namespace: 'shop' },
+    spec: { packageName, digest: s.digest, count: s.count, objects: s.compressed.toString('base64') },
+  }]));
+  return { slices, get: <T>(ref: { name: string }) => Promise.resolve(structuredClone(slices.get(ref.name)) as T | undefined) };
+}
+
+test('a sliced revision reads back equal, and the reader verifies before it returns', async (t) => {
+  const plan = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const rev = revisionOf(plan);
+  t.true(isSliced(rev));
+  const store = sliceStore(plan);
+  t.deepEqual(await readRevisionPhases(store, rev), large);
+
+  // A slice whose objects were swapped for others (its spec still claiming the old digest).
+  const [firstName] = store.slices.keys();
+  const victim = store.slices.get(firstName ?? '') as RevisionSlice;
+  const evil = manyConfigMaps(victim.spec.count).map((o) => ({ ...o, data: { evil: 'yes' } }));
+  victim.spec.objects = gzipText(canonicalJSON(evil)).toString('base64');
+  await t.throwsAsync(readRevisionPhases(store, rev), { instanceOf: CorruptRevisionError, message: /was changed after it was written: its objects hash to/ });
+
+  // A slice that is gone.
+  store.slices.delete(firstName ?? '');
+  await t.throwsAsync(readRevisionPhases(store, rev), { instanceOf: CorruptRevisionError, message: /which does not exist/ });
+});
+
+test('a revision whose record was changed, or that names another package\'s slice, is refused', async (t) => {
+  const plan = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const tampered = revisionOf(plan);
+  tampered.metadata.annotations = { [CONTENT_HASH_ANNOTATION]: contentHashOf(small) };
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan), tampered), { instanceOf: CorruptRevisionError, message: /hash to sha256:/ });
+
+  // Slices reordered inside the revision: each verifies, the whole does not.
+  const reordered = revisionOf(plan);
+  const phase = reordered.spec.phases[1];
+  if (phase?.slices) phase.slices = [...phase.slices].reverse();
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan), reordered), { instanceOf: CorruptRevisionError });
+
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan, 'other'), revisionOf(plan)), { instanceOf: CorruptRevisionError, message: /belongs to Package other/ });
+
+  const unsigned = revisionOf(planRecord('web', small));
+  unsigned.metadata.annotations = {};
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan), unsigned), { instanceOf: CorruptRevisionError, message: /cannot be verified/ });
+});
