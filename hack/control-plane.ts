@@ -105,7 +105,6 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${sa.publicKeyFile}`, `--service-account-signing-key-file=${sa.privateKeyFile}`,
       '--service-cluster-ip-range=10.96.0.0/24', '--allow-privileged=true',
-      '--enable-priority-and-fairness=false',
       '--v=1',
     ], { logFile: join(dir, 'logs', 'kube-apiserver.log') });
     started.push(apiserver);
