@@ -11,7 +11,7 @@ import { inventoryOf } from '../inventory.ts';
 import { objectId } from '../bundle/object-id.ts';
 import { CorruptRevisionError } from './encode.ts';
 import { readRevisionPhases, type SliceReader } from './read.ts';
-import { listRevisions, setRevisionStatus } from './store.ts';
+import { contentHashOfRevision, listRevisions, setRevisionStatus } from './store.ts';
 
 /** Marks the revision Available and, the first time, every other Available revision of the Package Superseded. */
 export async function markAvailable(client: KubeClient, revision: PackageRevision, message: string, log: Logger): Promise<void> {
@@ -32,11 +32,21 @@ export function newestAvailable(revisions: readonly PackageRevision[], except?: 
 }
 
 /**
+ * Inventories of unfinished revisions already read, by uid and content hash.
+ * A revision's spec never changes, so neither does what it records; without
+ * this, every health re-check of a large rollout in flight would fetch and
+ * verify all of its slices again. Bounded: the oldest entry goes first.
+ */
+const unfinishedSeen = new Map<string, InventoryEntry[]>();
+const UNFINISHED_SEEN_MAX = 32;
+
+/**
  * The objects of revisions newer than `current` that never got a phase: a
- * rollout the controller did not live to finish. Their objects may be in the
- * cluster without being in `status.inventory`, so a prune or a rollback must
- * count them as managed. Their slices are read through `client` only when
- * there is such a revision. Corrupt records are skipped (they hold nothing
+ * rollout the controller did not live to finish (or one still waiting for
+ * health). Their objects may be in the cluster without being in
+ * `status.inventory`, so a prune or a rollback must count them as managed.
+ * Their slices are read through `client` only when there is such a revision,
+ * and once per revision. Corrupt records are skipped (they hold nothing
  * usable); a failed read rejects, since a guess could prune too little.
  */
 export async function unfinishedInventory(client: SliceReader, revisions: readonly PackageRevision[],
@@ -44,12 +54,27 @@ export async function unfinishedInventory(client: SliceReader, revisions: readon
   const out: InventoryEntry[] = [];
   for (const rev of revisions) {
     if (rev.status?.phase !== undefined || rev.spec.revision <= (current ?? 0)) continue;
-    try {
-      const objects = (await readRevisionPhases(client, rev)).flatMap((p) => p.objects);
-      out.push(...inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } }))));
-    } catch (err) {
-      if (!(err instanceof CorruptRevisionError)) throw err;
+    const key = rev.metadata.uid === undefined ? undefined : `${rev.metadata.uid}/${contentHashOfRevision(rev) ?? ''}`;
+    let entries = key === undefined ? undefined : unfinishedSeen.get(key);
+    if (!entries) {
+      try {
+        const objects = (await readRevisionPhases(client, rev)).flatMap((p) => p.objects);
+        entries = inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } })));
+      } catch (err) {
+        if (!(err instanceof CorruptRevisionError)) throw err;
+        continue;
+      }
+      if (key !== undefined) remember(key, entries);
     }
+    out.push(...entries);
   }
   return out;
+}
+
+function remember(key: string, entries: InventoryEntry[]): void {
+  unfinishedSeen.set(key, entries);
+  for (const oldest of unfinishedSeen.keys()) {
+    if (unfinishedSeen.size <= UNFINISHED_SEEN_MAX) break;
+    unfinishedSeen.delete(oldest);
+  }
 }

@@ -8,7 +8,8 @@ import type { PackageRevision, RevisionSlice } from '../../../apply-controller/a
 import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
 import {
   chunkPhase, CONTENT_HASH_ANNOTATION, contentHashOf, contentHashOfTexts, CorruptRevisionError, DEFAULT_SLICE_SIZE_LIMIT, isSliced,
-  MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, type RecordPlan, type RevisionPhase,
+  MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, unfinishedInventory, type RecordPlan,
+  type RevisionPhase,
 } from '../../../apply-controller/revisions/index.ts';
 import { gzipText } from '../../../apply-controller/revisions/encode.ts';
 import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
@@ -194,4 +195,18 @@ test('a revision whose record was changed, or that names another package\'s slic
   const unsigned = revisionOf(planRecord('web', small));
   unsigned.metadata.annotations = {};
   await t.throwsAsync(readRevisionPhases(sliceStore(plan), unsigned), { instanceOf: CorruptRevisionError, message: /cannot be verified/ });
+});
+
+test('the unfinished inventory of a sliced revision is read from its slices once, then remembered', async (t) => {
+  const plan = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const rev = revisionOf(plan);
+  rev.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
+  const store = sliceStore(plan);
+  let gets = 0;
+  const counting = { get: <T>(ref: { name: string }) => { gets += 1; return store.get<T>(ref); } };
+  const first = await unfinishedInventory(counting, [rev], undefined);
+  t.is(first.length, 3_000);
+  t.is(gets, plan.newSlices.length);
+  t.deepEqual(await unfinishedInventory(counting, [rev], undefined), first);
+  t.is(gets, plan.newSlices.length, 'no slice was read again');
 });
