@@ -4,7 +4,7 @@
  * `--artifact-cache-dir`, applies them phase by phase, prunes, and corrects drift.
  * Runs against the cluster of `--kubeconfig`, else `KUBECONFIG`, else the
  * in-cluster service account. SIGTERM/SIGINT stop it gracefully: in-flight
- * reconciles finish, the drift watches close, the lease is released.
+ * reconciles finish, the managed-object cache closes, the lease is released.
  *
  * Log lines tests and operators look for: `serving /healthz, /readyz and
  * /metrics` (with `url`) and `controllers running`.
@@ -140,7 +140,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
   try {
     outcome = await manager.runUntilSignal();
   } finally {
-    await packages.drift.stop();
+    await packages.cache.stop();
     await health?.close();
   }
   log.info({ outcome }, 'apply-controller stopped');

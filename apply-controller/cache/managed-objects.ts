@@ -117,7 +117,7 @@ export class ManagedObjectCache implements LiveCache {
 
   /** Waits until the given kinds are synced (or failed), at most `timeoutMs`; never rejects. */
   async whenSynced(kinds: readonly CachedKind[], timeoutMs: number): Promise<void> {
-    const waits = kinds.map((k) => this.#entries.get(kindKey(k))?.informer.start().catch(() => undefined));
+    const waits = kinds.map((k) => this.#entries.get(kindKey(k))?.informer.start().catch(() => undefined) ?? Promise.resolve());
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs); });
     await Promise.race([Promise.all(waits), timeout]);

@@ -127,3 +127,10 @@ export class EngineMemory {
     return { cache: this.cache, state: this.state, trustLive, written: new Map() };
   }
 }
+
+/** The engine context of a restore (a pin, a held rollback): every kind the Package may have, nothing trusted. */
+export async function restoreContext(engine: EngineMemory | undefined, key: string | undefined,
+  managed: readonly InventoryEntry[]): Promise<EngineContext | undefined> {
+  if (!engine || key === undefined) return undefined;
+  return engine.contextFor(key, [], managed, false);
+}

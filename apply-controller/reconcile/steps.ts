@@ -45,7 +45,7 @@ import type { PackageSettings, TenancyFlags } from './settings.ts';
 import { checkDependencies, resolveSource } from './source.ts';
 import { readyForGeneration, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
-import type { EngineMemory } from './engine.ts';
+import { restoreContext, type EngineMemory } from './engine.ts';
 import type { Values } from '../bundle/values.ts';
 import type { ReadBundleSuccess } from '../bundle/read.ts';
 import type { RevisionPhase } from '../revisions/encode.ts';
@@ -163,6 +163,8 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
   if (outcome.pending) {
     // Applied, not healthy yet: release the worker; a change of one of the objects (or the deadline) brings it back.
     run.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
+    // Until the rollout ends the previous revision stays current: an automatic rollback returns to it.
+    delete run.currentRevision;
     const { unhealthy } = outcome.pending;
     const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
     const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
@@ -188,6 +190,7 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
     if (!good) throw failure;
     deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
     const back = await rollBack(objectsClient, revision, failure, good, {
+      ...(engine ? { engine: { ...engine, trustLive: false } } : {}),
       managed: run.inventory, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
     });
     run.applied.append(back.restore.applied);
@@ -232,7 +235,9 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   managed: readonly InventoryEntry[]): Promise<PackageOutcome> {
   const { settings } = deps;
   const labels = packageLabels(pkg.metadata.name ?? '', pkg.metadata.namespace ?? '');
+  const engine = await restoreContext(deps.engine, deps.key, managed);
   const result = await restoreRevision(deps.objectsClient, restored, {
+    ...(engine ? { engine } : {}),
     managed, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });
   run.upToDate = true;
@@ -273,3 +278,4 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
   };
   return deps.engine.memo(deps.key ?? `${pkg.metadata.namespace ?? ''}/${pkg.metadata.name ?? ''}`, inputs, load);
 }
+

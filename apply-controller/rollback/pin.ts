@@ -9,6 +9,7 @@
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import { markAvailable } from '../revisions/history.ts';
 import { PackageFailure, toPackageFailure } from '../reconcile/failure.ts';
+import { restoreContext } from '../reconcile/engine.ts';
 import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
 import { readyForGeneration, type PackageOutcome } from '../reconcile/status.ts';
 import { packageLabels } from '../ssa/options.ts';
@@ -34,7 +35,9 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   run.upToDate = isCurrent && readyForGeneration(previous, pkg.metadata.generation);
   run.currentRevision = number;
   if (!isCurrent) await deps.onRolloutStart?.(rev, `${rev.spec.source.revision} (pinned)`);
+  const engine = await restoreContext(deps.engine, deps.key, managed);
   const result = await restoreRevision(deps.objectsClient, rev, {
+    ...(engine ? { engine } : {}),
     managed, labels: packageLabels(name, namespace), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
     recordsClient: deps.client,
   });

@@ -14,6 +14,7 @@ import { PackageFailure } from '../reconcile/failure.ts';
 import type { PackageSettings } from '../reconcile/settings.ts';
 import type { SliceReader } from '../revisions/read.ts';
 import { ChangeSet } from '../ssa/change-set.ts';
+import type { EngineContext } from '../ssa/options.ts';
 import { recordedInventory, recordedPhases } from './recorded.ts';
 
 /** Options of {@link restoreRevision}. */
@@ -30,6 +31,8 @@ export interface RestoreOptions {
    * service accounts allowed to get revisionslices.
    */
   readonly recordsClient?: SliceReader | undefined;
+  /** The engine's cache and records, so a restore is planned like any apply and leaves the records true. */
+  readonly engine?: EngineContext | undefined;
 }
 
 /** What a restore did. `inventory` lists everything that may still exist; `error` is set when it stopped. */
@@ -58,6 +61,7 @@ export async function restoreRevision(objectsClient: KubeClient, rev: PackageRev
     labels: opts.labels, ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.engine ? { engine: opts.engine } : {}),
   });
   if (outcome.error !== undefined) {
     return { applied: outcome.changeSet, inventory: inventoryAfterFailure(opts.managed, inventory, outcome.changeSet), error: outcome.error };

@@ -43,7 +43,9 @@ test('first apply creates, a repeat writes nothing, one changed field configures
   t.is(second.summary(), '3 unchanged');
   t.false(second.changed);
   t.is(client.requests.writes() - writesBefore, 0, 'a repeat apply makes no write request');
-  t.is(client.requests.count('apply', true) - dryRunsBefore, 3, 'one dry run per object');
+  const dryRuns = client.requests.count('apply', true) - dryRunsBefore;
+  // Without an engine context every object is dry-run; the Deployment once more when its controller wrote in between.
+  t.true(dryRuns === 3 || dryRuns === 4, `one dry run per object, got ${dryRuns}`);
   const after = await Promise.all(set.map((o) => client.get<Live>({ apiVersion: o.apiVersion, kind: o.kind, namespace: ns, name: o.metadata.name })));
   // The Deployment controller writes status at any time, so the Deployment is judged by its generation and by
   // the trellis entry of managedFields (its timestamp moves on every real apply).

@@ -1,0 +1,97 @@
+// Engine v2 against the real apiserver: a Package waiting for health holds no
+// worker (with one worker, unhealthy Packages do not delay another Package's
+// install or drift correction), and a controller restarted on a warm cluster
+// writes nothing and dry-runs nothing that its cache can decide.
+import anyTest from 'ava';
+import { conditionOf } from './support.ts';
+import type { KubeObject } from '../../../runtime/object.ts';
+import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import {
+  adminClient, ArtifactPublisher, configMap, createPackage, createSource, deployment, eventsAbout, getObject, getPackage, isReadyAt,
+  releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
+} from './support.ts';
+
+const test = withCluster(anyTest);
+let publisher: ArtifactPublisher;
+
+test.before(async () => {
+  publisher = await ArtifactPublisher.start();
+});
+
+test.after.always(async () => {
+  await publisher?.stop();
+});
+
+type ConfigMap = KubeObject & { data?: Record<string, string> };
+
+test('Packages waiting for health hold no worker: with one worker another Package still installs and has its drift corrected', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const label = runLabel();
+  const { packages } = await startPackageController(cluster, label.selector, { concurrency: 1 });
+  t.teardown(() => packages.stop());
+
+  // Three Packages that never become healthy (the simulated node fails to pull `:fail` images).
+  for (const i of [1, 2, 3]) {
+    const artifact = await publisher.publish(ns, `bad${i}`, { 'app.yaml': [deployment(`bad${i}`, 'nginx:fail')] });
+    await createSource(client, ns, `bad${i}`, artifact);
+    await createPackage(client, ns, `bad${i}`, label, { sourceRef: { kind: 'OCIRepository', name: `bad${i}` }, timeout: '10m' });
+  }
+  for (const i of [1, 2, 3]) {
+    const waiting = await waitForPackage(client, ns, `bad${i}`, (p) => conditionOf(p, 'Reconciling')?.message?.includes('waiting for 1 object') === true);
+    t.is(conditionOf(waiting, 'Ready')?.status, 'Unknown', 'waiting for health is neither Ready nor failed');
+  }
+  // Wake-ups (the Deployments' status moves) run briefly; between them the one worker is free.
+  t.true(await eventually(() => Promise.resolve(packages.controller.queue.inFlight === 0), 10_000, 10), 'no worker is held by a Package waiting for health');
+
+  const artifact = await publisher.publish(ns, 'good', { 'app.yaml': [configMap('cm', { k: 'v' })] });
+  await createSource(client, ns, 'good', artifact);
+  await createPackage(client, ns, 'good', label, { sourceRef: { kind: 'OCIRepository', name: 'good' } });
+  await waitForPackage(client, ns, 'good', (p) => isReadyAt(p, artifact.revision), 30_000);
+
+  await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cm' }, { data: { k: 'hacked' } });
+  await eventually(async () => (await getObject<ConfigMap>(client, 'v1', 'ConfigMap', ns, 'cm'))?.data?.k === 'v', 30_000, 50);
+  const events = await eventually(async () => {
+    const found = await eventsAbout(client, ns, 'good');
+    return found.find((e) => e.reason === 'DriftCorrected');
+  });
+  t.regex(events.note, /1 configured \(ConfigMap\/.+\/cm\)/, 'the Event names the corrected object');
+  for (const i of [1, 2, 3]) {
+    const still = await getPackage(client, ns, `bad${i}`);
+    t.is(conditionOf(still!, 'Ready')?.status, 'Unknown', `bad${i} is still waiting`);
+  }
+});
+
+test('a controller restarted on a warm cluster writes nothing and needs no dry run for what its cache can decide', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const label = runLabel();
+  const first = await startPackageController(cluster, label.selector);
+  const objects = [configMap('a', { k: '1' }), configMap('b', { k: '2' }), deployment('web')];
+  const artifact = await publisher.publish(ns, 'src', { 'app.yaml': objects });
+  await createSource(client, ns, 'src', artifact);
+  await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
+  await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, artifact.revision));
+  await first.packages.stop();
+  const rvs = async (): Promise<(string | undefined)[]> => Promise.all([
+    getObject(client, 'v1', 'ConfigMap', ns, 'a'), getObject(client, 'v1', 'ConfigMap', ns, 'b'), getObject(client, 'apps/v1', 'Deployment', ns, 'web'),
+    getPackage(client, ns, 'app'),
+  ].map(async (p) => (await p)?.metadata?.resourceVersion));
+  const before = await rvs();
+
+  // A new process: an empty cache and no memory of what was sent.
+  const second = await startPackageController(cluster, label.selector);
+  t.teardown(() => second.packages.stop());
+  const handled = await eventually(() => Promise.resolve(second.client.requests.count('get') > 0 && second.packages.controller.queue.inFlight === 0
+    && second.packages.controller.queue.depth === 0), 30_000, 50);
+  t.true(handled);
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  t.log(`requests after restart: ${JSON.stringify(second.client.requests.snapshot())}`);
+  t.is(second.client.requests.writes(), 0, 'the restarted controller wrote nothing');
+  t.is(second.client.requests.count('apply', true), 0, 'and dry-ran nothing: the cached objects contain every declared field');
+  t.deepEqual(await rvs(), before, 'no object and not the Package changed');
+});
