@@ -87,7 +87,13 @@ export async function storeSlices(client: KubeClient, pkg: Package, slices: read
     const existing = await client.get<RevisionSlice>(sliceRef(namespace, slice.name));
     // Gone again between the two requests: only a deletion of the Package does that, so do not resurrect it.
     if (!existing) throw new CorruptRevisionError(`RevisionSlice ${namespace}/${slice.name} disappeared while it was being written`);
-    verifiedSliceText(existing, slice, packageName);
+    try {
+      verifiedSliceText(existing, slice, packageName);
+    } catch (err) {
+      if (!(err instanceof CorruptRevisionError)) throw err;
+      // Never overwritten, even to repair it: a person has to look, and deleting it lets the next attempt write it again.
+      throw new CorruptRevisionError(`${err.message}; it is never overwritten — delete it to let the controller store it again`);
+    }
     return false;
   });
   return created.filter(Boolean).length;
