@@ -81,6 +81,8 @@ export function createPackageController(opts: PackageControllerOptions): Package
   });
   const engine = new EngineMemory(cache);
   cache.onEvent((event) => {
+    // A deleted object needs no record (absent means apply); dropping it keeps memory bounded by what exists.
+    if (event.type === 'delete') engine.state.delete(objectId(event.object as Parameters<typeof objectId>[0]));
     if (!event.live) return;
     const keys = event.old ? keysOfUpdate(event.old, event.object) : [packageKeyOf(event.object)];
     for (const key of keys) {

@@ -110,10 +110,11 @@ test('a reconcile without source, values or drift changes writes nothing and dow
   t.is(requests.writes() - writesBefore, 0, 'the controller sent no write request');
   t.is(requests.count('apply', true) - (counted['apply:dryRun'] ?? 0), 0, 'no dry run: the cache answered');
   const total = Object.entries(requests.snapshot()).reduce((sum, [verb, n]) => sum + n - (counted[verb] ?? 0), 0);
-  t.true(total <= 3 * 4, `at most 4 requests per no-op reconcile (the Package, its revisions, its source), got ${total} for 3`);
+  // (The apiserver's read count of the custom resources is no witness here: the namespace controller lists
+  // every kind while other tests' namespaces are deleted. The controller's own count covers its reads.)
+  t.true(total <= 3 * 3, `at most 3 requests per no-op reconcile (the Package, its revisions, its source), got ${total} for 3`);
   t.is(apiAfter.writes - apiBefore.writes, 0, 'the apiserver counted no write to the package\'s custom resources');
   t.is(apiAfter.dryRuns - apiBefore.dryRuns, 0, 'the apiserver saw no dry run of them either');
-  t.is(apiAfter.reads - apiBefore.reads, 0, 'nor a read');
   t.is(packages.artifacts.stats.downloads - cacheBefore.downloads, 0, 'the artifact was not downloaded again');
   t.is(packages.artifacts.stats.hits - cacheBefore.hits, 0, 'the bundle was not even read again (same digest, values and path)');
   t.is((await getPackage(client, ns, 'quiet'))?.metadata.resourceVersion, statusBefore, 'the Package was not written (no status patch)');
