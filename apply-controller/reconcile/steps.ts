@@ -171,7 +171,7 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
     const left = (deps.engine?.rolloutStart(key, revision.spec.revision) ?? Date.now()) + settings.timeoutMs - Date.now();
     return {
       kind: 'progressing',
-      message: `Applied revision ${revision.spec.revision}, waiting for ${unhealthy.length} object(s) in phase ${outcome.pending.phase} to become healthy: ${shown}${more}`,
+      message: `Applying revision ${revision.spec.revision}: ${artifact.revision}; waiting for ${unhealthy.length} object(s) of phase ${outcome.pending.phase} to become healthy: ${shown}${more}`,
       recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
     };
   }
@@ -190,6 +190,7 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
     if (!good) throw failure;
     deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
     const back = await rollBack(objectsClient, revision, failure, good, {
+      recordsClient: client,
       ...(engine ? { engine: { ...engine, trustLive: false } } : {}),
       managed: run.inventory, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
     });
@@ -237,6 +238,7 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   const labels = packageLabels(pkg.metadata.name ?? '', pkg.metadata.namespace ?? '');
   const engine = await restoreContext(deps.engine, deps.key, managed);
   const result = await restoreRevision(deps.objectsClient, restored, {
+    recordsClient: deps.client,
     ...(engine ? { engine } : {}),
     managed, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });

@@ -24,6 +24,8 @@
  * - `lose-response`: forward, let the apiserver act, then destroy the connection
  *   instead of answering (a timeout after a write was made);
  * - `add-headers`: forward and add headers to the answer.
+ * - `drop-headers`: forward and remove the named headers from the answer (an
+ *   apiserver without a feature, e.g. API Priority and Fairness off).
  *
  * The first rule (in the order they were added) that matches and still has uses
  * left decides; requests no rule matches are forwarded untouched, watches
@@ -45,7 +47,8 @@ export type Fault =
   | { readonly kind: 'hang' }
   | { readonly kind: 'drop' }
   | { readonly kind: 'lose-response' }
-  | { readonly kind: 'add-headers'; readonly headers: Readonly<Record<string, string>> };
+  | { readonly kind: 'add-headers'; readonly headers: Readonly<Record<string, string>> }
+  | { readonly kind: 'drop-headers'; readonly names: readonly string[] };
 
 /** Which requests a rule applies to, and how often. */
 export interface FaultRule {
@@ -178,6 +181,9 @@ export async function startFaultingProxy(kubeConfig: k8s.KubeConfig): Promise<Fa
       case 'add-headers':
         forward(req, res, entry, 'answer', fault.headers);
         return;
+      case 'drop-headers':
+        forward(req, res, entry, 'answer', {}, fault.names);
+        return;
       case undefined:
         forward(req, res, entry, 'answer', {});
         return;
@@ -186,7 +192,7 @@ export async function startFaultingProxy(kubeConfig: k8s.KubeConfig): Promise<Fa
 
   /** Sends the request to the apiserver; `lose` drops the client's connection once the apiserver answered. */
   function forward(req: IncomingMessage, res: ServerResponse, entry: ProxyLogEntry, mode: 'answer' | 'lose',
-    extraHeaders: Readonly<Record<string, string>>): void {
+    extraHeaders: Readonly<Record<string, string>>, dropHeaders: readonly string[] = []): void {
     const headers: OutgoingHttpHeaders = { ...req.headers, ...upstream.headers, host: upstream.url.host };
     const out = httpsRequest({
       protocol: 'https:', hostname: upstream.url.hostname, port: upstream.url.port, method: req.method, path: req.url,
@@ -198,7 +204,9 @@ export async function startFaultingProxy(kubeConfig: k8s.KubeConfig): Promise<Fa
         return;
       }
       entry.status = up.statusCode ?? 502;
-      res.writeHead(up.statusCode ?? 502, { ...up.headers, ...extraHeaders });
+      const dropped = new Set(dropHeaders.map((h) => h.toLowerCase()));
+      const answered = Object.fromEntries(Object.entries(up.headers).filter(([name]) => !dropped.has(name.toLowerCase())));
+      res.writeHead(up.statusCode ?? 502, { ...answered, ...extraHeaders });
       up.pipe(res);
     });
     out.on('error', () => {

@@ -140,11 +140,13 @@ test('a throttled watch is not resent', async (t) => {
 test('the client keeps its safety-net limit against an apiserver without APF and drops it once responses carry APF headers', async (t) => {
   const { ns, proxy, client, seed } = await bed(t);
   await seed('a');
+  // An apiserver without APF: the proxy removes the headers the local control plane (APF on) sends.
+  proxy.inject({ times: Infinity, fault: { kind: 'drop-headers', names: ['X-Kubernetes-PF-FlowSchema-UID', 'X-Kubernetes-PF-PriorityLevel-UID'] } });
   await client.get(cmRef(ns, 'a'));
-  // The local control plane runs with --enable-priority-and-fairness=false, so its answers carry no APF headers.
   t.false(client.transport.limiter.apfSeen);
   t.truthy(client.transport.limiter.bucket, 'the safety net stays');
 
+  proxy.clearFaults();
   proxy.inject({
     times: Infinity,
     fault: { kind: 'add-headers', headers: { 'X-Kubernetes-PF-FlowSchema-UID': 'fs-uid', 'X-Kubernetes-PF-PriorityLevel-UID': 'pl-uid' } },
