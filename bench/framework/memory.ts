@@ -51,8 +51,13 @@ export function readProcessMemory(pid: number | 'self'): ProcessMemory | undefin
 export interface SampledMemory {
   /** The first resident size seen. */
   readonly first: number;
-  /** The largest of every VmRSS sampled and the last VmHWM read. */
+  /** The largest of every VmRSS sampled and the last VmHWM read: the peak since the process started. */
   readonly peak: number;
+  /**
+   * The largest VmRSS sampled: the peak while this sampler ran (a spike
+   * between two samples can be missed), for one phase of a longer-lived process.
+   */
+  readonly maxRss: number;
   /** The last resident size seen. */
   readonly last: number;
   readonly samples: number;
@@ -61,7 +66,7 @@ export interface SampledMemory {
 /** Samples the memory of some processes every `intervalMs` until stopped. */
 export class MemorySampler {
   readonly #pids: readonly number[];
-  readonly #seen = new Map<number, { first: number; peak: number; last: number; samples: number }>();
+  readonly #seen = new Map<number, { first: number; peak: number; maxRss: number; last: number; samples: number }>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(pids: readonly number[], intervalMs = 200) {
@@ -78,7 +83,8 @@ export class MemorySampler {
       if (!mem) continue;
       const prev = this.#seen.get(pid);
       const peak = Math.max(prev?.peak ?? 0, mem.rss, mem.hwm);
-      this.#seen.set(pid, { first: prev?.first ?? mem.rss, peak, last: mem.rss, samples: (prev?.samples ?? 0) + 1 });
+      const maxRss = Math.max(prev?.maxRss ?? 0, mem.rss);
+      this.#seen.set(pid, { first: prev?.first ?? mem.rss, peak, maxRss, last: mem.rss, samples: (prev?.samples ?? 0) + 1 });
     }
   }
 

@@ -80,10 +80,12 @@ export function parsePrometheusText(text: string): MetricSample[] {
   return samples;
 }
 
-/** One row of a request count: verb and resource (with subresource) and how many. */
+/** One row of a request count: verb, API group and resource (with subresource), and how many. */
 export interface RequestCount {
   /** `GET`, `LIST`, `WATCH`, `POST`, `PUT`, `PATCH`, `APPLY`, `DELETE`, ... */
   readonly verb: string;
+  /** The API group: empty for the core group (and for non-resource URLs), `apply.trellis.dev`, `apps`, ... */
+  readonly group: string;
   /** `configmaps`, `packages/status`; empty for non-resource URLs (`/metrics`, `/version`). */
   readonly resource: string;
   readonly dryRun: boolean;
@@ -93,17 +95,24 @@ export interface RequestCount {
 /** HTTP verbs of `apiserver_request_total` that change state (unless dry-run). */
 export const WRITE_VERBS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE', 'DELETECOLLECTION', 'CREATE', 'UPDATE']);
 
-/** `apiserver_request_total` summed over codes, scopes, components and versions: one row per verb, resource and dry-run. */
+/** The identity of a row (everything but the count). */
+function rowKey(r: RequestCount): string {
+  return `${r.verb} ${r.group} ${r.resource} ${r.dryRun}`;
+}
+
+/** `apiserver_request_total` summed over codes, scopes, components and versions: one row per verb, group, resource and dry-run. */
 export function requestCounts(samples: readonly MetricSample[]): RequestCount[] {
   const totals = new Map<string, RequestCount>();
   for (const s of samples) {
     if (s.name !== 'apiserver_request_total') continue;
-    const verb = s.labels.verb ?? '';
-    const resource = s.labels.subresource ? `${s.labels.resource ?? ''}/${s.labels.subresource}` : (s.labels.resource ?? '');
-    const dryRun = (s.labels.dry_run ?? '') !== '';
-    const key = `${verb} ${resource} ${dryRun}`;
-    const prev = totals.get(key);
-    totals.set(key, { verb, resource, dryRun, count: (prev?.count ?? 0) + s.value });
+    const row = {
+      verb: s.labels.verb ?? '',
+      group: s.labels.group ?? '',
+      resource: s.labels.subresource ? `${s.labels.resource ?? ''}/${s.labels.subresource}` : (s.labels.resource ?? ''),
+      dryRun: (s.labels.dry_run ?? '') !== '',
+    };
+    const key = rowKey({ ...row, count: 0 });
+    totals.set(key, { ...row, count: (totals.get(key)?.count ?? 0) + s.value });
   }
   return [...totals.values()];
 }
@@ -113,23 +122,21 @@ export function requestCounts(samples: readonly MetricSample[]): RequestCount[] 
  * change left out. A counter that went down (apiserver restarted) counts from 0.
  */
 export function requestDelta(before: readonly RequestCount[], after: readonly RequestCount[]): RequestCount[] {
-  const key = (r: RequestCount): string => `${r.verb} ${r.resource} ${r.dryRun}`;
-  const base = new Map(before.map((r) => [key(r), r.count]));
+  const base = new Map(before.map((r) => [rowKey(r), r.count]));
   const out: RequestCount[] = [];
   for (const r of after) {
-    const was = base.get(key(r)) ?? 0;
+    const was = base.get(rowKey(r)) ?? 0;
     const delta = r.count >= was ? r.count - was : r.count;
     if (delta > 0) out.push({ ...r, count: delta });
   }
-  return out.sort((a, b) => b.count - a.count || key(a).localeCompare(key(b)));
+  return out.sort((a, b) => b.count - a.count || rowKey(a).localeCompare(rowKey(b)));
 }
 
 /** `rows - subtract`, per row, never below zero (removes requests the benchmark itself made, or idle background). */
 export function subtractRequests(rows: readonly RequestCount[], subtract: readonly RequestCount[]): RequestCount[] {
-  const key = (r: RequestCount): string => `${r.verb} ${r.resource} ${r.dryRun}`;
   const minus = new Map<string, number>();
-  for (const r of subtract) minus.set(key(r), (minus.get(key(r)) ?? 0) + r.count);
-  return rows.map((r) => ({ ...r, count: Math.max(0, r.count - (minus.get(key(r)) ?? 0)) })).filter((r) => r.count > 0);
+  for (const r of subtract) minus.set(rowKey(r), (minus.get(rowKey(r)) ?? 0) + r.count);
+  return rows.map((r) => ({ ...r, count: Math.max(0, r.count - (minus.get(rowKey(r)) ?? 0)) })).filter((r) => r.count > 0);
 }
 
 /** True for a request that changed state: a write verb, not a dry run. */
@@ -137,8 +144,21 @@ export function isWrite(r: RequestCount): boolean {
   return !r.dryRun && WRITE_VERBS.has(r.verb);
 }
 
-/** Short form for notes: `12 LIST configmaps, 1 PATCH packages/status`. */
+/** The sum of the rows' counts. */
+export function totalRequests(rows: readonly RequestCount[]): number {
+  return rows.reduce((n, r) => n + r.count, 0);
+}
+
+/**
+ * Short form for notes: `12 LIST configmaps, 1 PATCH packages/status, 2 POST
+ * events.events.k8s.io`. The group is named only outside the core and Trellis
+ * groups, where a resource name alone could be mistaken for another.
+ */
 export function describeRequests(rows: readonly RequestCount[]): string {
   if (rows.length === 0) return 'none';
-  return rows.map((r) => `${r.count} ${r.verb}${r.dryRun ? ' (dry-run)' : ''} ${r.resource || '(non-resource)'}`).join(', ');
+  const named = (r: RequestCount): string => {
+    if (!r.resource) return '(non-resource)';
+    return r.group === '' || r.group.endsWith('trellis.dev') ? r.resource : `${r.resource}.${r.group}`;
+  };
+  return rows.map((r) => `${r.count} ${r.verb}${r.dryRun ? ' (dry-run)' : ''} ${named(r)}`).join(', ');
 }

@@ -23,6 +23,10 @@ export interface RunHeader {
   readonly durationMs?: number;
   /** Flags given to the controllers beyond their defaults (a diagnostic run, not the shipped configuration). */
   readonly controllerFlags?: string;
+  /** The sizes measured: `ConfigMap Packages of 1,000 and 5,000; 1,000 Packages × 4; 10,000 ConfigMaps`. */
+  readonly sizes?: string;
+  /** True when the sizes are not the ones the goals are stated at (a smoke run): the header says so. */
+  readonly sizesDifferFromGoals?: boolean;
 }
 
 /** How one workload ended. */
@@ -116,21 +120,36 @@ export function renderHeader(h: RunHeader): string {
     `- Load average (1/5/15 min): ${load(h.loadAtStart)} at start${h.loadAtEnd ? `, ${load(h.loadAtEnd)} at end` : ''}`,
     `- Node ${h.node}, Kubernetes ${h.kubernetes}`,
     ...(h.controllerFlags ? [`- DIAGNOSTIC RUN: the controllers ran with \`${h.controllerFlags}\` beyond their defaults; these are not the shipped settings`] : []),
+    ...(h.sizes ? [`- Sizes: ${h.sizes}`] : []),
+    ...(h.sizesDifferFromGoals ? ['- NOT THE GOAL SIZES: the goals are stated at other sizes, so met/missed below only says how this run compares'] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
 
-/** The whole report as markdown: header, one table, then the notes of each workload. */
+/**
+ * One line per goal, in table order: what a "where the goals stand" summary
+ * is written from. A workload that did not run lists its goal as not decided.
+ */
+export function goalSummary(workloads: readonly WorkloadReport[]): string[] {
+  return [...workloads].sort((a, b) => a.number - b.number).flatMap((w) => {
+    if (w.status !== 'ok' || !w.outcome) return [`- ${w.number} ${w.title}: ${w.goal} — ${w.status === 'not-run' ? 'not run' : 'failed'}: ${w.reason ?? ''}`];
+    return w.outcome.goals.map((g) => `- ${w.number} ${w.title}, ${g.metric}: ${formatGoal(g)}`);
+  });
+}
+
+/** The whole report as markdown: header, one table, the goals one per line, then the notes of each workload. */
 export function renderReport(header: RunHeader, workloads: readonly WorkloadReport[]): string {
   const sorted = [...workloads].sort((a, b) => a.number - b.number);
   const table = renderMarkdownTable(COLUMNS, sorted.flatMap(tableRows));
   const notes = sorted.flatMap((w) => (w.outcome?.notes ?? []).map((n) => `- ${w.number} ${w.title}: ${n}`));
-  const rounds = sorted.map((w) => `${w.number}: ${w.rounds}`).join(', ');
+  const goals = goalSummary(sorted);
+  const rounds = sorted.map((w) => `${w.number}: ${w.outcome?.rounds ?? w.rounds}`).join('; ');
   return [
     renderHeader(header),
     `Medians of alternating rounds (rounds per workload: ${rounds}). "Trellis ÷ this" is Trellis's median divided by the row's: below 1× Trellis is faster (or smaller).`,
     '',
     table,
+    ...(goals.length > 0 ? ['Goals:', '', ...goals, ''] : []),
     ...(notes.length > 0 ? ['Notes:', '', ...notes, ''] : []),
   ].join('\n');
 }
@@ -146,7 +165,7 @@ export function reportJson(header: RunHeader, workloads: readonly WorkloadReport
       goal: w.goal,
       status: w.status,
       ...(w.reason !== undefined ? { reason: w.reason } : {}),
-      rounds: w.rounds,
+      rounds: w.outcome?.rounds ?? w.rounds,
       durationMs: Math.round(w.durationMs),
       measurements: w.outcome ? measuredRows(w.outcome) : [],
       goals: w.outcome?.goals ?? [],

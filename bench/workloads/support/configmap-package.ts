@@ -10,8 +10,11 @@ import type { PackageSpecInput } from '../../../apply-controller/api.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { requireControllerEntries } from '../../framework/controllers.ts';
 import type { Environment } from '../../framework/environment.ts';
-import { ensureNamespace } from './kube.ts';
-import { configMaps, createReadySource, gitRepository, manifestFiles, packageObject, waitForPackage, writeFiles, BENCH_MANAGER } from './packages.ts';
+import { MissedError } from '../../framework/workload.ts';
+import { deleteNamespace, ensureNamespace } from './kube.ts';
+import {
+  applyTimeLimitMs, configMaps, PACKAGE_TYPE, createReadySource, gitRepository, manifestFiles, packageObject, waitForPackageOrMiss, writeFiles, BENCH_MANAGER,
+} from './packages.ts';
 
 /** Namespace of the benchmark's sources. */
 export const SOURCES_NAMESPACE = 'bench-sources';
@@ -45,8 +48,8 @@ function once<T>(env: Environment, key: string, make: () => Promise<T>): Promise
   if (!found) {
     found = make();
     mine.set(key, found);
-    // A failed setup may be retried by the next workload.
-    found.catch(() => mine.delete(key));
+    // A failed setup may be retried by the next workload; a missed one (Trellis refused it or ran out of time) would only miss again.
+    found.catch((err: unknown) => { if (!(err instanceof MissedError)) mine.delete(key); });
   }
   return found;
 }
@@ -67,7 +70,8 @@ export function configMapSource(env: Environment, count: number, log: (line: str
     writeFiles(root, files);
     await ensureNamespace(cluster.client, SOURCES_NAMESPACE);
     log(`waiting for GitRepository ${SOURCES_NAMESPACE}/${repo} to have its artifact`);
-    await createReadySource(cluster.client, gitRepository(SOURCES_NAMESPACE, repo, { url: git.repoUrl(repo), ref: { branch: 'main' } }));
+    // Never polled during a run: a source's poll landing inside a counted no-op window would be counted as the Package's.
+    await createReadySource(cluster.client, gitRepository(SOURCES_NAMESPACE, repo, { url: git.repoUrl(repo), ref: { branch: 'main' }, interval: '1h' }));
     return { count, objects, manifestDir: join(root, MANIFEST_FOLDER), sourceName: repo };
   });
 }
@@ -89,6 +93,16 @@ export function adoptSteadyPackage(env: Environment, pkg: SteadyPackage): void {
   once(env, `steady-${pkg.source.count}`, () => Promise.resolve(pkg)).catch(() => undefined);
 }
 
+/**
+ * Records that Trellis did not apply a Package of `count` objects (the cold
+ * apply's refusal or timeout), so the workloads that need a steady one report
+ * that at once instead of waiting for the same outcome again.
+ */
+export function markSteadyMissed(env: Environment, count: number, reason: string): void {
+  once(env, `steady-${count}`, () => Promise.reject(new MissedError(`no Ready Package of ${count.toLocaleString('en')} ConfigMaps: ${reason}`)))
+    .catch(() => undefined);
+}
+
 /** The Ready Package of the `count` ConfigMaps: the cold apply's if it left one, else one made now in `bench-steady-<count>`. */
 export function steadyPackage(env: Environment, count: number, log: (line: string) => void): Promise<SteadyPackage> {
   return once(env, `steady-${count}`, async () => {
@@ -100,7 +114,14 @@ export function steadyPackage(env: Environment, count: number, log: (line: strin
     log(`applying the steady Package ${namespace}/${name} (${count} ConfigMaps)`);
     // Applied, not created: an earlier workload's failed attempt may have left it.
     const applied = await client.apply(packageObject(namespace, name, configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER, force: true });
-    await waitForPackage(client, namespace, name, applied.metadata?.resourceVersion ?? '0', { timeoutMs: 600_000 });
+    try {
+      await waitForPackageOrMiss(client, namespace, name, applied.metadata?.resourceVersion ?? '0', { timeoutMs: applyTimeLimitMs(count) });
+    } catch (err) {
+      // A Package Trellis keeps retrying would load every later measurement.
+      await deleteNamespace(client, namespace, { timeoutMs: 600_000, releaseFinalizers: [PACKAGE_TYPE] }).catch(() => undefined);
+      if (err instanceof MissedError) err.message = `no Ready Package of ${count.toLocaleString('en')} ConfigMaps: ${err.message}`;
+      throw err;
+    }
     return { source, namespace, name };
   });
 }

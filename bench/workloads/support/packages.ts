@@ -12,7 +12,11 @@ import type { KubeClient } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { gitRepositoryResource, ociRepositoryResource, type GitRepositorySpecInput, type OCIRepositorySpecInput } from '../../../source-controller/api.ts';
 import { packageResource, type Package, type PackageSpecInput } from '../../../apply-controller/api.ts';
-import { isReadyNow, readyCondition, watchUntil } from './kube.ts';
+import { MissedError } from '../../framework/workload.ts';
+import { isReadyNow, readyCondition, WaitTimeoutError, watchUntil } from './kube.ts';
+
+/** The Package kind (for lists, watches and releasing finalizers at cleanup). */
+export const PACKAGE_TYPE = { apiVersion: packageResource.apiVersion, kind: packageResource.kind } as const;
 
 /** The field manager of the benchmark's own writes. */
 export const BENCH_MANAGER = 'trellis-bench';
@@ -123,8 +127,7 @@ export async function waitForPackage(client: KubeClient, namespace: string, name
   let seen: PackageSeen | undefined;
   let last = '';
   await watchUntil<Package>(client, { apiVersion: packageResource.apiVersion, kind: packageResource.kind, namespace }, {
-    resourceVersion, fieldSelector: `metadata.name=${name}`, timeoutMs: opts.timeoutMs,
-    what: `Package ${namespace}/${name} (last seen: ${last || 'nothing'})`,
+    resourceVersion, fieldSelector: `metadata.name=${name}`, timeoutMs: opts.timeoutMs, what: `Package ${namespace}/${name}`,
   }, (pkg) => {
     const ready = readyCondition(pkg);
     last = `Ready=${ready?.status ?? '?'} ${ready?.reason ?? ''}: ${ready?.message ?? ''}`.slice(0, 300);
@@ -140,4 +143,33 @@ export async function waitForPackage(client: KubeClient, namespace: string, name
     throw err;
   });
   return seen!;
+}
+
+/**
+ * How long Trellis gets to apply a Package of `objects` objects before the
+ * case counts as missed: 60 ms per object (several times what the goals
+ * allow), at least 2 and at most 10 minutes, so a slow engine still ends the
+ * run in bounded time.
+ */
+export function applyTimeLimitMs(objects: number): number {
+  return Math.min(600_000, Math.max(120_000, objects * 60));
+}
+
+/**
+ * {@link waitForPackage}, with Trellis's refusal (Stalled) and running out of
+ * time turned into a {@link MissedError}: results of the case, not failures
+ * of the benchmark.
+ */
+export async function waitForPackageOrMiss(client: KubeClient, namespace: string, name: string, resourceVersion: string,
+  opts: { timeoutMs: number; done?: (pkg: Package) => boolean }): Promise<PackageSeen> {
+  try {
+    return await waitForPackage(client, namespace, name, resourceVersion, opts);
+  } catch (err) {
+    if (err instanceof PackageStalledError) throw new MissedError(`refused: ${err.message}`);
+    if (err instanceof WaitTimeoutError) {
+      // The watch's message already names the Package and what it showed last; only the limit needs saying.
+      throw new MissedError(`not done within ${Math.round(opts.timeoutMs / 1000)} s: ${err.message.replace(/^timed out after \d+ ms waiting for /, '')}`);
+    }
+    throw err;
+  }
 }

@@ -41,4 +41,6 @@ test('the sampler reports the peak of a process it watched and leaves out pids i
   t.true(mine.samples >= 2);
   t.true(mine.peak >= mine.first);
   t.true(mine.peak >= mine.last);
+  t.true(mine.maxRss <= mine.peak, 'the sampled maximum never exceeds the peak since start');
+  t.true(mine.maxRss >= mine.last);
 });

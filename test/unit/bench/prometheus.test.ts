@@ -47,10 +47,12 @@ test('request counts sum response codes per verb, resource/subresource and dry-r
   t.is(find('APPLY', 'configmaps', true), 1000);
   t.is(find('APPLY', 'configmaps'), undefined);
   t.is(find('PATCH', 'packages/status'), 4);
+  t.is(counts.find((c) => c.resource === 'packages/status')!.group, 'apply.trellis.dev');
+  t.is(counts.find((c) => c.resource === 'configmaps')!.group, '');
   t.is(counts.length, 5);
 });
 
-const c = (verb: string, resource: string, count: number, dryRun = false): RequestCount => ({ verb, resource, count, dryRun });
+const c = (verb: string, resource: string, count: number, dryRun = false, group = ''): RequestCount => ({ verb, group, resource, count, dryRun });
 
 test('a delta keeps only what changed; a counter that went down (apiserver restart) counts from zero', (t) => {
   const before = [c('GET', 'configmaps', 5), c('LIST', 'configmaps', 12), c('PATCH', 'packages/status', 4)];
@@ -61,6 +63,8 @@ test('a delta keeps only what changed; a counter that went down (apiserver resta
 test('subtracting the benchmark\'s own requests never goes below zero and drops emptied rows', (t) => {
   const rows = [c('GET', 'packages', 10), c('PATCH', 'packages', 1), c('LIST', 'configmaps', 1)];
   t.deepEqual(subtractRequests(rows, [c('GET', 'packages', 12), c('PATCH', 'packages', 1)]), [c('LIST', 'configmaps', 1)]);
+  t.deepEqual(subtractRequests([c('POST', 'events', 2)], [c('POST', 'events', 2, false, 'events.k8s.io')]), [c('POST', 'events', 2)],
+    'the same resource name in another group is another row');
 });
 
 test('writes are the mutating verbs outside dry runs', (t) => {
@@ -73,4 +77,6 @@ test('writes are the mutating verbs outside dry runs', (t) => {
   t.is(describeRequests([c('LIST', 'configmaps', 2), c('APPLY', 'configmaps', 3, true), c('GET', '', 1)]),
     '2 LIST configmaps, 3 APPLY (dry-run) configmaps, 1 GET (non-resource)');
   t.is(describeRequests([]), 'none');
+  t.is(describeRequests([c('POST', 'events', 1, false, 'events.k8s.io'), c('PATCH', 'packages/status', 1, false, 'apply.trellis.dev')]),
+    '1 POST events.events.k8s.io, 1 PATCH packages/status', 'groups are named outside the core and Trellis groups');
 });

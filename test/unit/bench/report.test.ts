@@ -1,6 +1,6 @@
 // The benchmark report: one markdown table with ratios to Trellis and goal verdicts, and the same figures as JSON.
 import test from 'ava';
-import { formatGoal, measuredRows, renderHeader, renderReport, reportJson, type RunHeader, type WorkloadReport } from '../../../bench/framework/report.ts';
+import { formatGoal, goalSummary, measuredRows, renderHeader, renderReport, reportJson, type RunHeader, type WorkloadReport } from '../../../bench/framework/report.ts';
 import { atLeast, atMost, type WorkloadOutcome } from '../../../bench/framework/workload.ts';
 
 const header: RunHeader = {
@@ -63,7 +63,7 @@ test('the report is one table in workload order: not-run and failed workloads sa
   const orphan = rows.find((r) => r.includes('| throughput'))!;
   t.regex(orphan, /\| Trellis +\| +— \| +— \| +0 \| +\| undecided: ≥ 30 objects\/s \(not measured\)/, 'a goal on a metric without a Trellis row still shows');
   t.regex(text, /- 5 Git: breakdown: fetch 2 s, pack 1 s/);
-  t.regex(text, /rounds per workload: 1: 3, 2: 5, 5: 3/);
+  t.regex(text, /rounds per workload: 1: 3; 2: 5; 5: 3\)/);
 });
 
 test('the header names cores, load at start and end, Node and Kubernetes', (t) => {
@@ -96,4 +96,32 @@ test('the JSON holds the same figures as the table, every sample, and the reason
   t.is(git.goals[1]!.met, undefined);
   t.is(git.goals.length, 3);
   t.is(json.header.kubernetes, 'v1.20.2');
+});
+
+test('a workload whose cases differ in rounds says so in the rounds line and the JSON', (t) => {
+  const cased: WorkloadReport = {
+    number: 1, name: 'cold-apply', title: 'Cold apply', goal: 'g', status: 'ok', rounds: 3, durationMs: 1,
+    outcome: { ...gitOutcome, rounds: '3 at 1,000 objects, 2 at 5,000 objects' },
+  };
+  t.regex(renderReport(header, [cased, reports[0]!]), /rounds per workload: 1: 3 at 1,000 objects, 2 at 5,000 objects; 5: 3\)/);
+  const json = reportJson(header, [cased]) as { workloads: { rounds: unknown }[] };
+  t.is(json.workloads[0]!.rounds, '3 at 1,000 objects, 2 at 5,000 objects');
+});
+
+test('every goal gets one summary line in table order, met or missed or why it was not decided', (t) => {
+  const lines = goalSummary(reports);
+  t.deepEqual(lines.slice(0, 2), [
+    '- 1 Cold apply: ≥ 10× kubectl — not run: apply-controller/main.ts not there yet',
+    '- 2 No-op: zero writes — failed: timed out | waiting',
+  ]);
+  t.is(lines[2], '- 5 Git, fetch: MISSED: ≤ 2× git clone (2.14×)');
+  t.is(lines.length, 2 + 3);
+  t.regex(renderReport(header, reports), /Goals:\n\n- 1 Cold apply: /);
+});
+
+test('the header names the sizes and says in capitals when they are not the goals\' sizes', (t) => {
+  const sized = renderHeader({ ...header, sizes: 'ConfigMap Packages of 1,000 and 5,000 objects' });
+  t.regex(sized, /- Sizes: ConfigMap Packages of 1,000 and 5,000 objects/);
+  t.notRegex(sized, /NOT THE GOAL SIZES/);
+  t.regex(renderHeader({ ...header, sizes: 'ConfigMap Packages of 100 objects', sizesDifferFromGoals: true }), /NOT THE GOAL SIZES/);
 });
