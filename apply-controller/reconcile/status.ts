@@ -65,6 +65,8 @@ export function summarizeStatus(input: StatusInput): PackageStatus {
     if (!keep) conditions = removeCondition(conditions, type);
   }
   if (outcome.kind === 'progressing') {
+    // A new attempt is under way: the last rollback is no longer what the Package is doing.
+    conditions = removeCondition(conditions, ConditionType.RolledBack);
     conditions = markReconciling(conditions, outcome.message, gen, 'Progressing', now);
   } else if (outcome.kind === 'ready') {
     // Running what was asked for (the source, or a pin) ends a rollback.
