@@ -7,12 +7,12 @@
  */
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import type { PackageManifest } from '../apply-controller/bundle/index.ts';
+import type { PackageManifest } from '../apply-controller/index.ts';
 import { loadCredentials } from '../packages-cdk8s/build/credentials.ts';
 import { runDevLoop, type DevEvent } from '../packages-cdk8s/build/dev.ts';
 import { KubeClient } from '../runtime/kube.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
-import { formatReference, OciClient, parseReference, type OciReference } from '../source-controller/oci/index.ts';
+import { formatReference, OciClient, parseReference, type OciReference } from '../source-controller/index.ts';
 import { describeBuilt, failCommand } from './build.ts';
 import { createPushProgress, type ProgressStream } from './progress.ts';
 

@@ -4,8 +4,9 @@
  * starts and one when it is done or found already in the registry.
  */
 import cliProgress from 'cli-progress';
-import type { PushedArtifactBlob, PushProgress } from '../source-controller/oci/index.ts';
-import { TRELLIS_CONFIG_MEDIA_TYPE, TRELLIS_CONTENT_MEDIA_TYPE } from '../source-controller/oci/index.ts';
+import {
+  TRELLIS_CONFIG_MEDIA_TYPE, TRELLIS_CONTENT_MEDIA_TYPE, type PushedArtifactBlob, type PushProgress,
+} from '../source-controller/index.ts';
 
 /** Receives a push's progress events and closes the display when the push ends. */
 export interface PushProgressReporter {

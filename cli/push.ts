@@ -8,11 +8,11 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import type { PackageManifest } from '../apply-controller/bundle/index.ts';
+import type { PackageManifest } from '../apply-controller/index.ts';
 import { buildBundle, inspectBundleFile } from '../packages-cdk8s/build/bundle.ts';
 import { loadCredentials } from '../packages-cdk8s/build/credentials.ts';
 import { pushBundle, reproducibleCreated } from '../packages-cdk8s/build/push.ts';
-import { formatReference, OciClient, parseReference, type PushedArtifact } from '../source-controller/oci/index.ts';
+import { formatReference, OciClient, parseReference, type PushedArtifact } from '../source-controller/index.ts';
 import { describeBuilt, failCommand } from './build.ts';
 import { createPushProgress, type ProgressStream } from './progress.ts';
 

@@ -1,27 +1,16 @@
 /**
  * `kubectl package diff NAME [--values f] [--set k=v]`: what the next revision
- * would change in the cluster — the source's current artifact rendered with the
- * Package's values (plus the given ones) through the apply controller's own
- * bundle reader, compared with server-side dry-run applies by the apply engine's
- * diff (field manager `trellis`, the package's labels and drift-ignore rules),
- * and the objects a prune would delete. Secret values are masked by the engine.
- * Nothing is written. Like `kubectl diff`, exits 1 when there are differences.
+ * would change in the cluster — the source's current artifact planned by the
+ * apply controller's public planning API (`planPackage`: the reconciler's own
+ * bundle reading, values, tenancy and server-side dry-run diff, Secret values
+ * masked) with the Package's values plus the given ones, and the objects a prune
+ * would delete. Nothing is written. Like `kubectl diff`, exits 1 when there are
+ * differences.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import type { Package } from '../../apply-controller/api.ts';
-import { ArtifactCache } from '../../apply-controller/artifact.ts';
-import { mergeValues, type Values } from '../../apply-controller/bundle/values.ts';
-import { inventoryOf, staleEntries } from '../../apply-controller/inventory.ts';
-import { KindScopes, readPackageBundle } from '../../apply-controller/reconcile/bundle.ts';
-import { settingsOf } from '../../apply-controller/reconcile/settings.ts';
-import { readValuesFrom } from '../../apply-controller/reconcile/values.ts';
-import { BundleValidationError } from '../../apply-controller/bundle/problems.ts';
-import { diffObjects, type ObjectDiff } from '../../apply-controller/ssa/diff.ts';
-import { packageLabels } from '../../apply-controller/ssa/options.ts';
-import type { InventoryEntry } from '../../apply-controller/ssa/objects.ts';
+import {
+  BundleValidationError, mergeValues, planPackage, type InventoryEntry, type ObjectDiff, type Package, type Values,
+} from '../../apply-controller/index.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { collect } from './args.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
@@ -95,40 +84,25 @@ function valuesFor(pkg: Package, flags: DiffFlags, schema: Record<string, unknow
   }
 }
 
-/** Computes what the next revision of the Package would change. Writes nothing. */
+/**
+ * Computes what the next revision of the Package would change, as the apply
+ * controller would (with the user's credentials, and the tenancy the Package's
+ * own spec implies). Writes nothing.
+ */
 export async function computeDiff(io: CommandIO, name: string, flags: DiffFlags): Promise<PackageDiff> {
   const { pkg, target } = await readPackage(io, flags, name);
-  const { client } = target;
-  const namespace = pkg.metadata.namespace ?? '';
-  const source = await client.get<SourceObject>(sourceRefOf(pkg));
+  const source = await target.client.get<SourceObject>(sourceRefOf(pkg));
   const artifact = source?.status?.artifact;
   if (!source) throw new CliError(`the source ${pkg.spec.sourceRef.kind}/${pkg.spec.sourceRef.name} of ${name} does not exist`);
   if (!artifact) throw new CliError(`the source ${pkg.spec.sourceRef.kind}/${pkg.spec.sourceRef.name} has no artifact yet`);
-  const settings = settingsOf(pkg);
-  const cacheDir = await mkdtemp(join(tmpdir(), 'kubectl-package-diff-'));
   try {
-    const cache = new ArtifactCache({ dir: cacheDir, maxEntries: 1 });
-    return await cache.withArtifact(artifact, async (dir) => {
-      const scopes = new KindScopes(client);
-      const valuesFrom = await readValuesFrom(client, pkg);
-      const read = (values: Values | undefined) => readPackageBundle(dir, pkg, scopes, { values, valuesFrom, restricted: false });
-      let bundle;
-      try {
-        const first = await read(pkg.spec.values);
-        const values = valuesFor(pkg, flags, first.manifest?.values.schema);
-        bundle = values === pkg.spec.values ? first : await read(values);
-      } catch (err) {
-        if (err instanceof BundleValidationError) throw new CliError(`the package cannot be applied: ${err.message}`);
-        throw err;
-      }
-      const changes = await diffObjects(client, bundle.objects, {
-        fieldManager: 'trellis', labels: packageLabels(name, namespace), ignore: settings.ignore,
-      });
-      const prune = settings.prune ? staleEntries(pkg.status?.inventory, inventoryOf(bundle.objects)) : [];
-      return { revision: artifact.revision, changes: changes.filter((d) => d.action !== 'none'), prune };
+    const plan = await planPackage(pkg, {
+      client: target.client, source: { artifact }, values: (_, schema) => valuesFor(pkg, flags, schema),
     });
-  } finally {
-    await rm(cacheDir, { recursive: true, force: true });
+    return { revision: artifact.revision, changes: plan.changes, prune: plan.prune };
+  } catch (err) {
+    if (err instanceof BundleValidationError) throw new CliError(`the package cannot be applied: ${err.message}`);
+    throw err;
   }
 }
 

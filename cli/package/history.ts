@@ -4,23 +4,11 @@
  * status, age — with the one the cluster runs marked `(current)`.
  */
 import { Command } from 'commander';
-import { packageRevisionResource, type PackageRevision } from '../../apply-controller/api.ts';
-import { PACKAGE_NAME_LABEL } from '../../apply-controller/ssa/options.ts';
-import type { KubeClient } from '../../runtime/kube.ts';
+import { listRevisions, type PackageRevision } from '../../apply-controller/index.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { age, formatTable, shortRevision, type Cell, type Color } from './format.ts';
 import { readPackage } from './list.ts';
 import { renderObjects } from './output.ts';
-
-/** The revisions of a Package in a namespace, by number. */
-export async function listPackageRevisions(client: KubeClient, namespace: string, name: string): Promise<PackageRevision[]> {
-  const { items } = await client.list<PackageRevision>(
-    { apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind, namespace },
-    { labelSelector: `${PACKAGE_NAME_LABEL}=${name}` },
-  );
-  // The label is a convenience; the spec says which Package a revision belongs to.
-  return items.filter((r) => r.spec.packageName === name).sort((a, b) => a.spec.revision - b.spec.revision);
-}
 
 const PHASE_COLORS: Record<string, Color> = { Available: 'green', Failed: 'red', Superseded: 'gray' };
 
@@ -43,7 +31,7 @@ export function historyTable(revisions: readonly PackageRevision[], current: num
 /** Runs `history`. */
 export async function showHistory(io: CommandIO, name: string, flags: ClusterFlags): Promise<void> {
   const { pkg, target } = await readPackage(io, flags, name);
-  const revisions = await listPackageRevisions(target.client, target.namespace, name);
+  const revisions = await listRevisions(target.client, target.namespace, name);
   const format = flags.output ?? 'table';
   if (format !== 'table') {
     io.term.out(renderObjects(revisions, format, true));

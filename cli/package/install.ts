@@ -9,10 +9,8 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { parse } from 'yaml';
-import { isPlainObject } from '../../apply-controller/bundle/object.ts';
-import { mergeValues, resolveValues, type Values } from '../../apply-controller/bundle/values.ts';
-import type { Package } from '../../apply-controller/api.ts';
-import type { OCIRepository } from '../../source-controller/api.ts';
+import { isPlainObject, mergeValues, resolveValues, type Package, type Values } from '../../apply-controller/index.ts';
+import type { OCIRepository } from '../../source-controller/index.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { refOf, type KubeObject } from '../../runtime/object.ts';
 import { KubeConfigNotFoundError } from '../../runtime/kubeconfig.ts';

@@ -4,7 +4,7 @@
  * NAMESPACE), or as JSON/YAML.
  */
 import { Command } from 'commander';
-import { packageResource, type Package } from '../../apply-controller/api.ts';
+import { packageResource, type Package } from '../../apply-controller/index.ts';
 import { getCondition } from '../../runtime/conditions.ts';
 import { examples, runAction, target, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { NotFoundError } from './errors.ts';

@@ -5,10 +5,10 @@
  * when install created it). Pure: building, not writing.
  */
 import { isIP } from 'node:net';
-import { packageResource, type Package, type PackageSpecInput } from '../../apply-controller/api.ts';
-import { ociRepositoryResource, type OCIRepository, type OCIRepositorySpecInput } from '../../source-controller/api.ts';
-import { parseReference, type OciReference } from '../../source-controller/oci/index.ts';
-import type { Values } from '../../apply-controller/bundle/values.ts';
+import { packageResource, type Package, type PackageSpecInput, type Values } from '../../apply-controller/index.ts';
+import {
+  ociRepositoryResource, parseReference, type OCIRepository, type OCIRepositorySpecInput, type OciReference,
+} from '../../source-controller/index.ts';
 import { CliError } from './errors.ts';
 
 /** The field manager of everything `kubectl package` writes. */

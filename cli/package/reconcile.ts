@@ -6,11 +6,11 @@
  * `--wait`, awaited — so the Package then applies the newest artifact.
  */
 import { Command } from 'commander';
-import { packageResource, type Package } from '../../apply-controller/api.ts';
+import { packageResource, type Package } from '../../apply-controller/index.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../runtime/predicates.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { ObjectRef } from '../../runtime/object.ts';
-import { SOURCE_GROUP, SOURCE_VERSION } from '../../source-controller/api.ts';
+import { SOURCE_GROUP, SOURCE_VERSION } from '../../source-controller/index.ts';
 import { timeoutOption } from './args.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { readPackage } from './list.ts';

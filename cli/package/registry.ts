@@ -9,11 +9,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { isPlainObject } from '../../apply-controller/bundle/object.ts';
+import { isPlainObject } from '../../apply-controller/index.ts';
 import {
   credentialsForHost, OciClient, parseDockerConfig, TRELLIS_CONFIG_MEDIA_TYPE, type CredentialSource, type OciReference,
   type RefSelector,
-} from '../../source-controller/oci/index.ts';
+} from '../../source-controller/index.ts';
 import { CliError } from './errors.ts';
 
 /** The package manifest of one version in a registry. */

@@ -7,13 +7,12 @@
  * was healthy (Available, or Superseded by a later healthy one).
  */
 import { Command } from 'commander';
-import { packageResource, type Package, type PackageRevision } from '../../apply-controller/api.ts';
+import { listRevisions, packageResource, type Package, type PackageRevision } from '../../apply-controller/index.ts';
 import type { ObjectRef } from '../../runtime/object.ts';
 import { parsePositiveInt, timeoutOption } from './args.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { CliError } from './errors.ts';
 import { shortRevision } from './format.ts';
-import { listPackageRevisions } from './history.ts';
 import { readPackage } from './list.ts';
 import { FIELD_MANAGER } from './objects.ts';
 import { pollUntil, readyVerdict, revisionVerdict } from './wait.ts';
@@ -82,7 +81,7 @@ export async function rollbackPackage(io: CommandIO, name: string, flags: Rollba
     }
     return;
   }
-  const revisions = await listPackageRevisions(client, namespace, name);
+  const revisions = await listRevisions(client, namespace, name);
   const chosen = chooseRollbackRevision(revisions, pkg.status?.currentRevision, flags.to, name);
   const number = chosen.spec.revision;
   await client.patch(ref, { spec: { rollback: { revision: number } } }, { fieldManager: FIELD_MANAGER });

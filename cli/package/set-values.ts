@@ -6,8 +6,7 @@
  * types the schema allows, or a key the schema does not know, is an error naming
  * the key and what was expected — never silently a string. Pure; no I/O.
  */
-import { isPlainObject } from '../../apply-controller/bundle/object.ts';
-import { mergeValues, resolveValues, type Values } from '../../apply-controller/bundle/values.ts';
+import { isPlainObject, mergeValues, resolveValues, type Values } from '../../apply-controller/index.ts';
 
 /** A `--set` argument that cannot be used; the message names the key and the reason. */
 export class SetValueError extends Error {

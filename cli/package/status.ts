@@ -5,7 +5,7 @@
  * (events.k8s.io/v1, written by the controllers).
  */
 import { Command } from 'commander';
-import { parseInventoryId, type Package } from '../../apply-controller/api.ts';
+import { parseInventoryId, type Package } from '../../apply-controller/index.ts';
 import type { Condition } from '../../runtime/conditions.ts';
 import { getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';

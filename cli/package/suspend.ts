@@ -5,7 +5,7 @@
  * until it is resumed; `resume` also asks for a reconcile so it catches up at once.
  */
 import { Command } from 'commander';
-import { packageResource, type Package } from '../../apply-controller/api.ts';
+import { packageResource, type Package } from '../../apply-controller/index.ts';
 import type { ObjectRef } from '../../runtime/object.ts';
 import { timeoutOption } from './args.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';

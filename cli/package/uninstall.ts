@@ -6,11 +6,11 @@
  * is gone.
  */
 import { Command } from 'commander';
-import { packageResource, type Package } from '../../apply-controller/api.ts';
+import { packageResource, type Package } from '../../apply-controller/index.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { isForbidden } from '../../runtime/kube-transport.ts';
 import type { ObjectRef } from '../../runtime/object.ts';
-import type { OCIRepository } from '../../source-controller/api.ts';
+import type { OCIRepository } from '../../source-controller/index.ts';
 import { timeoutOption } from './args.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { readPackage } from './list.ts';

@@ -10,8 +10,8 @@ import { getCondition } from '../../runtime/conditions.ts';
 import type { Condition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject, ObjectRef } from '../../runtime/object.ts';
-import type { Package } from '../../apply-controller/api.ts';
-import type { OCIRepository, GitRepository } from '../../source-controller/api.ts';
+import type { Package } from '../../apply-controller/index.ts';
+import type { OCIRepository, GitRepository } from '../../source-controller/index.ts';
 import { WaitFailedError, WaitTimeoutError } from './errors.ts';
 import { startProgress, type Terminal } from './output.ts';
 
