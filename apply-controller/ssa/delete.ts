@@ -23,7 +23,7 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import { isConflict } from '../../runtime/kube-transport.ts';
 import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/object.ts';
 import { parseObjectId } from '../bundle/object-id.ts';
-import { mapBounded } from './_async.ts';
+import { mapBounded, sleep } from './_async.ts';
 import { ChangeSet, type ChangeSetEntry } from './change-set.ts';
 import { refOfEntry, subjectOfEntry, type InventoryEntry } from './objects.ts';
 import { resolveDeleteOptions, type DeleteObjectsOptions, type ResolvedDeleteOptions } from './options.ts';
@@ -45,8 +45,13 @@ export interface DeleteResult {
 
 type Outcome = { readonly action: 'deleted' | 'skipped' } | { readonly failure: string };
 
-/** Attempts of get-then-delete when the object keeps changing in between. */
-const ATTEMPTS = 3;
+/**
+ * Attempts of get-then-delete when the object keeps changing in between (a new
+ * Deployment's controller writes its status several times in its first second),
+ * with a growing pause between them.
+ */
+const ATTEMPTS = 6;
+const FIRST_PAUSE_MS = 50;
 
 function carriesLabels(obj: ClusterObject, labels: Readonly<Record<string, string>>): boolean {
   const have = obj.metadata?.labels ?? {};
@@ -76,6 +81,7 @@ async function deleteOne(client: KubeClient, ref: ObjectRef, opts: ResolvedDelet
       // 409: it changed since the read (maybe relabelled): read it again.
       if (!isConflict(err)) throw err;
     }
+    if (attempt < ATTEMPTS) await sleep(FIRST_PAUSE_MS * 2 ** (attempt - 1), opts.signal);
   }
   return { failure: `it kept changing during ${ATTEMPTS} attempts to delete it` };
 }
