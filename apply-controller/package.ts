@@ -116,10 +116,15 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       outcome = await runSteps(pkg, {
         client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
         settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
-        key, engine: opts.engine,
+        key, engine: opts.engine, signal: ctx.signal,
       }, run);
     } catch (err) {
       outcome = { kind: 'failed', failure: toPackageFailure(err) };
+    }
+    if (ctx.signal?.aborted) {
+      // Stale (a newer generation) or no longer ours to write (a lost lease, shutdown): the status is left to the next attempt.
+      ctx.log.info({ reason: errorMessage(ctx.signal.reason) }, 'reconcile cancelled; status not written');
+      return;
     }
     if (opts.engine) {
       const applied = opts.engine.rolloutChanges(key, run.applied, outcome.kind === 'progressing');

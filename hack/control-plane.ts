@@ -104,7 +104,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--authorization-mode=RBAC', `--token-auth-file=${tokenFile}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${sa.publicKeyFile}`, `--service-account-signing-key-file=${sa.privateKeyFile}`,
-      '--service-cluster-ip-range=10.96.0.0/24', '--allow-privileged=true',
+      '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
       '--v=1',
     ], { logFile: join(dir, 'logs', 'kube-apiserver.log') });
     started.push(apiserver);

@@ -27,6 +27,13 @@ export interface ReconcileContext<T> {
   readonly log: Logger;
   /** Consecutive failures before this attempt (0 normally). */
   readonly failures: number;
+  /**
+   * Aborted when the work no longer counts: the object changed in a way that
+   * makes this attempt stale (see {@link ControllerOptions.cancelOnUpdate}), or
+   * the controller is told to abort (a lost lease, shutdown). A reconciler passes
+   * it to every wait and write, and writes no status once it aborted.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Drives one object toward its spec. Returns a result or throws StallingError / WaitingError / Error. */
@@ -55,6 +62,8 @@ export interface ControllerOptions<T extends KubeObject> {
   readonly metrics?: ControllerMetrics;
   /** Backoff and jitter settings. */
   readonly queue?: Omit<WorkQueueOptions, 'concurrency'>;
+  /** An update for which a reconcile of the same object in flight is stale and is aborted (e.g. a new generation). */
+  readonly cancelOnUpdate?: (oldObj: T, newObj: T) => boolean;
 }
 
 /** One kind's controller. */
@@ -66,6 +75,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   readonly #options: ControllerOptions<T>;
   readonly #log: Logger;
   readonly #secondary = new Set<Informer>();
+  readonly #inFlight = new Map<string, AbortController>();
   #unregisterMetrics: (() => void) | undefined;
   #started: Promise<void> | undefined;
 
@@ -81,7 +91,12 @@ export class Controller<T extends KubeObject = KubeObject> {
     const predicate = options.predicate ?? specOrRequestChanged;
     this.informer.on({
       add: (obj) => this.enqueue(objectKey(obj)),
-      update: (oldObj, newObj) => { if (predicate(oldObj, newObj)) this.enqueue(objectKey(newObj)); },
+      update: (oldObj, newObj) => {
+        if (!predicate(oldObj, newObj)) return;
+        const key = objectKey(newObj);
+        if (options.cancelOnUpdate?.(oldObj, newObj)) this.#inFlight.get(key)?.abort(new ReconcileCancelled(`${this.kind} ${key} changed; this attempt is stale`));
+        this.enqueue(key);
+      },
       delete: (obj) => this.enqueue(objectKey(obj)),
     });
   }
@@ -130,6 +145,11 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.queue.add(key);
   }
 
+  /** Aborts the signal of every reconcile in flight (a lost lease, shutdown); they finish on their own. */
+  abortInFlight(reason: string): void {
+    for (const abort of this.#inFlight.values()) abort.abort(new ReconcileCancelled(reason));
+  }
+
   /** Stops the watches and the queue; resolves after in-flight reconciles finished. */
   async stop(): Promise<void> {
     await Promise.all([this.informer.stop(), ...[...this.#secondary].map((i) => i.stop())]);
@@ -144,14 +164,22 @@ export class Controller<T extends KubeObject = KubeObject> {
     const started = performance.now();
     let outcome: ReconcileOutcome;
     let error: unknown;
+    const abort = new AbortController();
+    this.#inFlight.set(key, abort);
     try {
       const result = await this.#options.reconcile(key, {
-        key, namespace, name, cached: this.informer.get(key), log, failures: this.queue.failures(key),
+        key, namespace, name, cached: this.informer.get(key), log, failures: this.queue.failures(key), signal: abort.signal,
       });
       outcome = classifyResult(result);
     } catch (err) {
       error = err;
       outcome = classifyError(err);
+    }
+    this.#inFlight.delete(key);
+    if (abort.signal.aborted && outcome.kind !== 'success' && outcome.kind !== 'requeue') {
+      // A cancelled attempt is not a failure: the change that cancelled it queued the key again.
+      outcome = { kind: 'success' };
+      log.debug({ reason: errorMessage(abort.signal.reason) }, 'reconcile cancelled');
     }
     const seconds = (performance.now() - started) / 1000;
     this.#act(key, outcome, error, log, seconds);
@@ -189,6 +217,11 @@ export class Controller<T extends KubeObject = KubeObject> {
       }
     }
   }
+}
+
+/** The reason a reconcile's signal was aborted. */
+export class ReconcileCancelled extends Error {
+  override readonly name = 'ReconcileCancelled';
 }
 
 /**

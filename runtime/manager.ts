@@ -34,6 +34,8 @@ export interface Runnable {
   start(): Promise<void>;
   /** Resolves once in-flight work finished. */
   stop(): Promise<void>;
+  /** Aborts the signal of in-flight work (it finishes without writing more). */
+  abortInFlight?(reason: string): void;
 }
 
 /** Options for {@link Manager}. */
@@ -132,6 +134,8 @@ export class Manager {
   /** Stops controllers (waiting for in-flight reconciles), releases the lease, closes the server. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    // Shutdown: reconciles in flight stop at their next request instead of finishing a long apply.
+    for (const c of this.#controllers) c.abortInFlight?.('shutting down');
     if (this.#elector) await this.#elector.stop();
     else await this.#stopControllers();
     await this.#http?.close();
@@ -175,6 +179,8 @@ export class Manager {
   }
 
   async #onStoppedLeading(): Promise<void> {
+    // Another replica may lead already: work in flight must stop writing now, not when it is done.
+    for (const c of this.#controllers) c.abortInFlight?.('lost the leader lease');
     await this.#stopControllers();
     if (!this.#stopping) {
       this.logger.error('lost the leader lease; controllers stopped');

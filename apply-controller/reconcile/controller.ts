@@ -127,6 +127,8 @@ export function createPackageController(opts: PackageControllerOptions): Package
       ...(opts.watchLabelSelector ? { labelSelector: opts.watchLabelSelector } : {}),
     },
     reconcile,
+    // A new spec makes an attempt in flight stale: it stops at its next request and the new one starts.
+    cancelOnUpdate: (oldPkg, newPkg) => (newPkg.metadata.generation ?? 0) > (oldPkg.metadata.generation ?? 0),
     ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
     watches: sourceWatches,
     ...(log ? { logger: log } : {}),

@@ -1,27 +1,28 @@
 /**
  * The ordered steps of one Package reconcile, after the skeleton (package.ts)
- * fetched the object and handled deletion and suspend:
+ * fetched the object and handled deletion and suspend. Each step reads and
+ * extends one {@link PackageRun}; it returns nothing to go on, or the outcome
+ * that ends the reconcile; a failure is a thrown {@link PackageFailure} (the
+ * one failure model), which also ends it:
  *
- * 1. dependencies Ready at their latest revision   (Ready=False DependencyNotReady)
- *    — a pin (`spec.rollback.revision`) stops here and re-applies that revision's
- *    recorded objects instead (rollback/pin.ts; Ready reason Pinned, RevisionNotFound)
- * 2. the source's artifact                        (ArtifactNotReady, SourceNotFound, CrossNamespaceRefNotAllowed)
- * 3. values from ConfigMaps and Secrets            (ValuesNotFound, InvalidValues)
- * 4. download, verify, unpack; read and validate   (ArtifactFailed: DigestMismatch, UnsafeArchive, every bundle reason)
- * 5. drift modes `ignore` / `warn` when this exact revision is applied and healthy: nothing, or a diff (DriftDetected)
- * 6. the PackageRevision, written before anything else is (ArtifactFailed: RevisionTooLarge);
- *    a state recorded before reuses its revision; the status says Reconciling
- *    with the revision number before the first object is written
- * 7. apply phase by phase, waiting for health     (ApplyFailed, HealthCheckFailed);
- *    with `rollback.onFailure` a failed new revision is replaced by the newest
- *    Available one (rollback/automatic.ts: RolledBack, Stalled) and held back
- * 8. prune what the previous inventory had        (ApplyFailed: PruneFailed)
- * 9. mark the revision Available (the previous one Superseded); trim the history to `historyLimit`
+ *  1. `dependencies`  Ready at their latest revision          (Ready=False DependencyNotReady)
+ *  2. `history`       the revisions, and everything the Package may have in the cluster
+ *  3. `pin`           `spec.rollback.revision`: re-apply that revision and finish (rollback/pin.ts)
+ *  4. `source`        the source's artifact                   (ArtifactNotReady, SourceNotFound, CrossNamespaceRefNotAllowed)
+ *  5. `content`       values, then the bundle read and validated, or kept from the last reconcile
+ *                                                             (ValuesNotFound, InvalidValues, ArtifactFailed: every bundle reason)
+ *  6. `observe`       drift modes `ignore` / `warn` on an applied, healthy revision: nothing, or a diff (DriftDetected)
+ *  7. `hold`          after an automatic rollback, the failed state is not tried again (RolledBack)
+ *  8. `record`        the PackageRevision, written before any object (ArtifactFailed: RevisionTooLarge)
+ *  9. `apply`         phase by phase through the engine; health checked once per phase, the worker
+ *                     released while it is not there yet (Progressing); a failure rolls back with
+ *                     `rollback.onFailure`                  (ApplyFailed, HealthCheckFailed, RolledBack)
+ * 10. `prune`         what the Package had and the revision does not (ApplyFailed: PruneFailed)
+ * 11. `finish`        the revision Available (the shared tail, also a pin's), history trimmed
  *
- * The first failure stops the list. Everything learned on the way is recorded in
- * a {@link RunRecord} that the skeleton turns into the one status patch, so the
- * status never claims more than happened: `lastAppliedRevision` is set only by
- * step 8 succeeding.
+ * Everything learned on the way is recorded in the {@link RunRecord} the
+ * skeleton turns into the one status patch, so the status never claims more
+ * than happened: `lastAppliedRevision` is set only by `finish`.
  */
 import { setCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -30,10 +31,9 @@ import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
 import { contentHashOf } from '../revisions/encode.ts';
-import { markAvailable, newestAvailable, unfinishedInventory } from '../revisions/history.ts';
+import { newestAvailable, unfinishedInventory } from '../revisions/history.ts';
 import { findRevisionFor, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
 import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic.ts';
-import { collectRevisions } from '../rollback/gc.ts';
 import { applyPinned } from '../rollback/pin.ts';
 import { restoreRevision } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
@@ -46,6 +46,9 @@ import { checkDependencies, resolveSource } from './source.ts';
 import { readyForGeneration, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { restoreContext, type EngineMemory } from './engine.ts';
+import { finishRevision } from './finish.ts';
+import type { ResolvedSource } from './source.ts';
+import type { InventoryEntry as Entry } from '../api.ts';
 import type { Values } from '../bundle/values.ts';
 import type { ReadBundleSuccess } from '../bundle/read.ts';
 import type { RevisionPhase } from '../revisions/encode.ts';
@@ -94,77 +97,151 @@ export interface RunRecord {
   upToDate?: boolean;
 }
 
-/** Runs the steps; returns the outcome (never throws). */
-export async function runSteps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<PackageOutcome> {
-  try {
-    return await steps(pkg, deps, run);
-  } catch (err) {
-    return { kind: 'failed', failure: toPackageFailure(err) };
-  }
+/** One reconcile in progress: the Package, what the steps need, and what they learned so far. */
+export interface PackageRun {
+  readonly pkg: Package;
+  readonly deps: StepDeps;
+  /** What the status and the Event are made of. */
+  readonly record: RunRecord;
+  revisions?: PackageRevision[];
+  /** Everything that may be in the cluster: the inventory, plus what a rollout cut short by a crash wrote. */
+  managed?: Entry[];
+  source?: ResolvedSource;
+  content?: RevisionContent;
+  /** The revision the status names as current, if it still exists. */
+  current?: PackageRevision | undefined;
+  /** The current revision records exactly this source, content and values. */
+  sameAsCurrent?: boolean;
+  /** The revision this reconcile applies, once recorded. */
+  revision?: PackageRevision;
+  /** True when `revision` was recorded before (a retry, a source moving back). */
+  reused?: boolean;
 }
 
-async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<PackageOutcome> {
-  const { client, objectsClient, settings } = deps;
-  const namespace = pkg.metadata.namespace ?? '';
-  const name = pkg.metadata.name ?? '';
-  const previous = pkg.status;
-  await checkDependencies(client, pkg, deps.flags);
-  const revisions = await listRevisions(client, namespace, name);
-  // Everything that may be in the cluster: the inventory, plus what a rollout cut short by a crash wrote.
-  const managed = unionInventory(previous?.inventory ?? [], await unfinishedInventory(client, revisions, previous?.currentRevision));
-  if (settings.pinnedRevision !== undefined) return applyPinned(pkg, deps, run, revisions, managed);
+/** A step: undefined to go on, or the outcome that ends the reconcile; throws a PackageFailure to stop it. */
+export type PackageStep = (run: PackageRun) => Promise<PackageOutcome | undefined>;
 
-  const source = await resolveSource(client, pkg, deps.flags);
-  const { artifact } = source;
-  run.attempted = { revision: artifact.revision };
-  const valuesFrom = await readValuesFrom(client, pkg);
-  const { bundle, phases, record, contentHash } = await loadRevisionContent(pkg, deps, artifact, valuesFrom);
-  run.attempted = { revision: artifact.revision, valuesHash: bundle.valuesHash };
-  const sourceRecord = { kind: source.kind, name: source.name, namespace: source.namespace, revision: artifact.revision, digest: artifact.digest };
-  const inventory = inventoryOf(phases.flatMap((p) => p.objects));
-  const current = revisions.find((r) => r.spec.revision === previous?.currentRevision);
-  const sameAsCurrent = current !== undefined && recordsSame(current, contentHash, sourceRecord, bundle.valuesHash);
-  const upToDate = sameAsCurrent && current.status?.phase === 'Available'
-    && readyForGeneration(previous, pkg.metadata.generation) && previous?.lastAppliedRevision === artifact.revision;
-  run.upToDate = upToDate;
-  const labels = packageLabels(name, namespace);
-  const ready: PackageOutcome = { kind: 'ready', message: `Applied revision ${current?.spec.revision ?? 0}: ${artifact.revision}` };
+/** Reads a field a previous step set; a missing one is a bug in the order of the steps. */
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`step order: ${what} is not known yet`);
+  return value;
+}
 
-  if (upToDate && settings.driftMode === 'ignore') return ready;
-  if (upToDate && settings.driftMode === 'warn') {
-    const drifted = await detectDrift(objectsClient, phases, { labels, ignore: settings.ignore, ...(deps.signal ? { signal: deps.signal } : {}) });
-    run.drift = drifted.length > 0 ? describeDrift(drifted) : null;
-    return ready;
+const awaitDependencies: PackageStep = async ({ pkg, deps }) => {
+  await checkDependencies(deps.client, pkg, deps.flags);
+  return undefined;
+};
+
+const readHistory: PackageStep = async (run) => {
+  const { pkg, deps } = run;
+  run.revisions = await listRevisions(deps.client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '');
+  const unfinished = await unfinishedInventory(deps.client, run.revisions, pkg.status?.currentRevision);
+  run.managed = unionInventory(pkg.status?.inventory ?? [], unfinished);
+  run.current = run.revisions.find((r) => r.spec.revision === pkg.status?.currentRevision);
+  return undefined;
+};
+
+const applyPin: PackageStep = async (run) => {
+  if (run.deps.settings.pinnedRevision === undefined) return undefined;
+  return applyPinned(run.pkg, run.deps, run.record, need(run.revisions, 'the history'), need(run.managed, 'the managed objects'));
+};
+
+const resolveArtifact: PackageStep = async (run) => {
+  run.source = await resolveSource(run.deps.client, run.pkg, run.deps.flags);
+  run.record.attempted = { revision: run.source.artifact.revision };
+  return undefined;
+};
+
+const renderContent: PackageStep = async (run) => {
+  const { pkg, deps } = run;
+  const { artifact } = need(run.source, 'the source');
+  const valuesFrom = await readValuesFrom(deps.client, pkg);
+  run.content = await loadRevisionContent(pkg, deps, artifact, valuesFrom);
+  run.record.attempted = { revision: artifact.revision, valuesHash: run.content.bundle.valuesHash };
+  run.sameAsCurrent = run.current !== undefined
+    && recordsSame(run.current, run.content.contentHash, sourceRecordOf(need(run.source, 'the source')), run.content.bundle.valuesHash);
+  return undefined;
+};
+
+/** What a PackageRevision records about its source. */
+function sourceRecordOf(source: ResolvedSource): { kind: ResolvedSource['kind']; name: string; namespace: string; revision: string; digest: string } {
+  return { kind: source.kind, name: source.name, namespace: source.namespace, revision: source.artifact.revision, digest: source.artifact.digest };
+}
+
+const observeOnly: PackageStep = async (run) => {
+  const { pkg, deps, current } = run;
+  const { settings } = deps;
+  const { artifact } = need(run.source, 'the source');
+  const upToDate = run.sameAsCurrent === true && current?.status?.phase === 'Available'
+    && readyForGeneration(pkg.status, pkg.metadata.generation) && pkg.status?.lastAppliedRevision === artifact.revision;
+  run.record.upToDate = upToDate;
+  if (!upToDate || settings.driftMode === 'correct') return undefined;
+  if (settings.driftMode === 'warn') {
+    const drifted = await detectDrift(deps.objectsClient, need(run.content, 'the content').phases, {
+      labels: labelsOf(pkg), ignore: settings.ignore, ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    run.record.drift = drifted.length > 0 ? describeDrift(drifted) : null;
   }
+  return { kind: 'ready', message: `Applied revision ${current?.spec.revision ?? 0}: ${artifact.revision}` };
+};
 
+const holdAfterRollback: PackageStep = async (run) => {
+  const { pkg, deps, current } = run;
+  const content = need(run.content, 'the content');
+  const source = need(run.source, 'the source');
+  const revisions = need(run.revisions, 'the history');
   // One record per distinct state: a state applied before (a retry, a source moving back) keeps its number.
-  const existing = sameAsCurrent ? current : findRevisionFor(revisions, contentHash, sourceRecord, bundle.valuesHash);
-  if (existing && current && settings.rollbackOnFailure && holdsAfterRollback(pkg, existing, artifact.revision, bundle.valuesHash)) {
-    return holdRolledBack(pkg, deps, run, existing, current, managed);
+  const existing = run.sameAsCurrent ? current : findRevisionFor(revisions, content.contentHash, sourceRecordOf(source), content.bundle.valuesHash);
+  if (existing) {
+    run.revision = existing;
+    run.reused = true;
   }
-  // The write-ahead record: what is about to be applied, before the first write.
-  const revision = existing ?? await writeRevision(client, {
-    pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecord, valuesHash: bundle.valuesHash, phases: record,
-  }, { history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
-  run.currentRevision = revision.spec.revision;
-  const isRollout = revision.spec.revision !== previous?.currentRevision || revision.status?.phase !== 'Available';
-  if (isRollout) await deps.onRolloutStart?.(revision, artifact.revision);
+  if (!existing || !current || !deps.settings.rollbackOnFailure
+    || !holdsAfterRollback(pkg, existing, source.artifact.revision, content.bundle.valuesHash)) return undefined;
+  return holdRolledBack(pkg, deps, run.record, existing, current, need(run.managed, 'the managed objects'));
+};
 
-  const trustLive = current !== undefined && sameAsCurrent && current.status?.phase === 'Available';
-  const key = deps.key ?? `${namespace}/${name}`;
-  const engine = deps.engine ? await deps.engine.contextFor(key, phases, managed, trustLive) : undefined;
-  const outcome = await applyPhases(objectsClient, phases, {
-    labels, ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
+const recordRevision: PackageStep = async (run) => {
+  const { pkg, deps } = run;
+  const content = need(run.content, 'the content');
+  const source = need(run.source, 'the source');
+  const revisions = need(run.revisions, 'the history');
+  deps.signal?.throwIfAborted();
+  // The write-ahead record: what is about to be applied, before the first write.
+  run.revision ??= await writeRevision(deps.client, {
+    pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: content.bundle.valuesHash,
+    phases: content.record,
+  }, { history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
+  const { revision } = run;
+  run.record.currentRevision = revision.spec.revision;
+  const isRollout = revision.spec.revision !== pkg.status?.currentRevision || revision.status?.phase !== 'Available';
+  if (isRollout) await deps.onRolloutStart?.(revision, source.artifact.revision);
+  return undefined;
+};
+
+const applyRevision: PackageStep = async (run) => {
+  const { pkg, deps, record } = run;
+  const { settings } = deps;
+  const content = need(run.content, 'the content');
+  const revision = need(run.revision, 'the revision');
+  const managed = need(run.managed, 'the managed objects');
+  const { artifact } = need(run.source, 'the source');
+  const inventory = inventoryOf(content.phases.flatMap((p) => p.objects));
+  const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
+  const key = keyOf(pkg, deps);
+  const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
+  const outcome = await applyPhases(deps.objectsClient, content.phases, {
+    labels: labelsOf(pkg), ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(engine && deps.engine ? { engine, checkHealthOnce: true, startedAt: deps.engine.rolloutStart(key, revision.spec.revision) } : {}),
   });
-  run.applied = outcome.changeSet;
+  record.applied = outcome.changeSet;
   if (outcome.pending) {
     // Applied, not healthy yet: release the worker; a change of one of the objects (or the deadline) brings it back.
-    run.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
+    record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
     // Until the rollout ends the previous revision stays current: an automatic rollback returns to it.
-    delete run.currentRevision;
+    delete record.currentRevision;
     const { unhealthy } = outcome.pending;
     const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
     const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
@@ -175,56 +252,102 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
       recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
     };
   }
-  if (outcome.error !== undefined) {
-    run.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
-    const failure = toPackageFailure(outcome.error);
-    // setCondition keeps the transition time of an unchanged condition, so a retry that fails alike writes nothing.
-    const conditions = failure.condition === undefined ? undefined : setCondition(
-      revision.status?.conditions?.filter((c) => c.type === failure.condition),
-      { type: failure.condition, status: 'True', reason: failure.reason, message: failure.message },
-    );
-    await setRevisionStatus(client, revision, { phase: 'Failed', message: failure.message, ...(conditions ? { conditions } : {}) })
-      .catch((err: unknown) => deps.log.warn({ err }, 'could not mark the revision Failed'));
-    const good = settings.rollbackOnFailure && revision.spec.revision !== previous?.currentRevision
-      ? newestAvailable(revisions, revision.spec.revision) : undefined;
-    if (!good) throw failure;
-    deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
-    const back = await rollBack(objectsClient, revision, failure, good, {
-      recordsClient: client,
-      ...(engine ? { engine: { ...engine, trustLive: false } } : {}),
-      managed: run.inventory, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
-    });
-    run.applied.append(back.restore.applied);
-    if (back.restore.pruned) run.pruned = back.restore.pruned;
-    run.inventory = back.restore.inventory;
-    if (back.restore.error === undefined) {
-      run.currentRevision = good.spec.revision;
-      run.appliedRevision = good.spec.source.revision;
-    }
-    throw back.failure;
+  if (outcome.error === undefined) return undefined;
+  record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
+  const failure = toPackageFailure(outcome.error);
+  await markFailed(run, failure);
+  const good = settings.rollbackOnFailure && revision.spec.revision !== pkg.status?.currentRevision
+    ? newestAvailable(need(run.revisions, 'the history'), revision.spec.revision) : undefined;
+  if (!good) throw failure;
+  deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
+  const back = await rollBack(deps.objectsClient, revision, failure, good, {
+    recordsClient: deps.client,
+    ...(engine ? { engine: { ...engine, trustLive: false } } : {}),
+    managed: record.inventory, labels: labelsOf(pkg), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
+  });
+  record.applied.append(back.restore.applied);
+  if (back.restore.pruned) record.pruned = back.restore.pruned;
+  record.inventory = back.restore.inventory;
+  if (back.restore.error === undefined) {
+    record.currentRevision = good.spec.revision;
+    record.appliedRevision = good.spec.source.revision;
   }
+  throw back.failure;
+};
 
-  if (settings.prune) {
-    const stale = staleEntries(managed, inventory);
-    if (stale.length > 0) {
-      const pruned = await pruneStale(objectsClient, stale, labels, deps.signal);
-      run.pruned = pruned.changeSet;
-      if (pruned.failures.length > 0) {
-        const survivors = new Set(pruned.failures.map((f) => f.id));
-        run.inventory = unionInventory(inventory, stale.filter((e) => survivors.has(e.id)));
-        const list = pruned.failures.map((f) => `${f.subject}: ${f.message}`).join('; ');
-        throw new PackageFailure('ApplyFailed', 'PruneFailed', `could not prune ${pruned.failures.length} object(s): ${list}`, 'retry');
-      }
+/** Marks the revision Failed with the failure's condition; a retry that fails alike writes nothing (setCondition keeps the time). */
+async function markFailed(run: PackageRun, failure: PackageFailure): Promise<void> {
+  const revision = need(run.revision, 'the revision');
+  const conditions = failure.condition === undefined ? undefined : setCondition(
+    revision.status?.conditions?.filter((c) => c.type === failure.condition),
+    { type: failure.condition, status: 'True', reason: failure.reason, message: failure.message },
+  );
+  await setRevisionStatus(run.deps.client, revision, { phase: 'Failed', message: failure.message, ...(conditions ? { conditions } : {}) })
+    .catch((err: unknown) => run.deps.log.warn({ err }, 'could not mark the revision Failed'));
+}
+
+const pruneLeftovers: PackageStep = async (run) => {
+  const { pkg, deps, record } = run;
+  const inventory = inventoryOf(need(run.content, 'the content').phases.flatMap((p) => p.objects));
+  record.inventory = inventory;
+  if (!deps.settings.prune) return undefined;
+  deps.signal?.throwIfAborted();
+  const stale = staleEntries(need(run.managed, 'the managed objects'), inventory);
+  if (stale.length === 0) return undefined;
+  const pruned = await pruneStale(deps.objectsClient, stale, labelsOf(pkg), deps.signal);
+  record.pruned = pruned.changeSet;
+  if (pruned.failures.length === 0) return undefined;
+  const survivors = new Set(pruned.failures.map((f) => f.id));
+  record.inventory = unionInventory(inventory, stale.filter((e) => survivors.has(e.id)));
+  const list = pruned.failures.map((f) => `${f.subject}: ${f.message}`).join('; ');
+  throw new PackageFailure('ApplyFailed', 'PruneFailed', `could not prune ${pruned.failures.length} object(s): ${list}`, 'retry');
+};
+
+const finish: PackageStep = async (run) => {
+  const revision = need(run.revision, 'the revision');
+  const { artifact } = need(run.source, 'the source');
+  run.record.drift = null;
+  return finishRevision(run.deps, run.record, revision, need(run.revisions, 'the history').length + (run.reused ? 0 : 1), artifact.revision,
+    `Applied revision ${revision.spec.revision}: ${artifact.revision}`);
+};
+
+/** The steps of a Package reconcile, in order (see the module comment). */
+export const PACKAGE_STEPS: readonly { readonly name: string; readonly run: PackageStep }[] = [
+  { name: 'dependencies', run: awaitDependencies },
+  { name: 'history', run: readHistory },
+  { name: 'pin', run: applyPin },
+  { name: 'source', run: resolveArtifact },
+  { name: 'content', run: renderContent },
+  { name: 'observe', run: observeOnly },
+  { name: 'hold', run: holdAfterRollback },
+  { name: 'record', run: recordRevision },
+  { name: 'apply', run: applyRevision },
+  { name: 'prune', run: pruneLeftovers },
+  { name: 'finish', run: finish },
+];
+
+/** Runs the steps in order until one ends the reconcile; returns the outcome (never throws). */
+export async function runSteps(pkg: Package, deps: StepDeps, record: RunRecord, steps = PACKAGE_STEPS): Promise<PackageOutcome> {
+  const run: PackageRun = { pkg, deps, record };
+  try {
+    for (const step of steps) {
+      const outcome = await step.run(run);
+      if (outcome !== undefined) return outcome;
     }
+    throw new Error('the steps ended without an outcome');
+  } catch (err) {
+    return { kind: 'failed', failure: toPackageFailure(err) };
   }
-  run.inventory = inventory;
-  run.appliedRevision = artifact.revision;
-  run.drift = null;
-  await markAvailable(client, revision, `Applied and healthy: ${artifact.revision}`, deps.log);
-  if (revisions.length + (existing ? 0 : 1) > settings.historyLimit) {
-    await collectRevisions(client, await listRevisions(client, namespace, name), settings.historyLimit, revision.spec.revision, deps.log);
-  }
-  return { kind: 'ready', message: `Applied revision ${revision.spec.revision}: ${artifact.revision}` };
+}
+
+/** The Package's key (`namespace/name`). */
+function keyOf(pkg: Package, deps: Pick<StepDeps, 'key'>): string {
+  return deps.key ?? `${pkg.metadata.namespace ?? ''}/${pkg.metadata.name ?? ''}`;
+}
+
+/** The labels every object of the Package carries. */
+function labelsOf(pkg: Package): Record<string, string> {
+  return packageLabels(pkg.metadata.name ?? '', pkg.metadata.namespace ?? '');
 }
 
 /**
@@ -235,12 +358,11 @@ async function steps(pkg: Package, deps: StepDeps, run: RunRecord): Promise<Pack
 async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, failed: PackageRevision, restored: PackageRevision,
   managed: readonly InventoryEntry[]): Promise<PackageOutcome> {
   const { settings } = deps;
-  const labels = packageLabels(pkg.metadata.name ?? '', pkg.metadata.namespace ?? '');
   const engine = await restoreContext(deps.engine, deps.key, managed);
   const result = await restoreRevision(deps.objectsClient, restored, {
     recordsClient: deps.client,
     ...(engine ? { engine } : {}),
-    managed, labels, settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
+    managed, labels: labelsOf(pkg), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });
   run.upToDate = true;
   run.applied = result.applied;
@@ -278,6 +400,6 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
     digest: artifact.digest, path: pkg.spec.path, values: pkg.spec.values, valuesFrom, namespace: pkg.metadata.namespace,
     targetNamespace: pkg.spec.targetNamespace, restricted: deps.settings.tenant,
   };
-  return deps.engine.memo(deps.key ?? `${pkg.metadata.namespace ?? ''}/${pkg.metadata.name ?? ''}`, inputs, load);
+  return deps.engine.memo(keyOf(pkg, deps), inputs, load);
 }
 

@@ -7,13 +7,12 @@
  * `Pinned` and to which revision; removing the pin resumes the source.
  */
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
-import { markAvailable } from '../revisions/history.ts';
 import { PackageFailure, toPackageFailure } from '../reconcile/failure.ts';
 import { restoreContext } from '../reconcile/engine.ts';
+import { finishRevision } from '../reconcile/finish.ts';
 import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
 import { readyForGeneration, type PackageOutcome } from '../reconcile/status.ts';
 import { packageLabels } from '../ssa/options.ts';
-import { collectRevisions } from './gc.ts';
 import { describeRevision } from './recorded.ts';
 import { restoreRevision } from './restore.ts';
 
@@ -45,12 +44,7 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   if (result.pruned) run.pruned = result.pruned;
   run.inventory = result.inventory;
   if (result.error !== undefined) throw toPackageFailure(result.error);
-  run.appliedRevision = rev.spec.source.revision;
   run.drift = null;
-  await markAvailable(deps.client, rev, `Applied and healthy: ${rev.spec.source.revision}`, deps.log);
-  if (revisions.length > settings.historyLimit) await collectRevisions(deps.client, revisions, settings.historyLimit, number, deps.log);
-  return {
-    kind: 'ready', reason: 'Pinned',
-    message: `Pinned to revision ${describeRevision(rev)} by spec.rollback.revision; the source is not followed`,
-  };
+  return finishRevision(deps, run, rev, revisions.length, rev.spec.source.revision,
+    `Pinned to revision ${describeRevision(rev)} by spec.rollback.revision; the source is not followed`, 'Pinned');
 }

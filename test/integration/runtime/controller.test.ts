@@ -229,3 +229,37 @@ test('stop() waits for in-flight reconciles and takes no new work', async (t) =>
   await sleep(300);
   t.is(started, 1, 'nothing ran after stop');
 });
+
+test('a change the controller calls stale aborts the reconcile in flight; abortInFlight aborts every one', async (t) => {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const client = adminClient(cluster);
+  await createConfigMap(client, ns, 'slow', { v: '1' });
+  const seen: { v: string; aborted: boolean; reason: string }[] = [];
+  let started = 0;
+  const controller = await startController<ConfigMap>(t, client, ns, async (_key, ctx) => {
+    if (ctx.name !== 'slow') return;
+    started += 1;
+    const v = (await client.get<ConfigMap>(cmRef(ns, 'slow')))?.data?.v ?? '';
+    // A long piece of work that stops as soon as its signal says the attempt no longer counts.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 20_000);
+      ctx.signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
+    });
+    seen.push({ v, aborted: ctx.signal?.aborted ?? false, reason: ctx.signal?.aborted ? String((ctx.signal.reason as Error).message) : '' });
+    if (ctx.signal?.aborted) throw ctx.signal.reason;
+  }, {
+    // Here a change of data.v makes the attempt stale (for Packages: a new generation).
+    cancelOnUpdate: (o, n) => o.data?.v !== n.data?.v,
+    predicate: (o, n) => o.data?.v !== n.data?.v,
+  });
+  await until(() => started === 1);
+  await client.patch(cmRef(ns, 'slow'), { data: { v: '2' } });
+  await until(() => seen.length === 1 && started === 2);
+  t.deepEqual(seen[0], { v: '1', aborted: true, reason: `ConfigMap ${ns}/slow changed; this attempt is stale` });
+  t.is(controller.queue.failures(`${ns}/slow`), 0, 'a cancelled attempt is not counted as a failure');
+
+  controller.abortInFlight('lost the leader lease');
+  await until(() => seen.length === 2);
+  t.deepEqual(seen[1], { v: '2', aborted: true, reason: 'lost the leader lease' });
+});

@@ -1,0 +1,43 @@
+/**
+ * The shared tail of every rollout that ends well — a revision from the source
+ * or a pinned one: the revision becomes Available (the previous one
+ * Superseded), the status may say what was applied, and the history is trimmed
+ * to `historyLimit`.
+ */
+import type { Logger } from '../../runtime/logging.ts';
+import type { KubeClient } from '../../runtime/kube.ts';
+import type { PackageRevision } from '../api.ts';
+import { markAvailable } from '../revisions/history.ts';
+import { listRevisions } from '../revisions/store.ts';
+import { collectRevisions } from '../rollback/gc.ts';
+import type { PackageSettings } from './settings.ts';
+import type { PackageOutcome } from './status.ts';
+
+/** What {@link finishRevision} needs of the reconcile. */
+export interface FinishDeps {
+  readonly client: KubeClient;
+  readonly settings: Pick<PackageSettings, 'historyLimit'>;
+  readonly log: Logger;
+}
+
+/** Where the tail records what was applied. */
+export interface FinishRecord {
+  appliedRevision?: string;
+}
+
+/**
+ * Marks `revision` Available and trims the history when `historyLength`
+ * revisions exceed the limit; returns the ready outcome with `message` (and
+ * `reason`, e.g. `Pinned`).
+ */
+export async function finishRevision(deps: FinishDeps, record: FinishRecord, revision: PackageRevision, historyLength: number,
+  sourceRevision: string, message: string, reason?: string): Promise<PackageOutcome> {
+  record.appliedRevision = revision.spec.source.revision;
+  await markAvailable(deps.client, revision, `Applied and healthy: ${sourceRevision}`, deps.log);
+  if (historyLength > deps.settings.historyLimit) {
+    const namespace = revision.metadata.namespace ?? '';
+    await collectRevisions(deps.client, await listRevisions(deps.client, namespace, revision.spec.packageName),
+      deps.settings.historyLimit, revision.spec.revision, deps.log);
+  }
+  return { kind: 'ready', message, ...(reason === undefined ? {} : { reason }) };
+}

@@ -1,0 +1,123 @@
+// The ordered steps of a Package reconcile (apply-controller/reconcile/steps.ts),
+// one at a time on plain data: each step is handed a run with what the earlier
+// steps would have learned, and only what it needs. Steps that talk to the
+// cluster are covered by the integration tests; here the client is a stand-in
+// that fails the test if a step reaches for it when it should not.
+import test from 'ava';
+import type { Package, PackageRevision } from '../../../apply-controller/api.ts';
+import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
+import { settingsOf } from '../../../apply-controller/reconcile/settings.ts';
+import { PACKAGE_STEPS, runSteps, type PackageRun, type StepDeps } from '../../../apply-controller/reconcile/steps.ts';
+import type { KubeClient } from '../../../runtime/kube.ts';
+import { createLogger } from '../../../runtime/logging.ts';
+
+const REV = '1.0.0@sha256:' + 'a'.repeat(64);
+const DIGEST = 'sha256:' + 'b'.repeat(64);
+const VALUES = 'sha256:' + 'c'.repeat(64);
+
+/** A client that must not be used: every property access fails the step. */
+const untouchable = new Proxy({}, { get: (_t, prop) => { throw new Error(`the step used the client (${String(prop)})`); } }) as KubeClient;
+
+function pkgOf(spec: Partial<Package['spec']> = {}, status: Package['status'] = {}): Package {
+  return {
+    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package',
+    metadata: { name: 'web', namespace: 'team', generation: 2, uid: 'u' },
+    spec: { sourceRef: { kind: 'OCIRepository', name: 'src' }, ...spec },
+    status,
+  } as Package;
+}
+
+function revisionOf(n: number, phase: 'Available' | 'Failed' | 'Superseded', contentHash = 'sha256:content'): PackageRevision {
+  return {
+    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageRevision',
+    metadata: { name: `web-${n}`, namespace: 'team', annotations: { 'apply.trellis.dev/content-hash': contentHash } },
+    spec: {
+      packageName: 'web', revision: n, valuesHash: VALUES, phases: [], size: 0,
+      source: { kind: 'OCIRepository', name: 'src', namespace: 'team', revision: REV, digest: DIGEST },
+    },
+    status: { phase, message: '' },
+  };
+}
+
+function runOf(pkg: Package, extra: Partial<PackageRun> = {}): PackageRun {
+  const deps: StepDeps = {
+    client: untouchable, objectsClient: untouchable, artifacts: {} as StepDeps['artifacts'], scopes: {} as StepDeps['scopes'],
+    flags: {}, settings: settingsOf(pkg), log: createLogger({ level: 'silent' }),
+  };
+  return { pkg, deps, record: {}, ...extra };
+}
+
+const step = (name: string) => {
+  const found = PACKAGE_STEPS.find((s) => s.name === name);
+  if (!found) throw new Error(`no step ${name}`);
+  return found.run;
+};
+
+const readyStatus: Package['status'] = {
+  observedGeneration: 2, currentRevision: 1, lastAppliedRevision: REV,
+  conditions: [{ type: 'Ready', status: 'True', reason: 'Succeeded', message: '', observedGeneration: 2, lastTransitionTime: '2026-01-01T00:00:00Z' }],
+};
+const source = { kind: 'OCIRepository' as const, name: 'src', namespace: 'team', artifact: { revision: REV, digest: DIGEST, url: 'http://a/b.tgz' } } as PackageRun['source'];
+const content = { bundle: { valuesHash: VALUES }, phases: [], record: [], contentHash: 'sha256:content' } as unknown as PackageRun['content'];
+
+test('the steps run in the documented order', (t) => {
+  t.deepEqual(PACKAGE_STEPS.map((s) => s.name),
+    ['dependencies', 'history', 'pin', 'source', 'content', 'observe', 'hold', 'record', 'apply', 'prune', 'finish']);
+});
+
+test('pin: without a pin the list goes on; a pin to a revision that does not exist stalls before anything is read', async (t) => {
+  t.is(await step('pin')(runOf(pkgOf(), { revisions: [], managed: [] })), undefined);
+  const pinned = pkgOf({ rollback: { onFailure: false, revision: 7 } });
+  const error = await t.throwsAsync(step('pin')(runOf(pinned, { revisions: [revisionOf(1, 'Available')], managed: [] })), { instanceOf: PackageFailure });
+  t.is((error).reason, 'RevisionNotFound');
+  t.regex(error.message, /revisions: 1\)/);
+});
+
+test('observe: an applied, healthy revision in drift mode ignore ends Ready without a request; otherwise the list goes on', async (t) => {
+  const current = revisionOf(1, 'Available');
+  const ignoring = runOf(pkgOf({ drift: { mode: 'ignore' } }, readyStatus), { source, content, current, sameAsCurrent: true });
+  t.deepEqual(await step('observe')(ignoring), { kind: 'ready', message: `Applied revision 1: ${REV}` });
+  t.true(ignoring.record.upToDate);
+
+  const correcting = runOf(pkgOf({}, readyStatus), { source, content, current, sameAsCurrent: true });
+  t.is(await step('observe')(correcting), undefined, 'mode correct: the apply step plans (from the cache)');
+  t.true(correcting.record.upToDate);
+
+  const changed = runOf(pkgOf({ drift: { mode: 'ignore' } }, readyStatus), { source, content, current, sameAsCurrent: false });
+  t.is(await step('observe')(changed), undefined, 'a new state is applied whatever the drift mode');
+  t.false(changed.record.upToDate);
+});
+
+test('hold: a state recorded before is reused; without rollback.onFailure nothing is held', async (t) => {
+  const failed = revisionOf(2, 'Failed');
+  const run = runOf(pkgOf({}, { ...readyStatus, currentRevision: 1 }), {
+    source, content, current: revisionOf(1, 'Available', 'sha256:older'), sameAsCurrent: false, revisions: [revisionOf(1, 'Available', 'sha256:older'), failed], managed: [],
+  });
+  t.is(await step('hold')(run), undefined);
+  t.is(run.revision, failed, 'revision 2 records exactly this state: its number is kept');
+  t.true(run.reused);
+});
+
+test('prune: with prune off the inventory becomes the revision\'s plus nothing else, and nothing is deleted', async (t) => {
+  const run = runOf(pkgOf({ prune: false }), { content, managed: [{ id: 'team_old__ConfigMap', v: 'v1' }] });
+  t.is(await step('prune')(run), undefined);
+  t.deepEqual(run.record.inventory, []);
+});
+
+test('runSteps: the first step that ends the reconcile wins; a thrown error becomes the one failure model', async (t) => {
+  const calls: string[] = [];
+  const outcome = await runSteps(pkgOf(), runOf(pkgOf()).deps, {}, [
+    { name: 'a', run: () => { calls.push('a'); return Promise.resolve(undefined); } },
+    { name: 'b', run: () => { calls.push('b'); return Promise.resolve({ kind: 'ready', message: 'done' }); } },
+    { name: 'c', run: () => { calls.push('c'); return Promise.resolve(undefined); } },
+  ]);
+  t.deepEqual(calls, ['a', 'b']);
+  t.deepEqual(outcome, { kind: 'ready', message: 'done' });
+
+  const failed = await runSteps(pkgOf(), runOf(pkgOf()).deps, {}, [
+    { name: 'boom', run: () => Promise.reject(new Error('connection reset')) },
+  ]);
+  t.is(failed.kind, 'failed');
+  t.is(failed.kind === 'failed' ? failed.failure.reason : '', 'ReconcileFailed');
+  t.is(failed.kind === 'failed' ? failed.failure.retry : '', 'backoff');
+});
