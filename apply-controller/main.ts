@@ -136,6 +136,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
     ...(flags.watchNamespace === undefined ? {} : { namespace: flags.watchNamespace }),
   });
   manager.add(packages.controller);
+  manager.add({ kind: 'PackageRevision', start: () => packages.revisionCache.start(), stop: () => packages.revisionCache.stop() });
   let outcome: 'signal' | 'leadership-lost';
   try {
     outcome = await manager.runUntilSignal();

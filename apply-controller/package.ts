@@ -39,6 +39,7 @@ import { readRevisionPhases } from './revisions/read.ts';
 import { listRevisions } from './revisions/store.ts';
 import { deleteObjects } from './ssa/delete.ts';
 import type { EngineMemory } from './reconcile/engine.ts';
+import type { RevisionCache } from './revisions/cache.ts';
 import { packageLabels } from './ssa/options.ts';
 
 /** The finalizer that removes a Package's objects before the Package goes. */
@@ -64,6 +65,8 @@ export interface PackageReconcilerOptions extends TenancyFlags {
   readonly driftSeenAt?: Map<string, number> | undefined;
   /** The engine's memory (managed-object cache, applied records); without it every object is read and dry-run. */
   readonly engine?: EngineMemory | undefined;
+  /** The watched PackageRevisions; without it the history is listed on every reconcile. */
+  readonly revisionCache?: RevisionCache | undefined;
   readonly logger?: Logger | undefined;
 }
 
@@ -116,7 +119,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       outcome = await runSteps(pkg, {
         client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
         settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
-        key, engine: opts.engine, signal: ctx.signal,
+        key, engine: opts.engine, revisionCache: opts.revisionCache, signal: ctx.signal,
       }, run);
     } catch (err) {
       outcome = { kind: 'failed', failure: toPackageFailure(err) };

@@ -21,6 +21,7 @@ import { ManagedObjectCache, type ManagedObjectEvent } from '../cache/managed-ob
 import { keysOfUpdate, mayBeDrift, packageKeyOf } from '../drift/watch.ts';
 import { kindsOf } from '../inventory.ts';
 import { EngineMemory } from './engine.ts';
+import { RevisionCache } from '../revisions/cache.ts';
 import { packageReconciler, type PackageReconcilerOptions } from '../package.ts';
 import { SOURCE_RESOURCES, sourceKeyOf } from './source.ts';
 
@@ -48,6 +49,8 @@ export interface PackageController {
   readonly controller: Controller<Package>;
   /** The shared cache of managed objects. */
   readonly cache: ManagedObjectCache;
+  /** The watched PackageRevisions (start it with the controller; main.ts hands it to the Manager). */
+  readonly revisionCache: RevisionCache;
   readonly engine: EngineMemory;
   readonly artifacts: ArtifactCache;
   /** Starts the informers; resolves once the Package cache is synced. */
@@ -80,6 +83,7 @@ export function createPackageController(opts: PackageControllerOptions): Package
     ...(opts.driftRetryBaseMs === undefined ? {} : { retryBaseMs: opts.driftRetryBaseMs }),
   });
   const engine = new EngineMemory(cache);
+  const revisionCache = new RevisionCache({ client: opts.client, namespace: opts.namespace, logger: log });
   cache.onEvent((event) => {
     // A deleted object needs no record (absent means apply); dropping it keeps memory bounded by what exists.
     if (event.type === 'delete') engine.state.delete(objectId(event.object as Parameters<typeof objectId>[0]));
@@ -104,7 +108,7 @@ export function createPackageController(opts: PackageControllerOptions): Package
   };
 
   const reconcile = packageReconciler({
-    ...opts, artifacts, driftSeenAt, engine,
+    ...opts, artifacts, driftSeenAt, engine, revisionCache,
     onInventory: (key, inventory) => cache.retain(key, kindsOf(inventory)),
   });
 
@@ -155,11 +159,14 @@ export function createPackageController(opts: PackageControllerOptions): Package
     controller,
     cache,
     engine,
+    revisionCache,
     artifacts,
-    start: () => controller.start(),
+    async start() {
+      await Promise.all([controller.start(), revisionCache.start()]);
+    },
     async stop() {
       await controller.stop();
-      await cache.stop();
+      await Promise.all([cache.stop(), revisionCache.stop()]);
     },
   };
 }

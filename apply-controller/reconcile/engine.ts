@@ -87,6 +87,15 @@ export class EngineMemory {
     return merged;
   }
 
+  /**
+   * A rollout of `key` is about to check health: from now on any change of its
+   * objects wakes it, so a status that moves while this reconcile runs is not
+   * missed (the reconcile after it sees it). {@link settle} ends it.
+   */
+  expectHealth(key: string): void {
+    this.#awaiting.add(key);
+  }
+
   /** True while the Package waits for its objects to become healthy. */
   awaitsHealth(key: string): boolean {
     return this.#awaiting.has(key);

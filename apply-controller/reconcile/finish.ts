@@ -7,6 +7,7 @@
 import type { Logger } from '../../runtime/logging.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { PackageRevision } from '../api.ts';
+import type { RevisionCache } from '../revisions/cache.ts';
 import { markAvailable } from '../revisions/history.ts';
 import { listRevisions } from '../revisions/store.ts';
 import { collectRevisions } from '../rollback/gc.ts';
@@ -18,6 +19,8 @@ export interface FinishDeps {
   readonly client: KubeClient;
   readonly settings: Pick<PackageSettings, 'historyLimit'>;
   readonly log: Logger;
+  /** Told about the revision's new status, so the next reconcile sees it before the watch does. */
+  readonly revisionCache?: RevisionCache | undefined;
 }
 
 /** Where the tail records what was applied. */
@@ -34,6 +37,7 @@ export async function finishRevision(deps: FinishDeps, record: FinishRecord, rev
   sourceRevision: string, message: string, reason?: string): Promise<PackageOutcome> {
   record.appliedRevision = revision.spec.source.revision;
   await markAvailable(deps.client, revision, `Applied and healthy: ${sourceRevision}`, deps.log);
+  deps.revisionCache?.remember(revision);
   if (historyLength > deps.settings.historyLimit) {
     const namespace = revision.metadata.namespace ?? '';
     await collectRevisions(deps.client, await listRevisions(deps.client, namespace, revision.spec.packageName),

@@ -49,6 +49,7 @@ import { restoreContext, type EngineMemory } from './engine.ts';
 import { finishRevision } from './finish.ts';
 import type { ResolvedSource } from './source.ts';
 import type { InventoryEntry as Entry } from '../api.ts';
+import type { RevisionCache } from '../revisions/cache.ts';
 import type { Values } from '../bundle/values.ts';
 import type { ReadBundleSuccess } from '../bundle/read.ts';
 import type { RevisionPhase } from '../revisions/encode.ts';
@@ -74,6 +75,8 @@ export interface StepDeps {
   readonly key?: string | undefined;
   /** The engine's memory (cache, records, bundles, rollout clocks); without it every object is read and dry-run. */
   readonly engine?: EngineMemory | undefined;
+  /** The watched PackageRevisions; without it (or before it synced) the history is listed. */
+  readonly revisionCache?: RevisionCache | undefined;
   /**
    * Told before the first object of a rollout is written (a new revision, or one
    * not Available yet), so the status can say what is under way before it happens.
@@ -134,7 +137,9 @@ const awaitDependencies: PackageStep = async ({ pkg, deps }) => {
 
 const readHistory: PackageStep = async (run) => {
   const { pkg, deps } = run;
-  run.revisions = await listRevisions(deps.client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '');
+  const namespace = pkg.metadata.namespace ?? '';
+  const name = pkg.metadata.name ?? '';
+  run.revisions = deps.revisionCache?.list(namespace, name) ?? await listRevisions(deps.client, namespace, name);
   const unfinished = await unfinishedInventory(deps.client, run.revisions, pkg.status?.currentRevision);
   run.managed = unionInventory(pkg.status?.inventory ?? [], unfinished);
   run.current = run.revisions.find((r) => r.spec.revision === pkg.status?.currentRevision);
@@ -213,6 +218,7 @@ const recordRevision: PackageStep = async (run) => {
     phases: content.record,
   }, { history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
   const { revision } = run;
+  deps.revisionCache?.remember(revision);
   run.record.currentRevision = revision.spec.revision;
   const isRollout = revision.spec.revision !== pkg.status?.currentRevision || revision.status?.phase !== 'Available';
   if (isRollout) await deps.onRolloutStart?.(revision, source.artifact.revision);
@@ -230,6 +236,7 @@ const applyRevision: PackageStep = async (run) => {
   const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
   const key = keyOf(pkg, deps);
   const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
+  if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const outcome = await applyPhases(deps.objectsClient, content.phases, {
     labels: labelsOf(pkg), ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
@@ -283,6 +290,7 @@ async function markFailed(run: PackageRun, failure: PackageFailure): Promise<voi
     { type: failure.condition, status: 'True', reason: failure.reason, message: failure.message },
   );
   await setRevisionStatus(run.deps.client, revision, { phase: 'Failed', message: failure.message, ...(conditions ? { conditions } : {}) })
+    .then(() => run.deps.revisionCache?.remember(revision))
     .catch((err: unknown) => run.deps.log.warn({ err }, 'could not mark the revision Failed'));
 }
 

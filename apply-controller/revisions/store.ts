@@ -174,10 +174,13 @@ export async function setRevisionStatus(client: KubeClient, rev: PackageRevision
   const current = rev.status ?? {};
   if (current.phase === next.phase && current.message === next.message
     && isDeepStrictEqual(current.conditions ?? [], next.conditions ?? [])) return false;
-  await client.patchStatus({
+  const answer = await client.patchStatus<PackageRevision>({
     apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind,
     namespace: rev.metadata.namespace ?? '', name: rev.metadata.name ?? '',
   }, { ...next, conditions: next.conditions ?? null });
   rev.status = next;
+  // The version the write produced: a cache of revisions tells from it whether its copy is older.
+  const rv = (answer as PackageRevision | undefined)?.metadata?.resourceVersion;
+  if (rv !== undefined) rev.metadata.resourceVersion = rv;
   return true;
 }
