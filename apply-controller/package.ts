@@ -13,8 +13,10 @@
  *    `interval`, retry at `retryInterval`, back off, or stall.
  *
  * A reconcile with no new source revision, no values change and no drift writes
- * nothing at all: the steps only dry-run, the revision exists, the status is
- * equal, and no Event is recorded.
+ * nothing and sends no request for the package's objects: the engine plans from
+ * its cache and records (reconcile/engine.ts, ssa/state.ts), the revision exists,
+ * the status is equal, and no Event is recorded. A reconcile whose signal aborted
+ * (a newer generation, a lost lease, shutdown) writes no status either.
  */
 import { ConditionType, getCondition } from '../runtime/conditions.ts';
 import type { ReconcileContext, Reconciler } from '../runtime/controller.ts';

@@ -2,13 +2,14 @@
  * `waitForHealthy`: polls objects until each is Current by the kstatus rules of
  * the health library, or the timeout passes.
  *
- * Polling, not watching: a wait is short and covers few kinds, and a watch per
- * kind would cost a request and a held connection per kind for the whole wait.
- * Objects already Current are not read again. Objects sharing a kind and a
- * namespace are read with one labelled list when the caller passes the
- * Package's labels. The delay between polls starts at `pollIntervalMs` and
- * grows by half each round, up to `maxPollIntervalMs`, so a slow rollout costs
- * few requests.
+ * With an engine context the objects are read from the managed-object cache
+ * (and the answers of this run's own writes, when newer), so a poll costs no
+ * request; kinds the cache does not know are read from the apiserver, objects
+ * sharing a kind and a namespace with one labelled list. Objects already Current
+ * are not read again. The delay between polls starts at `pollIntervalMs` and
+ * grows by half each round, up to `maxPollIntervalMs`. (A Package rollout does
+ * not wait here at all: it looks once per phase with {@link unhealthyTargets} and
+ * releases its worker; restores and CRD establishment still wait here.)
  *
  * `Failed` (a Job that failed, a Deployment past its progress deadline) does not
  * end the wait by default: kstatus's Failed is a reading of the moment, and

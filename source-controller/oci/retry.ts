@@ -19,21 +19,8 @@ export interface RetryPolicy {
 /** Defaults: 4 retries, 250 ms doubling to at most 8 s, `Retry-After` honored up to 60 s. */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxRetries: 4, baseDelayMs: 250, maxDelayMs: 8_000, maxRetryAfterMs: 60_000 };
 
-/**
- * The delay a `Retry-After` value asks for, in ms: delta-seconds or an HTTP date
- * (relative to `nowMs`; a past date means now). Undefined when absent or malformed.
- */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  // HTTP dates always name the weekday and the zone (IMF-fixdate, RFC 850, asctime):
-  // requiring a letter keeps numbers like "1.5" or "-3" from being read as dates.
-  if (!/^[A-Za-z]{3}/.test(text)) return undefined;
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - nowMs);
-}
+/** Parses `Retry-After` (one reading for the apiserver client and the registry client). */
+export { parseRetryAfter } from '../../runtime/rate-limit.ts';
 
 /** Exponential backoff with jitter for retry number `retry` (0 for the first retry). */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
