@@ -29,15 +29,17 @@ export interface FinishRecord {
 }
 
 /**
- * Marks `revision` Available and trims the history when `historyLength`
- * revisions exceed the limit; returns the ready outcome with `message` (and
- * `reason`, e.g. `Pinned`).
+ * Marks `revision` Available (superseding the others of `history`, the
+ * Package's revisions as the reconcile read them) and trims the history when it
+ * exceeds the limit; returns the ready outcome with `message` (and `reason`,
+ * e.g. `Pinned`).
  */
-export async function finishRevision(deps: FinishDeps, record: FinishRecord, revision: PackageRevision, historyLength: number,
-  sourceRevision: string, message: string, reason?: string): Promise<PackageOutcome> {
+export async function finishRevision(deps: FinishDeps, record: FinishRecord, revision: PackageRevision,
+  history: readonly PackageRevision[], sourceRevision: string, message: string, reason?: string): Promise<PackageOutcome> {
   record.appliedRevision = revision.spec.source.revision;
-  await markAvailable(deps.client, revision, `Applied and healthy: ${sourceRevision}`, deps.log);
-  deps.revisionCache?.remember(revision);
+  const changed = await markAvailable(deps.client, revision, `Applied and healthy: ${sourceRevision}`, deps.log, history);
+  for (const rev of changed) deps.revisionCache?.remember(rev);
+  const historyLength = history.length + (history.some((r) => r.spec.revision === revision.spec.revision) ? 0 : 1);
   if (historyLength > deps.settings.historyLimit) {
     const namespace = revision.metadata.namespace ?? '';
     await collectRevisions(deps.client, await listRevisions(deps.client, namespace, revision.spec.packageName),

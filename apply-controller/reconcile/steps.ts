@@ -117,8 +117,6 @@ export interface PackageRun {
   sameAsCurrent?: boolean;
   /** The revision this reconcile applies, once recorded. */
   revision?: PackageRevision;
-  /** True when `revision` was recorded before (a retry, a source moving back). */
-  reused?: boolean;
 }
 
 /** A step: undefined to go on, or the outcome that ends the reconcile; throws a PackageFailure to stop it. */
@@ -197,10 +195,7 @@ const holdAfterRollback: PackageStep = async (run) => {
   const revisions = need(run.revisions, 'the history');
   // One record per distinct state: a state applied before (a retry, a source moving back) keeps its number.
   const existing = run.sameAsCurrent ? current : findRevisionFor(revisions, content.contentHash, sourceRecordOf(source), content.bundle.valuesHash);
-  if (existing) {
-    run.revision = existing;
-    run.reused = true;
-  }
+  if (existing) run.revision = existing;
   if (!existing || !current || !deps.settings.rollbackOnFailure
     || !holdsAfterRollback(pkg, existing, source.artifact.revision, content.bundle.valuesHash)) return undefined;
   return holdRolledBack(pkg, deps, run.record, existing, current, need(run.managed, 'the managed objects'));
@@ -315,7 +310,7 @@ const finish: PackageStep = async (run) => {
   const revision = need(run.revision, 'the revision');
   const { artifact } = need(run.source, 'the source');
   run.record.drift = null;
-  return finishRevision(run.deps, run.record, revision, need(run.revisions, 'the history').length + (run.reused ? 0 : 1), artifact.revision,
+  return finishRevision(run.deps, run.record, revision, need(run.revisions, 'the history'), artifact.revision,
     `Applied revision ${revision.spec.revision}: ${artifact.revision}`);
 };
 

@@ -13,16 +13,25 @@ import { CorruptRevisionError } from './encode.ts';
 import { readRevisionPhases, type SliceReader } from './read.ts';
 import { contentHashOfRevision, listRevisions, setRevisionStatus } from './store.ts';
 
-/** Marks the revision Available and, the first time, every other Available revision of the Package Superseded. */
-export async function markAvailable(client: KubeClient, revision: PackageRevision, message: string, log: Logger): Promise<void> {
+/**
+ * Marks the revision Available and, the first time, every other Available
+ * revision of the Package Superseded. `history` is the Package's revisions as
+ * the reconcile knows them (listed when not given): listing costs the apiserver
+ * a read of every revision in the namespace. Returns the revisions it changed.
+ */
+export async function markAvailable(client: KubeClient, revision: PackageRevision, message: string, log: Logger,
+  history?: readonly PackageRevision[]): Promise<PackageRevision[]> {
   const changed = await setRevisionStatus(client, revision, { phase: 'Available', message });
-  if (!changed) return;
-  const others = await listRevisions(client, revision.metadata.namespace ?? '', revision.spec.packageName);
+  if (!changed) return [];
+  const written = [revision];
+  const others = history ?? await listRevisions(client, revision.metadata.namespace ?? '', revision.spec.packageName);
   for (const other of others) {
     if (other.spec.revision === revision.spec.revision || other.status?.phase !== 'Available') continue;
     await setRevisionStatus(client, other, { phase: 'Superseded', message: `Superseded by revision ${revision.spec.revision}` })
+      .then(() => written.push(other))
       .catch((err: unknown) => log.warn({ err, revision: other.spec.revision }, 'could not mark a revision Superseded'));
   }
+  return written;
 }
 
 /** The newest Available revision other than `except`, or undefined. */

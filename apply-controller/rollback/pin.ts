@@ -45,6 +45,6 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   run.inventory = result.inventory;
   if (result.error !== undefined) throw toPackageFailure(result.error);
   run.drift = null;
-  return finishRevision(deps, run, rev, revisions.length, rev.spec.source.revision,
+  return finishRevision(deps, run, rev, revisions, rev.spec.source.revision,
     `Pinned to revision ${describeRevision(rev)} by spec.rollback.revision; the source is not followed`, 'Pinned');
 }
