@@ -120,8 +120,7 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
   const verify: { index: number; live: ClusterObject | undefined; known: boolean }[] = [];
   targets.forEach((target, index) => {
     const lookup = engine.cache.lookup(target.ref);
-    const applied = prepareObject(target.object, lookup.object, opts);
-    const hash = intentHash(applied);
+    const { applied, hash } = intentOf(target, lookup.object, opts);
     const decision = decideLocally({ intent: applied, hash, lookup, record: engine.state.get(target.id), trustLive: engine.trustLive });
     if (decision.action === 'none') {
       if (decision.record) engine.state.set(target.id, decision.record);
@@ -158,6 +157,30 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
     });
   }
   return work as Work[];
+}
+
+/**
+ * Intents by the bundle object they were prepared from. Without ignore rules an
+ * intent depends only on that object and the package labels, and the engine
+ * keeps a Package's bundle objects while its inputs are the same: a no-op
+ * reconcile of thousands of objects then neither copies nor hashes them again.
+ */
+const preparedIntents = new WeakMap<DesiredObject, { readonly labels: string; readonly applied: DesiredObject; readonly hash: string }>();
+
+/** The exact object an apply of `target` sends, and its hash. */
+function intentOf(target: Target, live: ClusterObject | undefined, opts: ResolvedApplyOptions): { applied: DesiredObject; hash: string } {
+  if (opts.ignore.length > 0) {
+    // Ignored fields carry their live value: the intent moves with the live object.
+    const applied = prepareObject(target.object, live, opts);
+    return { applied, hash: intentHash(applied) };
+  }
+  const labels = JSON.stringify(opts.labels);
+  const kept = preparedIntents.get(target.object);
+  if (kept?.labels === labels) return kept;
+  const applied = prepareObject(target.object, undefined, opts);
+  const prepared = { labels, applied, hash: intentHash(applied) };
+  preparedIntents.set(target.object, prepared);
+  return prepared;
 }
 
 /** Carries out one plan, remembers the answer (engine context), and returns the change set action. */
