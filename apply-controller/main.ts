@@ -66,7 +66,7 @@ export function applyControllerCommand(): Command {
     .name('apply-controller')
     .description('Trellis apply-controller: Package objects keep the cluster equal to a source revision')
     .option('--kubeconfig <path>', 'kubeconfig file (default: KUBECONFIG, then the in-cluster service account, then ~/.kube/config)')
-    .option('--concurrent <n>', 'Packages reconciled at the same time', positiveIntFlag, 4)
+    .option('--concurrent <n>', 'Packages reconciled at the same time (a reconcile mostly waits on the apiserver)', positiveIntFlag, 8)
     .option('--kube-api-qps <n>', KUBE_API_FLAG_HELP.qps, nonNegativeNumberFlag)
     .option('--kube-api-burst <n>', KUBE_API_FLAG_HELP.burst, positiveIntFlag)
     .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')

@@ -100,10 +100,10 @@ export function createPackageController(opts: PackageControllerOptions): Package
   const wakes = (key: string, event: ManagedObjectEvent): boolean => {
     const pkg = controller.informer.get(key);
     if (pkg === undefined || pkg.spec.suspend === true) return false;
+    // Our own write coming back through the watch is neither drift nor news about health (the answer was read already).
+    if (event.type !== 'delete' && engine.state.isOwnWrite(objectId(event.object as Parameters<typeof objectId>[0]), event.object)) return false;
     if (engine.awaitsHealth(key)) return true;
     if (pkg.spec.drift?.mode === 'ignore') return false;
-    // Our own write coming back through the watch is not drift.
-    if (event.type !== 'delete' && engine.state.isOwnWrite(objectId(event.object as Parameters<typeof objectId>[0]), event.object)) return false;
     return event.type !== 'update' || event.old === undefined || mayBeDrift(event.old, event.object);
   };
 

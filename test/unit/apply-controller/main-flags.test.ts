@@ -4,7 +4,7 @@ import { parseApplyControllerFlags } from '../../../apply-controller/main.ts';
 
 test('defaults', (t) => {
   const flags = parseApplyControllerFlags([], {});
-  t.is(flags.concurrent, 4);
+  t.is(flags.concurrent, 8);
   t.is(flags.kubeApiQps, undefined, 'unset: follow API Priority and Fairness');
   t.is(flags.kubeApiBurst, undefined);
   t.is(flags.metricsAddr, ':8080');
@@ -20,13 +20,13 @@ test('defaults', (t) => {
 
 test('every flag', (t) => {
   const flags = parseApplyControllerFlags([
-    '--kubeconfig', '/k', '--concurrent', '8', '--kube-api-qps', '20', '--kube-api-burst', '40', '--metrics-addr', '127.0.0.1:0',
+    '--kubeconfig', '/k', '--concurrent', '12', '--kube-api-qps', '20', '--kube-api-burst', '40', '--metrics-addr', '127.0.0.1:0',
     '--health-addr', '', '--leader-elect', '--default-service-account', 'tenant', '--no-cross-namespace-refs',
     '--artifact-cache-dir', '/tmp/x', '--watch-label-selector', 'team=a', '--watch-namespace', 'apps',
     '--dependency-requeue-interval', '30s', '--log-level', 'debug',
   ], { POD_NAMESPACE: 'trellis' });
   t.like(flags, {
-    kubeconfig: '/k', concurrent: 8, kubeApiQps: 20, kubeApiBurst: 40, metricsAddr: '127.0.0.1:0', healthAddr: '', leaderElect: true,
+    kubeconfig: '/k', concurrent: 12, kubeApiQps: 20, kubeApiBurst: 40, metricsAddr: '127.0.0.1:0', healthAddr: '', leaderElect: true,
     defaultServiceAccount: 'tenant', noCrossNamespaceRefs: true, artifactCacheDir: '/tmp/x', watchLabelSelector: 'team=a',
     watchNamespace: 'apps', dependencyRequeueMs: 30_000, logLevel: 'debug', leaderElectionNamespace: 'trellis',
   });
