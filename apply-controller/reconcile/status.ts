@@ -128,6 +128,18 @@ export function rolloutStartStatus(previous: PackageStatus | undefined, generati
   return status;
 }
 
+/**
+ * True when the status already says this rollout is under way (Reconciling for
+ * this generation, naming this revision and source revision): the rollout-start
+ * status need not be written again by a reconcile that comes back to it.
+ */
+export function rolloutUnderWay(status: PackageStatus | undefined, generation: number | undefined, revision: number,
+  sourceRevision: string): boolean {
+  const reconciling = status?.conditions?.find((c) => c.type === ConditionType.Reconciling);
+  return reconciling?.status === 'True' && reconciling.observedGeneration === generation
+    && reconciling.message.startsWith(`Applying revision ${revision}: ${sourceRevision}`);
+}
+
 /** True when the status is Ready=True for this generation, i.e. the last reconcile of this spec succeeded. */
 export function readyForGeneration(status: PackageStatus | undefined, generation: number | undefined): boolean {
   return readyAtGeneration(status, generation);

@@ -3,7 +3,7 @@
 import test from 'ava';
 import type { PackageStatus } from '../../../apply-controller/api.ts';
 import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
-import { readyForGeneration, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
+import { readyForGeneration, summarizeStatus, rolloutStartStatus, rolloutUnderWay } from '../../../apply-controller/reconcile/status.ts';
 import { mergePatch } from '../../../runtime/merge-patch.ts';
 import { getCondition } from '../../../runtime/conditions.ts';
 
@@ -85,4 +85,18 @@ test('the reconcile-request annotation is echoed as lastHandledReconcileAt', (t)
 test('mergePatch: changed fields, null for removed ones, arrays whole', (t) => {
   t.deepEqual(mergePatch({ a: 1, b: { c: 2, d: 3 }, e: [1, 2] }, { a: 1, b: { c: 2 }, e: [1], f: 'x' }), { b: { d: null }, e: [1], f: 'x' });
   t.is(mergePatch({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), undefined);
+});
+
+test('a rollout already under way is not announced again; another revision, source or generation is', (t) => {
+  const source = `1.0.0@sha256:${'a'.repeat(64)}`;
+  const started = rolloutStartStatus(undefined, 3, 2, source);
+  t.true(rolloutUnderWay(started, 3, 2, source));
+  const waiting = summarizeStatus({
+    previous: started, generation: 3,
+    outcome: { kind: 'progressing', message: `Applying revision 2: ${source}; waiting for 1 object(s) of phase default to become healthy: x`, recheckAfterMs: 1000 },
+  });
+  t.true(rolloutUnderWay(waiting, 3, 2, source), 'waiting for health is still the same rollout');
+  t.false(rolloutUnderWay(waiting, 4, 2, source), 'a new generation');
+  t.false(rolloutUnderWay(waiting, 3, 3, source), 'another revision');
+  t.false(rolloutUnderWay(undefined, 3, 2, source));
 });
