@@ -232,11 +232,12 @@ const applyRevision: PackageStep = async (run) => {
   const key = keyOf(pkg, deps);
   const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
+  const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision) ?? Date.now();
   const outcome = await applyPhases(deps.objectsClient, content.phases, {
     labels: labelsOf(pkg), ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
     ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(engine && deps.engine ? { engine, checkHealthOnce: true, startedAt: deps.engine.rolloutStart(key, revision.spec.revision) } : {}),
+    ...(engine ? { engine, checkHealthOnce: true, startedAt } : {}),
   });
   record.applied = outcome.changeSet;
   if (outcome.pending) {
@@ -247,7 +248,7 @@ const applyRevision: PackageStep = async (run) => {
     const { unhealthy } = outcome.pending;
     const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
     const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
-    const left = (deps.engine?.rolloutStart(key, revision.spec.revision) ?? Date.now()) + settings.timeoutMs - Date.now();
+    const left = startedAt + settings.timeoutMs - Date.now();
     return {
       kind: 'progressing',
       message: `Applying revision ${revision.spec.revision}: ${artifact.revision}; waiting for ${unhealthy.length} object(s) of phase ${outcome.pending.phase} to become healthy: ${shown}${more}`,
