@@ -10,6 +10,13 @@ import { k8s } from 'cdk8s-plus-33';
 /** Ports the controllers listen on (their flags' defaults). */
 export const PORTS = { metrics: 8080, health: 8081, artifacts: 9090 } as const;
 
+/** A writable emptyDir folder. */
+export interface ScratchVolume {
+  readonly mountPath: string;
+  /** The kubelet evicts the Pod when the folder outgrows this (a full node disk would hurt every Pod on it). */
+  readonly sizeLimit: string;
+}
+
 /** One controller Deployment. */
 export interface ControllerDeployment {
   /** `source-controller` or `apply-controller`: Deployment, ServiceAccount and label. */
@@ -22,8 +29,8 @@ export interface ControllerDeployment {
   readonly args: readonly string[];
   readonly labels: Record<string, string>;
   readonly ports: readonly k8s.ContainerPort[];
-  /** Writable folders (emptyDir), by volume name. */
-  readonly scratch: Readonly<Record<string, string>>;
+  /** Writable folders (emptyDir), by volume name: where it is mounted and how large it may grow. */
+  readonly scratch: Readonly<Record<string, ScratchVolume>>;
   readonly memoryLimit: string;
 }
 
@@ -65,9 +72,9 @@ export function controllerDeployment(scope: Chart, c: ControllerDeployment): voi
             securityContext: {
               allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] },
             },
-            volumeMounts: Object.entries(c.scratch).map(([name, mountPath]) => ({ name, mountPath })),
+            volumeMounts: Object.entries(c.scratch).map(([name, v]) => ({ name, mountPath: v.mountPath })),
           }],
-          volumes: Object.keys(c.scratch).map((name) => ({ name, emptyDir: {} })),
+          volumes: Object.entries(c.scratch).map(([name, v]) => ({ name, emptyDir: { sizeLimit: q(v.sizeLimit) } })),
         },
       },
     },

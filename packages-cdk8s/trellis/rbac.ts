@@ -1,19 +1,34 @@
 /**
- * Least-privilege RBAC of Trellis's two controllers: each gets exactly the verbs
+ * Least-privilege RBAC of Trellis's two controllers. Each gets exactly the verbs
  * its reconcilers use on its own kinds, read access where it only reads, event
- * writes, and a namespaced Role for its leader-election Lease.
+ * writes, and a namespaced Role for its leader-election Lease. Nothing is bound
+ * to `cluster-admin`.
  *
- * The one broad grant is deliberate and separate: Packages without
- * `serviceAccountName` are applied as the apply controller itself, and a package
- * may contain anything (RBAC objects included, which the apiserver only lets an
- * identity create if it holds those rights), so that identity is bound to
- * `cluster-admin` by its own ClusterRoleBinding (`trellis-apply-controller-packages`).
- * Multi-tenant clusters delete that binding and run the controller with
- * `--default-service-account`, so every Package applies as an account of its own
- * namespace.
+ * What the apply controller may do to the objects Packages hold is not fixed
+ * here but grown by the cluster's admins, through two aggregated ClusterRoles
+ * (the clusterrole-aggregation controller fills their rules from every
+ * ClusterRole carrying their label):
+ *
+ * - `trellis-apply-watch` (label {@link APPLY_WATCH_LABEL}): list and watch, so the
+ *   drift cache sees changes as they happen. Trellis ships
+ *   `trellis-apply-watch-defaults` for the common built-in kinds (never Secrets:
+ *   a cluster-wide watch of Secrets would be a read of every Secret). A kind
+ *   missing here still works; its drift is found at the Package's interval.
+ * - `trellis-apply-packages` (label {@link APPLY_PACKAGES_LABEL}): what Packages
+ *   without `serviceAccountName` may write, since those are applied as the apply
+ *   controller itself. Empty as shipped: such Packages are refused until an admin
+ *   grants kinds, or the controller runs with `--default-service-account`.
+ *
+ * Packages with `serviceAccountName` are applied as that account (impersonation),
+ * with whatever its namespace's admins gave it.
  */
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
+
+/** The label that adds a ClusterRole's rules to `trellis-apply-watch`. */
+export const APPLY_WATCH_LABEL = 'trellis.dev/aggregate-to-apply-watch';
+/** The label that adds a ClusterRole's rules to `trellis-apply-packages`. */
+export const APPLY_PACKAGES_LABEL = 'trellis.dev/aggregate-to-apply-packages';
 
 /** What a controller is allowed, beyond its own Lease. */
 export interface ControllerRbac {
@@ -54,19 +69,40 @@ export const APPLY_CONTROLLER_RULES: readonly k8s.PolicyRule[] = [
   events,
 ];
 
+/**
+ * The kinds `trellis-apply-watch-defaults` lets the drift cache watch: the
+ * built-in kinds packages usually hold, Trellis's own installation included.
+ */
+export const DEFAULT_WATCHED_KINDS: readonly k8s.PolicyRule[] = [
+  { apiGroups: [''], resources: ['configmaps', 'services', 'serviceaccounts', 'namespaces', 'persistentvolumeclaims'], verbs: ['list', 'watch'] },
+  { apiGroups: ['apps'], resources: ['deployments', 'statefulsets', 'daemonsets'], verbs: ['list', 'watch'] },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: ['list', 'watch'] },
+  { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: ['list', 'watch'] },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list', 'watch'] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['list', 'watch'] },
+  { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings', 'clusterroles', 'clusterrolebindings'], verbs: ['list', 'watch'] },
+  { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['list', 'watch'] },
+];
+
+const metadataOf = (c: { namespace: string; labels: Record<string, string> }) => (name: string, namespaced: boolean): k8s.ObjectMeta => ({
+  name, labels: c.labels, ...(namespaced ? { namespace: c.namespace } : {}),
+});
+
+function clusterRoleBinding(scope: Chart, id: string, meta: k8s.ObjectMeta, role: string, subject: k8s.Subject): void {
+  new k8s.KubeClusterRoleBinding(scope, id, {
+    metadata: meta,
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+    subjects: [subject],
+  });
+}
+
 /** ServiceAccount, ClusterRole + binding, and the Lease Role + binding of one controller. */
 export function controllerRbac(scope: Chart, c: ControllerRbac): void {
-  const metadata = (name: string, namespaced: boolean): k8s.ObjectMeta => ({
-    name, labels: c.labels, ...(namespaced ? { namespace: c.namespace } : {}),
-  });
+  const metadata = metadataOf(c);
   const subject: k8s.Subject = { kind: 'ServiceAccount', name: c.name, namespace: c.namespace };
   new k8s.KubeServiceAccount(scope, `${c.name}-sa`, { metadata: metadata(c.name, true), automountServiceAccountToken: true });
   new k8s.KubeClusterRole(scope, `${c.name}-clusterrole`, { metadata: metadata(`trellis-${c.name}`, false), rules: [...c.rules] });
-  new k8s.KubeClusterRoleBinding(scope, `${c.name}-clusterrolebinding`, {
-    metadata: metadata(`trellis-${c.name}`, false),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `trellis-${c.name}` },
-    subjects: [subject],
-  });
+  clusterRoleBinding(scope, `${c.name}-clusterrolebinding`, metadata(`trellis-${c.name}`, false), `trellis-${c.name}`, subject);
   new k8s.KubeRole(scope, `${c.name}-leader-election-role`, {
     metadata: metadata(`${c.name}-leader-election`, true),
     rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] }],
@@ -78,14 +114,26 @@ export function controllerRbac(scope: Chart, c: ControllerRbac): void {
   });
 }
 
-/** The binding that lets Packages without serviceAccountName install anything (see the module comment). */
-export function packageApplierBinding(scope: Chart, namespace: string, labels: Record<string, string>): void {
-  new k8s.KubeClusterRoleBinding(scope, 'apply-controller-packages', {
-    metadata: {
-      name: 'trellis-apply-controller-packages', labels,
-      annotations: { 'trellis.dev/purpose': 'identity of Packages without serviceAccountName; delete it and use --default-service-account on multi-tenant clusters' },
-    },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-    subjects: [{ kind: 'ServiceAccount', name: 'apply-controller', namespace }],
+/**
+ * The two aggregated ClusterRoles of the apply controller (see the module
+ * comment), their bindings, and the shipped watch defaults.
+ */
+export function applyAggregatedRbac(scope: Chart, namespace: string, labels: Record<string, string>): void {
+  const metadata = metadataOf({ namespace, labels });
+  const subject: k8s.Subject = { kind: 'ServiceAccount', name: 'apply-controller', namespace };
+  const aggregated = (id: string, name: string, label: string, purpose: string): void => {
+    new k8s.KubeClusterRole(scope, id, {
+      metadata: { ...metadata(name, false), annotations: { 'trellis.dev/purpose': purpose } },
+      aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [label]: 'true' } }] },
+    });
+    clusterRoleBinding(scope, `${id}-binding`, metadata(name, false), name, subject);
+  };
+  aggregated('apply-watch', 'trellis-apply-watch', APPLY_WATCH_LABEL,
+    `list and watch for the drift cache; add kinds with ClusterRoles labelled ${APPLY_WATCH_LABEL}=true`);
+  aggregated('apply-packages', 'trellis-apply-packages', APPLY_PACKAGES_LABEL,
+    `what Packages without serviceAccountName may write; add kinds with ClusterRoles labelled ${APPLY_PACKAGES_LABEL}=true`);
+  new k8s.KubeClusterRole(scope, 'apply-watch-defaults', {
+    metadata: { name: 'trellis-apply-watch-defaults', labels: { ...labels, [APPLY_WATCH_LABEL]: 'true' } },
+    rules: [...DEFAULT_WATCHED_KINDS],
   });
 }
