@@ -12,7 +12,7 @@
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
 import { Counter } from 'prom-client';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
@@ -41,8 +41,12 @@ export interface ApplyControllerFlags {
   readonly leaderElectionNamespace: string;
   /** Packages without `serviceAccountName` apply as this account of their namespace. */
   readonly defaultServiceAccount?: string | undefined;
-  /** Sources and dependencies must be in the Package's own namespace. */
-  readonly noCrossNamespaceRefs: boolean;
+  /**
+   * `--allow-cross-namespace-refs`: sources and dependencies may be in other
+   * namespaces and Packages applying as the controller may write anywhere.
+   * Off by default (multi-tenant lockdown).
+   */
+  readonly allowCrossNamespaceRefs: boolean;
   readonly artifactCacheDir: string;
   /** Reconcile only Packages with these labels. */
   readonly watchLabelSelector?: string | undefined;
@@ -75,7 +79,8 @@ export function applyControllerCommand(): Command {
     .option('--leader-election-id <name>', 'name of the Lease', 'trellis-apply-controller')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE or trellis-system)')
     .option('--default-service-account <name>', 'Packages without serviceAccountName apply as this account of their namespace', serviceAccountName)
-    .option('--no-cross-namespace-refs', 'forbid sources and dependencies in other namespaces')
+    .option('--allow-cross-namespace-refs', 'single-tenant clusters: allow sources and dependencies in other namespaces, and Packages without a service account to write outside their namespace', false)
+    .addOption(new Option('--no-cross-namespace-refs', 'the default now (kept for old command lines)').hideHelp())
     .option('--artifact-cache-dir <dir>', 'folder where artifacts are unpacked', join(tmpdir(), 'trellis-apply-controller'))
     .option('--watch-label-selector <selector>', 'reconcile only Packages with these labels (k=v,k2=v2)')
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
@@ -100,8 +105,8 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     leaderElectionId: o.leaderElectionId as string,
     leaderElectionNamespace: (o.leaderElectionNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     defaultServiceAccount: o.defaultServiceAccount as string | undefined,
-    // commander turns `--no-cross-namespace-refs` into `crossNamespaceRefs: false`.
-    noCrossNamespaceRefs: o.crossNamespaceRefs === false,
+    // `--no-cross-namespace-refs` (the old opt-in to the lockdown, now the default) wins over the opt-out.
+    allowCrossNamespaceRefs: o.allowCrossNamespaceRefs === true && o.crossNamespaceRefs !== false,
     artifactCacheDir: resolve(o.artifactCacheDir as string),
     watchLabelSelector: o.watchLabelSelector as string | undefined,
     watchNamespace: o.watchNamespace as string | undefined,
@@ -131,7 +136,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
   const packages = createPackageController({
     client: manager.client, events: manager.events, artifacts, logger: log, metrics: manager.metrics,
     concurrency: flags.concurrent, defaultServiceAccount: flags.defaultServiceAccount,
-    noCrossNamespaceRefs: flags.noCrossNamespaceRefs, watchLabelSelector: flags.watchLabelSelector,
+    allowCrossNamespaceRefs: flags.allowCrossNamespaceRefs, watchLabelSelector: flags.watchLabelSelector,
     dependencyRequeueMs: flags.dependencyRequeueMs,
     ...(flags.watchNamespace === undefined ? {} : { namespace: flags.watchNamespace }),
   });

@@ -86,7 +86,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   // Every write of the controller goes through the guard: a PackageRevision's spec can be created, never changed.
   const client = guardRevisionSpecs(opts.client);
   const scopes = new KindScopes(client);
-  const flags: TenancyFlags = { defaultServiceAccount: opts.defaultServiceAccount, noCrossNamespaceRefs: opts.noCrossNamespaceRefs };
+  const flags: TenancyFlags = { defaultServiceAccount: opts.defaultServiceAccount, allowCrossNamespaceRefs: opts.allowCrossNamespaceRefs };
 
   return async (key: string, ctx: ReconcileContext<Package>): Promise<ReconcileResult | void> => {
     const ref = refOfPackage(ctx.namespace, ctx.name);

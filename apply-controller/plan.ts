@@ -55,7 +55,7 @@ export interface RenderOptions {
   readonly client: KubeClient;
   readonly source: PlanSource;
   readonly values?: ValuesOverride | undefined;
-  /** The controller's tenancy flags; without them a Package is a tenant only when it names a service account. */
+  /** The controller's tenancy flags; without them the defaults (the lockdown, no default service account). */
   readonly flags?: TenancyFlags | undefined;
 }
 
@@ -131,7 +131,7 @@ async function renderFromDir(dir: string, pkg: Package, opts: RenderOptions): Pr
   const settings = settingsOf(pkg, opts.flags);
   const scopes = new KindScopes(opts.client);
   const valuesFrom = await readValuesFrom(opts.client, pkg);
-  const read = (values: Values | undefined) => readPackageBundle(dir, pkg, scopes, { values, valuesFrom, restricted: settings.tenant });
+  const read = (values: Values | undefined) => readPackageBundle(dir, pkg, scopes, { values, valuesFrom, restricted: settings.confinedToNamespace });
   const override = opts.values;
   let bundle = await read(typeof override === 'function' || override === undefined ? pkg.spec.values : override);
   if (typeof override === 'function') {

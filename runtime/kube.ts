@@ -9,7 +9,7 @@ import type { KubeObject, ObjectList, ObjectRef, ResourceType } from './object.t
 import { refOf } from './object.ts';
 import { ApiRateLimiter, type ApiRateLimitOptions } from './rate-limit.ts';
 import { isNotFound, KubeTransport, RequestCounter, type TransportRequest, type Verb } from './kube-transport.ts';
-import { ResourceDiscovery } from './discovery.ts';
+import { ResourceDiscovery, type ApiResource } from './discovery.ts';
 
 /**
  * Options for {@link KubeClient}. Without `qps` and `burst` the client follows
@@ -95,6 +95,15 @@ const PATCH_CONTENT_TYPES: Record<PatchType | 'apply', string> = {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
+/**
+ * The groups of a service account of `namespace`, as the apiserver's token
+ * authenticator gives them: every account, the accounts of the namespace, and
+ * every authenticated user.
+ */
+export function serviceAccountGroups(namespace: string): string[] {
+  return ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
+}
+
 /** A Kubernetes client for any kind, with named options. Cheap to {@link KubeClient.impersonate}. */
 export class KubeClient {
   /** The transport (rate limiter, request counter) shared with impersonating clients. */
@@ -102,7 +111,7 @@ export class KubeClient {
   /** The user this client impersonates, if any. */
   readonly impersonating: string | undefined;
   private readonly discovery: ResourceDiscovery;
-  private readonly headers: Readonly<Record<string, string>>;
+  private readonly headers: Readonly<Record<string, string | readonly string[]>>;
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     this.transport = new KubeTransport(kubeConfig, {
@@ -124,9 +133,11 @@ export class KubeClient {
 
   /**
    * A client that acts as `system:serviceaccount:<namespace>:<serviceAccount>`
-   * (Impersonate-User). It shares this client's connections, rate limit,
-   * discovery cache and request count; the apiserver authorizes each request as
-   * the account (and its groups `system:serviceaccounts[:<namespace>]`).
+   * with the groups the apiserver gives a service account's own token
+   * ({@link serviceAccountGroups}), so RoleBindings to those groups apply too.
+   * It shares this client's connections, rate limit, discovery cache and request
+   * count. Impersonating a user without naming groups would leave them out: the
+   * apiserver only adds `system:authenticated`.
    */
   impersonate(namespace: string, serviceAccount: string): KubeClient {
     if (!DNS_LABEL.test(namespace)) throw new Error(`invalid namespace "${namespace}"`);
@@ -134,8 +145,14 @@ export class KubeClient {
     const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
     const copy = Object.create(KubeClient.prototype) as KubeClient;
     return Object.assign(copy, {
-      transport: this.transport, discovery: this.discovery, headers: { 'impersonate-user': user }, impersonating: user,
+      transport: this.transport, discovery: this.discovery, impersonating: user,
+      headers: { 'impersonate-user': user, 'impersonate-group': serviceAccountGroups(namespace) },
     });
+  }
+
+  /** The REST resource (plural, scope) serving `apiVersion`/`kind`, or undefined when the apiserver serves none. */
+  async resourceOf(apiVersion: string, kind: string): Promise<ApiResource | undefined> {
+    return this.discovery.find(apiVersion, kind, true);
   }
 
   /** The object, or undefined when it does not exist. */

@@ -1,7 +1,14 @@
 /**
  * A Package's spec turned into the numbers and choices a reconcile works with:
- * durations in milliseconds, the account it applies as (and so whether it is a
- * tenant restricted to its namespace), drift handling. Pure.
+ * durations in milliseconds (bounded, see {@link PACKAGE_DURATION_LIMITS}), the
+ * account it applies as and how far it may reach, drift handling. Pure.
+ *
+ * Tenancy is locked down unless the controller runs with
+ * `--allow-cross-namespace-refs`: a Package that applies as the controller itself
+ * (no `serviceAccountName`, no `--default-service-account`) may then write only
+ * namespaced objects of its own namespace. A Package with an account reaches as
+ * far as that account's RBAC lets it, checked before the first write
+ * (reconcile/reach.ts) and by the apiserver on every write.
  */
 import type { Package } from '../api.ts';
 import { validateIgnoreRules, type IgnoreRule } from '../drift/ignore.ts';
@@ -12,9 +19,31 @@ import { PackageFailure } from './failure.ts';
 export interface TenancyFlags {
   /** `--default-service-account`: Packages without `serviceAccountName` apply as this account. */
   readonly defaultServiceAccount?: string | undefined;
-  /** `--no-cross-namespace-refs`: sources and dependencies must be in the Package's namespace. */
-  readonly noCrossNamespaceRefs?: boolean | undefined;
+  /**
+   * `--allow-cross-namespace-refs`: sources and dependencies may be in other
+   * namespaces, and Packages applying as the controller may write anywhere (a
+   * single-tenant cluster). Off by default.
+   */
+  readonly allowCrossNamespaceRefs?: boolean | undefined;
 }
+
+/** Whether references to other namespaces are forbidden (the default, multi-tenant lockdown). */
+export function crossNamespaceRefsForbidden(flags: TenancyFlags): boolean {
+  return flags.allowCrossNamespaceRefs !== true;
+}
+
+/**
+ * The longest durations a Package spec may ask for. A reconcile holds a rollout
+ * clock for `timeout`, so a month-long timeout is a Package that never fails;
+ * an interval of a day is the most that still notices drift the watch missed.
+ * The CRD schema refuses longer values where it can (Go duration patterns); the
+ * controller checks again before the first write.
+ */
+export const PACKAGE_DURATION_LIMITS = {
+  interval: { ms: 24 * 3_600_000, text: '24h' },
+  retryInterval: { ms: 24 * 3_600_000, text: '24h' },
+  timeout: { ms: 3_600_000, text: '1h' },
+} as const;
 
 /** Drift modes. */
 export type DriftMode = 'correct' | 'warn' | 'ignore';
@@ -31,8 +60,12 @@ export interface PackageSettings {
   readonly ignore: readonly IgnoreRule[];
   /** The account every read and write for the package's objects goes through; undefined: the controller's own. */
   readonly serviceAccount: string | undefined;
-  /** A tenant may only write into its own namespace. */
-  readonly tenant: boolean;
+  /**
+   * The bundle may hold only namespaced objects of the Package's own namespace
+   * (checked before the first write): a Package applying as the controller
+   * under the lockdown.
+   */
+  readonly confinedToNamespace: boolean;
   /** `rollback.onFailure`: re-apply the last Available revision when a new one fails. */
   readonly rollbackOnFailure: boolean;
   /** `rollback.revision`: the PackageRevision number held instead of following the source. */
@@ -41,13 +74,19 @@ export interface PackageSettings {
   readonly historyLimit: number;
 }
 
-function duration(value: string | undefined, fallback: string, field: string): number {
+function duration(value: string | undefined, fallback: string, field: keyof typeof PACKAGE_DURATION_LIMITS): number {
+  const limit = PACKAGE_DURATION_LIMITS[field];
+  let ms: number;
   try {
-    return parsePositiveDuration(value ?? fallback, `spec.${field}`);
+    ms = parsePositiveDuration(value ?? fallback, `spec.${field}`);
   } catch (err) {
     if (!(err instanceof InvalidDurationError)) throw err;
-    throw new PackageFailure(undefined, 'InvalidSpec', `spec.${field} ${JSON.stringify(value)} must be a duration between 1ms and 24 days`, 'stall');
+    ms = Number.NaN;
   }
+  if (!(ms <= limit.ms)) {
+    throw new PackageFailure(undefined, 'InvalidSpec', `spec.${field} ${JSON.stringify(value)} must be a duration between 1ms and ${limit.text}`, 'stall');
+  }
+  return ms;
 }
 
 /** Label values are at most 63 characters; the package labels carry the Package's name. */
@@ -81,7 +120,7 @@ export function settingsOf(pkg: Package, flags: TenancyFlags = {}): PackageSetti
     driftMode: spec.drift?.mode ?? 'correct',
     ignore,
     serviceAccount,
-    tenant: serviceAccount !== undefined,
+    confinedToNamespace: serviceAccount === undefined && crossNamespaceRefsForbidden(flags),
     rollbackOnFailure: spec.rollback?.onFailure ?? false,
     pinnedRevision: spec.rollback?.revision,
     historyLimit: spec.historyLimit ?? 10,

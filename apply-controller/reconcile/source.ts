@@ -10,7 +10,7 @@ import {
 } from '../../source-controller/api.ts';
 import { packageResource, type Package } from '../api.ts';
 import { PackageFailure } from './failure.ts';
-import type { TenancyFlags } from './settings.ts';
+import { crossNamespaceRefsForbidden, type TenancyFlags } from './settings.ts';
 
 /** A source and the artifact it publishes. */
 export interface ResolvedSource {
@@ -36,14 +36,15 @@ export function sourceKeyOf(pkg: Package): { kind: 'GitRepository' | 'OCIReposit
 
 /**
  * The artifact of the Package's source. Fails (stalling) on a cross-namespace
- * reference when they are forbidden, and (retrying) when the source does not
- * exist or has no artifact yet.
+ * reference unless `--allow-cross-namespace-refs` allows them (checked before
+ * the source is even read), and (retrying) when the source does not exist or
+ * has no artifact yet.
  */
 export async function resolveSource(client: KubeClient, pkg: Package, flags: TenancyFlags): Promise<ResolvedSource> {
   const { kind, namespace, name } = sourceKeyOf(pkg);
-  if (flags.noCrossNamespaceRefs && namespace !== pkg.metadata.namespace) {
+  if (crossNamespaceRefsForbidden(flags) && namespace !== pkg.metadata.namespace) {
     throw new PackageFailure(undefined, 'CrossNamespaceRefNotAllowed',
-      `${kind} ${namespace}/${name} is in another namespace, and cross-namespace references are not allowed`, 'stall');
+      `spec.sourceRef: ${kind} ${namespace}/${name} is in another namespace, and this controller does not allow cross-namespace references (--allow-cross-namespace-refs)`, 'stall');
   }
   const resource = SOURCE_RESOURCES[kind];
   const source = await client.get<Source>({ apiVersion: resource.apiVersion, kind, namespace, name });
@@ -81,9 +82,9 @@ export async function checkDependencies(client: KubeClient, pkg: Package, flags:
     if (namespace === own && ref.name === pkg.metadata.name) {
       throw new PackageFailure(undefined, 'InvalidSpec', 'spec.dependsOn names the Package itself', 'stall');
     }
-    if (flags.noCrossNamespaceRefs && namespace !== own) {
+    if (crossNamespaceRefsForbidden(flags) && namespace !== own) {
       throw new PackageFailure(undefined, 'CrossNamespaceRefNotAllowed',
-        `dependency ${key} is in another namespace, and cross-namespace references are not allowed`, 'stall');
+        `spec.dependsOn: Package ${key} is in another namespace, and this controller does not allow cross-namespace references (--allow-cross-namespace-refs)`, 'stall');
     }
     const dep = await client.get<Package>({ apiVersion: packageResource.apiVersion, kind: packageResource.kind, namespace, name: ref.name });
     if (!dep) throw new PackageFailure(undefined, 'DependencyNotReady', `waiting for dependency ${key}: it does not exist`, 'dependency');

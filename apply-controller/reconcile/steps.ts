@@ -9,8 +9,10 @@
  *  2. `history`       the revisions, and everything the Package may have in the cluster
  *  3. `pin`           `spec.rollback.revision`: re-apply that revision and finish (rollback/pin.ts)
  *  4. `source`        the source's artifact                   (ArtifactNotReady, SourceNotFound, CrossNamespaceRefNotAllowed)
- *  5. `content`       values, then the bundle read and validated, or kept from the last reconcile
- *                                                             (ValuesNotFound, InvalidValues, ArtifactFailed: every bundle reason)
+ *  5. `content`       values (read as the Package's account), then the bundle read and validated, or kept from
+ *                     the last reconcile; a tenant's reach outside its namespace checked
+ *                                                             (ValuesNotFound, ValuesForbidden, InvalidValues, AccessDenied,
+ *                                                              ArtifactFailed: every bundle reason)
  *  6. `observe`       drift modes `ignore` / `warn` on an applied, healthy revision: nothing, or a diff (DriftDetected)
  *  7. `hold`          after an automatic rollback, the failed state is not tried again (RolledBack)
  *  8. `record`        the PackageRevision, written before any object (ArtifactFailed: RevisionTooLarge)
@@ -45,6 +47,7 @@ import type { PackageSettings, TenancyFlags } from './settings.ts';
 import { checkDependencies, resolveSource } from './source.ts';
 import { readyForGeneration, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
+import { checkReach } from './reach.ts';
 import { restoreContext, type EngineMemory } from './engine.ts';
 import { finishRevision } from './finish.ts';
 import type { ResolvedSource } from './source.ts';
@@ -158,7 +161,8 @@ const resolveArtifact: PackageStep = async (run) => {
 const renderContent: PackageStep = async (run) => {
   const { pkg, deps } = run;
   const { artifact } = need(run.source, 'the source');
-  const valuesFrom = await readValuesFrom(deps.client, pkg);
+  // Read as the Package's account: a tenant names only what it may read itself.
+  const valuesFrom = await readValuesFrom(deps.objectsClient, pkg);
   run.content = await loadRevisionContent(pkg, deps, artifact, valuesFrom);
   run.record.attempted = { revision: artifact.revision, valuesHash: run.content.bundle.valuesHash };
   run.sameAsCurrent = run.current !== undefined
@@ -393,16 +397,18 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
   valuesFrom: Values[]): Promise<RevisionContent> {
   const load = async (): Promise<RevisionContent> => {
     const bundle = await deps.artifacts.withArtifact(artifact, (dir) => readPackageBundle(dir, pkg, deps.scopes, {
-      values: pkg.spec.values, valuesFrom, restricted: deps.settings.tenant,
+      values: pkg.spec.values, valuesFrom, restricted: deps.settings.confinedToNamespace,
     }));
     const phases = phasesOf(bundle.phases);
     const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
+    // A tenant's reach outside its namespace is its account's to grant: asked before the revision is recorded.
+    await checkReach(deps.objectsClient, pkg.metadata.namespace ?? '', record.flatMap((p) => p.objects));
     return { bundle, phases, record, contentHash: contentHashOf(record) };
   };
   if (!deps.engine) return load();
   const inputs = {
     digest: artifact.digest, path: pkg.spec.path, values: pkg.spec.values, valuesFrom, namespace: pkg.metadata.namespace,
-    targetNamespace: pkg.spec.targetNamespace, restricted: deps.settings.tenant,
+    targetNamespace: pkg.spec.targetNamespace, restricted: deps.settings.confinedToNamespace, serviceAccount: deps.settings.serviceAccount,
   };
   return deps.engine.memo(keyOf(pkg, deps), inputs, load);
 }

@@ -1,11 +1,15 @@
 /**
  * `spec.valuesFrom`: values kept in ConfigMaps and Secrets of the Package's
  * namespace. Each entry is read in order; a missing object or key fails the
- * reconcile unless the entry is `optional`. Nothing read here ever appears in a
+ * reconcile unless the entry is `optional`. The reconciler reads them as the
+ * Package's service account when it has one (a tenant can only name what it
+ * could read itself); an object the account may not read fails with
+ * `ValuesForbidden`, optional or not. Nothing read here ever appears in a
  * message: Secret contents are values, and values are never shown.
  */
 import { parse } from 'yaml';
 import type { KubeClient } from '../../runtime/kube.ts';
+import { isForbidden } from '../../runtime/kube-transport.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import type { Package } from '../api.ts';
 import { isPlainObject } from '../bundle/object.ts';
@@ -47,6 +51,17 @@ export function valuesOfEntry(text: string, targetPath: string | undefined): Val
   return isPlainObject(parsed) ? parsed : 'is not a YAML mapping of values';
 }
 
+/** The ConfigMap or Secret, or undefined when it does not exist; a refusal says who was refused, never what the object holds. */
+async function readDataObject(client: KubeClient, kind: string, namespace: string, name: string, where: string): Promise<DataObject | undefined> {
+  try {
+    return await client.get<DataObject>({ apiVersion: 'v1', kind, namespace, name });
+  } catch (err) {
+    if (!isForbidden(err)) throw err;
+    const who = client.impersonating ?? 'the controller';
+    throw new PackageFailure(undefined, 'ValuesForbidden', `${where}: ${who} may not get it; grant it get on ${kind === 'Secret' ? 'secrets' : 'configmaps'} (by name)`, 'retry');
+  }
+}
+
 /** Reads every `valuesFrom` entry, in order (through `client`, in the Package's namespace). */
 export async function readValuesFrom(client: KubeClient, pkg: Package): Promise<Values[]> {
   const namespace = pkg.metadata.namespace ?? '';
@@ -54,7 +69,7 @@ export async function readValuesFrom(client: KubeClient, pkg: Package): Promise<
   for (const [i, ref] of (pkg.spec.valuesFrom ?? []).entries()) {
     const where = `spec.valuesFrom[${i}]: ${ref.kind} ${namespace}/${ref.name}`;
     const key = ref.valuesKey ?? 'values.yaml';
-    const obj = await client.get<DataObject>({ apiVersion: 'v1', kind: ref.kind, namespace, name: ref.name });
+    const obj = await readDataObject(client, ref.kind, namespace, ref.name, where);
     let text: string | undefined;
     if (obj) {
       const raw = obj.data?.[key] ?? (ref.kind === 'ConfigMap' ? obj.binaryData?.[key] : undefined);

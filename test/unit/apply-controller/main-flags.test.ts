@@ -10,7 +10,7 @@ test('defaults', (t) => {
   t.is(flags.metricsAddr, ':8080');
   t.is(flags.healthAddr, ':8081');
   t.false(flags.leaderElect);
-  t.false(flags.noCrossNamespaceRefs);
+  t.false(flags.allowCrossNamespaceRefs, 'cross-namespace references are refused unless allowed');
   t.is(flags.defaultServiceAccount, undefined);
   t.is(flags.leaderElectionNamespace, 'trellis-system');
   t.is(flags.dependencyRequeueMs, 10_000);
@@ -21,15 +21,20 @@ test('defaults', (t) => {
 test('every flag', (t) => {
   const flags = parseApplyControllerFlags([
     '--kubeconfig', '/k', '--concurrent', '12', '--kube-api-qps', '20', '--kube-api-burst', '40', '--metrics-addr', '127.0.0.1:0',
-    '--health-addr', '', '--leader-elect', '--default-service-account', 'tenant', '--no-cross-namespace-refs',
+    '--health-addr', '', '--leader-elect', '--default-service-account', 'tenant', '--allow-cross-namespace-refs',
     '--artifact-cache-dir', '/tmp/x', '--watch-label-selector', 'team=a', '--watch-namespace', 'apps',
     '--dependency-requeue-interval', '30s', '--log-level', 'debug',
   ], { POD_NAMESPACE: 'trellis' });
   t.like(flags, {
     kubeconfig: '/k', concurrent: 12, kubeApiQps: 20, kubeApiBurst: 40, metricsAddr: '127.0.0.1:0', healthAddr: '', leaderElect: true,
-    defaultServiceAccount: 'tenant', noCrossNamespaceRefs: true, artifactCacheDir: '/tmp/x', watchLabelSelector: 'team=a',
+    defaultServiceAccount: 'tenant', allowCrossNamespaceRefs: true, artifactCacheDir: '/tmp/x', watchLabelSelector: 'team=a',
     watchNamespace: 'apps', dependencyRequeueMs: 30_000, logLevel: 'debug', leaderElectionNamespace: 'trellis',
   });
+});
+
+test('the old --no-cross-namespace-refs is still accepted and keeps the lockdown', (t) => {
+  t.false(parseApplyControllerFlags(['--no-cross-namespace-refs'], {}).allowCrossNamespaceRefs);
+  t.false(parseApplyControllerFlags(['--allow-cross-namespace-refs', '--no-cross-namespace-refs'], {}).allowCrossNamespaceRefs);
 });
 
 test('bad values are refused', (t) => {

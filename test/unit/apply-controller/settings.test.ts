@@ -33,13 +33,18 @@ test('settings: defaults, retryInterval falling back to interval, drift rules', 
   t.is(settingsOf(pkg({ retryInterval: '5s' })).retryIntervalMs, 5_000);
 });
 
-test('a service account, given or forced by the controller, makes the Package a tenant', (t) => {
-  t.false(settingsOf(pkg({})).tenant);
+test('without an account a Package is confined to its namespace unless cross-namespace references are allowed', (t) => {
+  t.true(settingsOf(pkg({})).confinedToNamespace, 'the lockdown is the default');
+  t.false(settingsOf(pkg({}), { allowCrossNamespaceRefs: true }).confinedToNamespace);
+  t.is(settingsOf(pkg({})).serviceAccount, undefined);
+});
+
+test('a service account, given or forced by the controller, is what the Package applies as; its RBAC decides its reach', (t) => {
   t.is(settingsOf(pkg({ serviceAccountName: 'deployer' })).serviceAccount, 'deployer');
-  t.true(settingsOf(pkg({ serviceAccountName: 'deployer' })).tenant);
+  t.false(settingsOf(pkg({ serviceAccountName: 'deployer' })).confinedToNamespace);
   const forced = settingsOf(pkg({}), { defaultServiceAccount: 'tenant' });
   t.is(forced.serviceAccount, 'tenant');
-  t.true(forced.tenant);
+  t.false(forced.confinedToNamespace);
   t.is(settingsOf(pkg({ serviceAccountName: 'own' }), { defaultServiceAccount: 'tenant' }).serviceAccount, 'own');
 });
 
@@ -50,6 +55,16 @@ test('unusable specs stall with InvalidSpec', (t) => {
   t.regex(zero.message, /spec\.timeout/);
   t.throws(() => settingsOf(pkg({ drift: { mode: 'correct', ignore: [{ paths: ['spec/replicas'] }] } })), { instanceOf: PackageFailure, message: /drift\.ignore\[0\]/ });
   t.throws(() => settingsOf(pkg({}, 'x'.repeat(64))), { instanceOf: PackageFailure, message: /at most 63/ });
+});
+
+test('timeout, interval and retryInterval are bounded', (t) => {
+  t.is(settingsOf(pkg({ timeout: '1h', interval: '24h', retryInterval: '24h' })).timeoutMs, 3_600_000);
+  for (const spec of [{ timeout: '1h1s' }, { timeout: '576h' }, { interval: '25h' }, { retryInterval: '24h0m1s' }]) {
+    const failure = t.throws(() => settingsOf(pkg(spec)), { instanceOf: PackageFailure }, JSON.stringify(spec));
+    t.is(failure.reason, 'InvalidSpec');
+    t.is(failure.retry, 'stall');
+    t.regex(failure.message, /must be a duration between 1ms and (1h|24h)/);
+  }
 });
 
 test('equality-based label selectors', (t) => {
