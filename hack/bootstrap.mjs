@@ -48,7 +48,10 @@ function lockDigest() {
   const lock = join(root, 'package-lock.json');
   const pkg = join(root, 'package.json');
   const h = createHash('sha256');
-  h.update(readFileSync(pkg));
+  // Only what npm installs from: editing a script must not re-install node_modules under running tests.
+  const manifest = JSON.parse(readFileSync(pkg, 'utf8'));
+  const { dependencies, devDependencies, optionalDependencies, peerDependencies, overrides } = manifest;
+  h.update(JSON.stringify({ dependencies, devDependencies, optionalDependencies, peerDependencies, overrides }));
   if (existsSync(lock)) h.update(readFileSync(lock));
   return h.digest('hex');
 }
