@@ -14,6 +14,7 @@ import { diffObjects, type ObjectDiff } from '../ssa/diff.ts';
 import { ApplyError, HealthCheckError, type UnhealthyObject } from '../ssa/errors.ts';
 import { targetOf } from '../ssa/objects.ts';
 import type { EngineContext } from '../ssa/options.ts';
+import type { CollisionOptions } from '../ssa/ownership.ts';
 import type { InventoryEntry } from '../api.ts';
 import { unhealthyTargets, waitForHealthy } from '../ssa/wait.ts';
 
@@ -60,6 +61,8 @@ export interface ApplyPhasesOptions {
    * when an object changes. A Failed object ends the rollout at once.
    */
   readonly checkHealthOnce?: boolean;
+  /** Check who owns existing objects before writing to them (see ssa/ownership.ts). */
+  readonly collision?: CollisionOptions;
 }
 
 /** A phase applied but not healthy yet (see {@link ApplyPhasesOptions.checkHealthOnce}). */
@@ -93,13 +96,14 @@ export async function applyPhases(client: KubeClient, phases: readonly PhaseObje
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     ...(opts.engine === undefined ? {} : { engine: opts.engine }),
   };
+  const collision = opts.collision === undefined ? {} : { collision: opts.collision };
   for (const phase of phases) {
     try {
       const changes = await applyStage(client, phase.objects, {
         labels: opts.labels, ignore: opts.ignore, force: opts.force, phase: phase.name,
         waitTimeoutMs: Math.max(1, Math.min(60_000, deadline - Date.now())),
         ...(opts.fieldManager === undefined ? {} : { fieldManager: opts.fieldManager }),
-        ...common,
+        ...common, ...collision,
       });
       changeSet.append(changes);
       if (opts.wait && opts.checkHealthOnce) {

@@ -31,6 +31,7 @@ import { targetOf, type DesiredObject, type ObjectInput, type Target } from './o
 import { resolveApplyOptions, type ApplyOptions, type ResolvedApplyOptions } from './options.ts';
 import { readLive } from './_live.ts';
 import { applyForced, isPlanFailure, planObjects, planWithDryRun, prepareObject, type ObjectPlan } from './plan.ts';
+import { checkOwnership, findUnclaimed } from './ownership.ts';
 import { decideLocally, intentHash, recordOf } from './state.ts';
 import { waitForTargets } from './wait.ts';
 
@@ -114,7 +115,9 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
     const results = await planObjects(client, targets, opts);
     const failed = results.find(isPlanFailure);
     if (failed) throw failed.error;
-    return (results as ObjectPlan[]).map((plan) => ({ plan, hash: intentHash(plan.applied) }));
+    const plans = results as ObjectPlan[];
+    await checkPlans(plans, opts);
+    return plans.map((plan) => ({ plan, hash: intentHash(plan.applied) }));
   }
   const work = new Array<Work | undefined>(targets.length);
   const verify: { index: number; live: ClusterObject | undefined; known: boolean }[] = [];
@@ -156,7 +159,48 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
       }
     });
   }
+  await checkPlans(await withUnclaimed(client, work as Work[], opts), opts);
   return work as Work[];
+}
+
+/**
+ * The plans of `work` that write, with creates of objects the cache does not
+ * hold checked against the apiserver first: an object nobody labelled may
+ * exist, and a create would silently take it over. Such a create becomes an
+ * update of the object found (when ownership allows it).
+ */
+async function withUnclaimed(client: KubeClient, work: Work[], opts: ResolvedApplyOptions): Promise<ObjectPlan[]> {
+  const plans: ObjectPlan[] = [];
+  const creates: number[] = [];
+  work.forEach((item, i) => {
+    if (!('plan' in item)) return;
+    if (item.plan.action === 'create' && item.plan.live === undefined && opts.collision !== undefined) creates.push(i);
+    else plans.push(item.plan);
+  });
+  if (creates.length === 0) return plans;
+  const refs = creates.map((i) => ((work[i] as { plan: ObjectPlan }).plan.target.ref));
+  let found: (ClusterObject | undefined)[];
+  try {
+    found = await findUnclaimed(client, refs, opts.concurrency, opts.signal);
+  } catch (err) {
+    const first = (work[creates[0] as number] as { plan: ObjectPlan }).plan.target;
+    throw err instanceof ApplyError || opts.signal?.aborted ? err : new ApplyError(first, err);
+  }
+  creates.forEach((i, k) => {
+    const item = work[i] as { plan: ObjectPlan; hash: string };
+    const live = found[k];
+    if (live !== undefined) work[i] = { plan: { ...item.plan, live, action: 'update' }, hash: item.hash };
+    plans.push((work[i] as { plan: ObjectPlan }).plan);
+  });
+  return plans;
+}
+
+/** Refuses (with the first `ObjectCollisionError`) when a plan would write to an object the Package may not take. */
+async function checkPlans(plans: readonly ObjectPlan[], opts: ResolvedApplyOptions): Promise<void> {
+  if (opts.collision === undefined) return;
+  for (const plan of plans) {
+    if (plan.action !== 'none') await checkOwnership(plan.target, plan.live, opts.labels, opts.collision);
+  }
 }
 
 /**

@@ -13,6 +13,10 @@
  * concurrently. So custom resources go before their CRD and namespaced objects
  * before their Namespace, as the bundle's ordering put them the other way round.
  *
+ * Some objects are kept (`skipped`, with the reason in `kept`): one annotated
+ * `apply.trellis.dev/prune: disabled`, and a Namespace that holds objects that
+ * are not the caller's (deleting it would delete them; see namespace-contents.ts).
+ *
  * An object that is already gone, already being deleted, or whose kind is no
  * longer served counts as `deleted`. Any other failure is listed in `failures`
  * and nothing else stops: the caller keeps the survivors in its inventory and
@@ -25,6 +29,7 @@ import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/objec
 import { parseObjectId } from '../bundle/object-id.ts';
 import { mapBounded, sleep } from './_async.ts';
 import { ChangeSet, type ChangeSetEntry } from './change-set.ts';
+import { foreignObjectsIn } from './namespace-contents.ts';
 import { refOfEntry, subjectOfEntry, type InventoryEntry } from './objects.ts';
 import { resolveDeleteOptions, type DeleteObjectsOptions, type ResolvedDeleteOptions } from './options.ts';
 
@@ -35,15 +40,39 @@ export interface DeleteFailure {
   readonly message: string;
 }
 
+/** An object left in place on purpose. */
+export interface KeptObject {
+  readonly id: string;
+  readonly subject: string;
+  readonly reason: string;
+}
+
 /** What {@link deleteObjects} did. */
 export interface DeleteResult {
   /** `deleted` and `skipped` entries, in the order the objects were handled. */
   readonly changeSet: ChangeSet;
   /** Objects that could not be deleted; keep them in the inventory. */
   readonly failures: readonly DeleteFailure[];
+  /** Objects that still carried the labels and were kept on purpose (annotation, a Namespace with others' objects). */
+  readonly kept: readonly KeptObject[];
 }
 
-type Outcome = { readonly action: 'deleted' | 'skipped' } | { readonly failure: string };
+/** The annotation that keeps an object when it leaves its Package (prune) and when the Package is deleted. */
+export const PRUNE_ANNOTATION = 'apply.trellis.dev/prune';
+/** The value of {@link PRUNE_ANNOTATION} that keeps the object. */
+export const PRUNE_DISABLED = 'disabled';
+
+type Outcome = { readonly action: 'deleted' | 'skipped'; readonly kept?: string } | { readonly failure: string };
+
+/** Why `live` must not be deleted although it carries the labels, or undefined. */
+async function reasonToKeep(client: KubeClient, ref: ObjectRef, live: ClusterObject, labels: Readonly<Record<string, string>>): Promise<string | undefined> {
+  if (live.metadata?.annotations?.[PRUNE_ANNOTATION] === PRUNE_DISABLED) return `annotated ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}`;
+  if (ref.kind !== 'Namespace' || ref.apiVersion !== 'v1') return undefined;
+  const { foreign, unreadable } = await foreignObjectsIn(client, ref.name, labels);
+  if (foreign.length > 0) return `it holds objects this Package does not manage (${foreign.join(', ')})`;
+  if (unreadable.length > 0) return `it may hold objects of others: could not list ${unreadable.slice(0, 5).join(', ')} in it`;
+  return undefined;
+}
 
 /**
  * Attempts of get-then-delete when the object keeps changing in between (a new
@@ -69,6 +98,8 @@ async function deleteOne(client: KubeClient, ref: ObjectRef, opts: ResolvedDelet
     }
     if (live === undefined || live.metadata?.deletionTimestamp) return { action: 'deleted' };
     if (!carriesLabels(live, opts.labels)) return { action: 'skipped' };
+    const kept = await reasonToKeep(client, ref, live, opts.labels);
+    if (kept !== undefined) return { action: 'skipped', kept };
     const uid = live.metadata?.uid;
     const resourceVersion = live.metadata?.resourceVersion;
     try {
@@ -116,6 +147,7 @@ export async function deleteObjects(client: KubeClient, entries: readonly Invent
   const opts = resolveDeleteOptions(options);
   const changeSet = new ChangeSet();
   const failures: DeleteFailure[] = [];
+  const kept: KeptObject[] = [];
   for (const run of runsOfKind([...entries].reverse())) {
     const outcomes = await mapBounded(run, opts.concurrency, async (entry): Promise<Outcome> => {
       opts.signal?.throwIfAborted();
@@ -135,7 +167,8 @@ export async function deleteObjects(client: KubeClient, entries: readonly Invent
       }
       if ('failure' in outcome) failures.push({ id: entry.id, subject, message: outcome.failure });
       else changeSet.add({ id: entry.id, subject, action: outcome.action } satisfies ChangeSetEntry);
+      if ('kept' in outcome && outcome.kept !== undefined) kept.push({ id: entry.id, subject, reason: outcome.kept });
     });
   }
-  return { changeSet, failures };
+  return { changeSet, failures, kept };
 }

@@ -59,6 +59,22 @@ export class ImmutableFieldError extends ApplyError {
   }
 }
 
+/**
+ * The object exists and belongs to someone else: another Package, a controller
+ * (a controlling owner reference) or whoever made it. Nothing was written to
+ * it; see ownership.ts for the policies that allow adoption.
+ */
+export class ObjectCollisionError extends ApplyError {
+  override readonly name: string = 'ObjectCollisionError';
+  /** Who owns the object, in words (`belongs to Package team-a/web`). */
+  readonly owner: string;
+
+  constructor(names: ObjectNames, owner: string, policy: string) {
+    super(names, new Error(`${owner}; collision protection (${policy}) does not let this Package take it over`));
+    this.owner = owner;
+  }
+}
+
 /** One object that did not become healthy in time. */
 export interface UnhealthyObject {
   readonly id: string;

@@ -6,10 +6,10 @@
 export { applyStage } from './apply.ts';
 export { CHANGE_ACTIONS, ChangeSet, type ActionWords, type ChangeAction, type ChangeSetEntry } from './change-set.ts';
 export { comparable, fieldChanges, jsonEqual, wouldChange, type FieldChange } from './compare.ts';
-export { deleteObjects, type DeleteFailure, type DeleteResult } from './delete.ts';
+export { deleteObjects, PRUNE_ANNOTATION, PRUNE_DISABLED, type DeleteFailure, type DeleteResult, type KeptObject } from './delete.ts';
 export { diffObjects, maskSecretChanges, MASK, type DiffAction, type DiffOptions, type ObjectDiff } from './diff.ts';
 export {
-  ApplyError, HealthCheckError, ImmutableFieldError, isImmutableFieldError, type ObjectNames, type UnhealthyObject,
+  ApplyError, HealthCheckError, ImmutableFieldError, isImmutableFieldError, ObjectCollisionError, type ObjectNames, type UnhealthyObject,
 } from './errors.ts';
 export {
   inventoryEntryOf, refOfEntry, subjectOf, targetOf, type DesiredObject, type InventoryEntry, type ObjectInput, type Target,
@@ -20,5 +20,8 @@ export {
   type ApplyOptions, type DeleteObjectsOptions, type ResolvedApplyOptions, type ResolvedDeleteOptions,
   type ResolvedWaitOptions, type WaitOptions,
 } from './options.ts';
+export {
+  checkOwnership, COLLISION_POLICIES, findUnclaimed, ownerOf, type CollisionOptions, type CollisionPolicy, type Owner,
+} from './ownership.ts';
 export { planObjects, prepareObject, type ObjectPlan, type PlanAction, type PlanOptions, type PlanResult } from './plan.ts';
 export { waitForHealthy } from './wait.ts';

@@ -4,6 +4,7 @@
  */
 import type { IgnoreRule } from '../drift/ignore.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
+import type { CollisionOptions } from './ownership.ts';
 import type { AppliedState, LiveCache } from './state.ts';
 
 /** Label naming the Package an object belongs to. */
@@ -60,6 +61,8 @@ export interface ApplyOptions {
   readonly signal?: AbortSignal;
   /** Plan from a cache and records instead of reads and dry runs. */
   readonly engine?: EngineContext;
+  /** Check who owns an existing object before writing to it (see ownership.ts); absent: no check. */
+  readonly collision?: CollisionOptions;
 }
 
 /** Options of {@link waitForHealthy}. */
@@ -128,6 +131,7 @@ export interface ResolvedApplyOptions {
   readonly pollIntervalMs: number;
   readonly signal: AbortSignal | undefined;
   readonly engine: EngineContext | undefined;
+  readonly collision: CollisionOptions | undefined;
 }
 
 function positive(name: string, value: number): number {
@@ -148,6 +152,7 @@ export function resolveApplyOptions(opts: ApplyOptions = {}): ResolvedApplyOptio
     pollIntervalMs: positive('pollIntervalMs', opts.pollIntervalMs ?? DEFAULT_APPLY_OPTIONS.pollIntervalMs),
     signal: opts.signal,
     engine: opts.engine,
+    collision: opts.collision,
   };
 }
 
