@@ -29,8 +29,14 @@ export const SourceConditions = {
   FetchFailed: ConditionType.FetchFailed,
   /** Abnormal-true. Packaging, storing or serving the artifact failed. */
   ArtifactFailed: ConditionType.ArtifactFailed,
-  /** Abnormal-true (OCIRepository with `verify`). The signature did not verify. */
+  /** Abnormal-true (a source with `verify`). The signature did not verify; no artifact was stored for the revision. */
   VerificationFailed: ConditionType.VerificationFailed,
+  /**
+   * Normal-true (a source with `verify`). True when the published artifact's
+   * revision was verified, False when the latest revision failed verification
+   * (next to `VerificationFailed=True`); absent without `verify`.
+   */
+  SourceVerified: 'SourceVerified',
 } as const;
 
 /** A source condition type. */
@@ -96,6 +102,13 @@ export const gitRepositorySpecSchema = s.object({
   interval,
   timeout,
   secretRef: secretRef('Secret with `username` and `password`, or `bearerToken`, for HTTP authentication.'),
+  verify: s.object({
+    mode: s.enum(['HEAD', 'Tag', 'TagAndHEAD'], {
+      default: 'HEAD',
+      description: 'What must carry a good OpenPGP signature: the commit (`HEAD`), the annotated tag the ref names (`Tag`, with `ref.tag` or `ref.semver`), or both.',
+    }),
+    secretRef: secretRef('Secret whose values are armored OpenPGP public keys (any key name); a signature by any of them is accepted.'),
+  }, { required: ['secretRef'], description: 'Verify the signature of the commit or tag before anything is stored: an unverified revision gets no artifact.' }),
   ignore: s.string({ description: 'Paths to leave out of the artifact, in .gitignore syntax (one pattern per line).' }),
   suspend,
 }, { required: ['url'], description: 'Which Git repository to follow, and how.' });

@@ -14,15 +14,18 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { Level } from 'pino';
-import { KUBE_API_FLAG_HELP, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
+import { KUBE_API_FLAG_HELP, labelSelectorFlag, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
+import { shardLeaseName } from '../runtime/leader.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
+import { ARTIFACT_SERVER_LABEL, leaderPodLabel } from '../runtime/leader-pod-label.ts';
 import { Manager } from '../runtime/manager.ts';
 import { gitRepositoryController } from './gitrepository.ts';
+import { apiserverDenyRules, DEFAULT_DENIED_HOSTS, HostPolicy, parseHostRule } from './net/host-policy.ts';
 import { ociRepositoryController } from './ocirepository.ts';
 import type { SourceControllerOptions } from './reconcile/controller.ts';
 import { DEFAULT_SOURCE_LIMITS } from './reconcile/source.ts';
@@ -53,9 +56,38 @@ export interface SourceControllerFlags {
   readonly leaderElectionNamespace: string;
   /** Watch only this namespace; all when undefined. */
   readonly watchNamespace?: string | undefined;
+  /** Reconcile only sources with these labels (a shard); all when undefined. */
+  readonly watchLabelSelector?: string | undefined;
   readonly logLevel: Level;
   /** Bytes one fetch may download. */
   readonly maxFetchSize: number;
+  /** Bytes one Git fetch may download (isomorphic-git holds the pack in memory). */
+  readonly maxGitFetchSize: number;
+  /** Bytes of files a Git checkout or an unpacked OCI layer may hold. */
+  readonly maxUnpackedSize: number;
+  /** Entries a Git checkout or an unpacked OCI layer may hold. */
+  readonly maxUnpackedEntries: number;
+  /** Nesting depth of a Git checkout's trees. */
+  readonly maxTreeDepth: number;
+  /** `--source-host-allow`: when not empty, the only hosts and ranges sources may reach. */
+  readonly sourceHostAllow: readonly string[];
+  /** `--source-host-deny`: hosts and ranges sources may never reach (added to the built-in ones). */
+  readonly sourceHostDeny: readonly string[];
+  /** False with `--no-source-host-default-deny`: drop the built-in deny rules. */
+  readonly sourceHostDefaultDeny: boolean;
+}
+
+/** Collects a repeatable, comma-separated list flag, each rule checked now. */
+function hostRulesFlag(value: string, previous: readonly string[] = []): string[] {
+  const rules = value.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  for (const rule of rules) {
+    try {
+      parseHostRule(rule);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  }
+  return [...previous, ...rules];
 }
 
 /** The commander program for the flags (exported so `--help` output can be tested). */
@@ -74,11 +106,24 @@ export function sourceControllerCommand(): Command {
     .option('--kube-api-burst <n>', KUBE_API_FLAG_HELP.burst, positiveIntFlag)
     .option('--artifact-retention <n>', 'artifacts kept per source, the current one included', positiveIntFlag, 2)
     .option('--leader-elect', 'run leader election so only one replica reconciles', false)
-    .option('--leader-election-id <name>', 'name of the Lease', 'trellis-source-controller')
+    .option('--leader-election-id <name>', 'name of the Lease (with --watch-label-selector: suffixed with a hash of the selector)', 'trellis-source-controller')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE or trellis-system)')
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
+    .option('--watch-label-selector <selector>', 'reconcile only GitRepositories and OCIRepositories matching this label selector (sharding: key=shard1, or !key for the unsharded rest); the Lease name gets a hash of it', labelSelectorFlag)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
     .option('--max-fetch-size <bytes>', 'bytes one fetch may download', positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxDownloadBytes)
+    .option('--max-git-fetch-size <bytes>', 'bytes one Git fetch may download (held in memory while indexed; also capped by --max-fetch-size)',
+      positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxGitDownloadBytes)
+    .option('--max-unpacked-size <bytes>', 'bytes of files a Git checkout or an unpacked OCI layer may hold', positiveIntFlag,
+      DEFAULT_SOURCE_LIMITS.maxExtractBytes)
+    .option('--max-unpacked-entries <n>', 'files and folders a Git checkout or an unpacked OCI layer may hold', positiveIntFlag,
+      DEFAULT_SOURCE_LIMITS.maxEntries)
+    .option('--max-tree-depth <n>', 'folders nested in folders of a Git checkout', positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxTreeDepth)
+    .option('--source-host-allow <rules>', 'only these hosts may be sources: comma-separated CIDRs, addresses, host names, *.suffix, each with an optional :port (repeatable; default: any host not denied)',
+      hostRulesFlag, [])
+    .option('--source-host-deny <rules>', `hosts sources may never reach, same syntax (repeatable); always denied unless --no-source-host-default-deny: ${DEFAULT_DENIED_HOSTS.join(', ')} and the cluster's apiserver`,
+      hostRulesFlag, [])
+    .option('--no-source-host-default-deny', 'drop the built-in deny rules (link-local, unspecified addresses, the apiserver)')
     .allowExcessArguments(false);
 }
 
@@ -106,8 +151,16 @@ export function parseSourceControllerFlags(argv: readonly string[], env: NodeJS.
     leaderElectionId: o.leaderElectionId as string,
     leaderElectionNamespace: (o.leaderElectionNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     watchNamespace: o.watchNamespace as string | undefined,
+    watchLabelSelector: o.watchLabelSelector as string | undefined,
     logLevel: o.logLevel as Level,
     maxFetchSize: o.maxFetchSize as number,
+    maxGitFetchSize: o.maxGitFetchSize as number,
+    maxUnpackedSize: o.maxUnpackedSize as number,
+    maxUnpackedEntries: o.maxUnpackedEntries as number,
+    maxTreeDepth: o.maxTreeDepth as number,
+    sourceHostAllow: o.sourceHostAllow as string[],
+    sourceHostDeny: o.sourceHostDeny as string[],
+    sourceHostDefaultDeny: o.sourceHostDefaultDeny !== false,
   };
 }
 
@@ -121,6 +174,23 @@ function advertisedAddress(flags: SourceControllerFlags, listen: string): string
   if (flags.storageAdvAddr) return flags.storageAdvAddr;
   const m = /^(0\.0\.0\.0|\[::\]|::):(\d+)$/.exec(listen);
   return m && m[2] !== '0' ? `${hostname()}:${m[2]}` : undefined;
+}
+
+/**
+ * The source-host policy of the flags: the built-in deny rules (link-local,
+ * unspecified addresses, and the apiserver: the `kubernetes` Service's
+ * ClusterIP and the server of the controller's own kubeconfig), then the
+ * flags' rules. Loopback stays allowed (but for the apiserver's port on it):
+ * in a pod it reaches only the pod itself, and local setups serve Git and the
+ * registry there.
+ */
+export function sourceHostPolicy(flags: SourceControllerFlags, kubeServer: string | undefined, log?: Logger): HostPolicy {
+  const builtIn = flags.sourceHostDefaultDeny ? apiserverDenyRules(process.env, kubeServer) : [];
+  const policy = new HostPolicy({
+    allow: flags.sourceHostAllow, deny: [...builtIn, ...flags.sourceHostDeny], defaults: flags.sourceHostDefaultDeny,
+  });
+  log?.info(policy.describe(), 'source-host policy');
+  return policy;
 }
 
 /** Runs the source-controller until a signal; resolves with the process exit code. */
@@ -142,7 +212,7 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
   const manager = new Manager({
     name: 'source-controller', kubeConfig, qps: flags.kubeApiQps, burst: flags.kubeApiBurst, logger: log,
     ...(flags.metricsAddr !== '' ? { listen: flags.metricsAddr } : {}),
-    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, leaseName: flags.leaderElectionId } } : {}),
+    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, leaseName: shardLeaseName(flags.leaderElectionId, flags.watchLabelSelector) } } : {}),
   });
   let health: HttpEndpoints | undefined;
   if (flags.healthAddr !== '' && flags.healthAddr !== flags.metricsAddr) {
@@ -153,10 +223,18 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
   const options: SourceControllerOptions = {
     client: manager.client, storage, workDir,
     artifactUrl: (kind, namespace, name, digest) => artifacts.urlFor(kind, namespace, name, digest), events: manager.events,
-    retention: flags.artifactRetention, namespace: flags.watchNamespace, concurrency: flags.concurrent,
-    logger: log, metrics: manager.metrics, limits: { maxDownloadBytes: flags.maxFetchSize },
+    retention: flags.artifactRetention, namespace: flags.watchNamespace, labelSelector: flags.watchLabelSelector, concurrency: flags.concurrent,
+    logger: log, metrics: manager.metrics, hostPolicy: sourceHostPolicy(flags, kubeConfig.getCurrentCluster()?.server, log),
+    limits: {
+      maxDownloadBytes: flags.maxFetchSize, maxGitDownloadBytes: flags.maxGitFetchSize, maxExtractBytes: flags.maxUnpackedSize,
+      maxEntries: flags.maxUnpackedEntries, maxTreeDepth: flags.maxTreeDepth,
+    },
   };
   manager.add(gitRepositoryController(options)).add(ociRepositoryController(options));
+  // HA: the leader's Pod carries the label the artifact Service selects (runtime/leader-pod-label.ts).
+  if (flags.leaderElect && process.env.POD_NAME) {
+    manager.add(leaderPodLabel({ client: manager.client, namespace: flags.leaderElectionNamespace, podName: process.env.POD_NAME, label: ARTIFACT_SERVER_LABEL, logger: log }));
+  }
 
   let outcome: 'signal' | 'leadership-lost';
   try {

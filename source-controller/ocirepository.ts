@@ -118,7 +118,7 @@ export const ociRepositoryKind: SourceKind<OCIRepository> = {
     const client = new OciClient({
       insecure: spec.insecure, ca, credentials, timeoutMs: Math.min(ctx.timeoutMs, REQUEST_TIMEOUT_MS),
       // The reconcile's own backoff takes over after a few quick retries.
-      maxRetries: 2, userAgent: 'trellis-source-controller',
+      maxRetries: 2, userAgent: 'trellis-source-controller', hostPolicy: ctx.hostPolicy,
     });
     return ociFetcher(repo, { host: reference.host, repository: reference.repository }, selector, client, ctx, verifyKeys);
   },

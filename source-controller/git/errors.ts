@@ -3,15 +3,20 @@
  * network threw into them. Every error that leaves this package went through
  * {@link toGitError}: its message is redacted (URL user info, auth headers, and
  * the exact credentials in use) and it carries no `cause`, because library errors
- * hold response bodies and request details we cannot vouch for.
+ * hold response bodies and request details we cannot vouch for. No message ever
+ * quotes what a server sent: an HTTP failure is its status code and the standard
+ * reason phrase for it, so a URL aimed at an internal service cannot read that
+ * service's answers back through the status or the Events.
  */
+import { STATUS_CODES } from 'node:http';
 import { REDACTED, redactString } from '../../runtime/redact.ts';
+import { HostDeniedError } from '../net/host-policy.ts';
 import type { GitCredentials } from './transport.ts';
 
 /** Why a Git operation failed, as a CamelCase condition reason. */
 export type GitErrorReason =
   | 'AuthenticationFailed' | 'RefNotFound' | 'InvalidRef' | 'Unreachable' | 'RepositoryNotFound' | 'Timeout'
-  | 'TooLarge' | 'GitOperationFailed';
+  | 'TooLarge' | 'GitOperationFailed' | 'HostDenied' | 'UnsafeTree';
 
 /** Base class of every error this package throws. */
 export class GitError extends Error {
@@ -68,12 +73,32 @@ export class GitTimeoutError extends GitUnreachableError {
   }
 }
 
-/** The download exceeded the configured size limit. */
+/** The download, or the tree it holds, exceeded a configured limit. */
 export class GitTooLargeError extends GitError {
   override readonly name = 'GitTooLargeError';
+  readonly limit: number;
 
-  constructor(limit: number) {
-    super('TooLarge', `download exceeds the limit of ${limit} bytes`);
+  constructor(limit: number, message = `download exceeds the limit of ${limit} bytes`) {
+    super('TooLarge', message);
+    this.limit = limit;
+  }
+}
+
+/** The source-host policy refused the server (or a redirect target, or an address its name resolves to). */
+export class GitHostDeniedError extends GitError {
+  override readonly name = 'GitHostDeniedError';
+
+  constructor(message: string) {
+    super('HostDenied', message);
+  }
+}
+
+/** The commit's tree cannot be checked out safely: a hostile entry name, or over the checkout caps. */
+export class GitUnsafeTreeError extends GitError {
+  override readonly name = 'GitUnsafeTreeError';
+
+  constructor(message: string) {
+    super('UnsafeTree', message);
   }
 }
 
@@ -112,6 +137,7 @@ export interface GitErrorContext {
  */
 export function toGitError(err: unknown, ctx: GitErrorContext): GitError {
   if (err instanceof GitError) return err;
+  if (err instanceof HostDeniedError) return new GitHostDeniedError(redactGitText(`${ctx.operation}: ${err.message}`, ctx.auth));
   const e = (err ?? {}) as { code?: unknown; message?: unknown; data?: { statusCode?: unknown; statusMessage?: unknown } };
   const code = typeof e.code === 'string' ? e.code : '';
   const raw = typeof e.message === 'string' ? e.message : String(err);
@@ -120,7 +146,9 @@ export function toGitError(err: unknown, ctx: GitErrorContext): GitError {
 
   if (code === 'HttpError') {
     const status = typeof e.data?.statusCode === 'number' ? e.data.statusCode : 0;
-    const statusText = typeof e.data?.statusMessage === 'string' ? ` ${e.data.statusMessage}` : '';
+    // The standard phrase, not the server's: a reason phrase is server-chosen text like a body.
+    const phrase = STATUS_CODES[status];
+    const statusText = phrase === undefined ? '' : ` ${phrase}`;
     if (status === 401 || status === 403) {
       const what = ctx.auth ? 'the credentials were refused' : 'the server requires credentials and none were given';
       return new GitAuthError(say(`${what} (HTTP ${status}${statusText})`), status);
@@ -130,9 +158,12 @@ export function toGitError(err: unknown, ctx: GitErrorContext): GitError {
   }
   if (code === 'UserCanceledError') return new GitAuthError(say('the credentials were refused'), 401);
   if (code === 'SmartHttpError' || code === 'ParseError' || code === 'RemoteCapabilityError') {
-    return new GitUnreachableError(say(`the server did not answer like a Git smart-HTTP server (${raw})`));
+    // The library's message quotes the server's answer; only its kind is safe to show.
+    return new GitUnreachableError(say(`the server did not answer like a Git smart-HTTP server (${code})`));
   }
   if (code === 'NotFoundError') return new GitRefNotFoundError(say(raw));
-  if (UNREACHABLE_CODES.has(code)) return new GitUnreachableError(say(`${code}: ${raw}`));
-  return new GitError('GitOperationFailed', say(raw));
+  if (UNREACHABLE_CODES.has(code)) return new GitUnreachableError(say(`${code}: ${raw.slice(0, 200)}`));
+  // Other library errors (their codes end in `Error`) may carry protocol text from the server: name the kind only.
+  if (/^[A-Z][A-Za-z]*Error$/.test(code)) return new GitError('GitOperationFailed', say(`the Git operation failed (${code})`));
+  return new GitError('GitOperationFailed', say(raw.slice(0, 300)));
 }

@@ -12,17 +12,47 @@ import * as fs from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import git from 'isomorphic-git';
+import type { HostPolicy } from '../net/host-policy.ts';
+import { checkoutCommit, type CheckoutLimits } from './checkout.ts';
 import { GitRefNotFoundError } from './errors.ts';
 import { readRemoteRefs, resolveAgainst, withGitDeadline, type GitRef, type RemoteRef, type ResolvedRevision } from './refs.ts';
 import { authHeaders, limitedHttp, type GitCredentials } from './transport.ts';
+
+/**
+ * Default cap on what one Git fetch downloads. isomorphic-git holds the whole
+ * pack in memory and inflates every object to index it, so this cap bounds the
+ * fetcher's memory: keep it well under the container's limit.
+ */
+export const DEFAULT_GIT_MAX_FETCH_BYTES = 64 * 1024 * 1024;
+
+/** What a verifier gets: the fetched objects, before anything is checked out. */
+export interface FetchedObjects {
+  readonly gitdir: string;
+  /** The commit that will be checked out. */
+  readonly commit: string;
+  /** The annotated tag object the ref pointed at, when it did. */
+  readonly tag?: string | undefined;
+  /** The ref fetched (`refs/tags/v1.0.0`), when one was. */
+  readonly refName?: string | undefined;
+  readonly cache: object;
+}
 
 /** Options for {@link fetchTree}. */
 export interface FetchOptions {
   readonly auth?: GitCredentials | undefined;
   /** Time limit for the whole fetch (listing, download, checkout). Default 60 s. */
   readonly timeoutMs?: number | undefined;
-  /** Cap on downloaded bytes (packfiles and ref listings). Default: no cap. */
+  /** Cap on downloaded bytes (packfiles and ref listings). Default {@link DEFAULT_GIT_MAX_FETCH_BYTES}. */
   readonly maxDownloadBytes?: number | undefined;
+  /** Caps on the checked-out tree (entries, bytes, depth). */
+  readonly checkoutLimits?: CheckoutLimits | undefined;
+  /** Where requests may go; default: the default deny rules. */
+  readonly hostPolicy?: HostPolicy | undefined;
+  /**
+   * Runs after the download and before the checkout (signature verification):
+   * a throw ends the fetch with nothing written to the destination.
+   */
+  readonly verify?: ((objects: FetchedObjects) => Promise<void>) | undefined;
 }
 
 /** What {@link fetchTree} checked out. */
@@ -66,7 +96,7 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
   const gitdir = await mkdtemp(join(dirname(destDir), `.${basename(destDir)}.gitdir-`));
   try {
     return await withGitDeadline('fetch', url, opts, async (signal) => {
-      const http = limitedHttp({ signal, maxBytes: opts.maxDownloadBytes });
+      const http = limitedHttp({ signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_GIT_MAX_FETCH_BYTES, hostPolicy: opts.hostPolicy });
       const headers = authHeaders(opts.auth);
       const cache = {};
       let resolved: ResolvedRevision = isResolved(ref) ? ref : resolveAgainst(
@@ -85,11 +115,13 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
       };
 
       let commit: string;
+      let tag: string | undefined;
       if (resolved.kind !== 'commit') {
         // Branch, tag or semver: the tip of the ref, whatever it is now.
         if (resolved.refName === undefined) throw new GitRefNotFoundError(`${resolved.kind} revision without a ref name`, 'InvalidRef');
         const head = await fetchRef(resolved.refName, true);
         commit = await peelToCommit(gitdir, head, cache);
+        if (head !== commit) tag = head;
         if (commit !== resolved.commit) resolved = { ...resolved, commit, revision: revisionFor(resolved.refName, commit) };
       } else {
         // A pinned commit: shallow when some ref's tip is that commit, full history otherwise.
@@ -101,7 +133,9 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
           throw new GitRefNotFoundError(`commit ${commit} not found${resolved.refName ? ` on ${resolved.refName}` : ''}`);
         });
       }
-      await git.checkout({ fs, dir: destDir, gitdir, ref: commit, force: true, cache });
+      await opts.verify?.({ gitdir, commit, tag, refName: resolved.refName, cache });
+      signal.throwIfAborted();
+      await checkoutCommit(gitdir, commit, destDir, { limits: opts.checkoutLimits, cache, signal });
       signal.throwIfAborted();
       return { ...resolved, dir: destDir };
     });

@@ -10,6 +10,7 @@
  */
 import { listServerRefs, type HttpClient } from 'isomorphic-git';
 import semver from 'semver';
+import type { HostPolicy } from '../net/host-policy.ts';
 import { GitRefNotFoundError, GitTimeoutError, toGitError } from './errors.ts';
 import { authHeaders, limitedHttp, type GitCredentials } from './transport.ts';
 
@@ -54,6 +55,29 @@ export interface RemoteOptions {
   readonly auth?: GitCredentials | undefined;
   /** Time limit for the call. Default 60 s. */
   readonly timeoutMs?: number | undefined;
+  /** Where requests may go; default: the default deny rules. */
+  readonly hostPolicy?: HostPolicy | undefined;
+}
+
+/**
+ * Bytes an `info/refs` listing may have. isomorphic-git reads it whole into
+ * memory; 16 MiB lists over 100 000 refs.
+ */
+export const MAX_REF_LISTING_BYTES = 16 * 1024 * 1024;
+
+/**
+ * True when `name` is a ref name Git itself would accept (the rules of
+ * `git check-ref-format`), under `refs/`, or `HEAD`. A hostile server can list
+ * any bytes as a ref name, and the fetch writes refs as files: a name with `..`
+ * or a control character must never get that far.
+ */
+export function isSafeRefName(name: string): boolean {
+  if (name === 'HEAD') return true;
+  if (!name.startsWith('refs/') || name.length > 1024) return false;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name) || name.includes('..') || name.includes('@{') || name.includes('//')) return false;
+  if (name.endsWith('/') || name.endsWith('.')) return false;
+  return name.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'));
 }
 
 const SHA1 = /^[0-9a-f]{40}$/;
@@ -83,12 +107,16 @@ export async function withGitDeadline<T>(operation: string, url: string, opts: R
 /** The ref listing itself, over a caller's transport (no deadline, no error mapping). */
 export async function readRemoteRefs(http: HttpClient, url: string, auth: GitCredentials | undefined): Promise<RemoteRef[]> {
   const refs = await listServerRefs({ http, url, headers: authHeaders(auth), protocolVersion: 1, symrefs: true, peelTags: true });
-  return refs.map((r) => ({ name: r.ref, oid: r.oid, commit: r.peeled ?? r.oid, target: r.target }));
+  // Refs with names Git would refuse, or a HEAD pointing at one, are not refs we can follow: they are left out.
+  return refs
+    .filter((r) => isSafeRefName(r.ref) && SHA1.test(r.oid) && (r.target === undefined || isSafeRefName(r.target)))
+    .map((r) => ({ name: r.ref, oid: r.oid, commit: r.peeled !== undefined && SHA1.test(r.peeled) ? r.peeled : r.oid, target: r.target }));
 }
 
 /** Lists the server's branches, tags and HEAD with one request. */
 export async function listRemoteRefs(url: string, opts: RemoteOptions = {}): Promise<RemoteRef[]> {
-  return withGitDeadline('list refs of', url, opts, (signal) => readRemoteRefs(limitedHttp({ signal }), url, opts.auth));
+  return withGitDeadline('list refs of', url, opts, (signal) =>
+    readRemoteRefs(limitedHttp({ signal, maxBytes: MAX_REF_LISTING_BYTES, hostPolicy: opts.hostPolicy }), url, opts.auth));
 }
 
 /**
@@ -114,6 +142,12 @@ export function selectSemverTag(tags: readonly RemoteRef[], range: string): Remo
 
 /** Resolves `ref` against an already listed set of refs (pure; see {@link resolveRef}). */
 export function resolveAgainst(refs: readonly RemoteRef[], ref: GitRef): ResolvedRevision {
+  for (const [field, prefix] of [['branch', 'refs/heads/'], ['tag', 'refs/tags/']] as const) {
+    const value = ref[field];
+    if (value !== undefined && !isSafeRefName(`${prefix}${value}`)) {
+      throw new GitRefNotFoundError(`${field} ${JSON.stringify(value)} is not a valid ref name`, 'InvalidRef');
+    }
+  }
   const byName = new Map(refs.map((r) => [r.name, r]));
   if (ref.commit !== undefined) {
     const commit = ref.commit.toLowerCase();

@@ -1,12 +1,18 @@
 /**
- * The HTTP transport isomorphic-git talks through: its own Node client, with
+ * The HTTP transport isomorphic-git talks through: our own node:http client
+ * (isomorphic-git's follows redirects anywhere and resolves names itself), with
  * credentials sent up front (one request per poll, not a 401 round trip first),
  * an AbortSignal on every request and response body so a time limit really ends
- * the transfer, and an optional cap on downloaded bytes.
+ * the transfer, a cap on downloaded bytes, and the source-host policy checked
+ * on every request and every redirect, after DNS resolution (see
+ * net/host-policy.ts). Credentials never follow a redirect to another origin.
  */
+import type { IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
-import { request as nodeRequest } from 'isomorphic-git/http/node';
-import { GitTooLargeError } from './errors.ts';
+import { HostPolicy, portOf } from '../net/host-policy.ts';
+import { GitTooLargeError, GitUnreachableError } from './errors.ts';
 
 /** HTTP credentials for a Git server: basic auth or a bearer token. */
 export type GitCredentials =
@@ -26,7 +32,15 @@ export interface TransportLimits {
   readonly signal: AbortSignal;
   /** Total response bytes allowed across the operation. */
   readonly maxBytes?: number | undefined;
+  /** Where requests may go; default {@link DEFAULT_HOST_POLICY}. */
+  readonly hostPolicy?: HostPolicy | undefined;
 }
+
+/** The policy of callers that give none: the default deny rules (link-local, unspecified addresses). */
+export const DEFAULT_HOST_POLICY = new HostPolicy();
+
+/** Redirects followed for one request (Git follows a few for `info/refs`). */
+const MAX_REDIRECTS = 5;
 
 /** Rejects with the signal's reason once it aborts; settles like `promise` otherwise. */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -57,14 +71,67 @@ async function* guardedBody(body: AsyncIterableIterator<Uint8Array>, limits: Tra
   }
 }
 
+/** A request body as isomorphic-git gives it (bytes, or chunks), read into one buffer: Git requests are small. */
+async function bodyBytes(body: GitHttpRequest['body']): Promise<Buffer | undefined> {
+  if (body === undefined) return undefined;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function flatHeaders(res: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
+
+/** One exchange to `url`, connecting only to addresses `policy` allowed. */
+function send(url: URL, method: string, headers: Record<string, string>, body: Buffer | undefined,
+  policy: HostPolicy, signal: AbortSignal): Promise<IncomingMessage> {
+  policy.checkUrl(url);
+  const request = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
+  if (!request) return Promise.reject(new GitUnreachableError(`unsupported URL scheme ${url.protocol}`));
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method, signal, lookup: policy.lookupFor(portOf(url)),
+      headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) },
+    });
+    req.once('response', resolve);
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 /** An isomorphic-git HTTP client bound to `limits` for the duration of one operation. */
 export function limitedHttp(limits: TransportLimits): HttpClient {
   const counted = { bytes: 0 };
+  const policy = limits.hostPolicy ?? DEFAULT_HOST_POLICY;
   return {
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
-      const res = await untilAborted(nodeRequest({ ...req, signal: limits.signal }), limits.signal);
-      if (!res.body) return res;
-      return { ...res, body: guardedBody(res.body, limits, counted) };
+      const method = req.method ?? 'GET';
+      const body = await bodyBytes(req.body);
+      const origin = new URL(req.url).origin;
+      let url = new URL(req.url);
+      for (let redirects = 0; ; redirects++) {
+        const headers = { ...req.headers };
+        // Credentials are for the repository's own origin, never for wherever it redirects.
+        if (url.origin !== origin) for (const name of Object.keys(headers)) if (name.toLowerCase() === 'authorization') delete headers[name];
+        const res = await untilAborted(send(url, method, headers, body, policy, limits.signal), limits.signal);
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location !== undefined && (method === 'GET' || method === 'HEAD')) {
+          res.resume();
+          if (redirects >= MAX_REDIRECTS) throw new GitUnreachableError(`more than ${MAX_REDIRECTS} redirects`, status);
+          url = new URL(location, url);
+          continue;
+        }
+        return {
+          url: url.href, method, statusCode: status, statusMessage: res.statusMessage ?? '', headers: flatHeaders(res),
+          body: guardedBody(res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>, limits, counted),
+        };
+      }
     },
   };
 }

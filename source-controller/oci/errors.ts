@@ -11,7 +11,7 @@
 export type OciErrorReason =
   | 'InvalidReference' | 'NotFound' | 'NoMatchingVersion' | 'AuthenticationFailed' | 'RegistryUnreachable'
   | 'TLSVerificationFailed' | 'RateLimited' | 'RegistryError' | 'DigestMismatch' | 'ManifestInvalid'
-  | 'PlatformRequired' | 'LayerNotFound' | 'SizeLimitExceeded' | 'InvalidCredentials';
+  | 'PlatformRequired' | 'LayerNotFound' | 'SizeLimitExceeded' | 'InvalidCredentials' | 'HostDenied';
 
 /** Base class of every error this package throws. */
 export class OciError extends Error {
@@ -141,4 +141,10 @@ export class SizeLimitError extends OciError {
 export class InvalidCredentialsError extends OciError {
   override readonly name = 'InvalidCredentialsError';
   constructor(message: string) { super('InvalidCredentials', message); }
+}
+
+/** The source-host policy refused the registry, its token realm or a redirect target (see net/host-policy.ts). */
+export class HostDeniedOciError extends OciError {
+  override readonly name = 'HostDeniedOciError';
+  constructor(message: string) { super('HostDenied', message); }
 }

@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SizeLimitError } from './errors.ts';
@@ -25,6 +26,8 @@ export interface ExchangeInit {
   readonly signal?: AbortSignal | undefined;
   /** Called with the total bytes of the body sent so far. */
   readonly onProgress?: ((sent: number) => void) | undefined;
+  /** Resolves the host for the socket (the source-host policy's checked lookup). */
+  readonly lookup?: LookupFunction | undefined;
 }
 
 /** The byte length of a body. */
@@ -38,7 +41,9 @@ export function exchange(url: URL, init: ExchangeInit): Promise<IncomingMessage>
     const headers: OutgoingHttpHeaders = { ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(bodySize(init.body));
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, { method: init.method, headers, agent: init.agent, signal: init.signal });
+    const req = send(url, {
+      method: init.method, headers, agent: init.agent, signal: init.signal, ...(init.lookup ? { lookup: init.lookup } : {}),
+    });
     let settled = false;
     const fail = (err: unknown): void => {
       if (settled) return;

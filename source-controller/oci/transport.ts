@@ -9,9 +9,10 @@ import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, typ
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { redactString } from '../../runtime/redact.ts';
+import { HostDeniedError, portOf, type HostPolicy } from '../net/host-policy.ts';
 import { RegistryAuth, repositoryScope, type CredentialSource } from './auth.ts';
 import {
-  AuthenticationError, NotFoundError, OciError, RateLimitedError, RegistryError, RegistryUnreachableError, TlsError,
+  AuthenticationError, HostDeniedOciError, NotFoundError, OciError, RateLimitedError, RegistryError, RegistryUnreachableError, TlsError,
 } from './errors.ts';
 import { discard, exchange, readBody, type RequestBody } from './http-exchange.ts';
 import {
@@ -43,6 +44,11 @@ export interface TransportOptions {
   readonly logger?: OciLogger | undefined;
   /** Clock for token expiry and `Retry-After` dates. */
   readonly now?: (() => number) | undefined;
+  /**
+   * Where requests may go (the registry, its token realm, redirect targets),
+   * checked on every request after DNS resolution. Default: anywhere (the CLI).
+   */
+  readonly hostPolicy?: HostPolicy | undefined;
 }
 
 /** One registry API request. */
@@ -88,6 +94,7 @@ export class RegistryTransport {
   readonly #policy: RetryPolicy;
   readonly #logger: OciLogger | undefined;
   readonly #now: () => number;
+  readonly #hostPolicy: HostPolicy | undefined;
   readonly #httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
   readonly #httpsAgent: HttpsAgent;
   readonly #auth: RegistryAuth;
@@ -99,6 +106,7 @@ export class RegistryTransport {
     this.#policy = { ...DEFAULT_RETRY_POLICY, ...opts.retry, ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}) };
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
+    this.#hostPolicy = opts.hostPolicy;
     const extraCa = opts.ca ?? (opts.caFile !== undefined ? readFileSync(opts.caFile) : undefined);
     // `ca` replaces node's trust store, so keep the public roots next to the private CA:
     // a private registry may still redirect downloads to a public storage host.
@@ -189,11 +197,13 @@ export class RegistryTransport {
     for (let retry = 0; ; retry += 1) {
       let res: IncomingMessage;
       try {
+        this.#hostPolicy?.checkUrl(spec.url);
         res = await exchange(spec.url, {
           method: spec.method, headers, body: spec.body, agent, timeoutMs: this.#timeoutMs, signal: spec.signal,
-          onProgress: spec.onProgress,
+          onProgress: spec.onProgress, lookup: this.#hostPolicy?.lookupFor(portOf(spec.url)),
         });
       } catch (err) {
+        if (err instanceof HostDeniedError) throw new HostDeniedOciError(`${spec.what}: ${err.message}`);
         if (spec.signal?.aborted) throw abortError(spec.what, spec.signal);
         if (isTlsError(err)) throw tlsError(spec.what, spec.url, err);
         const summary = networkSummary(err);
@@ -237,7 +247,12 @@ export function headerValue(value: string | string[] | undefined): string | unde
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-/** ` (CODE: message)` from a registry's JSON error body, or '' — bounded and redacted. */
+/**
+ * `, CODE; CODE` from a registry's JSON error body, or '' — bounded. Only the
+ * spec's error codes are shown: a body's free text is the server's to choose,
+ * and a URL pointed at an internal service must not read its answers back
+ * through the status or Events.
+ */
 async function errorDetail(res: IncomingMessage): Promise<string> {
   let text: string;
   try {
@@ -246,11 +261,11 @@ async function errorDetail(res: IncomingMessage): Promise<string> {
     return '';
   }
   try {
-    const doc = JSON.parse(text) as { errors?: Array<{ code?: unknown; message?: unknown }> };
-    const parts = (doc.errors ?? []).slice(0, 3).map((e) =>
-      [typeof e.code === 'string' ? e.code : '', typeof e.message === 'string' ? e.message : ''].filter(Boolean).join(': '));
-    const joined = parts.filter(Boolean).join('; ');
-    return joined ? `, ${redactString(joined).slice(0, 300)}` : '';
+    const doc = JSON.parse(text) as { errors?: Array<{ code?: unknown }> };
+    const codes = (Array.isArray(doc.errors) ? doc.errors : []).slice(0, 3)
+      .map((e) => (typeof e.code === 'string' && /^[A-Z][A-Z_]{0,63}$/.test(e.code) ? e.code : ''))
+      .filter(Boolean);
+    return codes.length > 0 ? `, ${codes.join('; ')}` : '';
   } catch {
     return '';
   }

@@ -12,6 +12,8 @@ import type { SourceKind, SourceObject } from './source.ts';
 export interface SourceControllerOptions extends SourceReconcilerOptions {
   /** Watch only this namespace (default: all). */
   readonly namespace?: string | undefined;
+  /** Watch only objects matching this label selector: one shard (default: all). */
+  readonly labelSelector?: string | undefined;
   /** Objects reconciled at the same time (`--concurrent`). */
   readonly concurrency?: number | undefined;
   readonly logger?: Logger | undefined;
@@ -23,7 +25,10 @@ export function createSourceController<T extends SourceObject>(kind: SourceKind<
   options: SourceControllerOptions): Controller<T> {
   return new Controller<T>({
     client: options.client,
-    resource: { apiVersion: kind.apiVersion, kind: kind.kind, ...(options.namespace ? { namespace: options.namespace } : {}) },
+    resource: {
+      apiVersion: kind.apiVersion, kind: kind.kind, ...(options.namespace ? { namespace: options.namespace } : {}),
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    },
     reconcile: createSourceReconciler(kind, options),
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -32,6 +32,8 @@ import { SensitiveValues } from '../secrets.ts';
 import { parsePositiveDuration } from '../../runtime/duration.ts';
 import { toSourceFailure } from './failure.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
+import { DEFAULT_HOST_POLICY } from '../git/transport.ts';
+import type { HostPolicy } from '../net/host-policy.ts';
 import { DEFAULT_SOURCE_LIMITS, type SourceKind, type SourceLimits, type SourceObject } from './source.ts';
 import { mergePatch } from '../../runtime/merge-patch.ts';
 import { summarizeStatus, type SourceOutcome } from './status.ts';
@@ -50,6 +52,8 @@ export interface SourceReconcilerOptions {
   /** Artifacts kept per source, the current one included (default 2). */
   readonly retention?: number | undefined;
   readonly limits?: Partial<SourceLimits> | undefined;
+  /** Where fetchers may connect; default: the default deny rules (link-local and unspecified addresses). */
+  readonly hostPolicy?: HostPolicy | undefined;
   /** First delay of the backoff after a transient failure (default 1 s; doubles, capped at the interval). */
   readonly backoffBaseMs?: number | undefined;
   readonly now?: (() => Date) | undefined;
@@ -100,6 +104,7 @@ export function createSourceReconciler<T extends SourceObject>(kind: SourceKind<
     retention: Math.max(1, options.retention ?? 2), now: options.now ?? (() => new Date()),
   };
   const limits: SourceLimits = { ...DEFAULT_SOURCE_LIMITS, ...options.limits };
+  const hostPolicy = options.hostPolicy ?? DEFAULT_HOST_POLICY;
   const backoffBaseMs = options.backoffBaseMs ?? 1000;
   /** Consecutive transient failures per key, for the backoff. */
   const failures = new Map<string, number>();
@@ -127,10 +132,11 @@ export function createSourceReconciler<T extends SourceObject>(kind: SourceKind<
 
     const sensitive = new SensitiveValues();
     const { outcome, run, intervalMs } = await runSteps(kind, obj, { client, log: ctx.log, namespace, name: ctx.name },
-      deps, limits, sensitive);
+      deps, { limits, hostPolicy }, sensitive);
     const status = summarizeStatus({
       // Before the steps ran (a bad spec, a missing Secret) the published artifact stays as it is.
       previous: obj.status, generation: obj.metadata.generation, artifact: run ? run.artifact : obj.status?.artifact, outcome,
+      verify: obj.spec.verify !== undefined && obj.spec.verify !== null,
       requestedAt: obj.metadata.annotations?.[REQUESTED_AT_ANNOTATION], now: deps.now(),
     });
     const patch = mergePatch(obj.status ?? {}, status);
@@ -155,15 +161,15 @@ export function createSourceReconciler<T extends SourceObject>(kind: SourceKind<
 
 /** Runs the steps; every failure, whatever threw it, becomes the outcome. */
 async function runSteps<T extends SourceObject>(kind: SourceKind<T>, obj: T,
-  ctx: { client: KubeClient; log: Logger; namespace: string; name: string }, deps: StepDeps, limits: SourceLimits,
-  sensitive: SensitiveValues): Promise<{ outcome: SourceOutcome; run: SourceRun | undefined; intervalMs: number }> {
+  ctx: { client: KubeClient; log: Logger; namespace: string; name: string }, deps: StepDeps,
+  network: { limits: SourceLimits; hostPolicy: HostPolicy }, sensitive: SensitiveValues): Promise<{ outcome: SourceOutcome; run: SourceRun | undefined; intervalMs: number }> {
   let intervalMs = FALLBACK_INTERVAL_MS;
   let run: SourceRun | undefined;
   try {
     intervalMs = parsePositiveDuration(obj.spec.interval, 'spec.interval');
     const timeoutMs = parsePositiveDuration(obj.spec.timeout, 'spec.timeout');
     const fetcher = await kind.prepare(obj, {
-      client: ctx.client, sensitive, signal: AbortSignal.timeout(timeoutMs), timeoutMs, limits, log: ctx.log,
+      client: ctx.client, sensitive, signal: AbortSignal.timeout(timeoutMs), timeoutMs, ...network, log: ctx.log,
     });
     run = {
       object: obj, storageKind: kind.storageKind, namespace: ctx.namespace, name: ctx.name, fetcher, log: ctx.log,

@@ -7,6 +7,7 @@
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import type { CustomObject } from '../../runtime/schema.ts';
+import type { HostPolicy } from '../net/host-policy.ts';
 import type { SourceStatus } from '../api.ts';
 import type { SensitiveValues } from '../secrets.ts';
 
@@ -16,6 +17,8 @@ export interface SourceSpecCommon {
   interval: string;
   timeout: string;
   suspend: boolean;
+  /** Signature verification, when the kind and the object ask for it. */
+  verify?: unknown;
 }
 
 /** A GitRepository or an OCIRepository, as the skeleton sees it. */
@@ -23,17 +26,25 @@ export type SourceObject = CustomObject<SourceSpecCommon, SourceStatus>;
 
 /** Caps on what one fetch may download and unpack. */
 export interface SourceLimits {
-  /** Bytes downloaded for one fetch (Git packfiles, the OCI layer). */
+  /** Bytes downloaded for one OCI fetch (the layer, streamed to disk). */
   readonly maxDownloadBytes: number;
-  /** Bytes of files an unpacked OCI layer may hold. */
+  /** Bytes downloaded for one Git fetch (the pack, held in memory by isomorphic-git). */
+  readonly maxGitDownloadBytes: number;
+  /** Bytes of files an unpacked OCI layer or a Git checkout may hold. */
   readonly maxExtractBytes: number;
-  /** Files and directories an unpacked OCI layer may hold. */
+  /** Files and directories an unpacked OCI layer or a Git checkout may hold. */
   readonly maxEntries: number;
+  /** Folders inside folders of a Git checkout. */
+  readonly maxTreeDepth: number;
 }
 
-/** Default {@link SourceLimits}: 256 MiB downloaded, 512 MiB unpacked, 20 000 entries. */
+/**
+ * Default {@link SourceLimits}: 256 MiB downloaded from a registry, 64 MiB from
+ * Git, 512 MiB unpacked, 20 000 entries, trees 64 levels deep.
+ */
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
-  maxDownloadBytes: 256 * 1024 * 1024, maxExtractBytes: 512 * 1024 * 1024, maxEntries: 20_000,
+  maxDownloadBytes: 256 * 1024 * 1024, maxGitDownloadBytes: 64 * 1024 * 1024, maxExtractBytes: 512 * 1024 * 1024,
+  maxEntries: 20_000, maxTreeDepth: 64,
 };
 
 /** What a source kind gets to prepare a fetcher. */
@@ -46,6 +57,8 @@ export interface FetcherContext {
   /** The spec's `timeout` in milliseconds (for clients that take a duration rather than a signal). */
   readonly timeoutMs: number;
   readonly limits: SourceLimits;
+  /** Where the fetcher may connect (Git servers, registries, their redirects). */
+  readonly hostPolicy: HostPolicy;
   readonly log: Logger;
 }
 

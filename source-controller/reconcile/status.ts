@@ -9,6 +9,11 @@
  * - a stalling failure: the failure's condition True, `Stalled=True` and
  *   `Ready=False` with its reason; `Reconciling` removed.
  *
+ * A source with `verify` also carries `SourceVerified` (normal-true): True once
+ * a reconcile ends Ready, False with the reason when verification failed;
+ * other failures leave it as it was (the published artifact is still the
+ * verified one). Without `verify` it is removed.
+ *
  * Only the failure that ended this reconcile is reported: the other failure
  * conditions are removed, since the steps after the failing one did not run.
  * `status.artifact` is never removed by a failure — the last good artifact
@@ -17,13 +22,15 @@
 import {
   ConditionType, markFailed, markReady, markStalled, readyAtGeneration, removeCondition, setCondition, type Condition,
 } from '../../runtime/conditions.ts';
-import type { Artifact, SourceStatus } from '../api.ts';
+import { SourceConditions, type Artifact, type SourceStatus } from '../api.ts';
 import type { SourceFailure } from './failure.ts';
 
 /** The failure conditions a source sets; all abnormal-true. */
 export const FAILURE_CONDITIONS: readonly string[] = [
   ConditionType.FetchFailed, ConditionType.ArtifactFailed, ConditionType.VerificationFailed,
 ];
+
+const SOURCE_VERIFIED = SourceConditions.SourceVerified;
 
 /** What one reconcile ended with. */
 export type SourceOutcome =
@@ -37,6 +44,8 @@ export interface SummaryInput {
   /** The artifact to publish (the previous one when nothing new was stored; undefined when none is on disk). */
   readonly artifact: Artifact | undefined;
   readonly outcome: SourceOutcome;
+  /** True when the spec asks for signature verification. */
+  readonly verify?: boolean | undefined;
   /** The `reconcile.trellis.dev/requestedAt` annotation, when set. */
   readonly requestedAt?: string | undefined;
   readonly now?: Date;
@@ -61,6 +70,7 @@ export function summarizeStatus(input: SummaryInput): SourceStatus {
       ? markStalled(conditions, failure.reason, message, gen, input.now)
       : markFailed(conditions, failure.reason, message, gen, input.now);
   }
+  conditions = summarizeVerified(conditions, input);
   const status: SourceStatus = { ...input.previous, conditions };
   if (gen !== undefined) status.observedGeneration = gen;
   if (input.artifact) status.artifact = input.artifact;
@@ -68,6 +78,23 @@ export function summarizeStatus(input: SummaryInput): SourceStatus {
   const requested = input.requestedAt ?? input.previous?.lastHandledReconcileAt;
   if (requested !== undefined) status.lastHandledReconcileAt = requested;
   return status;
+}
+
+/** The `SourceVerified` condition for this outcome (see the module comment). */
+function summarizeVerified(conditions: Condition[], input: SummaryInput): Condition[] {
+  const outcome = input.outcome;
+  if (!input.verify) return removeCondition(conditions, SOURCE_VERIFIED);
+  if (outcome.kind === 'ready') {
+    const revision = input.artifact?.revision ?? '';
+    return setCondition(conditions, {
+      type: SOURCE_VERIFIED, status: 'True', reason: 'Succeeded', message: `verified the signature of revision '${revision}'`,
+      observedGeneration: input.generation,
+    }, input.now);
+  }
+  if (outcome.failure.condition !== ConditionType.VerificationFailed) return conditions;
+  return setCondition(conditions, {
+    type: SOURCE_VERIFIED, status: 'False', reason: outcome.failure.reason, message: outcome.message, observedGeneration: input.generation,
+  }, input.now);
 }
 
 /**

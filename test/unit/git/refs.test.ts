@@ -96,7 +96,7 @@ test('library errors map to typed, redacted GitErrors without a cause', (t) => {
   const denied = toGitError(httpError(401), ctx);
   t.true(denied instanceof GitAuthError);
   t.is(denied.reason, 'AuthenticationFailed');
-  t.regex(denied.message, /credentials were refused \(HTTP 401 Nope\)/);
+  t.regex(denied.message, /credentials were refused \(HTTP 401 Unauthorized\)/);
   t.true(toGitError(httpError(403), ctx) instanceof GitAuthError);
   const missing = toGitError(httpError(404), ctx);
   t.true(missing instanceof GitUnreachableError);

@@ -1,0 +1,129 @@
+/**
+ * Writing one commit's tree into a folder, with every entry checked and the
+ * whole walk capped. isomorphic-git's own checkout trusts the tree: it writes
+ * whatever names a tree holds and has no limit on entries, bytes or depth, so a
+ * hostile repository could name a file `..`, hide content under `.git`, or be a
+ * "Git bomb" (a few kilobytes of trees that expand to millions of entries).
+ *
+ * Here a tree entry must be a plain name (not empty, `.`, `..` or any spelling
+ * of `.git`; no `/`, `\` or NUL; not twice in one tree) with a mode Git writes
+ * (file, executable, symlink, tree, submodule). Limits: entries, bytes of file
+ * content and depth of trees. Files are created exclusively and never through a
+ * symlink; symlinks are written as they are and left to the packer, which never
+ * follows one out of the tree (git/pack.ts). Submodules become empty folders.
+ */
+import * as fs from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { GitTooLargeError, GitUnsafeTreeError } from './errors.ts';
+
+/** Caps on what one checkout may write. */
+export interface CheckoutLimits {
+  /** Bytes of file content (and symlink targets). */
+  readonly maxBytes: number;
+  /** Files, folders, symlinks and submodules. */
+  readonly maxEntries: number;
+  /** Folders inside folders, the root being depth 0. */
+  readonly maxDepth: number;
+}
+
+/** Default {@link CheckoutLimits}: 512 MiB, 20 000 entries, 64 levels. */
+export const DEFAULT_CHECKOUT_LIMITS: CheckoutLimits = { maxBytes: 512 * 1024 * 1024, maxEntries: 20_000, maxDepth: 64 };
+
+/** What was written. */
+export interface CheckoutSummary {
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+/** Why `name` may not be written, or undefined when it is a plain, safe name. */
+export function unsafeEntryName(name: string): string | undefined {
+  if (name === '' || name === '.' || name === '..') return 'is not a file name';
+  if (/[/\\\0]/.test(name)) return 'holds a path separator or NUL';
+  // `.git` in any case, with trailing dots or spaces (Windows strips them), or as its NTFS short name.
+  const folded = name.toLowerCase().replace(/[. ]+$/, '');
+  if (folded === '.git' || /^git~\d+$/.test(folded)) return 'names the Git metadata folder';
+  return undefined;
+}
+
+interface Walk {
+  readonly gitdir: string;
+  readonly cache: object;
+  readonly limits: CheckoutLimits;
+  readonly signal?: AbortSignal | undefined;
+  entries: number;
+  bytes: number;
+}
+
+function count(walk: Walk, path: string, bytes: number): void {
+  walk.entries += 1;
+  walk.bytes += bytes;
+  if (walk.entries > walk.limits.maxEntries) {
+    throw new GitTooLargeError(walk.limits.maxEntries, `the tree has more than ${walk.limits.maxEntries} entries`);
+  }
+  if (walk.bytes > walk.limits.maxBytes) {
+    throw new GitTooLargeError(walk.limits.maxBytes, `the tree holds more than ${walk.limits.maxBytes} bytes (at ${JSON.stringify(path)})`);
+  }
+}
+
+async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, depth: number): Promise<void> {
+  walk.signal?.throwIfAborted();
+  if (depth > walk.limits.maxDepth) {
+    throw new GitTooLargeError(walk.limits.maxDepth, `the tree is nested more than ${walk.limits.maxDepth} levels deep (at ${JSON.stringify(rel)})`);
+  }
+  const { tree } = await git.readTree({ fs, gitdir: walk.gitdir, oid: treeOid, cache: walk.cache });
+  const seen = new Set<string>();
+  for (const entry of tree) {
+    const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
+    const why = unsafeEntryName(entry.path);
+    if (why !== undefined) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} ${why}`);
+    if (seen.has(entry.path)) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} appears twice`);
+    seen.add(entry.path);
+    const target = join(dir, entry.path);
+    switch (entry.mode) {
+      case '040000':
+        count(walk, path, 0);
+        await mkdir(target);
+        await writeTree(walk, entry.oid, target, path, depth + 1);
+        break;
+      case '100644':
+      case '100755':
+      case '120000': {
+        const { blob } = await git.readBlob({ fs, gitdir: walk.gitdir, oid: entry.oid, cache: walk.cache });
+        count(walk, path, blob.byteLength);
+        if (entry.mode === '120000') {
+          const link = Buffer.from(blob).toString('utf8');
+          if (link === '' || link.includes('\0')) throw new GitUnsafeTreeError(`symlink ${JSON.stringify(path)} has an invalid target`);
+          await symlink(link, target);
+        } else {
+          // `wx`: never through an existing file or symlink.
+          await writeFile(target, blob, { flag: 'wx', mode: entry.mode === '100755' ? 0o755 : 0o644 });
+        }
+        break;
+      }
+      case '160000':
+        count(walk, path, 0);
+        await mkdir(target);
+        break;
+      default:
+        throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} has the unknown mode ${entry.mode}`);
+    }
+  }
+}
+
+/**
+ * Writes the tree of `commit` (in `gitdir`) into the empty folder `destDir`.
+ * Throws {@link GitUnsafeTreeError} for a hostile entry and
+ * {@link GitTooLargeError} past a limit; the caller removes `destDir` then.
+ */
+export async function checkoutCommit(gitdir: string, commit: string, destDir: string, opts: {
+  readonly limits?: CheckoutLimits | undefined; readonly cache?: object | undefined; readonly signal?: AbortSignal | undefined;
+} = {}): Promise<CheckoutSummary> {
+  const cache = opts.cache ?? {};
+  const { commit: parsed } = await git.readCommit({ fs, gitdir, oid: commit, cache });
+  const walk: Walk = { gitdir, cache, limits: opts.limits ?? DEFAULT_CHECKOUT_LIMITS, signal: opts.signal, entries: 0, bytes: 0 };
+  await mkdir(destDir, { recursive: true });
+  await writeTree(walk, parsed.tree, destDir, '', 0);
+  return { entries: walk.entries, bytes: walk.bytes };
+}
