@@ -2,8 +2,17 @@
  * JSON Schema validation with ajv for package manifests and package values: one
  * place that picks the draft a schema declares and turns ajv's errors into
  * readable messages (`values/replicas must be integer`).
+ *
+ * A values schema comes from whoever publishes the package, and its `pattern`
+ * and `patternProperties` run inside the controller: with JavaScript's
+ * backtracking RegExp, `^(a+)+$` against thirty characters holds the event loop
+ * for seconds, and every other Package with it. So patterns run on RE2
+ * (re2js), whose time is linear in the input; a pattern RE2 cannot express
+ * (backreferences, lookaround) makes the schema invalid, refused before
+ * anything is written.
  */
-import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type RegExpEngine, type ValidateFunction } from 'ajv';
+import { RE2JS } from 're2js';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import * as ajvFormats from 'ajv-formats';
@@ -39,6 +48,23 @@ const addFormats = ((ajvFormats as unknown as { default: { default?: unknown } }
   ?? (ajvFormats as unknown as { default: unknown }).default) as (ajv: Ajv) => Ajv;
 
 /**
+ * ajv's regular-expression engine, on RE2: `test` finds the pattern anywhere in
+ * the string, as JSON Schema's `pattern` asks. JavaScript syntax is translated
+ * first (`(?<name>…)`, `\/`); what RE2 cannot run throws, and ajv reports the
+ * schema as invalid.
+ */
+export const linearRegExp: RegExpEngine = Object.assign((pattern: string) => {
+  let compiled: RE2JS;
+  try {
+    compiled = RE2JS.compile(RE2JS.translateRegExp(pattern));
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    throw new InvalidSchemaError(`pattern ${JSON.stringify(pattern)} cannot be evaluated in linear time (RE2 syntax, no backreferences or lookaround): ${detail}`);
+  }
+  return { test: (text: string) => compiled.test(text), toString: () => `re2:${pattern}` };
+}, { code: 're2js' });
+
+/**
  * How a package's values schema is compiled, wherever it is: defaults filled in,
  * no type coercion (typing is the schema's job; "3" is not an integer).
  */
@@ -59,8 +85,9 @@ const MAX_COMPILED = 64;
  */
 export function compileSchema(schema: Record<string, unknown>, options: Options = {}): ValidateFunction {
   const draft = schemaDraft(schema);
-  const opts: Options = { strict: false, allErrors: true, ...options };
-  const key = `${draft}\n${canonicalJSON(opts)}\n${canonicalJSON(schema)}`;
+  const plain: Options = { strict: false, allErrors: true, ...options };
+  const key = `${draft}\n${canonicalJSON(plain)}\n${canonicalJSON(schema)}`;
+  const opts: Options = { ...plain, code: { ...plain.code, regExp: linearRegExp } };
   const hit = compiled.get(key);
   if (hit) {
     compiled.delete(key);
@@ -73,6 +100,7 @@ export function compileSchema(schema: Record<string, unknown>, options: Options 
   try {
     validate = ajv.compile(schema);
   } catch (err) {
+    if (err instanceof InvalidSchemaError) throw err;
     throw new InvalidSchemaError(err instanceof Error ? err.message : String(err), { cause: err });
   }
   compiled.set(key, validate);
