@@ -1,0 +1,187 @@
+/**
+ * The image's contents, layer by layer, ordered from what changes least to what
+ * changes most so an application change re-pushes only the last layer:
+ *
+ * 1. `debian`: the Debian packages' files (without documentation other than
+ *    copyright files), the CA bundle, `/etc/passwd` and `/etc/group` with the
+ *    unprivileged user 65532 (`nonroot`), `/tmp`, and a status.d entry per package
+ *    so scanners can see them, as distroless images do;
+ * 2. `node`: the Node 24 binary at `/usr/local/bin/node`;
+ * 3. `node_modules`: the controllers' npm dependencies under `/app/node_modules`;
+ * 4. `app`: the controllers' modules under `/app`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { applicationClosure, isDroppedFromPackage, npmClosure, type NpmPackage } from './application.ts';
+import {
+  BASE_DEBIAN_PACKAGES, debianLicences, describeDebianPackage, extractDebianPackage, fetchDebianPackage, packagesForBinary,
+  spdxExpressionOf, type FetchedDebianPackage,
+} from './debian.ts';
+import { entriesFromTree, textEntry, type LayerEntry } from './layer.ts';
+import { debianPurl, npmPurl, type SbomComponent } from './sbom.ts';
+
+const run = promisify(execFile);
+
+/** The unprivileged user (and group) the image runs as, as in distroless images. */
+export const NONROOT_UID = 65532;
+/** Where the application lives in the image; the image's working directory. */
+export const APP_DIR = 'app';
+/** Where the Node binary lives in the image. */
+export const NODE_PATH = 'usr/local/bin/node';
+
+/** One layer's worth of entries. */
+export interface PlannedLayer {
+  readonly name: 'debian' | 'node' | 'node_modules' | 'app';
+  /** The config's history line for it. */
+  readonly createdBy: string;
+  readonly entries: readonly LayerEntry[];
+}
+
+/** Everything the image will contain, and its bill of materials. */
+export interface ImageContents {
+  readonly layers: readonly PlannedLayer[];
+  readonly components: readonly SbomComponent[];
+  readonly nodeVersion: string;
+  readonly debianPackages: readonly FetchedDebianPackage[];
+  readonly npmPackages: readonly NpmPackage[];
+  readonly appFiles: readonly string[];
+  /** The application's name and version (package.json). */
+  readonly app: { readonly name: string; readonly version: string; readonly license: string };
+}
+
+/** Inputs of {@link planImageContents}. */
+export interface ContentsOptions {
+  /** The Trellis checkout. */
+  readonly root: string;
+  /** The Node binary to ship (`process.execPath` under hack/bootstrap.mjs). */
+  readonly nodeBinary: string;
+  /** Where .debs are cached. */
+  readonly debCache: string;
+  /** A scratch folder for the unpacked Debian files (kept until the layers are written). */
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** Debian paths a running Node never reads (documentation, gdb helpers); copyright files stay. */
+export function isDroppedFromDebian(relPath: string, isDirectory: boolean): boolean {
+  if (/^usr\/share\/(man|info|lintian|locale|gdb|gcc|bug)(\/|$)/.test(relPath)) return true;
+  const doc = /^usr\/share\/doc\/[^/]+\/(.+)$/.exec(relPath);
+  return doc !== null && !(doc[1] === 'copyright' && !isDirectory);
+}
+
+const PASSWD = [
+  'root:x:0:0:root:/root:/sbin/nologin',
+  'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin',
+  `nonroot:x:${NONROOT_UID}:${NONROOT_UID}:nonroot:/home/nonroot:/sbin/nologin`,
+  '',
+].join('\n');
+const GROUP = ['root:x:0:', 'nogroup:x:65534:', `nonroot:x:${NONROOT_UID}:`, ''].join('\n');
+
+/** The files every image gets besides the packages' own: users, /tmp, home, the CA bundle, os-release. */
+async function baseEntries(debianRoot: string): Promise<LayerEntry[]> {
+  const certsDir = join(debianRoot, 'usr', 'share', 'ca-certificates');
+  const certs: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    for (const name of (await readdir(dir)).sort()) {
+      const path = join(dir, name);
+      if ((await stat(path)).isDirectory()) await walk(path);
+      else if (name.endsWith('.crt')) certs.push((await readFile(path, 'utf8')).trimEnd());
+    }
+  };
+  if (existsSync(certsDir)) await walk(certsDir);
+  if (certs.length === 0) throw new Error('the ca-certificates package brought no certificates');
+  const osRelease = existsSync('/etc/os-release') ? await readFile('/etc/os-release', 'utf8') : 'ID=debian\n';
+  return [
+    textEntry('etc/passwd', PASSWD),
+    textEntry('etc/group', GROUP),
+    textEntry('etc/os-release', osRelease),
+    // update-ca-certificates (a maintainer script dpkg -x does not run) would make this bundle.
+    textEntry('etc/ssl/certs/ca-certificates.crt', `${certs.join('\n')}\n`),
+    { type: 'dir', path: 'tmp', mode: 0o1777 },
+    { type: 'dir', path: 'root', mode: 0o700 },
+    { type: 'dir', path: 'home/nonroot', mode: 0o700, uid: NONROOT_UID, gid: NONROOT_UID },
+  ];
+}
+
+async function debianLayer(opts: ContentsOptions): Promise<{ layer: PlannedLayer; packages: FetchedDebianPackage[]; components: SbomComponent[] }> {
+  const names = [...new Set([...BASE_DEBIAN_PACKAGES, ...(await packagesForBinary(opts.nodeBinary))])].sort();
+  const rootfs = join(opts.workDir, 'debian-root');
+  await mkdir(rootfs, { recursive: true });
+  const packages: FetchedDebianPackage[] = [];
+  const status: LayerEntry[] = [];
+  for (const name of names) {
+    const pkg = await fetchDebianPackage(await describeDebianPackage(name), opts.debCache, opts.log);
+    await extractDebianPackage(pkg, rootfs);
+    packages.push(pkg);
+    const { stdout } = await run('dpkg-deb', ['-f', pkg.file]);
+    status.push(textEntry(`var/lib/dpkg/status.d/${name}`, `${stdout.trimEnd()}\n`));
+  }
+  const components: SbomComponent[] = [];
+  for (const pkg of packages) {
+    const licences = await debianLicences(rootfs, pkg.name);
+    components.push({
+      kind: 'deb', name: pkg.name, version: pkg.version, license: spdxExpressionOf(licences),
+      purl: debianPurl(pkg.name, pkg.version, pkg.architecture),
+      comment: licences.length > 0 ? `licences named in /usr/share/doc/${pkg.name}/copyright: ${licences.join(', ')}` : 'no copyright file',
+    });
+  }
+  const entries = [
+    ...await entriesFromTree(rootfs, { exclude: isDroppedFromDebian }),
+    ...await baseEntries(rootfs),
+    ...status,
+  ];
+  const layer: PlannedLayer = {
+    name: 'debian', entries,
+    createdBy: `trellis image build: Debian packages (dpkg -x) ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}; users; CA bundle`,
+  };
+  return { layer, packages, components };
+}
+
+/** Plans the four layers and the SBOM components (downloads .debs that are not cached). */
+export async function planImageContents(opts: ContentsOptions): Promise<ImageContents> {
+  const pkgJson = JSON.parse(await readFile(join(opts.root, 'package.json'), 'utf8')) as { name?: string; version?: string; license?: string };
+  const app = { name: pkgJson.name ?? 'trellis', version: pkgJson.version ?? '0.0.0', license: pkgJson.license ?? 'NOASSERTION' };
+  const debian = await debianLayer(opts);
+
+  const nodeVersion = (await run(opts.nodeBinary, ['--version'])).stdout.trim().replace(/^v/, '');
+  const node: PlannedLayer = {
+    name: 'node', createdBy: `trellis image build: Node ${nodeVersion} at /${NODE_PATH}`,
+    entries: [{ type: 'file', path: NODE_PATH, mode: 0o755, source: { file: opts.nodeBinary, size: (await stat(opts.nodeBinary)).size } }],
+  };
+
+  const closure = await applicationClosure(opts.root);
+  const npmPackages = await npmClosure(opts.root, closure.packages);
+  const moduleEntries: LayerEntry[] = [];
+  for (const pkg of npmPackages) {
+    moduleEntries.push(...await entriesFromTree(join(opts.root, pkg.path), { prefix: `${APP_DIR}/${pkg.path}`, exclude: isDroppedFromPackage }));
+  }
+  const nodeModules: PlannedLayer = {
+    name: 'node_modules', entries: moduleEntries,
+    createdBy: `trellis image build: ${npmPackages.length} npm packages the controllers import (package-lock.json)`,
+  };
+
+  // Node reads "type": "module" from here; nothing else of the project's package.json is needed at run time.
+  const runtimePackageJson = `${JSON.stringify({ name: app.name, version: app.version, license: app.license, private: true, type: 'module' }, null, 2)}\n`;
+  const appEntries: LayerEntry[] = [textEntry(`${APP_DIR}/package.json`, runtimePackageJson)];
+  for (const file of closure.files) {
+    // Read now: the layer then holds one consistent snapshot even while the checkout is being edited.
+    appEntries.push({ type: 'file', path: `${APP_DIR}/${file}`, mode: 0o644, source: { bytes: await readFile(join(opts.root, file)) } });
+  }
+  const appLayer: PlannedLayer = {
+    name: 'app', entries: appEntries, createdBy: `trellis image build: ${closure.files.length} modules of ${app.name} ${app.version}`,
+  };
+
+  const components: SbomComponent[] = [
+    ...debian.components,
+    { kind: 'generic', name: 'node', version: nodeVersion, license: 'MIT', purl: `pkg:generic/node@${nodeVersion}`, comment: 'the Node.js binary' },
+    ...npmPackages.map((p): SbomComponent => ({ kind: 'npm', name: p.name, version: p.version, license: p.license, purl: npmPurl(p.name, p.version) })),
+    { kind: 'trellis', name: app.name, version: app.version, license: app.license, purl: npmPurl(app.name, app.version), comment: 'the controllers' },
+  ];
+  return {
+    layers: [debian.layer, node, nodeModules, appLayer], components, nodeVersion,
+    debianPackages: debian.packages, npmPackages, appFiles: closure.files, app,
+  };
+}
