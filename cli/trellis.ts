@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { buildCommand } from './build.ts';
 import { devCommand } from './dev.ts';
+import { imageCommand } from './image/command.ts';
 import { packageCommand } from './package/index.ts';
 import { pushCommand } from './push.ts';
 import { upCommand } from './up.ts';
@@ -19,5 +20,6 @@ program.addCommand(buildCommand());
 program.addCommand(pushCommand());
 program.addCommand(devCommand());
 program.addCommand(packageCommand());
+program.addCommand(imageCommand());
 
 await program.parseAsync(process.argv);
