@@ -35,11 +35,25 @@ const restrict = (patterns) => ({ '@typescript-eslint/no-restricted-imports': ['
 /** Local-environment commands (`trellis up`, `trellis dev`): they start hack/'s cluster and registry. */
 const localEnvironmentCommands = ['cli/up.ts', 'cli/up/**', 'cli/dev.ts'];
 
+/**
+ * The one module that may import them: cli/bin/checkout-commands.ts, which the shipped
+ * builds (hack/build-cli.ts) replace, so every other CLI module is in what users install.
+ */
+const checkoutOnly = [
+  { regex: '(^|/)(up|dev)\\.ts$', message: 'trellis up/dev exist only in a checkout: register them in cli/bin/checkout-commands.ts.' },
+  { regex: '(^|/)up/', message: "cli/up/ is trellis up's, which exists only in a checkout." },
+];
+
 const boundaries = [
   {
-    // The CLI: controllers only through their public entry points; runtime/ freely; never hack/.
+    // The shipped CLI: controllers only through their public entry points; runtime/ freely;
+    // never hack/, nor the local-environment commands that use it.
     files: ['cli/**/*.ts'],
-    ignores: localEnvironmentCommands,
+    ignores: [...localEnvironmentCommands, 'cli/bin/checkout-commands.ts'],
+    rules: restrict([...controllerInternals, ...notShipped, ...checkoutOnly]),
+  },
+  {
+    files: ['cli/bin/checkout-commands.ts'],
     rules: restrict([...controllerInternals, ...notShipped]),
   },
   {
@@ -47,8 +61,8 @@ const boundaries = [
     rules: restrict([...controllerInternals, ...notShipped.filter((p) => !p.regex.includes('hack'))]),
   },
   {
-    // The launchers run hack/bootstrap.mjs, which installs Node 24 when the system's is older:
-    // that one module of hack/ ships with the CLI (it belongs outside hack/; see package.json's scripts).
+    // The checkout's launchers run hack/bootstrap.mjs, which installs Node 24 when the system's is
+    // older. What users install is the bundle of hack/build-cli.ts, which has no launcher.
     files: ['cli/bin/*.mjs'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [

@@ -1,0 +1,214 @@
+/**
+ * `npm run build:cli`: the CLI users install, built from the checkout's sources.
+ *
+ * - `dist/npm/`: an npm package whose two bins (`trellis`, `kubectl-package`) are
+ *   esbuild bundles carrying every dependency, so installing it needs no network
+ *   and running it needs Node.js 22 or later, no TypeScript support.
+ * - `dist/bin/trellis`, `dist/bin/kubectl-package`: single-file executables (Node's
+ *   single-executable-application support): the bundle injected into a copy of this
+ *   Node binary, so kubectl finds its `package` plugin on a machine without Node.
+ *
+ * What ships differs from the checkout's `trellis` in two modules (SUBSTITUTES): no
+ * `up`/`build`/`dev` commands, and no package-program runner (pushing a folder says to
+ * build it in a checkout). A bundle that would contain anything of hack/ is refused,
+ * which catches what the lint rule cannot see: an import of an import.
+ *
+ * `node hack/build-cli.ts [--npm] [--sea] [--out DIR]` (both when neither is named).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
+import * as esbuild from 'esbuild';
+import { projectRoot } from './lib/system-tools.ts';
+
+const run = promisify(execFile);
+
+/** The fuse Node's single-executable support looks for in its own binary. */
+const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+/** Lowest Node.js major the npm package's bundles run on. */
+const NPM_NODE_MAJOR = 22;
+
+/** Checkout-only modules and what the shipped builds use instead (paths from the project root). */
+const SUBSTITUTES: Readonly<Record<string, string>> = {
+  'cli/bin/checkout-commands.ts': 'cli/bin/shipped-commands.ts',
+  'packages-cdk8s/build/program.ts': 'cli/bin/without-package-programs.ts',
+};
+
+/** The shipped commands: their bundle entry points. */
+const ENTRIES = {
+  'trellis': 'cli/trellis.ts',
+  'kubectl-package': 'cli/bin/kubectl-package.ts',
+} as const;
+
+/** A shipped command's name. */
+export type ShippedCommand = keyof typeof ENTRIES;
+
+/** A bundle that would ship development tooling. */
+export class ShippedBundleError extends Error {
+  override readonly name = 'ShippedBundleError';
+}
+
+const substitutes: esbuild.Plugin = {
+  name: 'trellis-shipped-substitutes',
+  setup(build) {
+    build.onResolve({ filter: /\.ts$/ }, (args) => {
+      if (args.kind === 'entry-point') return undefined;
+      const target = relative(projectRoot, join(args.resolveDir, args.path));
+      const replacement = SUBSTITUTES[target];
+      return replacement === undefined ? undefined : { path: join(projectRoot, replacement) };
+    });
+  },
+};
+
+/** Bundles one shipped command into a CommonJS file; returns its text. */
+export async function bundleCommand(command: ShippedCommand, opts: { readonly banner?: string } = {}): Promise<string> {
+  const result = await esbuild.build({
+    entryPoints: [join(projectRoot, ENTRIES[command])],
+    absWorkingDir: projectRoot,
+    bundle: true,
+    platform: 'node',
+    // Single executables run CommonJS only; the npm package uses the same bundles.
+    format: 'cjs',
+    target: `node${NPM_NODE_MAJOR}`,
+    write: false,
+    outfile: `${command}.cjs`,
+    metafile: true,
+    logLevel: 'silent',
+    legalComments: 'inline',
+    plugins: [substitutes],
+    ...(opts.banner !== undefined ? { banner: { js: opts.banner } } : {}),
+  });
+  const tooling = Object.keys(result.metafile.inputs).filter((input) => /^(hack|test|bench)\//.test(input));
+  if (tooling.length > 0) {
+    throw new ShippedBundleError(`the ${command} bundle would contain development tooling: ${tooling.join(', ')}; `
+      + 'the module that imports it must not be part of the shipped CLI (see cli/bin/checkout-commands.ts)');
+  }
+  const [output] = result.outputFiles;
+  if (output === undefined) throw new Error(`esbuild wrote no output for ${command}`);
+  return output.text;
+}
+
+/** Writes the npm package into `dir` (replacing it) and returns its package.json path. */
+export async function buildNpmPackage(dir: string): Promise<string> {
+  const root = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(join(dir, 'bin'), { recursive: true });
+  const bin: Record<string, string> = {};
+  for (const command of Object.keys(ENTRIES) as ShippedCommand[]) {
+    const file = join('bin', `${command}.cjs`);
+    await writeFile(join(dir, file), await bundleCommand(command, { banner: '#!/usr/bin/env node' }), { mode: 0o755 });
+    bin[command] = file;
+  }
+  // Every dependency is inside the bundles: the published package has none.
+  const manifest = {
+    name: root.name, version: root.version, description: root.description, license: root.license,
+    bin, files: ['bin/', 'README.md'], engines: { node: `>=${NPM_NODE_MAJOR}` },
+  };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await copyFile(join(projectRoot, 'README.md'), join(dir, 'README.md'));
+  return join(dir, 'package.json');
+}
+
+/** Options for {@link buildExecutable}. */
+export interface BuildExecutableOptions {
+  /** The Node binary to inject into (default: this process's). */
+  readonly node?: string;
+  /** Folder for the intermediate bundle, configuration and blob. */
+  readonly workDir: string;
+  readonly log?: (line: string) => void;
+}
+
+/**
+ * Builds the single executable of `command` at `out`. Skipped when `out` was built
+ * from the same bundle and Node binary (a `.sha256` stamp next to it): copying and
+ * injecting 120 MB takes seconds.
+ */
+export async function buildExecutable(command: ShippedCommand, out: string, opts: BuildExecutableOptions): Promise<{ readonly built: boolean }> {
+  const node = opts.node ?? process.execPath;
+  const bundle = await bundleCommand(command);
+  const stamp = createHash('sha256').update(bundle).update('\0').update(node).update('\0').update(process.version).digest('hex');
+  const stampFile = `${out}.sha256`;
+  const upToDate = (await readFile(stampFile, 'utf8').catch(() => '')) === stamp
+    && await access(out).then(() => true, () => false);
+  if (upToDate) return { built: false };
+  await mkdir(opts.workDir, { recursive: true });
+  const main = join(opts.workDir, `${command}.cjs`);
+  const blob = join(opts.workDir, `${command}.blob`);
+  const config = join(opts.workDir, `${command}.sea.json`);
+  await writeFile(main, bundle);
+  await writeFile(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true }));
+  opts.log?.(`${command}: preparing the single-executable blob`);
+  await run(node, ['--experimental-sea-config', config], { cwd: opts.workDir });
+  const partial = `${out}.partial`;
+  await mkdir(join(out, '..'), { recursive: true });
+  await rm(partial, { force: true });
+  await copyFile(node, partial);
+  await chmod(partial, 0o755);
+  opts.log?.(`${command}: injecting it into a copy of ${node}`);
+  await run(node, [join(projectRoot, 'node_modules', 'postject', 'dist', 'cli.js'), partial, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE],
+    { maxBuffer: 16 * 1024 * 1024 });
+  await rm(out, { force: true });
+  await copyFile(partial, out);
+  await chmod(out, 0o755);
+  await rm(partial, { force: true });
+  await writeFile(stampFile, stamp);
+  return { built: true };
+}
+
+/** Options for {@link buildCli}. */
+export interface BuildCliOptions {
+  /** Default `dist/` of the project. */
+  readonly outDir?: string;
+  readonly npm?: boolean;
+  readonly sea?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/** What {@link buildCli} produced. */
+export interface BuiltCli {
+  /** `<out>/npm`, when built. */
+  readonly npmDir?: string;
+  /** `<out>/bin/<command>`, when built. */
+  readonly executables?: Readonly<Record<ShippedCommand, string>>;
+}
+
+/** Builds the npm package and/or the single executables under `outDir`. */
+export async function buildCli(opts: BuildCliOptions = {}): Promise<BuiltCli> {
+  const outDir = opts.outDir ?? join(projectRoot, 'dist');
+  const log = opts.log ?? ((line: string): void => { process.stderr.write(`[build-cli] ${line}\n`); });
+  let npmDir: string | undefined;
+  let executables: Record<ShippedCommand, string> | undefined;
+  if (opts.npm ?? true) {
+    npmDir = join(outDir, 'npm');
+    await buildNpmPackage(npmDir);
+    log(`npm package: ${npmDir} (npm pack ${relative(process.cwd(), npmDir) || '.'})`);
+  }
+  if (opts.sea ?? true) {
+    executables = { 'trellis': join(outDir, 'bin', 'trellis'), 'kubectl-package': join(outDir, 'bin', 'kubectl-package') };
+    for (const command of Object.keys(executables) as ShippedCommand[]) {
+      const { built } = await buildExecutable(command, executables[command], { workDir: join(outDir, 'sea'), log });
+      log(`${executables[command]}${built ? '' : ' (up to date)'}`);
+    }
+  }
+  return { ...(npmDir !== undefined ? { npmDir } : {}), ...(executables !== undefined ? { executables } : {}) };
+}
+
+if (import.meta.main) {
+  const args = process.argv.slice(2);
+  const outAt = args.indexOf('--out');
+  const outDir = outAt >= 0 ? args[outAt + 1] : undefined;
+  const named = args.includes('--npm') || args.includes('--sea');
+  try {
+    await buildCli({
+      ...(outDir !== undefined ? { outDir } : {}),
+      npm: !named || args.includes('--npm'),
+      sea: !named || args.includes('--sea'),
+    });
+  } catch (err) {
+    process.stderr.write(`[build-cli] ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
