@@ -64,7 +64,10 @@ export function controllerDeployment(scope: Chart, c: ControllerDeployment): voi
             imagePullPolicy: 'IfNotPresent',
             command: ['node', c.entry],
             args: [...c.args],
-            env: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+            env: [
+              { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+              { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            ],
             ports: [...c.ports],
             livenessProbe: probe('/healthz', 10),
             readinessProbe: probe('/readyz', 5),
@@ -81,11 +84,14 @@ export function controllerDeployment(scope: Chart, c: ControllerDeployment): voi
   });
 }
 
-/** A ClusterIP Service in front of a controller's Pods. */
+/**
+ * A ClusterIP Service in front of a controller's Pods; `selector` narrows it
+ * further (the source controller's selects only the leader's Pod).
+ */
 export function controllerService(scope: Chart, name: string, namespace: string, labels: Record<string, string>,
-  ports: readonly k8s.ServicePort[]): void {
+  ports: readonly k8s.ServicePort[], selector: Record<string, string> = {}): void {
   new k8s.KubeService(scope, `${name}-service`, {
     metadata: { name, namespace, labels },
-    spec: { type: 'ClusterIP', selector: podLabels(name), ports: [...ports] },
+    spec: { type: 'ClusterIP', selector: { ...podLabels(name), ...selector }, ports: [...ports] },
   });
 }

@@ -11,7 +11,8 @@ import { packageResource, packageRevisionResource, revisionSliceResource } from 
 import { gitRepositoryResource, ociRepositoryResource } from '../../source-controller/api.ts';
 import { definePackage, value, type PackageDefinition } from '../kit/index.ts';
 import { controllerDeployment, controllerService, PORTS, podLabels } from './controllers.ts';
-import { APPLY_CONTROLLER_RULES, applyAggregatedRbac, controllerRbac, SOURCE_CONTROLLER_RULES } from './rbac.ts';
+import { ARTIFACT_SERVER_LABEL, LEADER_LABEL_VALUE } from '../../runtime/leader-pod-label.ts';
+import { APPLY_CONTROLLER_RULES, applyAggregatedRbac, artifactLeaderRbac, controllerRbac, revisionKeyRbac, SOURCE_CONTROLLER_RULES } from './rbac.ts';
 import { DEFAULT_IMAGE, TRELLIS_VERSION } from './version.ts';
 
 /** The namespace Trellis runs in unless the `namespace` value says otherwise. */
@@ -71,6 +72,8 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
       controllerRbac(controllers, { name: 'source-controller', namespace: ns, labels, rules: SOURCE_CONTROLLER_RULES });
       controllerRbac(controllers, { name: 'apply-controller', namespace: ns, labels, rules: APPLY_CONTROLLER_RULES });
       applyAggregatedRbac(controllers, ns, labels);
+      artifactLeaderRbac(controllers, ns, labels);
+      revisionKeyRbac(controllers, ns, labels);
 
       const common = ['--leader-elect', `--log-level=${values.logLevel}`, `--metrics-addr=:${PORTS.metrics}`, `--health-addr=:${PORTS.health}`];
       const port = (name: string, containerPort: number): k8s.ContainerPort => ({ name, containerPort, protocol: 'TCP' });
@@ -96,7 +99,8 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
         name, port: p, targetPort: k8s.IntOrString.fromString(target), protocol: 'TCP',
       });
       controllerService(controllers, 'source-controller', ns, labels,
-        [servicePort('http', 80, 'artifacts'), servicePort('metrics', PORTS.metrics, 'metrics')]);
+        // Only the leader builds artifacts, on its own disk: the Service routes to it alone (docs/install.md, High availability).
+        [servicePort('http', 80, 'artifacts'), servicePort('metrics', PORTS.metrics, 'metrics')], { [ARTIFACT_SERVER_LABEL]: LEADER_LABEL_VALUE });
       controllerService(controllers, 'apply-controller', ns, labels, [servicePort('metrics', PORTS.metrics, 'metrics')]);
 
       // Artifacts are what the cluster will apply: only the apply controller may fetch them.

@@ -115,6 +115,47 @@ export function controllerRbac(scope: Chart, c: ControllerRbac): void {
 }
 
 /**
+ * The source controller's leader labels its own Pod and takes the label off
+ * the others (see runtime/leader-pod-label.ts): Pods of its own namespace only.
+ */
+export function artifactLeaderRbac(scope: Chart, namespace: string, labels: Record<string, string>): void {
+  const name = 'source-controller-artifact-leader';
+  new k8s.KubeRole(scope, `${name}-role`, {
+    metadata: { name, namespace, labels },
+    rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'patch'] }],
+  });
+  new k8s.KubeRoleBinding(scope, `${name}-binding`, {
+    metadata: { name, namespace, labels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name: 'source-controller', namespace }],
+  });
+}
+
+/** The Secret that holds the keys sealing PackageRevisions (apply-controller/revisions/keys.ts). */
+export const REVISION_KEY_SECRET = 'trellis-revision-key';
+
+/**
+ * The apply controller creates its revision-key Secret in its own namespace on
+ * first use and reads it after: that one Secret, nothing else (creation cannot
+ * be limited to a name, reading and updating can).
+ */
+export function revisionKeyRbac(scope: Chart, namespace: string, labels: Record<string, string>): void {
+  const name = 'apply-controller-revision-key';
+  new k8s.KubeRole(scope, `${name}-role`, {
+    metadata: { name, namespace, labels },
+    rules: [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: [REVISION_KEY_SECRET] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ],
+  });
+  new k8s.KubeRoleBinding(scope, `${name}-binding`, {
+    metadata: { name, namespace, labels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+    subjects: [{ kind: 'ServiceAccount', name: 'apply-controller', namespace }],
+  });
+}
+
+/**
  * The two aggregated ClusterRoles of the apply controller (see the module
  * comment), their bindings, and the shipped watch defaults.
  */

@@ -1,0 +1,78 @@
+/**
+ * The objects `trellis install` applies: Trellis's own installation package
+ * (packages-cdk8s/trellis) synthesized in memory with the chosen image and
+ * namespace, split into the two phases the package declares (CRDs and the
+ * namespace first, then everything that needs them).
+ */
+import { synth } from '../../packages-cdk8s/kit/index.ts';
+import trellis, { TRELLIS_NAMESPACE } from '../../packages-cdk8s/trellis/package.ts';
+import { DEFAULT_IMAGE } from '../../packages-cdk8s/trellis/version.ts';
+import { PHASE_ANNOTATION } from '../../apply-controller/index.ts';
+import type { KubeObject } from '../../runtime/object.ts';
+import { CliError } from '../package/errors.ts';
+
+/** An object of the installation, with the fields install relies on. */
+export interface InstallObject extends KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+/** What to render. */
+export interface RenderOptions {
+  /** Image of both controllers (default: this version's release image). */
+  readonly image?: string | undefined;
+  /** Namespace of the controllers (default `trellis-system`). */
+  readonly namespace?: string | undefined;
+  readonly sourceReplicas?: number | undefined;
+  readonly applyReplicas?: number | undefined;
+}
+
+/** The installation, phase by phase in apply order. */
+export interface RenderedInstall {
+  readonly image: string;
+  readonly namespace: string;
+  /** Every object in apply order. */
+  readonly objects: readonly InstallObject[];
+  /** `[phase, objects]` in apply order. */
+  readonly phases: readonly (readonly [string, readonly InstallObject[]])[];
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// host[:port]/path[:tag][@sha256:hex]: what a container runtime accepts, loosely (no spaces, no scheme).
+const IMAGE_REF = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._/-][a-z0-9]+)*)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+/** Throws a CliError for an image reference a kubelet would not pull. */
+export function checkImageReference(image: string): void {
+  if (image.includes('://')) throw new CliError(`--image "${image}": an image reference has no scheme (e.g. registry.example/trellis:0.1.0)`);
+  if (!IMAGE_REF.test(image)) throw new CliError(`--image "${image}" is not an image reference (host/repository[:tag][@sha256:digest])`);
+}
+
+/** Renders the installation; every validation happens here, before anything is written. */
+export function renderInstall(opts: RenderOptions = {}): RenderedInstall {
+  const image = opts.image ?? DEFAULT_IMAGE;
+  const namespace = opts.namespace ?? TRELLIS_NAMESPACE;
+  checkImageReference(image);
+  if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
+    throw new CliError(`--namespace "${namespace}" is not a valid namespace name (lowercase letters, digits and '-', at most 63)`);
+  }
+  const objects = synth(trellis, {
+    image, namespace,
+    ...(opts.sourceReplicas !== undefined ? { sourceController: { replicas: opts.sourceReplicas } } : {}),
+    ...(opts.applyReplicas !== undefined ? { applyController: { replicas: opts.applyReplicas } } : {}),
+  }) as unknown as InstallObject[];
+  const phases: [string, InstallObject[]][] = [];
+  for (const o of objects) {
+    const phase = o.metadata.annotations?.[PHASE_ANNOTATION] ?? '';
+    const last = phases.at(-1);
+    if (last && last[0] === phase) last[1].push(o);
+    else phases.push([phase, [o]]);
+  }
+  return { image, namespace, objects, phases };
+}
+
+/** `Kind namespace/name` for messages. */
+export function describeObject(o: KubeObject): string {
+  const ns = o.metadata?.namespace;
+  return `${o.kind ?? 'object'} ${ns ? `${ns}/` : ''}${o.metadata?.name ?? ''}`;
+}
