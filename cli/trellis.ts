@@ -6,7 +6,6 @@ import { Command } from 'commander';
 import { checkoutCommands } from './bin/checkout-commands.ts';
 import { installCommands } from './install/index.ts';
 import { imageCommand } from './image/command.ts';
-import { installCommands } from './install/index.ts';
 import { packageCommand } from './package/index.ts';
 import { pushCommand } from './push.ts';
 
@@ -19,7 +18,6 @@ const program = new Command()
 for (const command of checkoutCommands()) program.addCommand(command);
 program.addCommand(pushCommand());
 program.addCommand(packageCommand());
-for (const command of installCommands()) program.addCommand(command);
 program.addCommand(imageCommand());
 for (const command of installCommands()) program.addCommand(command);
 

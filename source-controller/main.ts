@@ -23,7 +23,6 @@ import { runControllerMain } from '../runtime/main.ts';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
 import { ARTIFACT_SERVER_LABEL, leaderPodLabel } from '../runtime/leader-pod-label.ts';
-import { ARTIFACT_SERVER_LABEL, leaderPodLabel } from '../runtime/leader-pod-label.ts';
 import { Manager } from '../runtime/manager.ts';
 import { gitRepositoryController } from './gitrepository.ts';
 import { apiserverDenyRules, DEFAULT_DENIED_HOSTS, HostPolicy, parseHostRule } from './net/host-policy.ts';
@@ -232,10 +231,6 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
     },
   };
   manager.add(gitRepositoryController(options)).add(ociRepositoryController(options));
-  // HA: the leader's Pod carries the label the artifact Service selects (runtime/leader-pod-label.ts).
-  if (flags.leaderElect && process.env.POD_NAME) {
-    manager.add(leaderPodLabel({ client: manager.client, namespace: flags.leaderElectionNamespace, podName: process.env.POD_NAME, label: ARTIFACT_SERVER_LABEL, logger: log }));
-  }
   // HA: the leader's Pod carries the label the artifact Service selects (runtime/leader-pod-label.ts).
   if (flags.leaderElect && process.env.POD_NAME) {
     manager.add(leaderPodLabel({ client: manager.client, namespace: flags.leaderElectionNamespace, podName: process.env.POD_NAME, label: ARTIFACT_SERVER_LABEL, logger: log }));
