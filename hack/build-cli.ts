@@ -91,6 +91,19 @@ export async function bundleCommand(command: ShippedCommand, opts: { readonly ba
   return output.text;
 }
 
+/** The first lines of an npm bin: the shebang, and a clear refusal on a Node.js that is too old. */
+function npmBanner(command: ShippedCommand): string {
+  return [
+    '#!/usr/bin/env node',
+    // First, so the bundle (which says it again below) stays strict code.
+    "'use strict';",
+    `if (Number(process.versions.node.split('.')[0]) < ${NPM_NODE_MAJOR}) {`,
+    `  process.stderr.write('${command} needs Node.js ${NPM_NODE_MAJOR} or later; this is ' + process.version + '\\n');`,
+    '  process.exit(1);',
+    '}',
+  ].join('\n');
+}
+
 /** Writes the npm package into `dir` (replacing it) and returns its package.json path. */
 export async function buildNpmPackage(dir: string): Promise<string> {
   const root = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
@@ -99,7 +112,7 @@ export async function buildNpmPackage(dir: string): Promise<string> {
   const bin: Record<string, string> = {};
   for (const command of Object.keys(ENTRIES) as ShippedCommand[]) {
     const file = join('bin', `${command}.cjs`);
-    await writeFile(join(dir, file), await bundleCommand(command, { banner: '#!/usr/bin/env node' }), { mode: 0o755 });
+    await writeFile(join(dir, file), await bundleCommand(command, { banner: npmBanner(command) }), { mode: 0o755 });
     bin[command] = file;
   }
   // Every dependency is inside the bundles: the published package has none.
