@@ -17,7 +17,8 @@ import type { Level } from 'pino';
 import { Counter } from 'prom-client';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
-import { durationFlag, KUBE_API_FLAG_HELP, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
+import { durationFlag, KUBE_API_FLAG_HELP, labelSelectorFlag, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
+import { shardLeaseName } from '../runtime/leader.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
 import { Manager } from '../runtime/manager.ts';
@@ -54,6 +55,8 @@ export interface ApplyControllerFlags {
   readonly watchNamespace?: string | undefined;
   /** Delay before a Package waiting for a dependency looks again. */
   readonly dependencyRequeueMs: number;
+  /** The controller's namespace, holding the `trellis-revision-key` Secret. */
+  readonly revisionKeyNamespace: string;
   readonly logLevel: Level;
 }
 
@@ -76,15 +79,16 @@ export function applyControllerCommand(): Command {
     .option('--metrics-addr <addr>', 'listen address of /metrics (also /healthz and /readyz); "" for none', ':8080')
     .option('--health-addr <addr>', 'listen address of /healthz and /readyz; "" for none', ':8081')
     .option('--leader-elect', 'run leader election so only one replica reconciles', false)
-    .option('--leader-election-id <name>', 'name of the Lease', 'trellis-apply-controller')
+    .option('--leader-election-id <name>', 'name of the Lease (with --watch-label-selector: suffixed with a hash of the selector)', 'trellis-apply-controller')
     .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: POD_NAMESPACE or trellis-system)')
     .option('--default-service-account <name>', 'Packages without serviceAccountName apply as this account of their namespace', serviceAccountName)
     .option('--allow-cross-namespace-refs', 'single-tenant clusters: allow sources and dependencies in other namespaces, and Packages without a service account to write outside their namespace', false)
     .addOption(new Option('--no-cross-namespace-refs', 'the default now (kept for old command lines)').hideHelp())
     .option('--artifact-cache-dir <dir>', 'folder where artifacts are unpacked', join(tmpdir(), 'trellis-apply-controller'))
-    .option('--watch-label-selector <selector>', 'reconcile only Packages with these labels (k=v,k2=v2)')
+    .option('--watch-label-selector <selector>', 'reconcile only Packages matching this label selector (sharding: key=shard1, or !key for the unsharded rest); the Lease name gets a hash of it', labelSelectorFlag)
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
     .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationFlag, 10_000)
+    .option('--revision-key-namespace <ns>', 'namespace of the trellis-revision-key Secret that seals and signs PackageRevisions (default: POD_NAMESPACE or trellis-system)')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
     .allowExcessArguments(false);
 }
@@ -111,6 +115,7 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     watchLabelSelector: o.watchLabelSelector as string | undefined,
     watchNamespace: o.watchNamespace as string | undefined,
     dependencyRequeueMs: o.dependencyRequeueInterval as number,
+    revisionKeyNamespace: (o.revisionKeyNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     logLevel: o.logLevel as Level,
   };
 }
@@ -123,7 +128,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
   const manager = new Manager({
     name: 'apply-controller', kubeConfig, qps: flags.kubeApiQps, burst: flags.kubeApiBurst, logger: log,
     ...(flags.metricsAddr !== '' ? { listen: flags.metricsAddr } : {}),
-    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, leaseName: flags.leaderElectionId } } : {}),
+    ...(flags.leaderElect ? { leaderElection: { namespace: flags.leaderElectionNamespace, leaseName: shardLeaseName(flags.leaderElectionId, flags.watchLabelSelector) } } : {}),
   });
   let health: HttpEndpoints | undefined;
   if (flags.healthAddr !== '' && flags.healthAddr !== flags.metricsAddr) {
@@ -137,7 +142,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
     client: manager.client, events: manager.events, artifacts, logger: log, metrics: manager.metrics,
     concurrency: flags.concurrent, defaultServiceAccount: flags.defaultServiceAccount,
     allowCrossNamespaceRefs: flags.allowCrossNamespaceRefs, watchLabelSelector: flags.watchLabelSelector,
-    dependencyRequeueMs: flags.dependencyRequeueMs,
+    dependencyRequeueMs: flags.dependencyRequeueMs, revisionKeyNamespace: flags.revisionKeyNamespace,
     ...(flags.watchNamespace === undefined ? {} : { namespace: flags.watchNamespace }),
   });
   manager.add(packages.controller);

@@ -57,3 +57,46 @@ export function logLevelFlag(value: string): Level {
   if (!level) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`);
   return level;
 }
+
+const LABEL_NAME = '[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?';
+const LABEL_KEY = `([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?${LABEL_NAME}`;
+const LABEL_VALUE = `(${LABEL_NAME})?`;
+const REQUIREMENT = new RegExp([
+  `!\\s*${LABEL_KEY}`,
+  LABEL_KEY,
+  `${LABEL_KEY}\\s*(=|==|!=)\\s*${LABEL_VALUE}`,
+  `${LABEL_KEY}\\s+(in|notin)\\s*\\(\\s*${LABEL_VALUE}(\\s*,\\s*${LABEL_VALUE})*\\s*\\)`,
+].map((form) => `^(${form})$`).join('|'));
+
+/** The requirements of a label selector: split at the commas outside `in (…)` lists. */
+function selectorRequirements(selector: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < selector.length; i++) {
+    const c = selector[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === ',' && depth === 0) {
+      parts.push(selector.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  parts.push(selector.slice(start).trim());
+  return parts;
+}
+
+/**
+ * A Kubernetes label selector (`--watch-label-selector`): `key`, `!key`, `key=v`,
+ * `key!=v`, `key in (a,b)`, `key notin (a,b)`, joined by commas. Checked here so a
+ * typo stops the controller at start instead of failing every list and watch.
+ */
+export function labelSelectorFlag(value: string): string {
+  const selector = value.trim();
+  if (selector === '') throw new InvalidArgumentError('must not be empty (leave the flag out to watch every object)');
+  const bad = selectorRequirements(selector).find((r) => !REQUIREMENT.test(r));
+  if (bad !== undefined) {
+    throw new InvalidArgumentError(`"${bad}" is not a label requirement (key, !key, key=value, key!=value, key in (a,b), key notin (a,b))`);
+  }
+  return selector;
+}

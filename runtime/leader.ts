@@ -7,6 +7,7 @@
  * clocks with the holder (the approach client-go takes), so clock skew between
  * nodes cannot make two leaders.
  */
+import { createHash } from 'node:crypto';
 import type { KubeClient } from './kube.ts';
 import { isConflict } from './kube-transport.ts';
 import type { Logger } from './logging.ts';
@@ -207,4 +208,17 @@ export class LeaderElector {
       this.#wake = done;
     });
   }
+}
+
+/**
+ * The Lease of one shard. A controller that reconciles every object uses `id`; one
+ * started with a label selector (`--watch-label-selector`) uses `id` and a short hash
+ * of the selector, so two shards never wait for each other's lease while the replicas
+ * of one shard (started with the same flags) still elect a single leader.
+ */
+export function shardLeaseName(id: string, labelSelector: string | undefined): string {
+  if (labelSelector === undefined || labelSelector === '') return id;
+  const suffix = createHash('sha256').update(labelSelector).digest('hex').slice(0, 10);
+  // A Lease name is a DNS subdomain: at most 253 characters.
+  return `${id.slice(0, 253 - suffix.length - 1)}-${suffix}`;
 }
