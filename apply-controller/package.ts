@@ -42,6 +42,7 @@ import { listRevisions } from './revisions/store.ts';
 import { deleteObjects } from './ssa/delete.ts';
 import type { EngineMemory } from './reconcile/engine.ts';
 import type { RevisionCache } from './revisions/cache.ts';
+import type { RevisionKeys } from './revisions/keys.ts';
 import { packageLabels } from './ssa/options.ts';
 
 /** The finalizer that removes a Package's objects before the Package goes. */
@@ -69,6 +70,8 @@ export interface PackageReconcilerOptions extends TenancyFlags {
   readonly engine?: EngineMemory | undefined;
   /** The watched PackageRevisions; without it the history is listed on every reconcile. */
   readonly revisionCache?: RevisionCache | undefined;
+  /** The keys PackageRevisions are sealed and signed with (revisions/keys.ts). */
+  readonly revisionKeys: RevisionKeys;
   readonly logger?: Logger | undefined;
 }
 
@@ -123,7 +126,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       outcome = await runSteps(pkg, {
         client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
         settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
-        key, engine: opts.engine, revisionCache: opts.revisionCache, signal: ctx.signal,
+        key, engine: opts.engine, revisionCache: opts.revisionCache, signal: ctx.signal, revisionKeys: opts.revisionKeys,
       }, run);
     } catch (err) {
       outcome = { kind: 'failed', failure: toPackageFailure(err) };
@@ -221,7 +224,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   async function recordedInventory(pkg: Package, log: Logger): Promise<InventoryEntry[]> {
     try {
       const latest = (await listRevisions(client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '')).at(-1);
-      return latest ? inventoryOfRecord(await readRevisionPhases(client, latest)) : [];
+      return latest ? inventoryOfRecord(await readRevisionPhases(client, latest, opts.revisionKeys, { packageUid: pkg.metadata.uid })) : [];
     } catch (err) {
       log.warn({ err }, 'cannot read the latest PackageRevision; uninstalling what the status lists');
       return [];

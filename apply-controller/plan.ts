@@ -25,6 +25,7 @@ import type { PackageManifest } from './bundle/format.ts';
 import type { Values } from './bundle/values.ts';
 import { inventoryOf, staleEntries, unionInventory } from './inventory.ts';
 import { unfinishedInventory } from './revisions/history.ts';
+import { fixedRevisionKeys, type RevisionKeys } from './revisions/keys.ts';
 import { listRevisions } from './revisions/store.ts';
 import { detectDrift, phasesOf, type PhaseObjects } from './reconcile/apply.ts';
 import { KindScopes, readPackageBundle } from './reconcile/bundle.ts';
@@ -80,6 +81,12 @@ export interface PlanOptions extends RenderOptions {
    */
   readonly objectsClient?: KubeClient | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The revision keys, to read what an unfinished rollout recorded. A tool
+   * outside the controller usually has none: unfinished revisions are then not
+   * counted (they are sealed), and only the status inventory is.
+   */
+  readonly revisionKeys?: RevisionKeys | undefined;
 }
 
 /** What the next revision would do. */
@@ -116,15 +123,16 @@ export async function planPackage(pkg: Package, opts: PlanOptions): Promise<Pack
     ignore: settings.ignore,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  const prune = settings.prune ? staleEntries(await managedInventory(client, pkg), rendered.inventory) : [];
+  const prune = settings.prune ? staleEntries(await managedInventory(client, pkg, opts.revisionKeys ?? fixedRevisionKeys([], '')), rendered.inventory) : [];
   return { ...rendered, changes, prune };
 }
 
 /** Everything of the Package that may be in the cluster: its inventory, plus what a rollout cut short wrote. */
-async function managedInventory(client: KubeClient, pkg: Package): Promise<InventoryEntry[]> {
+async function managedInventory(client: KubeClient, pkg: Package, keys: RevisionKeys): Promise<InventoryEntry[]> {
   const status = pkg.status;
   const revisions = await listRevisions(client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '');
-  return unionInventory(status?.inventory ?? [], await unfinishedInventory(client, revisions, status?.currentRevision));
+  return unionInventory(status?.inventory ?? [], await unfinishedInventory(client, revisions, status?.currentRevision, keys,
+    { packageUid: pkg.metadata.uid }));
 }
 
 async function renderFromDir(dir: string, pkg: Package, opts: RenderOptions): Promise<RenderedPackage> {

@@ -22,11 +22,12 @@ import { keysOfUpdate, mayBeDrift, packageKeyOf } from '../drift/watch.ts';
 import { kindsOf } from '../inventory.ts';
 import { EngineMemory } from './engine.ts';
 import { RevisionCache } from '../revisions/cache.ts';
+import { RevisionKeyring, type RevisionKeys } from '../revisions/keys.ts';
 import { packageReconciler, type PackageReconcilerOptions } from '../package.ts';
 import { SOURCE_RESOURCES, sourceKeyOf } from './source.ts';
 
 /** Options of {@link createPackageController}. */
-export interface PackageControllerOptions extends Omit<PackageReconcilerOptions, 'client' | 'events' | 'artifacts' | 'onInventory' | 'driftSeenAt'> {
+export interface PackageControllerOptions extends Omit<PackageReconcilerOptions, 'client' | 'events' | 'artifacts' | 'onInventory' | 'driftSeenAt' | 'revisionKeys'> {
   readonly client: KubeClient;
   readonly events: Pick<EventRecorder, 'normal' | 'warning'>;
   /** Where artifacts are unpacked (ignored when `artifacts` is given). */
@@ -42,6 +43,13 @@ export interface PackageControllerOptions extends Omit<PackageReconcilerOptions,
   readonly queue?: Omit<WorkQueueOptions, 'concurrency'>;
   /** Passed to the managed-object informers (default 1 s). */
   readonly driftRetryBaseMs?: number;
+  /**
+   * The keys revisions are sealed and signed with; default: the
+   * `trellis-revision-key` Secret of `revisionKeyNamespace`.
+   */
+  readonly revisionKeys?: RevisionKeys;
+  /** The controller's namespace, where the revision key Secret lives (default POD_NAMESPACE, else trellis-system). */
+  readonly revisionKeyNamespace?: string | undefined;
 }
 
 /** A Package controller and the parts tests look into. */
@@ -51,6 +59,8 @@ export interface PackageController {
   readonly cache: ManagedObjectCache;
   /** The watched PackageRevisions (start it with the controller; main.ts hands it to the Manager). */
   readonly revisionCache: RevisionCache;
+  /** The keys revisions are sealed and signed with. */
+  readonly revisionKeys: RevisionKeys;
   readonly engine: EngineMemory;
   readonly artifacts: ArtifactCache;
   /** Starts the informers; resolves once the Package cache is synced. */
@@ -84,6 +94,9 @@ export function createPackageController(opts: PackageControllerOptions): Package
   });
   const engine = new EngineMemory(cache);
   const revisionCache = new RevisionCache({ client: opts.client, namespace: opts.namespace, logger: log });
+  const revisionKeys = opts.revisionKeys ?? new RevisionKeyring({
+    client: opts.client, namespace: opts.revisionKeyNamespace ?? process.env.POD_NAMESPACE ?? 'trellis-system',
+  });
   cache.onEvent((event) => {
     // A deleted object needs no record (absent means apply); dropping it keeps memory bounded by what exists.
     if (event.type === 'delete') engine.state.delete(objectId(event.object as Parameters<typeof objectId>[0]));
@@ -108,7 +121,7 @@ export function createPackageController(opts: PackageControllerOptions): Package
   };
 
   const reconcile = packageReconciler({
-    ...opts, artifacts, driftSeenAt, engine, revisionCache,
+    ...opts, artifacts, driftSeenAt, engine, revisionCache, revisionKeys,
     onInventory: (key, inventory) => cache.retain(key, kindsOf(inventory)),
   });
 
@@ -160,6 +173,7 @@ export function createPackageController(opts: PackageControllerOptions): Package
     cache,
     engine,
     revisionCache,
+    revisionKeys,
     artifacts,
     async start() {
       await Promise.all([controller.start(), revisionCache.start()]);

@@ -32,12 +32,14 @@ import type { Logger } from '../../runtime/logging.ts';
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
-import { contentHashOf } from '../revisions/encode.ts';
+import { contentHashOf, keyedContentHash } from '../revisions/encode.ts';
+import type { RevisionKey, RevisionKeys } from '../revisions/keys.ts';
+import { keyedHash } from '../revisions/seal.ts';
 import { newestAvailable, unfinishedInventory } from '../revisions/history.ts';
 import { findRevisionFor, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
 import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic.ts';
 import { applyPinned } from '../rollback/pin.ts';
-import { restoreRevision } from '../rollback/restore.ts';
+import { restoreRevision, restoreVerification } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale, type PhaseObjects } from './apply.ts';
@@ -80,6 +82,8 @@ export interface StepDeps {
   readonly engine?: EngineMemory | undefined;
   /** The watched PackageRevisions; without it (or before it synced) the history is listed. */
   readonly revisionCache?: RevisionCache | undefined;
+  /** The keys revisions are sealed and signed with (revisions/keys.ts). */
+  readonly revisionKeys: RevisionKeys;
   /**
    * Told before the first object of a rollout is written (a new revision, or one
    * not Available yet), so the status can say what is under way before it happens.
@@ -141,7 +145,8 @@ const readHistory: PackageStep = async (run) => {
   const namespace = pkg.metadata.namespace ?? '';
   const name = pkg.metadata.name ?? '';
   run.revisions = deps.revisionCache?.list(namespace, name) ?? await listRevisions(deps.client, namespace, name);
-  const unfinished = await unfinishedInventory(deps.client, run.revisions, pkg.status?.currentRevision);
+  const unfinished = await unfinishedInventory(deps.client, run.revisions, pkg.status?.currentRevision, deps.revisionKeys,
+    { packageUid: pkg.metadata.uid });
   run.managed = unionInventory(pkg.status?.inventory ?? [], unfinished);
   run.current = run.revisions.find((r) => r.spec.revision === pkg.status?.currentRevision);
   return undefined;
@@ -163,7 +168,7 @@ const renderContent: PackageStep = async (run) => {
   const { artifact } = need(run.source, 'the source');
   // Read as the Package's account: a tenant names only what it may read itself.
   const valuesFrom = await readValuesFrom(deps.objectsClient, pkg);
-  run.content = await loadRevisionContent(pkg, deps, artifact, valuesFrom);
+  run.content = keyedContent(await loadRevisionContent(pkg, deps, artifact, valuesFrom), await deps.revisionKeys.current());
   run.record.attempted = { revision: artifact.revision, valuesHash: run.content.bundle.valuesHash };
   run.sameAsCurrent = run.current !== undefined
     && recordsSame(run.current, run.content.contentHash, sourceRecordOf(need(run.source, 'the source')), run.content.bundle.valuesHash);
@@ -215,7 +220,7 @@ const recordRevision: PackageStep = async (run) => {
   run.revision ??= await writeRevision(deps.client, {
     pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: content.bundle.valuesHash,
     phases: content.record,
-  }, { history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
+  }, { key: need(content.key, 'the revision key'), history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
   const { revision } = run;
   deps.revisionCache?.remember(revision);
   run.record.currentRevision = revision.spec.revision;
@@ -268,7 +273,7 @@ const applyRevision: PackageStep = async (run) => {
   if (!good) throw failure;
   deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
   const back = await rollBack(deps.objectsClient, revision, failure, good, {
-    recordsClient: deps.client,
+    recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
     ...(engine ? { engine: { ...engine, trustLive: false } } : {}),
     managed: record.inventory, labels: labelsOf(pkg), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });
@@ -368,7 +373,7 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   const { settings } = deps;
   const engine = await restoreContext(deps.engine, deps.key, managed);
   const result = await restoreRevision(deps.objectsClient, restored, {
-    recordsClient: deps.client,
+    recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
     ...(engine ? { engine } : {}),
     managed, labels: labelsOf(pkg), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });
@@ -387,6 +392,20 @@ interface RevisionContent {
   readonly phases: PhaseObjects[];
   readonly record: RevisionPhase[];
   readonly contentHash: string;
+  /** The revision key its hashes are keyed with (set by {@link keyedContent}). */
+  readonly key?: RevisionKey;
+}
+
+/**
+ * The content with its content and values hashes keyed with the revision key:
+ * a plain hash of values or objects (Secret-sourced ones included) would let
+ * anyone who reads a status or a revision confirm a guessed secret.
+ */
+function keyedContent(content: RevisionContent, key: RevisionKey): RevisionContent {
+  return {
+    ...content, key, contentHash: keyedContentHash(key, content.contentHash),
+    bundle: { ...content.bundle, valuesHash: keyedHash(key, 'values', content.bundle.valuesHash) },
+  };
 }
 
 /**

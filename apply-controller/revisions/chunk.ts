@@ -23,7 +23,9 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../bundle/object.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import { objectId } from '../bundle/object-id.ts';
-import { gzipText, RevisionTooLargeError, sha256Of } from './encode.ts';
+import { RevisionTooLargeError, sealText, sha256Of } from './encode.ts';
+import type { RevisionKey } from './keys.ts';
+import { keyedHash } from './seal.ts';
 
 /** The default largest compressed size of one slice: far below etcd's 1.5 MiB per object, base64 included. */
 export const DEFAULT_SLICE_SIZE_LIMIT = 256 * 1024;
@@ -37,6 +39,8 @@ export const MAX_SINGLE_OBJECT_SLICE = 1_000_000;
 
 /** Options of {@link chunkPhase}. */
 export interface ChunkOptions {
+  /** The revision key: chunks are sealed with it, and their digests are keyed with it. */
+  readonly key: RevisionKey;
   /** Largest compressed bytes of one chunk (a single object larger than this gets a chunk of its own). */
   readonly sliceSizeLimit: number;
   /** Average canonical JSON bytes of a chunk before compression (default: `sliceSizeLimit`). */
@@ -49,12 +53,12 @@ export interface ChunkOptions {
 export interface Chunk {
   /** The canonical JSON array of the objects: exactly what a slice stores, compressed. */
   readonly text: string;
-  /** `sha256:<hex>` of `text`. */
+  /** The keyed digest of `text` (an HMAC, in the shape `sha256:<hex>`). */
   readonly digest: string;
   readonly count: number;
-  /** Compressed bytes. */
+  /** Stored bytes (compressed and sealed). */
   readonly size: number;
-  /** The compressed text; absent for a chunk that `known` said is stored already. */
+  /** The compressed, sealed text; absent for a chunk that `known` said is stored already. */
   readonly compressed?: Buffer;
 }
 
@@ -101,11 +105,11 @@ export function chunkPhase(objects: readonly KubeObject[], opts: ChunkOptions): 
 /** One run as a chunk, halved until every part fits the slice limit. */
 function sizedChunks(items: readonly Item[], opts: ChunkOptions): Chunk[] {
   const text = `[${items.map((item) => item.text).join(',')}]`;
-  const digest = sha256Of(text);
+  const digest = keyedHash(opts.key, 'slice', text);
   const count = items.length;
   const stored = opts.known?.get(digest);
   if (stored !== undefined) return [{ text, digest, count, size: stored }];
-  const compressed = gzipText(text);
+  const compressed = sealText(opts.key, text);
   if (compressed.length <= opts.sliceSizeLimit) return [{ text, digest, count, size: compressed.length, compressed }];
   if (count === 1) {
     if (compressed.length > MAX_SINGLE_OBJECT_SLICE) {

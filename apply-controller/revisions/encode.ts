@@ -1,17 +1,23 @@
 /**
  * How a PackageRevision holds its objects. Per phase, the exact objects applied
- * form a canonical JSON array; a small revision keeps it gzip-compressed and
- * base64-encoded inline (`spec.phases[].objects`), a large one in
- * RevisionSlices (plan.ts decides, chunk.ts cuts). A content hash over the
- * phases lets the controller tell whether a revision already records what it is
- * about to apply, and lets a reader check that what it read back is exactly
- * what was written. Pure; no API calls.
+ * form a canonical JSON array; a small revision keeps it gzip-compressed,
+ * sealed with the revision key (seal.ts) and base64-encoded inline
+ * (`spec.phases[].objects`), a large one in RevisionSlices (plan.ts decides,
+ * chunk.ts cuts). A content hash over the phases (keyed: an HMAC) lets the
+ * controller tell whether a revision already records what it is about to
+ * apply, and lets a reader check that what it read back is exactly what was
+ * written. Pure; no API calls.
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { PackageRevisionPhaseRecord } from '../api.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import type { KubeObject } from '../bundle/object.ts';
+import { CorruptRevisionError } from './errors.ts';
+import type { RevisionKey } from './keys.ts';
+import { keyedHash, openBytes, sealBytes } from './seal.ts';
+
+export { CorruptRevisionError } from './errors.ts';
 
 /** The objects of one phase, in apply order. */
 export interface RevisionPhase {
@@ -24,7 +30,7 @@ export interface EncodedPhases {
   readonly phases: PackageRevisionPhaseRecord[];
   /** Total compressed bytes (before base64). */
   readonly size: number;
-  /** `sha256:<hex>` of the canonical JSON of the phases' names and objects. */
+  /** The keyed content hash ({@link keyedContentHash}) of the phases' names and objects. */
   readonly contentHash: string;
 }
 
@@ -53,11 +59,6 @@ export class RevisionTooLargeError extends Error {
   }
 }
 
-/** A PackageRevision (or one of its slices) that cannot be read back, or reads back other than it was written. */
-export class CorruptRevisionError extends Error {
-  override readonly name = 'CorruptRevisionError';
-}
-
 /** `sha256:<hex>` of a text or bytes. */
 export function sha256Of(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
@@ -68,10 +69,20 @@ export function gzipText(text: string): Buffer {
   return gzipSync(Buffer.from(text), { level: GZIP_LEVEL });
 }
 
-/** The text inside base64 of gzip; `what` names it in the {@link CorruptRevisionError}. */
-export function gunzipBase64(data: string, what: string): string {
+/** gzip of a text sealed with `key`: the bytes a record stores. */
+export function sealText(key: RevisionKey, text: string): Buffer {
+  return sealBytes(key, gzipText(text));
+}
+
+/**
+ * The text inside base64 of a blob `key` sealed (gzip inside); `what` names it
+ * in the error: RevisionTamperedError when it does not authenticate,
+ * {@link CorruptRevisionError} when it cannot be decompressed.
+ */
+export function openText(key: RevisionKey, data: string, what: string): string {
+  const compressed = openBytes(key, Buffer.from(data, 'base64'), what);
   try {
-    return gunzipSync(Buffer.from(data, 'base64')).toString('utf8');
+    return gunzipSync(compressed).toString('utf8');
   } catch (err) {
     throw new CorruptRevisionError(`${what}: the objects cannot be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -89,9 +100,17 @@ export function parseObjects(text: string, count: number, what: string): KubeObj
   return objects as KubeObject[];
 }
 
-/** `sha256:<hex>` of what a revision records: phase names and objects, in order. */
+/**
+ * `sha256:<hex>` of what a revision records: phase names and objects, in
+ * order. Kept in memory only: what a revision shows is {@link keyedContentHash}.
+ */
 export function contentHashOf(phases: readonly RevisionPhase[]): string {
   return sha256Of(canonicalJSON(phases.map((p) => ({ name: p.name, objects: p.objects }))));
+}
+
+/** The content hash a revision records: the HMAC of {@link contentHashOf} under the revision key. */
+export function keyedContentHash(key: RevisionKey, plainContentHash: string): string {
+  return keyedHash(key, 'content', plainContentHash);
 }
 
 /** One phase as canonical JSON array texts, in order (a phase stored in several slices has several). */
@@ -124,33 +143,34 @@ export function contentHashOfTexts(phases: readonly PhaseTexts[]): string {
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Compresses each phase inline; throws {@link RevisionTooLargeError} beyond `limit` compressed bytes. */
-export function encodePhases(phases: readonly RevisionPhase[], limit = DEFAULT_REVISION_SIZE_LIMIT): EncodedPhases {
+/** Compresses and seals each phase inline; throws {@link RevisionTooLargeError} beyond `limit` stored bytes. */
+export function encodePhases(phases: readonly RevisionPhase[], key: RevisionKey, limit = DEFAULT_REVISION_SIZE_LIMIT): EncodedPhases {
   let size = 0;
   const texts: PhaseTexts[] = [];
   const records = phases.map((phase) => {
     // Canonical JSON: the same objects always give the same bytes.
     const text = canonicalJSON(phase.objects);
     texts.push({ name: phase.name, texts: [text] });
-    const compressed = gzipText(text);
-    size += compressed.length;
-    return { name: phase.name, objects: compressed.toString('base64'), count: phase.objects.length };
+    const sealed = sealText(key, text);
+    size += sealed.length;
+    return { name: phase.name, objects: sealed.toString('base64'), count: phase.objects.length };
   });
   if (size > limit) throw new RevisionTooLargeError(size, limit);
-  return { phases: records, size, contentHash: contentHashOfTexts(texts) };
+  return { phases: records, size, contentHash: keyedContentHash(key, contentHashOfTexts(texts)) };
 }
 
 /**
- * The phases of an inline revision with their objects, as they were applied.
- * A revision stored in RevisionSlices cannot be read without the apiserver:
- * use `readRevisionPhases` (read.ts), which also verifies what it reads.
+ * The phases of an inline revision with their objects, as they were applied,
+ * opened with the key that sealed them. This checks each blob, not the
+ * revision: restores use `readRevisionPhases` (read.ts), which verifies the
+ * signature and content hash too, and reads RevisionSlices.
  */
-export function decodePhases(records: readonly PackageRevisionPhaseRecord[]): RevisionPhase[] {
+export function decodePhases(records: readonly PackageRevisionPhaseRecord[], key: RevisionKey): RevisionPhase[] {
   return records.map((record) => {
     if (record.objects === undefined) {
       if (record.count === 0 && (record.slices ?? []).length === 0) return { name: record.name, objects: [] };
       throw new CorruptRevisionError(`phase ${record.name}: the objects are in RevisionSlices; read them with readRevisionPhases`);
     }
-    return { name: record.name, objects: parseObjects(gunzipBase64(record.objects, `phase ${record.name}`), record.count, `phase ${record.name}`) };
+    return { name: record.name, objects: parseObjects(openText(key, record.objects, `phase ${record.name}`), record.count, `phase ${record.name}`) };
   });
 }

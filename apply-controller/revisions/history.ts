@@ -10,7 +10,8 @@ import type { InventoryEntry, PackageRevision } from '../api.ts';
 import { inventoryOf } from '../inventory.ts';
 import { objectId } from '../bundle/object-id.ts';
 import { CorruptRevisionError } from './encode.ts';
-import { readRevisionPhases, type SliceReader } from './read.ts';
+import type { RevisionKeys } from './keys.ts';
+import { readRevisionPhases, type RevisionExpectation, type SliceReader } from './read.ts';
 import { contentHashOfRevision, listRevisions, setRevisionStatus } from './store.ts';
 
 /**
@@ -55,11 +56,13 @@ const UNFINISHED_SEEN_MAX = 32;
  * health). Their objects may be in the cluster without being in
  * `status.inventory`, so a prune or a rollback must count them as managed.
  * Their slices are read through `client` only when there is such a revision,
- * and once per revision. Corrupt records are skipped (they hold nothing
- * usable); a failed read rejects, since a guess could prune too little.
+ * and once per revision. Corrupt records (a forged or changed one included)
+ * are skipped: they hold nothing usable, and trusting them would let whoever
+ * wrote them name objects to prune. A failed read rejects, since a guess could
+ * prune too little.
  */
 export async function unfinishedInventory(client: SliceReader, revisions: readonly PackageRevision[],
-  current: number | undefined): Promise<InventoryEntry[]> {
+  current: number | undefined, keys: RevisionKeys, expect: RevisionExpectation = {}): Promise<InventoryEntry[]> {
   const out: InventoryEntry[] = [];
   for (const rev of revisions) {
     if (rev.status?.phase !== undefined || rev.spec.revision <= (current ?? 0)) continue;
@@ -67,7 +70,7 @@ export async function unfinishedInventory(client: SliceReader, revisions: readon
     let entries = key === undefined ? undefined : unfinishedSeen.get(key);
     if (!entries) {
       try {
-        const objects = (await readRevisionPhases(client, rev)).flatMap((p) => p.objects);
+        const objects = (await readRevisionPhases(client, rev, keys, expect)).flatMap((p) => p.objects);
         entries = inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } })));
       } catch (err) {
         if (!(err instanceof CorruptRevisionError)) throw err;

@@ -8,5 +8,9 @@
 export const REVISION_PACKAGE_LABEL = 'apply.trellis.dev/package';
 /** Label carrying the revision number. */
 export const REVISION_NUMBER_LABEL = 'apply.trellis.dev/revision';
-/** Annotation carrying the content hash of the recorded phases (see encode.ts). */
+/** Annotation carrying the keyed content hash of the recorded phases (see seal.ts). */
 export const CONTENT_HASH_ANNOTATION = 'apply.trellis.dev/content-hash';
+/** Annotation naming the key a revision was sealed and signed with (keys.ts). */
+export const REVISION_KEY_ANNOTATION = 'apply.trellis.dev/revision-key';
+/** Annotation carrying the revision's signature (seal.ts). */
+export const SIGNATURE_ANNOTATION = 'apply.trellis.dev/signature';

@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import type { PackageRevisionPhaseRecord, RevisionSliceRef } from '../api.ts';
 import { chunkPhase, DEFAULT_SLICE_SIZE_LIMIT } from './chunk.ts';
 import {
-  contentHashOfTexts, DEFAULT_REVISION_SIZE_LIMIT, encodePhases, RevisionTooLargeError, type PhaseTexts, type RevisionPhase,
+  contentHashOfTexts, DEFAULT_REVISION_SIZE_LIMIT, encodePhases, keyedContentHash, RevisionTooLargeError, type PhaseTexts, type RevisionPhase,
 } from './encode.ts';
+import type { RevisionKey } from './keys.ts';
 
 /** The default largest compressed size of a revision that keeps its objects inline. */
 export const DEFAULT_INLINE_LIMIT = 32 * 1024;
@@ -26,6 +27,8 @@ const MAX_REFERENCES_JSON = 1_000_000;
 
 /** How a revision is recorded. */
 export interface RecordOptions {
+  /** The key every blob is sealed with and every hash keyed with (keys.ts). */
+  readonly key: RevisionKey;
   /** Largest compressed size of everything a revision records (default {@link DEFAULT_REVISION_SIZE_LIMIT}). */
   readonly sizeLimit?: number | undefined;
   /** Largest compressed size of one RevisionSlice (default {@link DEFAULT_SLICE_SIZE_LIMIT}). */
@@ -39,7 +42,7 @@ export interface NewSlice {
   readonly name: string;
   readonly digest: string;
   readonly count: number;
-  /** gzip of the canonical JSON array. */
+  /** gzip of the canonical JSON array, sealed with the revision key. */
   readonly compressed: Buffer;
 }
 
@@ -70,13 +73,13 @@ export function sliceName(packageName: string, digest: string): string {
  * Plans the record of `phases` for Package `packageName`: inline when it fits
  * the inline limit ({@link planInline}), else in slices ({@link planSliced}).
  */
-export function planRecord(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions = {},
+export function planRecord(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions,
   known: ReadonlyMap<string, RevisionSliceRef> = new Map()): RecordPlan {
   return planInline(phases, opts) ?? planSliced(packageName, phases, opts, known);
 }
 
 /** The inline record when it fits the inline limit, else undefined (without compressing what cannot fit). */
-export function planInline(phases: readonly RevisionPhase[], opts: RecordOptions = {}): RecordPlan | undefined {
+export function planInline(phases: readonly RevisionPhase[], opts: RecordOptions): RecordPlan | undefined {
   const limit = Math.min(opts.inlineLimit ?? DEFAULT_INLINE_LIMIT, opts.sizeLimit ?? DEFAULT_REVISION_SIZE_LIMIT);
   let bytes = 0;
   for (const phase of phases) {
@@ -85,7 +88,7 @@ export function planInline(phases: readonly RevisionPhase[], opts: RecordOptions
     if (bytes > limit * INLINE_PROBE_FACTOR) return undefined;
   }
   try {
-    const encoded = encodePhases(phases, limit);
+    const encoded = encodePhases(phases, opts.key, limit);
     return { phases: encoded.phases, size: encoded.size, contentHash: encoded.contentHash, newSlices: [] };
   } catch (err) {
     if (err instanceof RevisionTooLargeError) return undefined;
@@ -99,7 +102,7 @@ export function planInline(phases: readonly RevisionPhase[], opts: RecordOptions
  * not compressed or written again. Throws {@link RevisionTooLargeError} past
  * the size limit.
  */
-export function planSliced(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions = {},
+export function planSliced(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions,
   known: ReadonlyMap<string, RevisionSliceRef> = new Map()): RecordPlan {
   const sizeLimit = opts.sizeLimit ?? DEFAULT_REVISION_SIZE_LIMIT;
   const sliceSizeLimit = opts.sliceSizeLimit ?? DEFAULT_SLICE_SIZE_LIMIT;
@@ -108,7 +111,7 @@ export function planSliced(packageName: string, phases: readonly RevisionPhase[]
   const texts: PhaseTexts[] = [];
   let size = 0;
   const records = phases.map((phase): PackageRevisionPhaseRecord => {
-    const chunks = chunkPhase(phase.objects, { sliceSizeLimit, known: sizes });
+    const chunks = chunkPhase(phase.objects, { key: opts.key, sliceSizeLimit, known: sizes });
     texts.push({ name: phase.name, texts: chunks.map((c) => c.text) });
     const slices = chunks.map((chunk): RevisionSliceRef => {
       const name = known.get(chunk.digest)?.name ?? sliceName(packageName, chunk.digest);
@@ -124,5 +127,5 @@ export function planSliced(packageName: string, phases: readonly RevisionPhase[]
     throw new RevisionTooLargeError(size, sizeLimit,
       `the package's objects need ${count} RevisionSlices, more than one PackageRevision can name; split the package into smaller ones`);
   }
-  return { phases: records, size, contentHash: contentHashOfTexts(texts), newSlices: [...newSlices.values()] };
+  return { phases: records, size, contentHash: keyedContentHash(opts.key, contentHashOfTexts(texts)), newSlices: [...newSlices.values()] };
 }

@@ -14,7 +14,9 @@ import { isConflict } from '../../runtime/kube-transport.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import { packageResource, revisionSliceResource, type Package, type PackageRevision, type RevisionSlice, type RevisionSliceRef } from '../api.ts';
 import { mapBounded } from '../ssa/_async.ts';
-import { CorruptRevisionError, gunzipBase64, sha256Of } from './encode.ts';
+import { CorruptRevisionError, openText } from './encode.ts';
+import type { RevisionKey } from './keys.ts';
+import { keyedHash, RevisionTamperedError } from './seal.ts';
 import { REVISION_PACKAGE_LABEL } from './labels.ts';
 import type { NewSlice } from './plan.ts';
 
@@ -42,18 +44,19 @@ export function sliceNamesOf(revisions: readonly PackageRevision[]): Set<string>
 
 /**
  * Throws {@link CorruptRevisionError} unless `slice` is the slice `ref` names
- * for Package `packageName`: same digest and count, and bytes that hash to it.
- * Returns the canonical JSON text it holds.
+ * for Package `packageName`: same digest and count, bytes that `key` sealed,
+ * and a text whose keyed digest is the one named (RevisionTamperedError when
+ * anything was changed). Returns the canonical JSON text it holds.
  */
-export function verifiedSliceText(slice: RevisionSlice, ref: Pick<RevisionSliceRef, 'name' | 'digest' | 'count'>, packageName: string): string {
+export function verifiedSliceText(slice: RevisionSlice, ref: Pick<RevisionSliceRef, 'name' | 'digest' | 'count'>, packageName: string,
+  key: RevisionKey): string {
   const what = `RevisionSlice ${slice.metadata.namespace ?? ''}/${ref.name}`;
   if (slice.spec.packageName !== packageName) throw new CorruptRevisionError(`${what} belongs to Package ${slice.spec.packageName}, not ${packageName}`);
   if (slice.spec.digest !== ref.digest || slice.spec.count !== ref.count) {
-    throw new CorruptRevisionError(`${what} says it holds ${slice.spec.count} objects with digest ${slice.spec.digest}; the revision expects ${ref.count} with ${ref.digest}`);
+    throw new RevisionTamperedError(`${what} says it holds ${slice.spec.count} objects with digest ${slice.spec.digest}; the revision expects ${ref.count} with ${ref.digest}`);
   }
-  const text = gunzipBase64(slice.spec.objects, what);
-  const actual = sha256Of(text);
-  if (actual !== ref.digest) throw new CorruptRevisionError(`${what} was changed after it was written: its objects hash to ${actual}, not ${ref.digest}`);
+  const text = openText(key, slice.spec.objects, what);
+  if (keyedHash(key, 'slice', text) !== ref.digest) throw new RevisionTamperedError(`${what} was changed after it was written: its objects do not hash to ${ref.digest}`);
   return text;
 }
 
@@ -63,7 +66,8 @@ export function verifiedSliceText(slice: RevisionSlice, ref: Pick<RevisionSliceR
  * another revision stored); taken by anything else, it is refused.
  * Resolves with the number of slices created.
  */
-export async function storeSlices(client: KubeClient, pkg: Package, slices: readonly NewSlice[], fieldManager: string): Promise<number> {
+export async function storeSlices(client: KubeClient, pkg: Package, slices: readonly NewSlice[], fieldManager: string,
+  key: RevisionKey): Promise<number> {
   const namespace = pkg.metadata.namespace ?? '';
   const packageName = pkg.metadata.name ?? '';
   const uid = pkg.metadata.uid;
@@ -88,7 +92,7 @@ export async function storeSlices(client: KubeClient, pkg: Package, slices: read
     // Gone again between the two requests: only a deletion of the Package does that, so do not resurrect it.
     if (!existing) throw new CorruptRevisionError(`RevisionSlice ${namespace}/${slice.name} disappeared while it was being written`);
     try {
-      verifiedSliceText(existing, slice, packageName);
+      verifiedSliceText(existing, slice, packageName, key);
     } catch (err) {
       if (!(err instanceof CorruptRevisionError)) throw err;
       // Never overwritten, even to repair it: a person has to look, and deleting it lets the next attempt write it again.

@@ -4,7 +4,9 @@
  * a create that finds the name taken by different content fails rather than
  * overwrite it. Only the status (Available, Failed, Superseded) is patched later.
  *
- * A revision is named `<package>-<number>`, owned by its Package (so it goes when
+ * Every revision is sealed and signed with the revision key (seal.ts): its
+ * objects cannot be read, and its record cannot be changed unnoticed, without
+ * the key. A revision is named `<package>-<number>`, owned by its Package (so it goes when
  * the Package goes), and labelled `apply.trellis.dev/package=<package>` and
  * `apply.trellis.dev/revision=<number>`, so `kubectl get packagerevisions -l
  * apply.trellis.dev/package=web` lists a Package's history. A large revision
@@ -19,11 +21,12 @@ import {
   type PackageRevisionSpec, type PackageRevisionStatus,
 } from '../api.ts';
 import type { RevisionPhase } from './encode.ts';
-import { CONTENT_HASH_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL } from './labels.ts';
+import { CONTENT_HASH_ANNOTATION, REVISION_KEY_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL, SIGNATURE_ANNOTATION } from './labels.ts';
 import { planInline, planSliced, type RecordOptions } from './plan.ts';
+import { signRevision } from './seal.ts';
 import { sliceRefsOf, storeSlices } from './slices.ts';
 
-export { CONTENT_HASH_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL } from './labels.ts';
+export { CONTENT_HASH_ANNOTATION, REVISION_KEY_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL, SIGNATURE_ANNOTATION } from './labels.ts';
 
 /** Where a revision's objects came from (`spec.source`). */
 export type RevisionSource = PackageRevisionSpec['source'];
@@ -38,7 +41,7 @@ export interface NewRevision {
   readonly phases: readonly RevisionPhase[];
 }
 
-/** Options for {@link writeRevision}: the limits of plan.ts, and who writes. */
+/** Options for {@link writeRevision}: the key and limits of plan.ts, and who writes. */
 export interface WriteRevisionOptions extends RecordOptions {
   readonly fieldManager?: string;
   /**
@@ -114,7 +117,7 @@ export async function listRevisions(client: KubeClient, namespace: string, packa
  * something else. A revision with the same name and the same content (a retry
  * after a lost answer) is returned as it is.
  */
-export async function writeRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions = {}): Promise<PackageRevision> {
+export async function writeRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions): Promise<PackageRevision> {
   const { pkg } = input;
   const namespace = pkg.metadata.namespace ?? '';
   const packageName = pkg.metadata.name ?? '';
@@ -127,7 +130,7 @@ export async function writeRevision(client: KubeClient, input: NewRevision, opti
     const history = options.history ?? await listRevisions(client, namespace, packageName);
     plan = planSliced(packageName, input.phases, options, sliceRefsOf(history));
     // Slices first: the revision is the write-ahead record, and all it names must exist when it does.
-    await storeSlices(client, pkg, plan.newSlices, fieldManager);
+    await storeSlices(client, pkg, plan.newSlices, fieldManager, options.key);
   }
   const body: PackageRevision = {
     apiVersion: packageRevisionResource.apiVersion,
@@ -136,7 +139,7 @@ export async function writeRevision(client: KubeClient, input: NewRevision, opti
       name: revisionName(packageName, input.revision),
       namespace,
       labels: { [REVISION_PACKAGE_LABEL]: packageName, [REVISION_NUMBER_LABEL]: String(input.revision) },
-      annotations: { [CONTENT_HASH_ANNOTATION]: plan.contentHash },
+      annotations: { [CONTENT_HASH_ANNOTATION]: plan.contentHash, [REVISION_KEY_ANNOTATION]: options.key.id },
       ownerReferences: [{
         apiVersion: packageResource.apiVersion, kind: packageResource.kind, name: packageName, uid, controller: true,
       }],
@@ -146,6 +149,8 @@ export async function writeRevision(client: KubeClient, input: NewRevision, opti
       phases: plan.phases, size: plan.size,
     },
   };
+  // Signed last: the signature covers everything above, the Package's uid included.
+  body.metadata.annotations = { ...body.metadata.annotations, [SIGNATURE_ANNOTATION]: signRevision(options.key, body, plan.contentHash) };
   try {
     return await client.create(body, { fieldManager });
   } catch (err) {

@@ -4,7 +4,9 @@
  * a pin works with the registry, the Git server and the artifact server down.
  * Everything else the Package may have in the cluster is pruned (what newer
  * revisions added), and what they deleted or changed comes back. Ready says
- * `Pinned` and to which revision; removing the pin resumes the source.
+ * `Pinned` and to which revision; removing the pin resumes the source. A
+ * revision that does not verify, or whose objects a fresh revision could not
+ * hold now, is refused before anything is applied (restore.ts).
  */
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import { PackageFailure, toPackageFailure } from '../reconcile/failure.ts';
@@ -14,7 +16,7 @@ import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
 import { readyForGeneration, type PackageOutcome } from '../reconcile/status.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { describeRevision } from './recorded.ts';
-import { restoreRevision } from './restore.ts';
+import { restoreRevision, restoreVerification } from './restore.ts';
 
 /** Applies and holds the pinned revision; `revisions` is the Package's history, `managed` what may exist. */
 export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, revisions: readonly PackageRevision[],
@@ -38,7 +40,7 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   const result = await restoreRevision(deps.objectsClient, rev, {
     ...(engine ? { engine } : {}),
     managed, labels: packageLabels(name, namespace), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
-    recordsClient: deps.client,
+    recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
   });
   run.applied = result.applied;
   if (result.pruned) run.pruned = result.pruned;

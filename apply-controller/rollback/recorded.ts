@@ -10,15 +10,18 @@ import { objectId } from '../bundle/object-id.ts';
 import type { BundleObject } from '../bundle/object.ts';
 import { inventoryOf } from '../inventory.ts';
 import type { PhaseObjects } from '../reconcile/apply.ts';
-import { readRevisionPhases, type SliceReader } from '../revisions/read.ts';
+import type { RevisionKeys } from '../revisions/keys.ts';
+import { readRevisionPhases, type RevisionExpectation, type SliceReader } from '../revisions/read.ts';
 
 /**
  * The phases a revision recorded, as bundle objects named after the revision
- * (`PackageRevision web-3`, document = index). Slices are read through `client`;
- * a record that does not verify is a CorruptRevisionError.
+ * (`PackageRevision web-3`, document = index), opened with `keys`. Slices are
+ * read through `client`; a record that does not verify is a
+ * CorruptRevisionError (RevisionTamperedError when it was changed).
  */
-export async function recordedPhases(client: SliceReader, rev: PackageRevision): Promise<PhaseObjects[]> {
-  return (await readRevisionPhases(client, rev)).map((phase) => ({
+export async function recordedPhases(client: SliceReader, rev: PackageRevision, keys: RevisionKeys,
+  expect: RevisionExpectation = {}): Promise<PhaseObjects[]> {
+  return (await readRevisionPhases(client, rev, keys, expect)).map((phase) => ({
     name: phase.name,
     objects: phase.objects.map((object, document): BundleObject => ({
       id: objectId(object), object, source: { file: `PackageRevision ${rev.metadata.name ?? rev.spec.revision}`, document },

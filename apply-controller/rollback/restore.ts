@@ -1,21 +1,46 @@
 /**
  * Re-applying a PackageRevision's own recorded objects: the one operation both
- * the automatic rollback and a pin are made of. The recorded objects are
+ * the automatic rollback and a pin are made of. Nothing is applied before the
+ * revision is verified (its signature with the revision key, its Package's
+ * uid, every blob and slice: a changed one is refused with reason
+ * `RevisionTampered`) and its objects pass the rules of a fresh revision
+ * (validate.ts: reason `RevisionNotAllowed`). The recorded objects are then
  * applied phase by phase (waiting for health like any rollout), then every
  * object the Package may have in the cluster that the revision does not hold
  * is pruned — which removes what a bad revision added, while the re-apply
  * restores what it changed or deleted.
  */
 import type { KubeClient } from '../../runtime/kube.ts';
-import type { InventoryEntry, PackageRevision } from '../api.ts';
+import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import { inventoryAfterFailure, staleEntries, unionInventory } from '../inventory.ts';
 import { applyPhases, pruneStale, type PhaseObjects } from '../reconcile/apply.ts';
+import { ConditionType } from '../../runtime/conditions.ts';
+import { errorMessage } from '../../runtime/redact.ts';
+import { BundleValidationError } from '../bundle/problems.ts';
 import { PackageFailure } from '../reconcile/failure.ts';
+import { checkReach } from '../reconcile/reach.ts';
 import type { PackageSettings } from '../reconcile/settings.ts';
+import { RevisionKeyMissingError, RevisionTamperedError } from '../revisions/errors.ts';
+import type { RevisionKeys } from '../revisions/keys.ts';
 import type { SliceReader } from '../revisions/read.ts';
 import { ChangeSet } from '../ssa/change-set.ts';
 import type { EngineContext } from '../ssa/options.ts';
-import { recordedInventory, recordedPhases } from './recorded.ts';
+import { describeRevision, recordedInventory, recordedPhases } from './recorded.ts';
+import { validateRestore, type RestoreRules } from './validate.ts';
+
+/** The verification of a Package's restores: its keys, uid, namespace and confinement, and the cluster's kinds. */
+export function restoreVerification(pkg: Package, keys: RevisionKeys, scopes: RestoreRules['scopes'],
+  settings: Pick<PackageSettings, 'confinedToNamespace'>): RestoreVerification {
+  return { keys, scopes, packageUid: pkg.metadata.uid ?? '', namespace: pkg.metadata.namespace ?? '', confined: settings.confinedToNamespace };
+}
+
+/** How a restore checks the revision before applying it. */
+export interface RestoreVerification extends RestoreRules {
+  /** The revision keys: the signature and every blob are checked with the revision's key. */
+  readonly keys: RevisionKeys;
+  /** The uid of the Package restoring: a revision recorded for another Package is refused. */
+  readonly packageUid: string;
+}
 
 /** Options of {@link restoreRevision}. */
 export interface RestoreOptions {
@@ -33,6 +58,8 @@ export interface RestoreOptions {
   readonly recordsClient?: SliceReader | undefined;
   /** The engine's cache and records, so a restore is planned like any apply and leaves the records true. */
   readonly engine?: EngineContext | undefined;
+  /** Verification and validation before anything is applied (required: a restore never trusts a record). */
+  readonly verify: RestoreVerification;
 }
 
 /** What a restore did. `inventory` lists everything that may still exist; `error` is set when it stopped. */
@@ -51,7 +78,9 @@ export interface RestoreResult {
 export async function restoreRevision(objectsClient: KubeClient, rev: PackageRevision, opts: RestoreOptions): Promise<RestoreResult> {
   let phases: PhaseObjects[];
   try {
-    phases = await recordedPhases(opts.recordsClient ?? objectsClient, rev);
+    phases = await verifiedPhases(opts.recordsClient ?? objectsClient, rev, opts.verify);
+    // A tenant's reach outside its namespace, asked as for a fresh revision (nothing to ask without a service account).
+    await checkReach(objectsClient, opts.verify.namespace, phases.flatMap((p) => p.objects.map((o) => o.object)));
   } catch (error) {
     return { applied: new ChangeSet(), inventory: [...opts.managed], error };
   }
@@ -79,4 +108,32 @@ export async function restoreRevision(objectsClient: KubeClient, rev: PackageRev
     inventory: unionInventory(inventory, stale.filter((e) => survivors.has(e.id))),
     error: new PackageFailure('ApplyFailed', 'PruneFailed', `could not prune ${pruned.failures.length} object(s): ${list}`, 'retry'),
   };
+}
+
+/**
+ * The revision's objects once verified and validated; a refusal is a stalling
+ * {@link PackageFailure}: only a person can repair a changed record, and only a
+ * change of the Package can make a disallowed one allowed.
+ */
+async function verifiedPhases(client: SliceReader, rev: PackageRevision, verify: RestoreVerification): Promise<PhaseObjects[]> {
+  const which = `revision ${describeRevision(rev)}`;
+  let phases: PhaseObjects[];
+  try {
+    phases = await recordedPhases(client, rev, verify.keys, { packageUid: verify.packageUid });
+  } catch (err) {
+    if (err instanceof RevisionTamperedError) {
+      throw new PackageFailure(ConditionType.ApplyFailed, 'RevisionTampered', `refused to restore ${which}: ${errorMessage(err)}; nothing was applied`, 'stall');
+    }
+    if (err instanceof RevisionKeyMissingError) {
+      throw new PackageFailure(ConditionType.ApplyFailed, 'RevisionKeyMissing', `cannot restore ${which}: ${errorMessage(err)}; nothing was applied`, 'stall');
+    }
+    throw err;
+  }
+  try {
+    await validateRestore(phases, verify);
+  } catch (err) {
+    if (!(err instanceof BundleValidationError)) throw err;
+    throw new PackageFailure(ConditionType.ApplyFailed, 'RevisionNotAllowed', `refused to restore ${which}: ${err.message}; nothing was applied`, 'stall');
+  }
+  return phases;
 }

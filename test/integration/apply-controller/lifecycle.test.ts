@@ -2,7 +2,7 @@
 // uninstall through the finalizer, and the PackageRevisions it leaves behind.
 import anyTest from 'ava';
 import type { PackageRevision } from '../../../apply-controller/api.ts';
-import { decodePhases, listRevisions } from '../../../apply-controller/revisions/index.ts';
+import { listRevisions, readRevisionPhases } from '../../../apply-controller/revisions/index.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../../apply-controller/ssa/options.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
@@ -49,7 +49,7 @@ test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
   t.is(first?.spec.revision, 1);
   t.is(first?.spec.source.digest, v1.digest);
   t.is(first?.status?.phase, 'Available');
-  const recorded = decodePhases(first?.spec.phases ?? []).flatMap((p) => p.objects.map((o) => `${o.kind}/${o.metadata.name}`));
+  const recorded = (await readRevisionPhases(client, first as PackageRevision, bed().packages.revisionKeys)).flatMap((p) => p.objects.map((o) => `${o.kind}/${o.metadata.name}`));
   t.deepEqual(recorded.sort(), ['ConfigMap/extra', 'ConfigMap/settings', 'Deployment/web']);
 
   // Upgrade: one object changes, one goes, one comes.

@@ -11,6 +11,9 @@ import {
 } from '../../../apply-controller/revisions/index.ts';
 import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { adminClient } from '../apply-controller/support.ts';
+import { testKey } from '../../unit/revisions/support.ts';
+
+const key = testKey();
 
 const test = withCluster(anyTest);
 
@@ -27,15 +30,15 @@ test('an existing revision\'s spec cannot be changed through the store or the gu
     apiVersion: packageResource.apiVersion, kind: packageResource.kind, metadata: { name: 'web', namespace: ns },
     spec: { sourceRef: { kind: 'OCIRepository', name: 'src' }, suspend: true } as Package['spec'],
   });
-  const written = await writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects: [cm({ a: '1' })] }] });
+  const written = await writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects: [cm({ a: '1' })] }] }, { key });
   const ref = { apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind, namespace: ns, name: 'web-1' };
 
   // Writing the same state again returns the record as it is.
-  const again = await writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects: [cm({ a: '1' })] }] });
+  const again = await writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects: [cm({ a: '1' })] }] }, { key });
   t.is(again.metadata.resourceVersion, written.metadata.resourceVersion);
 
   // Other objects under the same number: refused.
-  await t.throwsAsync(writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects: [cm({ a: '2' })] }] }),
+  await t.throwsAsync(writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects: [cm({ a: '2' })] }] }, { key }),
     { instanceOf: RevisionImmutableError, message: /already exists and records other objects/ });
   // Every other write of the spec through the guarded client (and its impersonating clients): refused.
   const changed = { ...written, spec: { ...written.spec, valuesHash: `sha256:${'b'.repeat(64)}` } };
@@ -67,7 +70,7 @@ test('a package too large to record is refused with its size and the limit, and 
   // Random data does not compress: 16 ConfigMaps of 4 KiB each against a 16 KiB limit.
   const objects = Array.from({ length: 16 }, (_, i) => ({ ...cm({ blob: randomBytes(3072).toString('base64') }),
     metadata: { name: `c${i}`, namespace: ns } }));
-  const err = await t.throwsAsync(writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects }] }, { sizeLimit: 16_384 }),
+  const err = await t.throwsAsync(writeRevision(client, { pkg, revision: 1, source, valuesHash, phases: [{ name: 'default', objects }] }, { key, sizeLimit: 16_384 }),
     { instanceOf: RevisionTooLargeError });
   t.true((err?.size ?? 0) > 16_384);
   t.is(err?.limit, 16_384);

@@ -10,7 +10,8 @@ import { packageResource, packageRevisionResource, revisionSliceResource, type P
 import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
 import { guardRevisionSpecs } from '../../../apply-controller/revisions/guard.ts';
 import {
-  CorruptRevisionError, getRevision, isSliced, listRevisions, readRevisionPhases, RevisionImmutableError, setRevisionStatus, sliceNamesOf, writeRevision,
+  CorruptRevisionError, getRevision, isSliced, listRevisions, readRevisionPhases, RevisionImmutableError, RevisionTamperedError, setRevisionStatus,
+  sliceNamesOf, writeRevision,
   type RevisionPhase,
 } from '../../../apply-controller/revisions/index.ts';
 import { collectRevisions } from '../../../apply-controller/rollback/gc.ts';
@@ -19,6 +20,10 @@ import type { ObjectRef } from '../../../runtime/object.ts';
 import { createLogger } from '../../../runtime/logging.ts';
 import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { adminClient } from '../apply-controller/support.ts';
+import { testKey, testKeys } from '../../unit/revisions/support.ts';
+
+const key = testKey();
+const keys = testKeys(key);
 
 const test = withCluster(anyTest);
 const log = createLogger({ level: 'silent' });
@@ -65,7 +70,7 @@ test('a 10,000-ConfigMap revision round-trips through slices, and the next one w
 
   const first = phasesOf(ns, 10_000);
   client.requests.reset();
-  const rev1 = await writeRevision(client, { pkg, revision: 1, source: source(1), valuesHash, phases: first });
+  const rev1 = await writeRevision(client, { pkg, revision: 1, source: source(1), valuesHash, phases: first }, { key });
   t.true(isSliced(rev1));
   const refs1 = sliceRefs(rev1);
   t.true(refs1.length >= 8, `${refs1.length} slices`);
@@ -76,23 +81,23 @@ test('a 10,000-ConfigMap revision round-trips through slices, and the next one w
   t.is(stored?.metadata.ownerReferences?.[0]?.uid, pkg.metadata.uid, 'owned by the Package');
   t.true(Buffer.from(stored?.spec.objects ?? '', 'base64').length <= 256 * 1024);
 
-  const read = await readRevisionPhases(client, (await getRevision(client, ns, 'big', 1)) as PackageRevision);
+  const read = await readRevisionPhases(client, (await getRevision(client, ns, 'big', 1)) as PackageRevision, keys);
   t.deepEqual(read, first, 'read back equal');
 
   // Revision 2: one object changed. Only its slice (or two) is created; the rest are named again.
   client.requests.reset();
-  const rev2 = await writeRevision(client, { pkg, revision: 2, source: source(2), valuesHash, phases: phasesOf(ns, 10_000, new Map([[6_789, 1]])) });
+  const rev2 = await writeRevision(client, { pkg, revision: 2, source: source(2), valuesHash, phases: phasesOf(ns, 10_000, new Map([[6_789, 1]])) }, { key });
   const refs2 = sliceRefs(rev2);
   const fresh = refs2.filter((name) => !refs1.includes(name));
   t.true(fresh.length >= 1 && fresh.length <= 2, `${fresh.length} new slices`);
   t.is(client.requests.count('create'), fresh.length + 1, 'only the changed slices and the revision are created');
   t.true(refs2.length - fresh.length >= refs1.length - 2, 'the others are shared');
-  t.deepEqual((await readRevisionPhases(client, rev2))[1]?.objects[6_789], configMap(ns, 6_789, 1));
+  t.deepEqual((await readRevisionPhases(client, rev2, keys))[1]?.objects[6_789], configMap(ns, 6_789, 1));
 
   // Writing revision 2 again (a retry after a lost answer) creates nothing new.
   client.requests.reset();
   await writeRevision(client, { pkg, revision: 2, source: source(2), valuesHash, phases: phasesOf(ns, 10_000, new Map([[6_789, 1]])) },
-    { history: [rev1, rev2] });
+    { key, history: [rev1, rev2] });
   t.is(client.requests.count('create'), 1, 'only the revision create, answered by a conflict');
 });
 
@@ -103,7 +108,7 @@ test('a slice changed behind the controller\'s back is refused on read, and the 
   const client = guardRevisionSpecs(raw);
   const pkg = await suspendedPackage(client, ns, 'web');
   const rev = await writeRevision(client, { pkg, revision: 1, source: source(1), valuesHash, phases: phasesOf(ns, 400) },
-    { inlineLimit: 1_024, sliceSizeLimit: 8_192 });
+    { key, inlineLimit: 1_024, sliceSizeLimit: 8_192 });
   const [name] = sliceRefs(rev);
   const ref = { apiVersion: revisionSliceResource.apiVersion, kind: revisionSliceResource.kind, namespace: ns, name: name ?? '' };
   const slice = await client.get<RevisionSlice>(ref);
@@ -114,16 +119,21 @@ test('a slice changed behind the controller\'s back is refused on read, and the 
   await t.throwsAsync(client.apply({ ...slice, spec: { ...slice.spec, count: 1 } }, { fieldManager: 'trellis' }), { instanceOf: RevisionImmutableError });
   await t.throwsAsync(client.patchStatus(ref, {}), { instanceOf: RevisionImmutableError });
 
-  // Someone with the rights edits a ConfigMap inside the slice, keeping its claimed digest.
-  const objects = JSON.parse(gunzipSync(Buffer.from(slice.spec.objects, 'base64')).toString('utf8')) as KubeObject[];
-  const [victim] = objects;
-  if (victim) victim.data = { injected: 'yes' };
-  await raw.patch(ref, { spec: { objects: gzipSync(JSON.stringify(objects)).toString('base64') } });
-  await t.throwsAsync(readRevisionPhases(client, rev), { instanceOf: CorruptRevisionError, message: /was changed after it was written/ });
+  // The slice is sealed: its bytes are no gzip anyone can read.
+  t.throws(() => gunzipSync(Buffer.from(slice.spec.objects, 'base64')));
+  // Someone with the rights swaps in other objects, keeping the claimed digest: unsealed, they are refused.
+  const injected: KubeObject[] = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'injected', namespace: ns }, data: { injected: 'yes' } }];
+  await raw.patch(ref, { spec: { objects: gzipSync(JSON.stringify(injected)).toString('base64') } });
+  await t.throwsAsync(readRevisionPhases(client, rev, keys), { instanceOf: RevisionTamperedError, message: /is not sealed/ });
+  // Or the sealed bytes of another slice of the same Package: they open, but do not hash to the digest named.
+  const [, otherName] = sliceRefs(rev);
+  const other = await client.get<RevisionSlice>({ ...ref, name: otherName ?? '' });
+  await raw.patch(ref, { spec: { objects: other?.spec.objects } });
+  await t.throwsAsync(readRevisionPhases(client, rev, keys), { instanceOf: RevisionTamperedError, message: /was changed after it was written/ });
 
   // A deleted slice: refused as well, naming it.
   await raw.delete(ref);
-  await t.throwsAsync(readRevisionPhases(client, rev), { instanceOf: CorruptRevisionError, message: new RegExp(`${name ?? ''}, which does not exist`) });
+  await t.throwsAsync(readRevisionPhases(client, rev, keys), { instanceOf: CorruptRevisionError, message: new RegExp(`${name ?? ''}, which does not exist`) });
 });
 
 test('history GC deletes the slices no kept revision names, and keeps every slice a kept revision needs', async (t) => {
@@ -131,7 +141,7 @@ test('history GC deletes the slices no kept revision names, and keeps every slic
   const ns = await testNamespace(t, cluster);
   const client = guardRevisionSpecs(adminClient(cluster));
   const pkg = await suspendedPackage(client, ns, 'gc');
-  const opts = { inlineLimit: 1_024, sliceSizeLimit: 8_192 };
+  const opts = { key, inlineLimit: 1_024, sliceSizeLimit: 8_192 };
   const revs: PackageRevision[] = [];
   for (const n of [1, 2, 3, 4]) {
     // Each revision changes a few objects of its own, and revision 4 drops the last hundred.
@@ -159,10 +169,10 @@ test('history GC deletes the slices no kept revision names, and keeps every slic
   const afterFailure = await sliceNames(client, ns, 'gc');
   const needed = sliceNamesOf(await listRevisions(client, ns, 'gc'));
   t.deepEqual(afterFailure, [...needed].sort(), 'exactly the slices of revisions 2 and 4 remain');
-  for (const rev of await listRevisions(client, ns, 'gc')) t.is((await readRevisionPhases(client, rev))[1]?.objects.length, rev.spec.revision === 4 ? 300 : 400);
+  for (const rev of await listRevisions(client, ns, 'gc')) t.is((await readRevisionPhases(client, rev, keys))[1]?.objects.length, rev.spec.revision === 4 ? 300 : 400);
 
   // The next GC takes revision 2 and the slices only it named.
   t.deepEqual(await collectRevisions(client, await listRevisions(client, ns, 'gc'), 1, 4, log), [2]);
   t.deepEqual(await sliceNames(client, ns, 'gc'), [...new Set(sliceRefs(revs[3] as PackageRevision))].sort());
-  t.deepEqual((await readRevisionPhases(client, revs[3] as PackageRevision))[1]?.objects.length, 300);
+  t.deepEqual((await readRevisionPhases(client, revs[3] as PackageRevision, keys))[1]?.objects.length, 300);
 });

@@ -11,9 +11,13 @@ import {
   MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, unfinishedInventory, type RecordPlan,
   type RevisionPhase,
 } from '../../../apply-controller/revisions/index.ts';
-import { gzipText } from '../../../apply-controller/revisions/encode.ts';
+import { keyedContentHash, RevisionTamperedError, sealText } from '../../../apply-controller/revisions/index.ts';
 import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
 import { DNS1123_SUBDOMAIN_PATTERN } from '../../../runtime/schema.ts';
+import { signedRevision, testKey, testKeys } from '../revisions/support.ts';
+
+const key = testKey();
+const keys = testKeys(key);
 
 const WORDS = ['timeout', 'replicas', 'enabled', 'endpoint', 'retries', 'region', 'level', 'cache', 'pool', 'queue'];
 
@@ -26,33 +30,33 @@ function configMap(i: number, version = 0): KubeObject {
 
 const manyConfigMaps = (n: number): KubeObject[] => Array.from({ length: n }, (_, i) => configMap(i));
 const digests = (objects: readonly KubeObject[], limit = DEFAULT_SLICE_SIZE_LIMIT): string[] =>
-  chunkPhase(objects, { sliceSizeLimit: limit }).map((c) => c.digest);
+  chunkPhase(objects, { key, sliceSizeLimit: limit }).map((c) => c.digest);
 const added = (before: readonly string[], after: readonly string[]): string[] => after.filter((d) => !before.includes(d));
 
 test('chunking is deterministic, keeps every object in order, and ignores key order', (t) => {
   const objects = manyConfigMaps(2_000);
-  const chunks = chunkPhase(objects, { sliceSizeLimit: 32 * 1024 });
+  const chunks = chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024 });
   t.true(chunks.length > 3, `${chunks.length} chunks`);
   t.deepEqual(chunks.map((c) => c.digest), digests(objects, 32 * 1024));
   t.is(chunks.reduce((n, c) => n + c.count, 0), objects.length);
   t.deepEqual(chunks.flatMap((c) => JSON.parse(c.text) as KubeObject[]), objects);
   const reordered = objects.map((o) => ({ data: o.data, metadata: o.metadata, kind: o.kind, apiVersion: o.apiVersion }));
   t.deepEqual(digests(reordered, 32 * 1024), digests(objects, 32 * 1024));
-  t.deepEqual(chunkPhase([], { sliceSizeLimit: 1024 }), []);
+  t.deepEqual(chunkPhase([], { key, sliceSizeLimit: 1024 }), []);
 });
 
 test('every chunk fits the slice limit, even for data that does not compress', (t) => {
   const limit = 16 * 1024;
   const objects = Array.from({ length: 60 }, (_, i) => ({ ...configMap(i), data: { blob: randomBytes(1_500).toString('base64') } }));
-  const chunks = chunkPhase(objects, { sliceSizeLimit: limit });
+  const chunks = chunkPhase(objects, { key, sliceSizeLimit: limit });
   t.true(chunks.every((c) => c.size <= limit && c.compressed?.length === c.size), chunks.map((c) => c.size).join(','));
   t.is(chunks.reduce((n, c) => n + c.count, 0), 60);
   // One object larger than the limit gets a chunk of its own; one past what a slice can hold is refused by id only.
   const big = { ...configMap(1), data: { blob: randomBytes(40_000).toString('base64') } };
-  const alone = chunkPhase([configMap(0), big, configMap(2)], { sliceSizeLimit: limit });
+  const alone = chunkPhase([configMap(0), big, configMap(2)], { key, sliceSizeLimit: limit });
   t.true(alone.some((c) => c.count === 1 && c.size > limit));
   const huge = { ...configMap(3), data: { secret: randomBytes(MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
-  const err = t.throws(() => chunkPhase([huge], { sliceSizeLimit: limit }), { instanceOf: RevisionTooLargeError });
+  const err = t.throws(() => chunkPhase([huge], { key, sliceSizeLimit: limit }), { instanceOf: RevisionTooLargeError });
   t.regex(err.message, /object shop_cm-3__ConfigMap alone takes \d+ bytes compressed/);
   t.false(err.message.includes(huge.data.secret.slice(0, 16)), 'the message does not carry the data');
 });
@@ -76,16 +80,16 @@ test('one changed, added or removed object in a 10,000-object phase changes only
 
 test('chunks already stored are named by digest and not compressed again', (t) => {
   const objects = manyConfigMaps(3_000);
-  const first = chunkPhase(objects, { sliceSizeLimit: 32 * 1024 });
+  const first = chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024 });
   const known = new Map(first.map((c) => [c.digest, c.size]));
-  const again = chunkPhase(objects, { sliceSizeLimit: 32 * 1024, known });
+  const again = chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024, known });
   t.deepEqual(again.map((c) => [c.digest, c.size]), first.map((c) => [c.digest, c.size]));
   t.true(again.every((c) => c.compressed === undefined));
 });
 
 test('the content hash computed from stored texts equals the one computed from objects', (t) => {
   const phases: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(500) }];
-  const texts = phases.map((p) => ({ name: p.name, texts: chunkPhase(p.objects, { sliceSizeLimit: 8 * 1024 }).map((c) => c.text) }));
+  const texts = phases.map((p) => ({ name: p.name, texts: chunkPhase(p.objects, { key, sliceSizeLimit: 8 * 1024 }).map((c) => c.text) }));
   t.true((texts[1]?.texts.length ?? 0) > 1);
   t.is(contentHashOfTexts(texts), contentHashOf(phases));
 });
@@ -94,32 +98,32 @@ const small: RevisionPhase[] = [{ name: 'default', objects: manyConfigMaps(10) }
 const large: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(3_000) }];
 
 test('a small revision stays inline; a large one names slices, all of them new the first time', (t) => {
-  const inline = planRecord('web', small);
+  const inline = planRecord('web', small, { key });
   t.true(inline.phases.every((p) => p.objects !== undefined && p.slices === undefined));
   t.deepEqual(inline.newSlices, []);
   t.true(inline.size <= 32 * 1024);
-  t.is(inline.contentHash, contentHashOf(small));
+  t.is(inline.contentHash, keyedContentHash(key, contentHashOf(small)));
 
-  const sliced = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const sliced = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   t.true(sliced.phases.every((p) => p.objects === undefined));
   t.deepEqual(sliced.phases.map((p) => [p.name, p.count]), [['crds', 0], ['default', 3_000]]);
   const refs = sliced.phases.flatMap((p) => p.slices ?? []);
   t.true(refs.length > 1);
   t.deepEqual(sliced.newSlices.map((s) => s.name), refs.map((r) => r.name));
   t.is(sliced.size, refs.reduce((n, r) => n + r.size, 0));
-  t.is(sliced.contentHash, contentHashOf(large));
+  t.is(sliced.contentHash, keyedContentHash(key, contentHashOf(large)));
 
   // The threshold is an option: the same small package, sliced.
-  t.true(planRecord('web', small, { inlineLimit: 100 }).phases.every((p) => (p.slices ?? []).length > 0));
+  t.true(planRecord('web', small, { key, inlineLimit: 100 }).phases.every((p) => (p.slices ?? []).length > 0));
   // And the cap counts slices too.
-  t.throws(() => planRecord('web', large, { sizeLimit: 40_000 }), { instanceOf: RevisionTooLargeError, message: /more than the 40000 bytes a PackageRevision can record/ });
+  t.throws(() => planRecord('web', large, { key, sizeLimit: 40_000 }), { instanceOf: RevisionTooLargeError, message: /more than the 40000 bytes a PackageRevision can record/ });
 });
 
 test('a second revision with one object changed needs only the changed slices', (t) => {
-  const first = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const first = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const next = structuredClone<RevisionPhase[]>(large);
   (next[1]?.objects as KubeObject[])[1_234] = configMap(1_234, 5);
-  const second = planRecord('web', next, { sliceSizeLimit: 32 * 1024 }, sliceRefsOf([revisionOf(first)]));
+  const second = planRecord('web', next, { key, sliceSizeLimit: 32 * 1024 }, sliceRefsOf([revisionOf(first)]));
   const refs = second.phases.flatMap((p) => p.slices ?? []);
   t.true(second.newSlices.length >= 1 && second.newSlices.length <= 2, `${second.newSlices.length} new of ${refs.length}`);
   t.true(refs.length > 4);
@@ -138,16 +142,9 @@ test('slice names are DNS subdomains under 253 characters, distinct per package'
   t.not(sliceName(long, digest), sliceName(other, digest));
 });
 
-/** A revision as the store would write it from a plan. */
+/** A revision as the store would write it from a plan: sealed and signed. */
 function revisionOf(plan: RecordPlan, packageName = 'web'): PackageRevision {
-  return {
-    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageRevision',
-    metadata: { name: `${packageName}-1`, namespace: 'shop', annotations: { [CONTENT_HASH_ANNOTATION]: plan.contentHash } },
-    spec: {
-      packageName, revision: 1, valuesHash: `sha256:${'a'.repeat(64)}`, phases: plan.phases, size: plan.size,
-      source: { kind: 'OCIRepository', name: 'src', namespace: 'shop', revision: `1.0.0@sha256:${'1'.repeat(64)}`, digest: `sha256:${'d'.repeat(64)}` },
-    },
-  };
+  return signedRevision({ revision: 1, plan, key, packageName });
 }
 
 /** The slices of a plan as the apiserver would return them, and a reader over them. */
@@ -160,53 +157,59 @@ function sliceStore(plan: RecordPlan, packageName = 'web'): { slices: Map<string
 }
 
 test('a sliced revision reads back equal, and the reader verifies before it returns', async (t) => {
-  const plan = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const rev = revisionOf(plan);
   t.true(isSliced(rev));
   const store = sliceStore(plan);
-  t.deepEqual(await readRevisionPhases(store, rev), large);
+  t.deepEqual(await readRevisionPhases(store, rev, keys), large);
 
   // A slice whose objects were swapped for others (its spec still claiming the old digest).
   const [firstName] = store.slices.keys();
   const victim = store.slices.get(firstName ?? '') as RevisionSlice;
   const evil = manyConfigMaps(victim.spec.count).map((o) => ({ ...o, data: { evil: 'yes' } }));
-  victim.spec.objects = gzipText(canonicalJSON(evil)).toString('base64');
-  await t.throwsAsync(readRevisionPhases(store, rev), { instanceOf: CorruptRevisionError, message: /was changed after it was written: its objects hash to/ });
+  victim.spec.objects = sealText(testKey('intruder', 9), canonicalJSON(evil)).toString('base64');
+  await t.throwsAsync(readRevisionPhases(store, rev, keys), { instanceOf: RevisionTamperedError, message: /sealed with key intruder/ });
+  // The same objects sealed with the right key but not what the revision names: the keyed digest says no.
+  victim.spec.objects = sealText(key, canonicalJSON(evil)).toString('base64');
+  await t.throwsAsync(readRevisionPhases(store, rev, keys), { instanceOf: RevisionTamperedError, message: /was changed after it was written/ });
+  // Not sealed at all.
+  victim.spec.objects = Buffer.from(canonicalJSON(evil)).toString('base64');
+  await t.throwsAsync(readRevisionPhases(store, rev, keys), { instanceOf: RevisionTamperedError, message: /is not sealed/ });
 
   // A slice that is gone.
   store.slices.delete(firstName ?? '');
-  await t.throwsAsync(readRevisionPhases(store, rev), { instanceOf: CorruptRevisionError, message: /which does not exist/ });
+  await t.throwsAsync(readRevisionPhases(store, rev, keys), { instanceOf: CorruptRevisionError, message: /which does not exist/ });
 });
 
 test('a revision whose record was changed, or that names another package\'s slice, is refused', async (t) => {
-  const plan = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const tampered = revisionOf(plan);
-  tampered.metadata.annotations = { [CONTENT_HASH_ANNOTATION]: contentHashOf(small) };
-  await t.throwsAsync(readRevisionPhases(sliceStore(plan), tampered), { instanceOf: CorruptRevisionError, message: /hash to sha256:/ });
+  tampered.metadata.annotations = { ...tampered.metadata.annotations, [CONTENT_HASH_ANNOTATION]: keyedContentHash(key, contentHashOf(small)) };
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan), tampered, keys), { instanceOf: RevisionTamperedError, message: /signature does not match/ });
 
   // Slices reordered inside the revision: each verifies, the whole does not.
   const reordered = revisionOf(plan);
   const phase = reordered.spec.phases[1];
   if (phase?.slices) phase.slices = [...phase.slices].reverse();
-  await t.throwsAsync(readRevisionPhases(sliceStore(plan), reordered), { instanceOf: CorruptRevisionError });
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan), reordered, keys), { instanceOf: CorruptRevisionError });
 
-  await t.throwsAsync(readRevisionPhases(sliceStore(plan, 'other'), revisionOf(plan)), { instanceOf: CorruptRevisionError, message: /belongs to Package other/ });
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan, 'other'), revisionOf(plan), keys), { instanceOf: CorruptRevisionError, message: /belongs to Package other/ });
 
-  const unsigned = revisionOf(planRecord('web', small));
+  const unsigned = revisionOf(planRecord('web', small, { key }));
   unsigned.metadata.annotations = {};
-  await t.throwsAsync(readRevisionPhases(sliceStore(plan), unsigned), { instanceOf: CorruptRevisionError, message: /cannot be verified/ });
+  await t.throwsAsync(readRevisionPhases(sliceStore(plan), unsigned, keys), { instanceOf: CorruptRevisionError, message: /cannot be verified/ });
 });
 
 test('the unfinished inventory of a sliced revision is read from its slices once, then remembered', async (t) => {
-  const plan = planRecord('web', large, { sliceSizeLimit: 32 * 1024 });
+  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const rev = revisionOf(plan);
   rev.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
   const store = sliceStore(plan);
   let gets = 0;
   const counting = { get: <T>(ref: { name: string }) => { gets += 1; return store.get<T>(ref); } };
-  const first = await unfinishedInventory(counting, [rev], undefined);
+  const first = await unfinishedInventory(counting, [rev], undefined, keys);
   t.is(first.length, 3_000);
   t.is(gets, plan.newSlices.length);
-  t.deepEqual(await unfinishedInventory(counting, [rev], undefined), first);
+  t.deepEqual(await unfinishedInventory(counting, [rev], undefined, keys), first);
   t.is(gets, plan.newSlices.length, 'no slice was read again');
 });

@@ -10,6 +10,7 @@ import { settingsOf } from '../../../apply-controller/reconcile/settings.ts';
 import { PACKAGE_STEPS, runSteps, type PackageRun, type StepDeps } from '../../../apply-controller/reconcile/steps.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import { createLogger } from '../../../runtime/logging.ts';
+import { testKeys } from '../revisions/support.ts';
 
 const REV = '1.0.0@sha256:' + 'a'.repeat(64);
 const DIGEST = 'sha256:' + 'b'.repeat(64);
@@ -42,7 +43,7 @@ function revisionOf(n: number, phase: 'Available' | 'Failed' | 'Superseded', con
 function runOf(pkg: Package, extra: Partial<PackageRun> = {}): PackageRun {
   const deps: StepDeps = {
     client: untouchable, objectsClient: untouchable, artifacts: {} as StepDeps['artifacts'], scopes: {} as StepDeps['scopes'],
-    flags: {}, settings: settingsOf(pkg), log: createLogger({ level: 'silent' }),
+    flags: {}, settings: settingsOf(pkg), log: createLogger({ level: 'silent' }), revisionKeys: testKeys(),
   };
   return { pkg, deps, record: {}, ...extra };
 }

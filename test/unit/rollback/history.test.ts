@@ -6,7 +6,6 @@ import test from 'ava';
 import type { Package, PackageRevision, PackageRevisionPhase, PackageStatus } from '../../../apply-controller/api.ts';
 import { PackageFailure, RolledBackFailure } from '../../../apply-controller/reconcile/failure.ts';
 import { rolloutStartStatus, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
-import { encodePhases } from '../../../apply-controller/revisions/encode.ts';
 import { CONTENT_HASH_ANNOTATION } from '../../../apply-controller/revisions/labels.ts';
 import { newestAvailable, unfinishedInventory } from '../../../apply-controller/revisions/history.ts';
 import { heldFailure, holdsAfterRollback } from '../../../apply-controller/rollback/automatic.ts';
@@ -14,21 +13,18 @@ import { revisionsToCollect } from '../../../apply-controller/rollback/gc.ts';
 import { describeRevision, recordedInventory, recordedPhases } from '../../../apply-controller/rollback/recorded.ts';
 import { getCondition } from '../../../runtime/conditions.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../../runtime/predicates.ts';
+import { signedRevision, testKeys } from '../revisions/support.ts';
 
 const src = (n: number): string => `1.0.${n}@sha256:${String(n).repeat(64).slice(0, 64)}`;
 
 function rev(n: number, phase?: PackageRevisionPhase, objects: object[] = []): PackageRevision {
-  const encoded = encodePhases([{ name: 'default', objects: objects as never }]);
-  return {
-    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageRevision',
-    metadata: { name: `web-${n}`, namespace: 'shop', annotations: { [CONTENT_HASH_ANNOTATION]: encoded.contentHash } },
-    spec: {
-      packageName: 'web', revision: n, valuesHash: `sha256:${'a'.repeat(64)}`, phases: encoded.phases, size: encoded.size,
-      source: { kind: 'OCIRepository', name: 'src', namespace: 'shop', revision: src(n), digest: `sha256:${'d'.repeat(64)}` },
-    },
-    ...(phase ? { status: { phase, message: phase } } : {}),
-  };
+  return signedRevision({
+    revision: n, phases: [{ name: 'default', objects: objects as never }], ...(phase ? { phase } : {}),
+    source: { kind: 'OCIRepository', name: 'src', namespace: 'shop', revision: src(n), digest: `sha256:${'d'.repeat(64)}` },
+  });
 }
+
+const keys = testKeys();
 
 const numbers = (revs: readonly PackageRevision[]): number[] => revs.map((r) => r.spec.revision);
 
@@ -66,7 +62,7 @@ const noClient = { get: () => Promise.reject(new Error('an inline revision was r
 
 test('a revision\'s recorded objects read back as bundle objects with their inventory', async (t) => {
   const r = rev(2, 'Available', [cm('one'), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' } }]);
-  const phases = await recordedPhases(noClient, r);
+  const phases = await recordedPhases(noClient, r, keys);
   t.deepEqual(phases.map((p) => p.name), ['default']);
   t.deepEqual(phases[0]?.objects.map((o) => o.id), ['shop_one__ConfigMap', 'shop_web_apps_Deployment']);
   t.deepEqual(recordedInventory(phases), [{ id: 'shop_one__ConfigMap', v: 'v1' }, { id: 'shop_web_apps_Deployment', v: 'v1' }]);
@@ -75,15 +71,17 @@ test('a revision\'s recorded objects read back as bundle objects with their inve
 
 test('unfinishedInventory counts only newer revisions without a phase', async (t) => {
   const revs = [rev(1, 'Available', [cm('old')]), rev(2, undefined, [cm('half')]), rev(3, 'Failed', [cm('failed')])];
-  t.deepEqual((await unfinishedInventory(noClient, revs, 1)).map((e) => e.id), ['shop_half__ConfigMap']);
-  t.deepEqual(await unfinishedInventory(noClient, revs, 2), []);
-  t.deepEqual((await unfinishedInventory(noClient, revs, undefined)).map((e) => e.id), ['shop_half__ConfigMap']);
+  t.deepEqual((await unfinishedInventory(noClient, revs, 1, keys)).map((e) => e.id), ['shop_half__ConfigMap']);
+  t.deepEqual(await unfinishedInventory(noClient, revs, 2, keys), []);
+  t.deepEqual((await unfinishedInventory(noClient, revs, undefined, keys)).map((e) => e.id), ['shop_half__ConfigMap']);
 });
 
 test('unfinishedInventory skips a record that does not verify', async (t) => {
   const forged = rev(2, undefined, [cm('half')]);
-  forged.metadata.annotations = { [CONTENT_HASH_ANNOTATION]: `sha256:${'0'.repeat(64)}` };
-  t.deepEqual(await unfinishedInventory(noClient, [forged], 1), []);
+  forged.metadata.annotations = { ...forged.metadata.annotations, [CONTENT_HASH_ANNOTATION]: `sha256:${'0'.repeat(64)}` };
+  t.deepEqual(await unfinishedInventory(noClient, [forged], 1, keys), []);
+  // Recorded for another Package (another uid): not counted either.
+  t.deepEqual(await unfinishedInventory(noClient, [rev(2, undefined, [cm('half')])], 1, keys, { packageUid: 'uid-2' }), []);
 });
 
 const health = new PackageFailure('HealthCheckFailed', 'HealthCheckFailed', 'Deployment/shop/web (InProgress): 0/1 available', 'retry');
