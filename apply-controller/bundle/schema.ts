@@ -11,7 +11,7 @@
  * (backreferences, lookaround) makes the schema invalid, refused before
  * anything is written.
  */
-import { Ajv, type ErrorObject, type Options, type RegExpEngine, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import { RE2JS } from 're2js';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -46,6 +46,9 @@ export function schemaDraft(schema: Record<string, unknown>): SchemaDraft {
 // default export of the namespace, whichever way the loader exposes it.
 const addFormats = ((ajvFormats as unknown as { default: { default?: unknown } }).default.default
   ?? (ajvFormats as unknown as { default: unknown }).default) as (ajv: Ajv) => Ajv;
+
+/** ajv's type for a regular-expression engine (not exported by its index). */
+type RegExpEngine = NonNullable<NonNullable<Options['code']>['regExp']>;
 
 /**
  * ajv's regular-expression engine, on RE2: `test` finds the pattern anywhere in

@@ -65,14 +65,14 @@ export async function checkReach(objectsClient: KubeClient, namespace: string, o
   if (who === undefined) return;
   for (const reach of await reachOutside(objectsClient, namespace, objects)) {
     for (const verb of APPLY_VERBS) {
-      const review = await objectsClient.create<KubeObject & AccessReview>({
-        apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', metadata: {},
+      const review = await objectsClient.raw<AccessReview>('create', 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+        apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview',
         spec: {
           resourceAttributes: {
             verb, group: reach.group, resource: reach.resource, ...(reach.namespace === '' ? {} : { namespace: reach.namespace }),
           },
         },
-      } as KubeObject);
+      });
       if (review.status?.allowed === true) continue;
       const where = reach.namespace === '' ? 'at cluster scope' : `in namespace ${reach.namespace}`;
       const resource = reach.group === '' ? reach.resource : `${reach.resource}.${reach.group}`;

@@ -49,8 +49,9 @@ test.before(async () => {
   });
   await startController({
     entry: 'apply-controller/main.ts', name: 'e2e-cdk8s-apply',
+    // The example packages install a CRD as the controller: a single-tenant controller.
     args: ['--kubeconfig', cluster.kubeconfigPath, '--artifact-cache-dir', scratchDir('cdk8s-apply-cache'), '--metrics-addr', '',
-      '--health-addr', '', '--watch-namespace', namespace],
+      '--health-addr', '', '--watch-namespace', namespace, '--allow-cross-namespace-refs'],
   });
   env = { cluster, kube, namespace, registry: registry.host };
 });

@@ -66,14 +66,14 @@ const cases: Record<string, BadInput> = {
     spec: { values: { replicas: 'three' } },
     reason: 'InvalidValues', mentions: () => ['replicas', 'integer'],
   },
-  'a tenant writing into another namespace': {
+  'a Package without an account writing into another namespace (the lockdown)': {
     files: () => ({ 'elsewhere.yaml': [configMap('escape', {}, { namespace: 'kube-system' })] }),
-    spec: { serviceAccountName: 'tenant' },
+    spec: {},
     reason: 'NamespaceNotAllowed', mentions: () => ['elsewhere.yaml', 'kube-system/escape'],
   },
-  'a tenant writing a cluster-scoped object': {
+  'a Package without an account writing a cluster-scoped object (the lockdown)': {
     files: () => ({ 'cluster.yaml': [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'tenant-escape' }, rules: [] }] }),
-    spec: { serviceAccountName: 'tenant' },
+    spec: {},
     reason: 'ClusterScopedNotAllowed', mentions: () => ['cluster.yaml', 'ClusterRole', 'tenant-escape'],
   },
 };

@@ -28,7 +28,7 @@ const metrics: ControllerMetrics = createMetrics();
 test.before(async () => {
   const cluster = await useCluster();
   publisher = await ArtifactPublisher.start();
-  const started = await startPackageController(cluster, label.selector, { metrics });
+  const started = await startPackageController(cluster, label.selector, { metrics, allowCrossNamespaceRefs: true });
   packages = started.packages;
   controllerClient = started.client;
 });

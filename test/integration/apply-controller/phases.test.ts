@@ -14,7 +14,8 @@ import {
 
 const test = withCluster(anyTest);
 const label = runLabel();
-const bed = usePackageTestBed(test, label);
+// The bundles install CRDs: a single-tenant controller (Packages without an account may write cluster-scoped objects).
+const bed = usePackageTestBed(test, label, { allowCrossNamespaceRefs: true });
 
 function manifest(phases: readonly string[]): string {
   return stringify({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'phased', version: '1.0.0', phases });

@@ -75,14 +75,14 @@ test('an object equal to the rendered one is not a change; values overrides reac
   t.true(err instanceof BundleValidationError, String(err));
 });
 
-test('a tenant (a Package with a service account) is restricted to its namespace, as the controller restricts it', async (t) => {
+test('a Package without an account is confined to its namespace, as the controller confines it by default', async (t) => {
   const c = await setup(t, `apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole
 metadata: {name: plan-test-reader}
 rules: []
 `);
-  const open = await planPackage(pkgOf(c.ns), { client: c.client, source: { dir: c.dir } });
+  const open = await planPackage(pkgOf(c.ns), { client: c.client, source: { dir: c.dir }, flags: { allowCrossNamespaceRefs: true } });
   t.deepEqual(open.changes.map((d) => `${d.action} ${d.subject}`), ['create ClusterRole/plan-test-reader']);
-  const err = await t.throwsAsync(planPackage(pkgOf(c.ns, { serviceAccountName: 'deployer' }), { client: c.client, source: { dir: c.dir } }));
+  const err = await t.throwsAsync(planPackage(pkgOf(c.ns), { client: c.client, source: { dir: c.dir } }));
   t.true(err instanceof BundleValidationError, String(err));
 });

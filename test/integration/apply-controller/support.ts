@@ -148,12 +148,13 @@ export interface PackageTestBed {
  * `label`) and an artifact publisher before the file's tests; stops both after.
  * Call the returned function inside a test to reach them.
  */
-export function usePackageTestBed(test: TestFn<unknown>, label: { selector: string }): () => PackageTestBed {
+export function usePackageTestBed(test: TestFn<unknown>, label: { selector: string },
+  extra: Partial<PackageControllerOptions> = {}): () => PackageTestBed {
   let bed: PackageTestBed | undefined;
   test.before(async () => {
     const cluster = await useCluster();
     const publisher = await ArtifactPublisher.start();
-    const { packages } = await startPackageController(cluster, label.selector);
+    const { packages } = await startPackageController(cluster, label.selector, extra);
     bed = { publisher, packages };
   });
   test.after.always(async () => {
