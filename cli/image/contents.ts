@@ -98,6 +98,8 @@ async function baseEntries(debianRoot: string): Promise<LayerEntry[]> {
     textEntry('etc/passwd', PASSWD),
     textEntry('etc/group', GROUP),
     textEntry('etc/os-release', osRelease),
+    // Without it glibc asks DNS before /etc/hosts (which the kubelet mounts with the Pod's own names).
+    textEntry('etc/nsswitch.conf', 'passwd: files\ngroup: files\nhosts: files dns\n'),
     // update-ca-certificates (a maintainer script dpkg -x does not run) would make this bundle.
     textEntry('etc/ssl/certs/ca-certificates.crt', `${certs.join('\n')}\n`),
     { type: 'dir', path: 'tmp', mode: 0o1777 },

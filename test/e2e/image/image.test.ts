@@ -1,0 +1,321 @@
+// The controllers' image, built without a container engine and proved to run:
+// `trellis image build --push` to the real registry; a second build of the same
+// sources gives the same digest; an application change uploads only the app layer;
+// the image is pulled back with Trellis's OCI client, its SBOM read through the
+// referrers tag, its layers unpacked in order (whiteouts honoured) into a root
+// filesystem; both controllers start from that root as the shipped Deployments say
+// (command, args, uid 65532, read-only root, emptyDirs, in-cluster service-account
+// configuration and nothing else), and a Package installed through them becomes Ready.
+import { execFile } from 'node:child_process';
+import { readFileSync, readlinkSync, writeFileSync, existsSync, mkdirSync, chownSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import anyTest, { type ExecutionContext } from 'ava';
+import { stringify } from 'yaml';
+import type { Package } from '../../../apply-controller/api.ts';
+import { projectRoot, runImageBuild } from '../../../cli/image/command.ts';
+import { MEDIA_TYPES, referrersTag } from '../../../cli/image/oci-image.ts';
+import { unpackImage } from '../../../cli/image/unpack.ts';
+import { freePort, type ManagedProcess } from '../../../hack/lib/processes.ts';
+import { synth } from '../../../packages-cdk8s/kit/index.ts';
+import trellis from '../../../packages-cdk8s/trellis/package.ts';
+import { createDeterministicTarGz } from '../../../runtime/archive.ts';
+import { KubeClient } from '../../../runtime/kube.ts';
+import type { KubeObject } from '../../../runtime/object.ts';
+import {
+  OciClient, parseReference, TRELLIS_ARTIFACT_TYPE, TRELLIS_CONFIG_MEDIA_TYPE, TRELLIS_CONTENT_MEDIA_TYPE, type OciReference,
+} from '../../../source-controller/index.ts';
+import { eventually, scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { useRegistry, withServers } from '../../support/servers.ts';
+import { startContainer, type PodMount } from './pod.ts';
+import { snapshotCheckout } from './snapshot.ts';
+
+const test = withServers(withCluster(anyTest));
+const run = promisify(execFile);
+const sink = { write: (): boolean => true };
+
+/** What the first test leaves for the second: the image in the registry, unpacked. */
+interface PulledImage {
+  readonly reference: string;
+  readonly digest: string;
+  readonly root: string;
+  readonly config: { User: string; Env: string[]; WorkingDir: string; Entrypoint: string[] };
+}
+let pulled: PulledImage | undefined;
+
+test.serial('trellis image build: reproducible, pushed with its SBOM, an app change re-pushes one layer, pulled and unpacked', async (t) => {
+  t.timeout(25 * 60_000, 'three image builds on a busy 2-core machine (the first may download the .debs)');
+  const registry = await useRegistry();
+  const snapshot = await snapshotCheckout(projectRoot(), scratchDir('checkout'));
+  const epoch = (await run('git', ['log', '-1', '--format=%ct', 'HEAD'], { cwd: projectRoot() })).stdout.trim();
+  const env = { ...process.env, SOURCE_DATE_EPOCH: epoch };
+  const ref = `oci://${registry.host}/trellis/controllers:e2e`;
+
+  // 1. The command as a user runs it.
+  const cli = await run(process.execPath, [join(projectRoot(), 'cli', 'trellis.ts'), 'image', 'build', '--root', snapshot, '--push', ref, '--insecure'],
+    { env, maxBuffer: 16 * 1024 * 1024 });
+  const digest = cli.stdout.trim();
+  t.regex(digest, /^sha256:[a-f0-9]{64}$/);
+  t.log(cli.stderr.split('\n').filter((l) => /^(layer|image|pushed)/.test(l)).join('\n'));
+  const size = /: ([\d.]+) MB compressed \(config and 4 layers\)/.exec(cli.stderr);
+  t.truthy(size, 'the build reports the compressed size');
+  t.true(Number(size?.[1]) < 80, `the image is under 80 MB compressed (${size?.[1]} MB)`);
+
+  // 2. The same sources again, written as an OCI image layout: the same digest.
+  const layout = scratchDir('layout');
+  process.env.SOURCE_DATE_EPOCH = epoch;
+  const again = await runImageBuild({ root: snapshot, output: layout }, sink, sink);
+  t.is(again.image.manifest.digest, digest, 'two builds of one commit give one digest');
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  t.is(index.manifests[0]?.digest, digest);
+  t.true(existsSync(join(layout, 'blobs', 'sha256', digest.slice(7))));
+  t.deepEqual(again.image.layers.map((l) => l.name), ['debian', 'node', 'node_modules', 'app']);
+
+  // 3. An application change: only the app layer (and the config, and the new SBOM) is uploaded.
+  appendFileSync(join(snapshot, 'source-controller', 'main.ts'), '\n// an application change\n');
+  const changed = await runImageBuild({ root: snapshot, push: `oci://${registry.host}/trellis/controllers:changed`, insecure: true }, sink, sink);
+  const uploaded = new Set(changed.pushed?.blobs.filter((b) => b.uploaded).map((b) => b.digest));
+  const [debian, node, modules, app] = changed.image.layers;
+  t.false(uploaded.has(debian!.blob.digest), 'the Debian layer is not pushed again');
+  t.false(uploaded.has(node!.blob.digest), 'the Node layer is not pushed again');
+  t.false(uploaded.has(modules!.blob.digest), 'the node_modules layer is not pushed again');
+  t.true(uploaded.has(app!.blob.digest), 'the app layer is pushed');
+  t.not(changed.image.manifest.digest, digest);
+
+  // Pull it back with Trellis's own client.
+  const oci = new OciClient({ insecure: true });
+  t.teardown(() => oci.close());
+  const repo: OciReference = parseReference(ref);
+  const fetched = await oci.fetchManifest(repo, 'e2e');
+  t.is(fetched.digest, digest);
+  const config = JSON.parse((await oci.fetchBlobBytes(repo, fetched.manifest.config)).toString('utf8')) as {
+    config: PulledImage['config']; rootfs: { diff_ids: string[] }; history: { created_by: string }[];
+  };
+  t.is(config.config.User, '65532:65532');
+  t.deepEqual(config.config.Entrypoint, ['node']);
+  t.is(config.config.WorkingDir, '/app');
+  t.is(config.rootfs.diff_ids.length, 4);
+
+  await checkSbom(t, oci, repo, digest);
+
+  const blobs = scratchDir('blobs');
+  const files: string[] = [];
+  for (const layer of fetched.manifest.layers) {
+    t.is(layer.mediaType, MEDIA_TYPES.layer);
+    const file = join(blobs, layer.digest.slice(7));
+    await oci.fetchBlob(repo, layer, file);
+    files.push(file);
+  }
+  const root = join(scratchDir('rootfs'), 'root');
+  await unpackImage(root, files);
+  t.true(existsSync(join(root, 'usr', 'local', 'bin', 'node')));
+  t.true(existsSync(join(root, 'app', 'source-controller', 'main.ts')));
+  t.regex(readFileSync(join(root, 'etc', 'passwd'), 'utf8'), /^nonroot:x:65532:65532:/m);
+  t.false(existsSync(join(root, 'app', 'node_modules', 'typescript')), 'no development dependencies');
+  t.false(existsSync(join(root, 'bin', 'sh')), 'no shell: distroless');
+  pulled = { reference: `${registry.host}/trellis/controllers@${digest}`, digest, root, config: config.config };
+});
+
+/** The SBOM, found through the referrers tag, lists the Debian and npm packages with versions and licences. */
+async function checkSbom(t: ExecutionContext, oci: OciClient, repo: OciReference, digest: string): Promise<void> {
+  const referrers = JSON.parse((await oci.fetchManifestBytes(repo, referrersTag(digest))).bytes.toString('utf8')) as {
+    manifests: { digest: string; artifactType?: string }[];
+  };
+  const entry = referrers.manifests.find((m) => m.artifactType === MEDIA_TYPES.spdx);
+  t.truthy(entry, 'the referrers index lists the SPDX SBOM');
+  const sbomManifest = await oci.fetchManifest(repo, entry!.digest);
+  const raw = JSON.parse((await oci.fetchManifestBytes(repo, entry!.digest)).bytes.toString('utf8')) as { subject?: { digest: string } };
+  t.is(raw.subject?.digest, digest, 'the SBOM manifest names the image as its subject');
+  const doc = JSON.parse((await oci.fetchBlobBytes(repo, sbomManifest.manifest.layers[0]!)).toString('utf8')) as {
+    spdxVersion: string; packages: { name: string; versionInfo: string; licenseDeclared: string }[];
+  };
+  t.is(doc.spdxVersion, 'SPDX-2.3');
+  const find = (name: string) => doc.packages.find((p) => p.name === name);
+  t.regex(find('libc6')?.versionInfo ?? '', /^2\.\d+/);
+  t.regex(find('libc6')?.licenseDeclared ?? '', /LGPL/);
+  t.regex(find('tzdata')?.versionInfo ?? '', /^20\d\d/);
+  t.regex(find('@kubernetes/client-node')?.versionInfo ?? '', /^\d+\.\d+\.\d+/);
+  t.is(find('@kubernetes/client-node')?.licenseDeclared, 'Apache-2.0');
+  t.regex(find('node')?.versionInfo ?? '', /^24\./);
+  t.falsy(find('typescript'), 'development dependencies are not in the image, nor in its SBOM');
+  // Distribution 2.8 has no referrers API: the tag above is the spec's fallback. Say what this registry answers.
+  const api = await fetch(`http://${repo.host}/v2/${repo.repository}/referrers/${digest}`);
+  t.log(`GET /v2/<repo>/referrers/<digest>: HTTP ${api.status} (the fallback tag ${referrersTag(digest)} lists the SBOM)`);
+}
+
+interface Container {
+  command: string[];
+  args: string[];
+  env?: { name: string; valueFrom?: unknown; value?: string }[];
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface Deployment extends KubeObject {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  spec: { template: { spec: { containers: Container[]; securityContext: { runAsUser: number; runAsGroup: number } } } };
+}
+
+/** Replaces a `--flag=value` argument's value, failing when the shipped args have no such flag. */
+function withFlag(args: readonly string[], flag: string, value: string): string[] {
+  if (!args.some((a) => a.startsWith(`${flag}=`))) throw new Error(`the shipped args have no ${flag}`);
+  return args.map((a) => (a.startsWith(`${flag}=`) ? `${flag}=${value}` : a));
+}
+
+/** A ServiceAccount in `ns` bound to cluster-admin, and its token Secret (what the kubelet mounts). */
+async function serviceAccountFiles(t: ExecutionContext, admin: KubeClient, ns: string, dir: string): Promise<string> {
+  const name = 'trellis-image';
+  await admin.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } });
+  const binding = `${ns}-trellis-image`;
+  await admin.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: binding },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+  } as KubeObject);
+  t.teardown(async () => { await admin.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: binding }).catch(() => undefined); });
+  // Kubernetes 1.20's token controller (kube-controller-manager) writes a token Secret for every ServiceAccount.
+  const secret = await eventually(async () => {
+    const list = await admin.list<KubeObject & { type?: string; data?: Record<string, string>; metadata: { annotations?: Record<string, string> } }>(
+      { apiVersion: 'v1', kind: 'Secret', namespace: ns });
+    return list.items.find((s) => s.type === 'kubernetes.io/service-account-token' && s.metadata.annotations?.['kubernetes.io/service-account.name'] === name);
+  }, 60_000, 500);
+  mkdirSync(dir, { recursive: true });
+  for (const key of ['token', 'ca.crt', 'namespace']) {
+    writeFileSync(join(dir, key), Buffer.from(secret.data?.[key] ?? '', 'base64'));
+  }
+  return dir;
+}
+
+/** Writes a one-ConfigMap Trellis bundle and pushes it as `repo:version`. */
+async function pushBundle(oci: OciClient, repo: string, version: string): Promise<void> {
+  const tree = join(scratchDir('bundle'), 'tree');
+  mkdirSync(join(tree, 'manifests'), { recursive: true });
+  writeFileSync(join(tree, 'package.yaml'), stringify({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'hello', version, phases: ['config'] }));
+  writeFileSync(join(tree, 'manifests', 'config.yaml'), stringify({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hello-from-the-image', annotations: { 'apply.trellis.dev/phase': 'config' } },
+    data: { greeting: 'applied by controllers running from the image' },
+  }));
+  const tarball = join(tree, '..', 'content.tar.gz');
+  await createDeterministicTarGz(tree, tarball);
+  await oci.pushArtifact(parseReference(repo), {
+    artifactType: TRELLIS_ARTIFACT_TYPE,
+    config: { mediaType: TRELLIS_CONFIG_MEDIA_TYPE, bytes: new TextEncoder().encode(JSON.stringify({ name: 'hello', version })) },
+    layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, file: tarball }],
+    tag: version,
+  });
+}
+
+/** The uid, the root folder and whether `/` is read-only, as the kernel sees the process. */
+function processFacts(pid: number): { uid: number; root: string; readOnlyRoot: boolean } {
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+  const rootMount = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' '))
+    .filter((f) => f[4] === '/').at(-1);
+  return { uid, root: readlinkSync(`/proc/${pid}/root`), readOnlyRoot: rootMount?.[5]?.split(',').includes('ro') ?? false };
+}
+
+test.serial('both controllers run from the unpacked image as the shipped Deployments say, and install a Package', async (t) => {
+  t.timeout(10 * 60_000);
+  if (pulled === undefined) {
+    t.fail('the image was not built and pulled (see the test before)');
+    return;
+  }
+  const image = pulled;
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const admin = new KubeClient(cluster.kubeConfig, { qps: 0 });
+  const apiserver = new URL(cluster.kubeConfig.getCurrentCluster()!.server);
+  const secrets = await serviceAccountFiles(t, admin, ns, join(scratchDir('serviceaccount'), 'sa'));
+  const deployments = (synth(trellis, { image: image.reference }) as unknown as Deployment[]).filter((o) => o.kind === 'Deployment');
+
+  // The Pods' /etc/hosts: the Service name the source controller advertises artifacts under.
+  const hosts = join(scratchDir('etc'), 'hosts');
+  const hostnames = new Set<string>();
+  const containers: { name: string; process: ManagedProcess; health: number }[] = [];
+  for (const name of ['source-controller', 'apply-controller']) {
+    const deployment = deployments.find((d) => d.metadata.name === name);
+    if (!deployment) throw new Error(`the trellis package renders no ${name} Deployment`);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0]!;
+    t.is(container.command[0], 'node', 'the Deployment runs node from the image PATH');
+    // One network namespace for both (and the other tests): each listens on free ports instead of 8080/8081/9090.
+    const [metrics, health, artifacts] = [await freePort(), await freePort(), await freePort()];
+    let args = withFlag(container.args, '--metrics-addr', `:${metrics}`);
+    args = withFlag(args, '--health-addr', `:${health}`);
+    if (name === 'source-controller') {
+      args = withFlag(args, '--artifact-addr', `:${artifacts}`);
+      const advertised = container.args.find((a) => a.startsWith('--storage-adv-addr='))!.split('=')[1]!;
+      hostnames.add(advertised);
+      args = withFlag(args, '--storage-adv-addr', `${advertised}:${artifacts}`);
+    }
+    args.push(`--watch-namespace=${ns}`);
+    writeFileSync(hosts, `127.0.0.1 localhost\n${[...hostnames].map((h) => `127.0.0.1 ${h}`).join('\n')}\n`);
+    const mounts: PodMount[] = [
+      { source: secrets, target: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true, kind: 'dir' },
+      { source: hosts, target: '/etc/hosts', readOnly: true, kind: 'file' },
+      ...(container.volumeMounts ?? []).map((m): PodMount => {
+        const dir = scratchDir(`${name}-${m.name}`);
+        chownSync(dir, 65532, 65532); // an emptyDir with fsGroup 65532
+        return { source: dir, target: m.mountPath, readOnly: false, kind: 'dir' };
+      }),
+    ];
+    const env: Record<string, string> = Object.fromEntries(image.config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    Object.assign(env, {
+      HOME: '/home/nonroot', HOSTNAME: `${name}-pod`,
+      KUBERNETES_SERVICE_HOST: apiserver.hostname, KUBERNETES_SERVICE_PORT: apiserver.port,
+      POD_NAMESPACE: ns, // the Deployment's fieldRef metadata.namespace: the Pod runs (and leases) in the test namespace
+    });
+    t.truthy(container.env?.some((e) => e.name === 'POD_NAMESPACE'), 'the Deployment sets POD_NAMESPACE');
+    const logFile = join(scratchDir(`${name}-log`), 'container.log');
+    const proc = startContainer({
+      name: `image-${name}`, root: image.root, workingDir: image.config.WorkingDir, command: [...container.command, ...args], env,
+      uid: pod.securityContext.runAsUser, gid: pod.securityContext.runAsGroup, mounts, logFile,
+    });
+    t.teardown(() => proc.stop(15_000));
+    containers.push({ name, process: proc, health });
+    // The readiness probe the Deployment declares, asked as the kubelet would.
+    await eventually(async () => {
+      const exited = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10))]);
+      if (exited !== undefined) throw new Error(`${name} exited (${exited}):\n${proc.tail(30)}`);
+      return (await fetch(`http://127.0.0.1:${health}/readyz`)).ok;
+    }, 120_000, 500).catch((err: unknown) => {
+      throw new Error(`${name} from the image never became ready: ${(err as Error).message}\n${proc.tail(30)}`);
+    });
+    const facts = processFacts(proc.pid);
+    t.is(facts.uid, 65532, `${name} runs as uid 65532`);
+    t.is(facts.root, image.root, `${name} runs chrooted in the unpacked image`);
+    t.true(facts.readOnlyRoot, `${name} has a read-only root`);
+  }
+
+  const oci = new OciClient({ insecure: true });
+  t.teardown(() => oci.close());
+  const registry = parseReference(`oci://${image.reference}`).host;
+  const repo = `oci://${registry}/e2e/hello`;
+  await pushBundle(oci, repo, '1.0.0');
+  await admin.create({ apiVersion: 'source.trellis.dev/v1alpha1', kind: 'OCIRepository', metadata: { name: 'hello', namespace: ns },
+    spec: { url: repo, ref: { tag: '1.0.0' }, interval: '1m', insecure: true } } as KubeObject);
+  await admin.create({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', metadata: { name: 'hello', namespace: ns },
+    spec: { sourceRef: { kind: 'OCIRepository', name: 'hello' }, interval: '1m', timeout: '60s' } } as KubeObject);
+  t.teardown(async () => {
+    // Delete the Package while the apply controller still runs, so its finalizer is released.
+    await admin.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'hello' }).catch(() => undefined);
+    await eventually(async () => (await admin.get({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'hello' })) === undefined, 60_000, 500)
+      .catch(() => undefined);
+  });
+
+  const ready = await eventually(async () => {
+    for (const c of containers) {
+      const exited = await Promise.race([c.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10))]);
+      if (exited !== undefined) throw new Error(`${c.name} exited (${exited}):\n${c.process.tail(30)}`);
+    }
+    const pkg = await admin.get<Package>({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'hello' });
+    return pkg?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? pkg : undefined;
+  }, 180_000, 500).catch((err: unknown) => {
+    throw new Error(`the Package did not become Ready: ${(err as Error).message}\n${containers.map((c) => `--- ${c.name}\n${c.process.tail(20)}`).join('\n')}`);
+  });
+  t.regex(ready.status?.lastAppliedRevision ?? '', /^1\.0\.0@sha256:/);
+  const cm = await admin.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'hello-from-the-image' });
+  t.is(cm?.data?.greeting, 'applied by controllers running from the image');
+  // The controllers wrote as the service account whose token was mounted: the in-cluster configuration at work.
+  const lease = await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>(
+    { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: 'trellis-apply-controller' });
+  t.truthy(lease?.spec?.holderIdentity, 'the apply controller holds its lease in the Pod namespace');
+});
