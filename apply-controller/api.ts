@@ -103,6 +103,11 @@ export const packageSpecSchema = s.object({
   }, { default: {}, description: 'Rollback behaviour.' }),
   historyLimit: s.integer({ default: 10, minimum: 1, maximum: 100, description: 'PackageRevisions to keep.' }),
   force: s.boolean({ default: false, description: 'Replace objects whose immutable fields changed (delete and re-create).' }),
+  collisionProtection: s.enum(['Prevent', 'IfNoOwner', 'None'], {
+    description: 'What to do with an object that exists and is not this Package\'s: Prevent (default) refuses it; IfNoOwner adopts it when no '
+      + 'other Package and no controlling owner reference claims it; None adopts it unless another existing Package owns it.',
+  }),
+  allowEmpty: s.boolean({ description: 'Accept a revision without objects (and prune everything); by default such a revision is refused.' }),
   suspend: s.boolean({ default: false, description: 'When true the controller leaves this Package alone.' }),
 }, { required: ['sourceRef'], description: 'What to apply, and how.' });
 

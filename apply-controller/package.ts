@@ -34,7 +34,7 @@ import { KindScopes } from './reconcile/bundle.ts';
 import { toPackageFailure } from './reconcile/failure.ts';
 import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
 import { mergePatch } from '../runtime/merge-patch.ts';
-import { rolloutStartStatus, rolloutUnderWay, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
+import { rolloutStartStatus, rolloutUnderWay, retryingSameAttempt, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
 import { guardRevisionSpecs } from './revisions/guard.ts';
 import { runSteps, type RunRecord } from './reconcile/steps.ts';
 import { readRevisionPhases } from './revisions/read.ts';
@@ -115,6 +115,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     const onRolloutStart = async (revision: PackageRevision, sourceRevision: string): Promise<void> => {
       // A rollout waiting for health comes back many times: its status already says it is under way.
       if (rolloutUnderWay(written, pkg.metadata.generation, revision.spec.revision, sourceRevision)) return;
+      if (retryingSameAttempt(written, pkg.metadata.generation, sourceRevision)) return;
       written = rolloutStartStatus(written, pkg.metadata.generation, revision.spec.revision, sourceRevision);
       const patch = mergePatch(pkg.status ?? {}, written);
       if (patch !== undefined) await client.patchStatus(ref, patch);

@@ -22,7 +22,7 @@ import { BundleValidationError } from '../bundle/problems.ts';
 import { InvalidIgnoreRuleError } from '../drift/ignore.ts';
 import { CorruptRevisionError, RevisionTooLargeError } from '../revisions/encode.ts';
 import { RevisionExistsError } from '../revisions/store.ts';
-import { ApplyError, HealthCheckError, ImmutableFieldError } from '../ssa/errors.ts';
+import { ApplyError, HealthCheckError, ImmutableFieldError, ObjectCollisionError } from '../ssa/errors.ts';
 
 /** The abnormal-true condition a failure sets, if any. */
 export type FailureCondition = typeof ConditionType.ArtifactFailed | typeof ConditionType.ApplyFailed
@@ -90,6 +90,7 @@ export function toPackageFailure(err: unknown): PackageFailure {
     return new PackageFailure(ConditionType.ApplyFailed, 'RevisionConflict', message, 'retry');
   }
   if (err instanceof ImmutableFieldError) return new PackageFailure(ConditionType.ApplyFailed, 'ImmutableFieldChanged', message, 'stall');
+  if (err instanceof ObjectCollisionError) return new PackageFailure(ConditionType.ApplyFailed, 'ObjectCollision', message, 'retry');
   if (err instanceof ApplyError) return new PackageFailure(ConditionType.ApplyFailed, 'ApplyFailed', message, 'retry');
   if (err instanceof HealthCheckError) return new PackageFailure(ConditionType.HealthCheckFailed, 'HealthCheckFailed', message, 'retry');
   if (err instanceof InvalidIgnoreRuleError) return new PackageFailure(undefined, 'InvalidSpec', message, 'stall');

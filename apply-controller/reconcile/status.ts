@@ -140,6 +140,18 @@ export function rolloutUnderWay(status: PackageStatus | undefined, generation: n
     && reconciling.message.startsWith(`Applying revision ${revision}: ${sourceRevision}`);
 }
 
+/**
+ * True when the status already tells of a failed attempt at this generation and
+ * source revision: a retry of it (every `retryInterval`) is no news, and
+ * writing the rollout-start status before each retry would make a Package that
+ * keeps failing (an object another Package owns) write twice per retry.
+ */
+export function retryingSameAttempt(status: PackageStatus | undefined, generation: number | undefined, sourceRevision: string): boolean {
+  const ready = status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  return ready?.status === 'False' && ready.observedGeneration === generation && status?.lastAttemptedRevision === sourceRevision
+    && status.observedGeneration === generation;
+}
+
 /** True when the status is Ready=True for this generation, i.e. the last reconcile of this spec succeeded. */
 export function readyForGeneration(status: PackageStatus | undefined, generation: number | undefined): boolean {
   return readyAtGeneration(status, generation);

@@ -29,7 +29,7 @@
 import { setCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
+import { APPLY_GROUP, APPLY_VERSION, type InventoryEntry, type Package, type PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
 import { contentHashOf, keyedContentHash } from '../revisions/encode.ts';
@@ -41,6 +41,7 @@ import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic
 import { applyPinned } from '../rollback/pin.ts';
 import { restoreRevision, restoreVerification } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
+import type { CollisionOptions } from '../ssa/ownership.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale, type PhaseObjects } from './apply.ts';
 import { readPackageBundle, type KindScopes } from './bundle.ts';
@@ -215,6 +216,7 @@ const recordRevision: PackageStep = async (run) => {
   const content = need(run.content, 'the content');
   const source = need(run.source, 'the source');
   const revisions = need(run.revisions, 'the history');
+  refuseEmpty(pkg, content, need(run.managed, 'the managed objects'));
   deps.signal?.throwIfAborted();
   // The write-ahead record: what is about to be applied, before the first write.
   run.revision ??= await writeRevision(deps.client, {
@@ -247,6 +249,7 @@ const applyRevision: PackageStep = async (run) => {
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(engine ? { engine, checkHealthOnce: true, startedAt } : {}),
+    collision: collisionOf(pkg, deps, managed),
   });
   record.applied = outcome.changeSet;
   if (outcome.pending) {
@@ -309,6 +312,7 @@ const pruneLeftovers: PackageStep = async (run) => {
   if (stale.length === 0) return undefined;
   const pruned = await pruneStale(deps.objectsClient, stale, labelsOf(pkg), deps.signal);
   record.pruned = pruned.changeSet;
+  for (const kept of pruned.kept) deps.log.info({ object: kept.subject, reason: kept.reason }, 'kept instead of pruned');
   if (pruned.failures.length === 0) return undefined;
   const survivors = new Set(pruned.failures.map((f) => f.id));
   record.inventory = unionInventory(inventory, stale.filter((e) => survivors.has(e.id)));
@@ -356,6 +360,28 @@ export async function runSteps(pkg: Package, deps: StepDeps, record: RunRecord, 
 /** The Package's key (`namespace/name`). */
 function keyOf(pkg: Package, deps: Pick<StepDeps, 'key'>): string {
   return deps.key ?? `${pkg.metadata.namespace ?? ''}/${pkg.metadata.name ?? ''}`;
+}
+
+/**
+ * A revision without objects would prune everything the Package has: most
+ * likely a wrong path or an emptied repository, not a wish. Refused (before
+ * anything is recorded) unless `spec.allowEmpty` says it is meant, or there is
+ * nothing to prune anyway.
+ */
+function refuseEmpty(pkg: Package, content: RevisionContent, managed: readonly InventoryEntry[]): void {
+  if (pkg.spec.allowEmpty === true || managed.length === 0) return;
+  if (content.phases.some((p) => p.objects.length > 0)) return;
+  throw new PackageFailure('ArtifactFailed', 'EmptyRevision',
+    `the revision has no objects and would prune all ${managed.length} the Package manages; set spec.allowEmpty to allow it`, 'stall');
+}
+
+/** Collision protection for the Package's applies (see ssa/ownership.ts). */
+function collisionOf(pkg: Package, deps: StepDeps, managed: readonly InventoryEntry[]): CollisionOptions {
+  return {
+    policy: pkg.spec.collisionProtection ?? 'Prevent',
+    managed: new Set(managed.map((e) => e.id)),
+    packageExists: async (namespace, name) => await deps.client.get({ apiVersion: `${APPLY_GROUP}/${APPLY_VERSION}`, kind: 'Package', namespace, name }) !== undefined,
+  };
 }
 
 /** The labels every object of the Package carries. */

@@ -4,6 +4,7 @@
 import anyTest from 'ava';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../../apply-controller/ssa/options.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KubeObject } from '../../../runtime/object.ts';
 import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
   adminClient, conditionOf, configMap, createPackage, createSource, getObject, getPackage, isReadyAt, patchSpec,
@@ -53,7 +54,7 @@ test('IfNoOwner still refuses an object a controller owns', async (t) => {
   const ns = await testNamespace(t, cluster);
   releasePackagesOnTeardown(t, client, ns);
 
-  const owner = await client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner', namespace: ns }, data: {} });
+  const owner = await client.create<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'owner', namespace: ns } });
   await client.create({
     apiVersion: 'v1', kind: 'ConfigMap', data: { from: 'controller' },
     metadata: {
