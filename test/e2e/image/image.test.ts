@@ -17,6 +17,7 @@ import { projectRoot, runImageBuild } from '../../../cli/image/command.ts';
 import { MEDIA_TYPES, referrersTag } from '../../../cli/image/oci-image.ts';
 import { unpackImage } from '../../../cli/image/unpack.ts';
 import { freePort, type ManagedProcess } from '../../../hack/lib/processes.ts';
+import { ensurePeerTools } from '../../../hack/peer-tools.ts';
 import { synth } from '../../../packages-cdk8s/kit/index.ts';
 import trellis from '../../../packages-cdk8s/trellis/package.ts';
 import { createDeterministicTarGz } from '../../../runtime/archive.ts';
@@ -138,6 +139,11 @@ async function checkSbom(t: ExecutionContext, oci: OciClient, repo: OciReference
   t.is(find('@kubernetes/client-node')?.licenseDeclared, 'Apache-2.0');
   t.regex(find('node')?.versionInfo ?? '', /^24\./);
   t.falsy(find('typescript'), 'development dependencies are not in the image, nor in its SBOM');
+  // A real peer finds it too: oras discovers referrers through the API or, here, the fallback tag.
+  const { oras } = ensurePeerTools(() => undefined);
+  const discovered = await run(oras, ['discover', '--plain-http', '--format', 'json', `${repo.host}/${repo.repository}@${digest}`],
+    { env: { ...process.env, HOME: scratchDir('oras-home') } });
+  t.true(discovered.stdout.includes(entry!.digest), 'oras discover lists the SBOM');
   // Distribution 2.8 has no referrers API: the tag above is the spec's fallback. Say what this registry answers.
   const api = await fetch(`http://${repo.host}/v2/${repo.repository}/referrers/${digest}`);
   t.log(`GET /v2/<repo>/referrers/<digest>: HTTP ${api.status} (the fallback tag ${referrersTag(digest)} lists the SBOM)`);
