@@ -8,7 +8,7 @@
 //
 // Usage: node hack/bootstrap.mjs <script.ts|.js> [args...]
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { constants } from 'node:os';
@@ -61,16 +61,40 @@ function ensureDependencies() {
   const stamp = join(root, 'node_modules', '.trellis-installed');
   const want = lockDigest();
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  // Several commands started at once (tests, lint) must not run npm ci over each other.
+  const lock = join(root, '.trellis-install.lock');
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
+    }
+  }
+  let installed = true;
+  try {
+    if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== want) installed = install(stamp, want);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  if (!installed) {
+    say('npm could not install the dependencies (see above)');
+    process.exit(1);
+  }
+}
+
+/** Runs npm ci (or install) and writes the stamp; false when npm failed. */
+function install(stamp, want) {
   const hasLock = existsSync(join(root, 'package-lock.json'));
   say(`installing dependencies (npm ${hasLock ? 'ci' : 'install'})`);
   const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` };
   const r = spawnSync('npm', [hasLock ? 'ci' : 'install', '--no-audit', '--no-fund', '--loglevel=error'],
     { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env });
-  if (r.status !== 0) {
-    say('npm could not install the dependencies (see above)');
-    process.exit(1);
-  }
+  if (r.status !== 0) return false;
   writeFileSync(stamp, want);
+  return true;
 }
 
 /** Re-runs this bootstrap under `node`, forwarding signals and the exit code. */
