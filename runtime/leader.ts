@@ -6,6 +6,12 @@
  * by the local time since the lease record last changed, not by comparing
  * clocks with the holder (the approach client-go takes), so clock skew between
  * nodes cannot make two leaders.
+ *
+ * The renew deadline is kept by a timer, not by the loop: a renewal that hangs
+ * (a slow or unreachable apiserver) cannot hold leadership open past it. A
+ * renewal counts from when it was sent, and one that comes back after the
+ * deadline counts as lost: another candidate may be about to take over, so the
+ * leader's work is aborted (its signal) before that can happen.
  */
 import { createHash } from 'node:crypto';
 import type { KubeClient } from './kube.ts';
@@ -55,6 +61,8 @@ export class LeaderElector {
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #leadership: AbortController | undefined;
+  /** Fires at the renew deadline of the last successful renewal while leading. */
+  #deadline: NodeJS.Timeout | undefined;
 
   constructor(options: LeaderElectionOptions) {
     this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
@@ -85,21 +93,24 @@ export class LeaderElector {
   }
 
   async #run(): Promise<void> {
-    let lastRenew = 0;
     while (!this.#stopped) {
+      // Sent at `sentAt`: the lease others see is at least as fresh, so leading until sentAt + deadline is safe.
+      const sentAt = Date.now();
       let held = false;
       try {
         held = await this.#tryAcquireOrRenew();
       } catch (err) {
         this.#o.logger?.warn({ err, lease: this.#o.name }, 'lease request failed');
       }
-      const now = Date.now();
-      if (held) {
-        lastRenew = now;
+      const late = Date.now() >= sentAt + this.#o.renewDeadlineMs;
+      if (held && late) {
+        this.#o.logger?.warn({ lease: this.#o.name, tookMs: Date.now() - sentAt }, 'the lease request answered after the renew deadline; not leading on it');
+      }
+      if (held && !late && !this.#stopped) {
         if (!this.#leading) this.#becomeLeader();
-      } else if (this.#leading && now - lastRenew >= this.#o.renewDeadlineMs) {
-        this.#o.logger?.error({ lease: this.#o.name }, 'could not renew the lease in time; leadership lost');
-        await this.#loseLeadership();
+        this.#armDeadline(sentAt + this.#o.renewDeadlineMs);
+      } else if (held && late && this.#leading) {
+        await this.#missedDeadline();
       }
       if (!this.#stopped) await this.#sleep(this.#o.retryPeriodMs);
     }
@@ -122,9 +133,25 @@ export class LeaderElector {
       .catch((err: unknown) => this.#o.logger?.error({ err }, 'onStartedLeading failed'));
   }
 
+  /** (Re)sets the timer that ends leadership at `at` unless a renewal sent before then succeeds first. */
+  #armDeadline(at: number): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => {
+      void this.#missedDeadline().catch((err: unknown) => this.#o.logger?.error({ err }, 'onStoppedLeading failed'));
+    }, Math.max(0, at - Date.now()));
+  }
+
+  async #missedDeadline(): Promise<void> {
+    if (!this.#leading) return;
+    this.#o.logger?.error({ lease: this.#o.name }, 'could not renew the lease in time; leadership lost');
+    await this.#loseLeadership();
+  }
+
   async #loseLeadership(): Promise<void> {
+    if (!this.#leading) return;
+    clearTimeout(this.#deadline);
     this.#leading = false;
-    this.#leadership?.abort();
+    this.#leadership?.abort(new Error('lost the leader lease'));
     await this.#o.onStoppedLeading?.();
   }
 
