@@ -3,11 +3,12 @@
  * `install`, `check`, `bootstrap`, `uninstall`.
  */
 import type { Command } from 'commander';
+import { bootstrapCommand } from './bootstrap.ts';
 import { checkCommand } from './check.ts';
 import { installCommand } from './install.ts';
 import { uninstallCommand } from './uninstall.ts';
 
 /** The commands, in the order `trellis --help` lists them. */
 export function installCommands(): Command[] {
-  return [installCommand(), checkCommand(), uninstallCommand()];
+  return [installCommand(), checkCommand(), bootstrapCommand(), uninstallCommand()];
 }
