@@ -65,7 +65,9 @@ export class LeaderElector {
   #deadline: NodeJS.Timeout | undefined;
 
   constructor(options: LeaderElectionOptions) {
-    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    // Options passed as undefined (the Manager forwards unset ones) keep the defaults: an undefined deadline is a NaN timer.
+    const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as unknown as LeaderElectionOptions;
+    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...given };
     if (this.#o.renewDeadlineMs >= this.#o.leaseDurationMs) {
       throw new RangeError('renewDeadlineMs must be shorter than leaseDurationMs');
     }
