@@ -27,6 +27,18 @@ export interface CommitSpec {
   readonly force?: boolean;
   /** Symbolic links to create: path -> link target. */
   readonly symlinks?: Readonly<Record<string, string>>;
+  /** Sign the commit (and annotated tags) with this OpenPGP key (see {@link createGpgKey}). */
+  readonly sign?: GpgKey;
+}
+
+/** An OpenPGP key in its own GnuPG home, for signed commits and tags. */
+export interface GpgKey {
+  /** The GNUPGHOME holding the secret key. */
+  readonly home: string;
+  /** The key's fingerprint (what `-S` / `-u` take). */
+  readonly fingerprint: string;
+  /** The armored public key, as a verify Secret holds it. */
+  readonly publicKey: string;
 }
 
 /** Raised when a git command of a fixture fails; the message never holds credentials. */
@@ -48,7 +60,8 @@ export async function pushCommit(server: PushTarget, repo: string, spec: CommitS
   const branch = spec.branch ?? 'main';
   mkdirSync(target.workParent, { recursive: true });
   const work = mkdtempSync(join(target.workParent, 'push-'));
-  const git = (args: readonly string[]): Promise<string> => runGit(args, work, target);
+  const git = (args: readonly string[]): Promise<string> =>
+    runGit(args, work, spec.sign ? { ...target, env: { GNUPGHOME: spec.sign.home } } : target);
   try {
     await git(['init', '--quiet', `--initial-branch=${branch}`]);
     if (!spec.force) {
@@ -61,11 +74,14 @@ export async function pushCommit(server: PushTarget, repo: string, spec: CommitS
     }
     writeTree(work, spec);
     await git(['add', '--all']);
-    await git([...AUTHOR, 'commit', '--quiet', '--allow-empty', '--no-verify', '-m', spec.message ?? 'test commit']);
+    const signing = spec.sign ? ['-c', `gpg.program=gpg`, '-c', `user.signingkey=${spec.sign.fingerprint}`] : [];
+    await git([...AUTHOR, ...signing, 'commit', '--quiet', '--allow-empty', '--no-verify', ...(spec.sign ? ['-S'] : []),
+      '-m', spec.message ?? 'test commit']);
     const sha = (await git(['rev-parse', 'HEAD'])).trim();
     const refspecs = [`HEAD:refs/heads/${branch}`];
     for (const tag of spec.tags ?? []) {
-      await git(spec.annotatedTags ? [...AUTHOR, 'tag', '--force', '-a', '-m', tag, tag] : ['tag', '--force', tag]);
+      const kind = spec.annotatedTags ? (spec.sign ? ['-s', '-u', spec.sign.fingerprint] : ['-a']) : [];
+      await git(spec.annotatedTags ? [...AUTHOR, ...signing, 'tag', '--force', ...kind, '-m', tag, tag] : ['tag', '--force', tag]);
       refspecs.push(`+refs/tags/${tag}:refs/tags/${tag}`);
     }
     await git(['push', '--quiet', ...(spec.force ? ['--force'] : []), target.url, ...refspecs]);
@@ -80,6 +96,10 @@ interface ResolvedTarget {
   readonly url: string;
   readonly workParent: string;
   readonly auth?: { readonly username: string; readonly password: string } | undefined;
+  /** More environment for git (GNUPGHOME, GIT_DIR). */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** Bytes for git's standard input. */
+  readonly input?: Buffer | undefined;
 }
 
 async function resolveTarget(server: PushTarget, repo: string): Promise<ResolvedTarget> {
@@ -143,6 +163,7 @@ function runGit(args: readonly string[], cwd: string, target: ResolvedTarget): P
     GIT_TERMINAL_PROMPT: '0',
     GIT_ASKPASS: '',
     SSH_ASKPASS: '',
+    ...target.env,
   };
   const secrets: string[] = [];
   if (target.auth) {
@@ -153,11 +174,112 @@ function runGit(args: readonly string[], cwd: string, target: ResolvedTarget): P
     secrets.push(basic, target.auth.password);
   }
   return new Promise((resolve, reject) => {
-    execFile('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile('git', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       let detail = stderr.trim() || err.message;
       for (const s of secrets) if (s) detail = detail.replaceAll(s, '***');
-      reject(new GitFixtureError(`git ${args.filter((a) => a !== '-c' && !a.startsWith('user.'))[0] ?? ''} failed: ${detail}`));
+      reject(new GitFixtureError(`git ${args.filter((a) => a !== '-c' && !a.startsWith('user.') && !a.includes('='))[0] ?? ''} failed: ${detail}`));
     });
+    child.stdin?.end(target.input);
   });
+}
+
+/**
+ * Makes a fresh OpenPGP signing key (ed25519, no passphrase) in its own
+ * GnuPG home under `dir`, with the real `gpg`.
+ */
+export async function createGpgKey(dir: string, uid = 'Trellis Test <test@trellis.invalid>'): Promise<GpgKey> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const home = mkdtempSync(join(dir, 'gnupg-'));
+  const gpg = (args: readonly string[]): Promise<string> => new Promise((resolve, reject) => {
+    execFile('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) =>
+      (err ? reject(new GitFixtureError(`gpg ${args[0] ?? ''} failed: ${stderr.trim()}`)) : resolve(stdout)));
+  });
+  await gpg(['--passphrase', '', '--quick-generate-key', uid, 'ed25519', 'sign', 'never']);
+  const listing = await gpg(['--with-colons', '--list-secret-keys']);
+  const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(listing)?.[1];
+  if (!fingerprint) throw new GitFixtureError('gpg made no key');
+  const publicKey = await gpg(['--armor', '--export', fingerprint]);
+  return { home, fingerprint, publicKey };
+}
+
+/** One entry of a tree written byte for byte (see {@link pushRawTree}). */
+export interface RawEntry {
+  /** The name as stored: may be `..`, `.git`, hold a `/` — whatever the test needs. */
+  readonly name: string;
+  /** Default `100644` for content, `40000` for a subtree. */
+  readonly mode?: string;
+  readonly content?: string | Buffer;
+  readonly tree?: readonly RawEntry[];
+  /** An object already written (to share one blob or tree many times). */
+  readonly oid?: string;
+}
+
+/** Writes objects into a bare repo with git's plumbing, skipping every check git's porcelain makes. */
+export class RawRepoWriter {
+  readonly #gitDir: string;
+  readonly #target: ResolvedTarget;
+
+  constructor(gitDir: string) {
+    this.#gitDir = gitDir;
+    this.#target = { url: gitDir, workParent: dirname(gitDir), env: { GIT_DIR: gitDir } };
+  }
+
+  async #git(args: readonly string[], input?: Buffer): Promise<string> {
+    return (await runGit(args, this.#gitDir, { ...this.#target, input })).trim();
+  }
+
+  /** Writes a blob; resolves with its id. */
+  blob(content: string | Buffer): Promise<string> {
+    return this.#git(['hash-object', '-w', '--stdin'], Buffer.from(content));
+  }
+
+  /** Writes a tree holding exactly `entries`, in the given order, without validation. */
+  async tree(entries: readonly RawEntry[]): Promise<string> {
+    const parts: Buffer[] = [];
+    for (const entry of entries) {
+      const oid = entry.oid ?? (entry.tree !== undefined ? await this.tree(entry.tree) : await this.blob(entry.content ?? ''));
+      const mode = entry.mode ?? (entry.tree !== undefined ? '40000' : '100644');
+      parts.push(Buffer.from(`${mode} ${entry.name}\0`, 'utf8'), Buffer.from(oid, 'hex'));
+    }
+    return this.#git(['hash-object', '-w', '-t', 'tree', '--literally', '--stdin'], Buffer.concat(parts));
+  }
+
+  /** The content of an object (`git cat-file <type> <oid>`). */
+  async catFile(type: string, oid: string): Promise<Buffer> {
+    return Buffer.from(await runGit(['cat-file', type, oid], this.#gitDir, this.#target), 'utf8');
+  }
+
+  /** Writes any object byte for byte; resolves with its id. */
+  object(type: string, content: Buffer): Promise<string> {
+    return this.#git(['hash-object', '-w', '-t', type, '--literally', '--stdin'], content);
+  }
+
+  /** Points `ref` at `oid`. */
+  async updateRef(ref: string, oid: string): Promise<void> {
+    await this.#git(['update-ref', ref, oid]);
+  }
+
+  /** Commits `tree` and points `refs/heads/<branch>` at the commit; resolves with its id. */
+  async commit(tree: string, branch = 'main', message = 'raw tree'): Promise<string> {
+    const sha = await this.#git([...AUTHOR, 'commit-tree', tree, '-m', message]);
+    await this.#git(['update-ref', `refs/heads/${branch}`, sha]);
+    return sha;
+  }
+}
+
+/**
+ * Makes `repo` (on a Git server or in a folder of bare repos) hold one commit
+ * on `branch` whose tree is `entries`, written byte for byte: hostile names
+ * and modes included. Resolves with the commit id.
+ */
+export async function pushRawTree(server: PushTarget, repo: string, entries: readonly RawEntry[], branch = 'main'): Promise<string> {
+  return rawRepo(server, repo).then(async (writer) => writer.commit(await writer.tree(entries), branch));
+}
+
+/** A {@link RawRepoWriter} on `repo`, created when it does not exist. */
+export async function rawRepo(server: PushTarget, repo: string): Promise<RawRepoWriter> {
+  const target = await resolveTarget(server, repo);
+  const gitDir = typeof server === 'string' ? target.url : join(server.root, `${repo}.git`);
+  return new RawRepoWriter(gitDir);
 }

@@ -28,7 +28,7 @@ import type { Controller } from '../runtime/controller.ts';
 import { gitRepositoryResource, type GitRepository } from './api.ts';
 import { fetchTree, type FetchedObjects } from './git/fetch.ts';
 import { packTree } from './git/pack.ts';
-import { resolveRef, type GitRef, type ResolvedRevision } from './git/refs.ts';
+import { checkRefNames, resolveRef, type GitRef, type ResolvedRevision } from './git/refs.ts';
 import { readPublicKeys, SignatureError, verifySignatures, type VerifyMode } from './git/signature.ts';
 import type { GitCredentials } from './git/transport.ts';
 import { fetchFailed, SourceFailure } from './reconcile/failure.ts';
@@ -46,6 +46,11 @@ export function gitRefOf(repo: GitRepository): GitRef {
   if (!ref) return {};
   if (ref.semver !== undefined && semver.validRange(ref.semver) === null) {
     throw fetchFailed('InvalidRef', `spec.ref.semver ${JSON.stringify(ref.semver)} is not a valid semver range`, 'stall');
+  }
+  try {
+    checkRefNames(ref);
+  } catch (err) {
+    throw fetchFailed('InvalidRef', `spec.ref: ${(err as Error).message}`, 'stall');
   }
   return ref;
 }

@@ -67,12 +67,43 @@ function count(walk: Walk, path: string, bytes: number): void {
   }
 }
 
+/** One tree entry as stored. */
+interface RawTreeEntry {
+  readonly mode: string;
+  readonly path: string;
+  readonly oid: string;
+}
+
+/**
+ * The entries of a tree object, parsed here from its bytes (`<mode> <name>\0<20-byte id>`
+ * repeated): isomorphic-git's parser normalizes modes and refuses some names with
+ * its own errors, and the checks above must see the names exactly as stored.
+ */
+async function readRawTree(walk: Walk, oid: string, rel: string): Promise<RawTreeEntry[]> {
+  const { type, object } = await git.readObject({ fs, gitdir: walk.gitdir, oid, cache: walk.cache, format: 'content' });
+  if (type !== 'tree') throw new GitUnsafeTreeError(`${JSON.stringify(rel)} is a ${type}, not a tree`);
+  const bytes = Buffer.from(object as Uint8Array);
+  const entries: RawTreeEntry[] = [];
+  for (let at = 0; at < bytes.length;) {
+    const space = bytes.indexOf(0x20, at);
+    const nul = space === -1 ? -1 : bytes.indexOf(0, space + 1);
+    if (space === -1 || nul === -1 || nul + 21 > bytes.length) throw new GitUnsafeTreeError(`the tree at ${JSON.stringify(rel)} is malformed`);
+    entries.push({
+      mode: bytes.toString('latin1', at, space).padStart(6, '0'),
+      path: bytes.toString('utf8', space + 1, nul),
+      oid: bytes.toString('hex', nul + 1, nul + 21),
+    });
+    at = nul + 21;
+  }
+  return entries;
+}
+
 async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, depth: number): Promise<void> {
   walk.signal?.throwIfAborted();
   if (depth > walk.limits.maxDepth) {
     throw new GitTooLargeError(walk.limits.maxDepth, `the tree is nested more than ${walk.limits.maxDepth} levels deep (at ${JSON.stringify(rel)})`);
   }
-  const { tree } = await git.readTree({ fs, gitdir: walk.gitdir, oid: treeOid, cache: walk.cache });
+  const tree = await readRawTree(walk, treeOid, rel);
   const seen = new Set<string>();
   for (const entry of tree) {
     const path = rel === '' ? entry.path : `${rel}/${entry.path}`;

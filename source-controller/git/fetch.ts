@@ -94,6 +94,8 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
   opts: FetchOptions = {}): Promise<FetchedTree> {
   await ensureEmptyDir(destDir);
   const gitdir = await mkdtemp(join(dirname(destDir), `.${basename(destDir)}.gitdir-`));
+  // The verifier's own error is the caller's to interpret: it is not a Git failure.
+  let verifyFailure: unknown;
   try {
     return await withGitDeadline('fetch', url, opts, async (signal) => {
       const http = limitedHttp({ signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_GIT_MAX_FETCH_BYTES, hostPolicy: opts.hostPolicy });
@@ -111,6 +113,7 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
           ...(shallow ? { depth: 1 } : {}),
         });
         signal.throwIfAborted();
+        http.throwIfExceeded();
         return result.fetchHead ?? '';
       };
 
@@ -133,7 +136,12 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
           throw new GitRefNotFoundError(`commit ${commit} not found${resolved.refName ? ` on ${resolved.refName}` : ''}`);
         });
       }
-      await opts.verify?.({ gitdir, commit, tag, refName: resolved.refName, cache });
+      try {
+        await opts.verify?.({ gitdir, commit, tag, refName: resolved.refName, cache });
+      } catch (err) {
+        verifyFailure = err;
+        throw err;
+      }
       signal.throwIfAborted();
       await checkoutCommit(gitdir, commit, destDir, { limits: opts.checkoutLimits, cache, signal });
       signal.throwIfAborted();
@@ -141,7 +149,7 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
     });
   } catch (err) {
     await rm(destDir, { recursive: true, force: true });
-    throw err;
+    throw verifyFailure ?? err;
   } finally {
     await rm(gitdir, { recursive: true, force: true });
   }

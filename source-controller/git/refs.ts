@@ -8,11 +8,11 @@
  * and `sha1:<commit>` for a pinned commit (`<branch>@sha1:<commit>` when a branch is
  * named with it).
  */
-import { listServerRefs, type HttpClient } from 'isomorphic-git';
+import { listServerRefs } from 'isomorphic-git';
 import semver from 'semver';
 import type { HostPolicy } from '../net/host-policy.ts';
 import { GitRefNotFoundError, GitTimeoutError, toGitError } from './errors.ts';
-import { authHeaders, limitedHttp, type GitCredentials } from './transport.ts';
+import { authHeaders, limitedHttp, type GitCredentials, type LimitedHttpClient } from './transport.ts';
 
 /**
  * What to check out. The API allows exactly one field; when several are set the
@@ -105,8 +105,9 @@ export async function withGitDeadline<T>(operation: string, url: string, opts: R
 }
 
 /** The ref listing itself, over a caller's transport (no deadline, no error mapping). */
-export async function readRemoteRefs(http: HttpClient, url: string, auth: GitCredentials | undefined): Promise<RemoteRef[]> {
+export async function readRemoteRefs(http: LimitedHttpClient, url: string, auth: GitCredentials | undefined): Promise<RemoteRef[]> {
   const refs = await listServerRefs({ http, url, headers: authHeaders(auth), protocolVersion: 1, symrefs: true, peelTags: true });
+  http.throwIfExceeded();
   // Refs with names Git would refuse, or a HEAD pointing at one, are not refs we can follow: they are left out.
   return refs
     .filter((r) => isSafeRefName(r.ref) && SHA1.test(r.oid) && (r.target === undefined || isSafeRefName(r.target)))
@@ -140,14 +141,19 @@ export function selectSemverTag(tags: readonly RemoteRef[], range: string): Remo
   return best?.ref;
 }
 
-/** Resolves `ref` against an already listed set of refs (pure; see {@link resolveRef}). */
-export function resolveAgainst(refs: readonly RemoteRef[], ref: GitRef): ResolvedRevision {
+/** Throws `InvalidRef` when the branch or tag `ref` names is not a name Git would accept. */
+export function checkRefNames(ref: GitRef): void {
   for (const [field, prefix] of [['branch', 'refs/heads/'], ['tag', 'refs/tags/']] as const) {
     const value = ref[field];
     if (value !== undefined && !isSafeRefName(`${prefix}${value}`)) {
       throw new GitRefNotFoundError(`${field} ${JSON.stringify(value)} is not a valid ref name`, 'InvalidRef');
     }
   }
+}
+
+/** Resolves `ref` against an already listed set of refs (pure; see {@link resolveRef}). */
+export function resolveAgainst(refs: readonly RemoteRef[], ref: GitRef): ResolvedRevision {
+  checkRefNames(ref);
   const byName = new Map(refs.map((r) => [r.name, r]));
   if (ref.commit !== undefined) {
     const commit = ref.commit.toLowerCase();
@@ -184,5 +190,6 @@ export function resolveAgainst(refs: readonly RemoteRef[], ref: GitRef): Resolve
  */
 export async function resolveRef(url: string, ref: GitRef, opts: RemoteOptions = {}): Promise<ResolvedRevision> {
   if (ref.commit !== undefined && ref.branch === undefined) return resolveAgainst([], ref);
+  checkRefNames(ref); // before any request
   return resolveAgainst(await listRemoteRefs(url, opts), ref);
 }

@@ -55,15 +55,24 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** Bytes read so far in one operation, and the cap error once it was hit. */
+interface Counter {
+  bytes: number;
+  exceeded: GitTooLargeError | undefined;
+}
+
 async function* guardedBody(body: AsyncIterableIterator<Uint8Array>, limits: TransportLimits,
-  counted: { bytes: number }): AsyncGenerator<Uint8Array> {
+  counted: Counter): AsyncGenerator<Uint8Array> {
   try {
     for (;;) {
       // isomorphic-git's stream adapter can miss an error that arrives between reads; the race cannot.
       const next = await untilAborted(body.next(), limits.signal);
       if (next.done) return;
       counted.bytes += next.value.byteLength;
-      if (limits.maxBytes !== undefined && counted.bytes > limits.maxBytes) throw new GitTooLargeError(limits.maxBytes);
+      if (limits.maxBytes !== undefined && counted.bytes > limits.maxBytes) {
+        counted.exceeded = new GitTooLargeError(limits.maxBytes);
+        throw counted.exceeded;
+      }
       yield next.value;
     }
   } finally {
@@ -94,8 +103,9 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
   const request = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
   if (!request) return Promise.reject(new GitUnreachableError(`unsupported URL scheme ${url.protocol}`));
   return new Promise((resolve, reject) => {
+    // `agent: false`: a connection of its own, never a pooled socket that was opened (and checked) for another operation.
     const req = request(url, {
-      method, signal, lookup: policy.lookupFor(portOf(url)),
+      method, signal, agent: false, lookup: policy.lookupFor(portOf(url)),
       headers: { ...headers, ...(body ? { 'content-length': String(body.byteLength) } : {}) },
     });
     req.once('response', resolve);
@@ -104,11 +114,24 @@ function send(url: URL, method: string, headers: Record<string, string>, body: B
   });
 }
 
+/** An isomorphic-git HTTP client that knows whether its byte cap was hit. */
+export interface LimitedHttpClient extends HttpClient {
+  /**
+   * Throws the cap error if any body went over the cap. isomorphic-git's
+   * pkt-line reader takes a failing body for its end, so a capped `info/refs`
+   * would otherwise read as a shorter, complete listing.
+   */
+  throwIfExceeded(): void;
+}
+
 /** An isomorphic-git HTTP client bound to `limits` for the duration of one operation. */
-export function limitedHttp(limits: TransportLimits): HttpClient {
-  const counted = { bytes: 0 };
+export function limitedHttp(limits: TransportLimits): LimitedHttpClient {
+  const counted: Counter = { bytes: 0, exceeded: undefined };
   const policy = limits.hostPolicy ?? DEFAULT_HOST_POLICY;
   return {
+    throwIfExceeded() {
+      if (counted.exceeded) throw counted.exceeded;
+    },
     async request(req: GitHttpRequest): Promise<GitHttpResponse> {
       const method = req.method ?? 'GET';
       const body = await bodyBytes(req.body);
