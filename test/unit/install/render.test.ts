@@ -70,3 +70,23 @@ test('check report: one line per check and a summary', (t) => {
   t.regex(out, /✗ leader apply-controller\s+no replica/);
   t.regex(out, /1 check failed\n$/);
 });
+
+test('RBAC as shipped: no wildcard, no cluster-admin, Secrets only by name (and the revision key created in the Trellis namespace)', (t) => {
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+  const r = renderInstall();
+  const roles = r.objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role') as unknown as { kind: string; metadata: { name: string }; rules?: Rule[]; aggregationRule?: unknown }[];
+  for (const role of roles) {
+    if (role.aggregationRule) {
+      t.is(role.rules, undefined, `${role.metadata.name}: aggregated, its rules come from labelled ClusterRoles`);
+      continue;
+    }
+    for (const rule of role.rules ?? []) {
+      t.false([...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), `${role.metadata.name}: no wildcard`);
+      if (!rule.resources.includes('secrets')) continue;
+      t.false(rule.verbs.includes('list') || rule.verbs.includes('watch'), `${role.metadata.name}: Secrets are never listed`);
+      if (rule.verbs.some((v) => v !== 'get')) t.is(role.kind, 'Role', `${role.metadata.name}: Secret writes only in the Trellis namespace`);
+    }
+  }
+  const bindings = r.objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') as unknown as { roleRef: { name: string } }[];
+  t.false(bindings.some((b) => b.roleRef.name === 'cluster-admin'));
+});
