@@ -62,11 +62,11 @@ test('two apply-controller shards each lead their own lease and reconcile only t
   const rest = await startShard(cluster, ns, `!${SHARD_KEY}`, 'rest');
   await eventually(() => hasReady('p1-unsharded'), 60_000);
   t.deepEqual(await conditionsOf('p0-shard2'), [], 'a Package of a shard nobody runs gets no status');
-  t.is((await client.get<Package>(packageRef('p0-shard2')))?.metadata.finalizers, undefined, 'nor a finalizer');
+  t.is((await client.get<Package>(packageRef('p0-shard2')))?.metadata?.finalizers, undefined, 'nor a finalizer');
 
   // Each shard holds its own Lease, named after its selector.
   const leases = await client.list<Lease>({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns });
-  const holders = new Map(leases.items.map((l) => [l.metadata.name, l.spec?.holderIdentity]));
+  const holders = new Map(leases.items.map((l) => [l.metadata?.name, l.spec?.holderIdentity]));
   const shard1Lease = shardLeaseName(LEASE_ID, `${SHARD_KEY}=shard1`);
   const restLease = shardLeaseName(LEASE_ID, `!${SHARD_KEY}`);
   t.not(shard1Lease, restLease);
