@@ -46,6 +46,18 @@ interface Endpoints extends KubeObject {
   subsets?: { addresses?: { ip: string; targetRef?: { name?: string } }[]; ports?: { name?: string; port: number }[] }[];
 }
 
+/** A copy without `properties: {}` entries, which the apiserver drops from a stored schema. */
+function withoutEmptyProperties(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyProperties);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === 'properties' && typeof v === 'object' && v !== null && Object.keys(v).length === 0) continue;
+    out[k] = withoutEmptyProperties(v);
+  }
+  return out;
+}
+
 /** The installed CRDs against the ones this version installs. */
 export async function checkCrds(client: KubeClient, expected: readonly InstallObject[]): Promise<CheckResult[]> {
   return Promise.all(expected.filter((o) => o.kind === 'CustomResourceDefinition').map(async (want) => {
@@ -57,7 +69,7 @@ export async function checkCrds(client: KubeClient, expected: readonly InstallOb
     }
     const wantVersions = (want as unknown as Crd).spec?.versions ?? [];
     const names = (vs: unknown[]): string => vs.map((v) => (v as { name?: string }).name).join(', ');
-    if (!isDeepStrictEqual(live.spec?.versions, wantVersions)) {
+    if (!isDeepStrictEqual(withoutEmptyProperties(live.spec?.versions), withoutEmptyProperties(wantVersions))) {
       return { name, status: 'warn', message: `versions ${names(live.spec?.versions ?? [])} differ from this trellis's (${names(wantVersions)}): trellis install upgrades them` } as const;
     }
     return { name, status: 'ok', message: `versions ${names(wantVersions)} as expected` } as const;

@@ -130,7 +130,7 @@ test.serial('the controllers as their own service accounts: a Package without se
   t.regex(check.term.stdout(), /✔ leader apply-controller\s+\S+/);
   t.regex(check.term.stdout(), /✔ rbac apply-controller: impersonate serviceaccounts\s+allowed/);
   t.regex(check.term.stdout(), new RegExp(`✔ artifact server\\s+http://source-controller\\.trellis-system\\.svc routes to ${podName}`));
-  t.regex(check.term.stdout(), /all checks passed/);
+  t.regex(check.term.stdout(), /all checks passed\n/, 'no failure and no warning');
 });
 
 test.serial('the controllers as their own service accounts: a tenant Package applied as its serviceAccountName', async (t) => {
