@@ -24,5 +24,6 @@ export { MASK, type DiffAction, type ObjectDiff } from './ssa/diff.ts';
 export { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL, packageLabels } from './ssa/options.ts';
 export { newestAvailable } from './revisions/history.ts';
 export { readRevisionPhases } from './revisions/read.ts';
+export { revisionForDisplay } from './revisions/show.ts';
 export { CorruptRevisionError, type RevisionPhase } from './revisions/encode.ts';
 export { getRevision, listRevisions, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL } from './revisions/store.ts';

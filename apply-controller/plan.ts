@@ -31,7 +31,7 @@ import { detectDrift, phasesOf, type PhaseObjects } from './reconcile/apply.ts';
 import { KindScopes, readPackageBundle } from './reconcile/bundle.ts';
 import { settingsOf, type TenancyFlags } from './reconcile/settings.ts';
 import { readValuesFrom } from './reconcile/values.ts';
-import type { ObjectDiff } from './ssa/diff.ts';
+import { maskSecretValues, secretLeaves, type ObjectDiff } from './ssa/diff.ts';
 import { packageLabels } from './ssa/options.ts';
 
 /**
@@ -118,11 +118,15 @@ export async function planPackage(pkg: Package, opts: PlanOptions): Promise<Pack
   const settings = settingsOf(pkg, opts.flags);
   const client = opts.client;
   const rendered = await withPackageDir(opts.source, (dir) => renderFromDir(dir, pkg, opts));
-  const changes = await detectDrift(opts.objectsClient ?? client, rendered.phases, {
+  const drifted = await detectDrift(opts.objectsClient ?? client, rendered.phases, {
     labels: packageLabels(pkg.metadata.name ?? '', pkg.metadata.namespace ?? ''),
     ignore: settings.ignore,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+  // What came from a valuesFrom Secret is masked wherever it landed, not only inside Secrets.
+  const secretOnly = (pkg.spec.valuesFrom ?? []).filter((ref) => ref.kind === 'Secret');
+  const secrets = secretOnly.length === 0 ? [] : secretLeaves(await readValuesFrom(client, { ...pkg, spec: { ...pkg.spec, valuesFrom: secretOnly } }));
+  const changes = maskSecretValues(drifted, secrets);
   const prune = settings.prune ? staleEntries(await managedInventory(client, pkg, opts.revisionKeys ?? fixedRevisionKeys([], '')), rendered.inventory) : [];
   return { ...rendered, changes, prune };
 }

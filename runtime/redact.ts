@@ -2,7 +2,10 @@
  * Credential redaction for everything that leaves the process as text: log
  * lines, condition messages, Event notes. Errors from HTTP and Git libraries
  * often echo the URL they used (with `user:password@`) or the request headers;
- * those must never reach a log, a status or an Event.
+ * those must never reach a log, a status or an Event. The apiserver's
+ * validation errors echo the value they refuse (`data[key]: Invalid value:
+ * "…": …`), which may be a Secret's or a Secret-sourced value: the value is
+ * dropped, the field and the reason stay.
  */
 
 /** What replaces a secret. */
@@ -32,9 +35,21 @@ const SCHEME_TOKEN = /\b(bearer|basic)\s+[a-z0-9._~+/=-]{6,}/gi;
 /** `password=x`, `token: x`, `"secret":"x"` in free text. */
 const KEY_VALUE = /\b(password|passwd|pwd|token|secret|api[_-]?key|client[_-]?secret|access[_-]?token)(["']?\s*[:=]\s*["']?)[^\s"',;&}]+/gi;
 
-/** Strips credentials from a string: URL user info, token query parameters, auth headers, key=value secrets. */
+/**
+ * The value the apiserver echoes in a field error: `Invalid value: "quoted"`
+ * (Go's %q, backslash escapes) or an unquoted one (`-1`, `map[…]`) up to the
+ * `: ` before the reason.
+ */
+const FIELD_ERROR_VALUE = /\b(Invalid|Unsupported|Duplicate) value: (?:"(?:[^"\\\n]|\\.)*"|.*?(?=: |; |\n|$))/g;
+
+/**
+ * Strips credentials from a string: URL user info, token query parameters,
+ * auth headers, key=value secrets, and the values the apiserver's field errors
+ * echo.
+ */
 export function redactString(text: string): string {
   return text
+    .replace(FIELD_ERROR_VALUE, `$1 value: ${REDACTED}`)
     .replace(URL_USERINFO, `$1${REDACTED}@`)
     .replace(SECRET_QUERY, `$1${REDACTED}`)
     .replace(AUTH_HEADER, `$1$2${REDACTED}`)

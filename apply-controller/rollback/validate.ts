@@ -27,7 +27,7 @@ export interface RestoreRules {
 
 /** Throws a {@link BundleValidationError} listing every problem when the recorded objects may not be applied now. */
 export async function validateRestore(phases: readonly PhaseObjects[], rules: RestoreRules): Promise<void> {
-  const objects = phases.flatMap((p) => p.objects.map((o) => ({ object: o.object as unknown as Record<string, unknown>, source: o.source })));
+  const objects = phases.flatMap((p) => p.objects.map((o) => ({ object: o.object, source: o.source })));
   const kinds = new Map<string, readonly [string, string]>();
   for (const { object } of objects) {
     if (typeof object.apiVersion === 'string' && typeof object.kind === 'string') kinds.set(`${object.apiVersion}/${object.kind}`, [object.apiVersion, object.kind]);

@@ -3,7 +3,8 @@
  * same dry-run apply `applyStage` makes, reported field by field (JSON
  * pointers). Secret values never appear: every value under a Secret's `data` or
  * `stringData` (and kubectl's last-applied annotation, which copies them) is
- * shown as `***`.
+ * shown as `***`, and so is every value that came from a Secret into another
+ * kind (a `valuesFrom` Secret placed into a ConfigMap): {@link maskSecretValues}.
  */
 import { UnknownKindError } from '../../runtime/discovery.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -129,4 +130,56 @@ export async function diffObjects(client: KubeClient, objects: readonly ObjectIn
   const targets = objects.map(targetOf);
   const results = await planObjects(client, targets, opts);
   return results.map((r) => diffOf(r, targets, opts));
+}
+
+/**
+ * Secret-sourced values shorter than this are masked only where a change's
+ * value is exactly one of them: masking every `1` or `on` inside other text
+ * would make the diff unreadable and reveal the value by its holes.
+ */
+const MIN_CONTAINED_SECRET = 4;
+
+/** Every scalar of a values tree (from a Secret), as the text it would take in an object. */
+export function secretLeaves(values: readonly unknown[]): string[] {
+  const out = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (v === null || v === undefined) return;
+    if (Array.isArray(v)) v.forEach(visit);
+    else if (typeof v === 'object') Object.values(v).forEach(visit);
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') out.add(String(v));
+  };
+  values.forEach(visit);
+  out.delete('');
+  return [...out];
+}
+
+/** `value` with every secret in it replaced by {@link MASK}: a whole value equal to one, or a long one inside a text. */
+function maskSecretsIn(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === 'string') {
+    if (secrets.includes(value)) return MASK;
+    let text = value;
+    for (const secret of secrets) if (secret.length >= MIN_CONTAINED_SECRET && text.includes(secret)) text = text.split(secret).join(MASK);
+    return text;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return secrets.includes(String(value)) ? MASK : value;
+  if (Array.isArray(value)) return value.map((v) => maskSecretsIn(v, secrets));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecretsIn(v, secrets)]));
+  return value;
+}
+
+/**
+ * The diffs with every Secret-sourced value masked, in every kind: `secrets`
+ * are the values read from `valuesFrom` Secrets ({@link secretLeaves}), which
+ * placements may have put into a ConfigMap, an annotation or an argument.
+ */
+export function maskSecretValues(diffs: readonly ObjectDiff[], secrets: readonly string[]): ObjectDiff[] {
+  if (secrets.length === 0) return [...diffs];
+  return diffs.map((d) => ({
+    ...d,
+    changes: d.changes.map((c) => ({
+      path: c.path, op: c.op,
+      ...('from' in c ? { from: maskSecretsIn(c.from, secrets) } : {}),
+      ...('to' in c ? { to: maskSecretsIn(c.to, secrets) } : {}),
+    })),
+  }));
 }

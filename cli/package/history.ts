@@ -1,10 +1,12 @@
 /**
  * `kubectl package history NAME`: the PackageRevisions of a Package (labelled
  * `apply.trellis.dev/package=NAME`), oldest first — number, source revision,
- * status, age — with the one the cluster runs marked `(current)`.
+ * status, age — with the one the cluster runs marked `(current)`. What it
+ * prints went through `revisionForDisplay`: recorded objects only sealed (an
+ * unsealed blob, which may hold Secret data, is replaced), messages redacted.
  */
 import { Command } from 'commander';
-import { listRevisions, type PackageRevision } from '../../apply-controller/index.ts';
+import { listRevisions, revisionForDisplay, type PackageRevision } from '../../apply-controller/index.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { age, formatTable, shortRevision, type Cell, type Color } from './format.ts';
 import { readPackage } from './list.ts';
@@ -31,7 +33,7 @@ export function historyTable(revisions: readonly PackageRevision[], current: num
 /** Runs `history`. */
 export async function showHistory(io: CommandIO, name: string, flags: ClusterFlags): Promise<void> {
   const { pkg, target } = await readPackage(io, flags, name);
-  const revisions = await listRevisions(target.client, target.namespace, name);
+  const revisions = (await listRevisions(target.client, target.namespace, name)).map(revisionForDisplay);
   const format = flags.output ?? 'table';
   if (format !== 'table') {
     io.term.out(renderObjects(revisions, format, true));
