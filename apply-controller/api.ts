@@ -67,7 +67,7 @@ export const packageSpecSchema = s.object({
   }, { required: ['kind', 'name'], description: 'The source whose artifact this Package applies.' }),
   path: s.string({ maxLength: 1024, description: 'Folder inside the artifact to apply; default: its root.' }),
   interval: s.duration({ default: '10m', description: 'How often to re-check the cluster against the source, even without changes.' }),
-  retryInterval: s.duration({ description: 'How soon to retry after a failure; default: `interval`.' }),
+  retryInterval: s.duration({ description: 'Longest wait before retrying a failed attempt (retries back off exponentially from 2s up to it); default: `interval`.' }),
   timeout: s.duration({ default: '5m', description: 'Time limit for applying one revision and waiting for it to be healthy.' }),
   prune: s.boolean({ default: true, description: 'Delete objects the previous revision applied and this one does not.' }),
   wait: s.boolean({ default: true, description: 'Wait for each phase to be healthy before the next, and for the last before Ready.' }),
@@ -106,6 +106,10 @@ export const packageSpecSchema = s.object({
   collisionProtection: s.enum(['Prevent', 'IfNoOwner', 'None'], {
     description: 'What to do with an object that exists and is not this Package\'s: Prevent (default) refuses it; IfNoOwner adopts it when no '
       + 'other Package and no controlling owner reference claims it; None adopts it unless another existing Package owns it.',
+  }),
+  crdDeletion: s.enum(['IfUnused', 'Always', 'Never'], {
+    description: 'When prune and uninstall may delete a CRD (and with it every custom resource of its kinds): IfUnused (default) only when '
+      + 'no custom resource of it was made by others; Always; Never.',
   }),
   allowEmpty: s.boolean({ description: 'Accept a revision without objects (and prune everything); by default such a revision is refused.' }),
   suspend: s.boolean({ default: false, description: 'When true the controller leaves this Package alone.' }),

@@ -90,11 +90,16 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   const client = guardRevisionSpecs(opts.client);
   const scopes = new KindScopes(client);
   const flags: TenancyFlags = { defaultServiceAccount: opts.defaultServiceAccount, allowCrossNamespaceRefs: opts.allowCrossNamespaceRefs };
+  // Consecutive `retry` failures per Package: the next attempt comes after an exponential backoff capped at retryInterval.
+  const retries = new Map<string, number>();
 
   return async (key: string, ctx: ReconcileContext<Package>): Promise<ReconcileResult | void> => {
     const ref = refOfPackage(ctx.namespace, ctx.name);
     const pkg = await client.get<Package>(ref);
-    if (!pkg || !matchesLabelSelector(opts.watchLabelSelector, pkg.metadata.labels)) return;
+    if (!pkg || !matchesLabelSelector(opts.watchLabelSelector, pkg.metadata.labels)) {
+      retries.delete(key);
+      return;
+    }
     if (pkg.metadata.deletionTimestamp) return finalize(pkg, ref, ctx.log);
     if (!(pkg.metadata.finalizers ?? []).includes(PACKAGE_FINALIZER)) {
       await client.patch(ref, {
@@ -155,7 +160,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     opts.onInventory?.(key, status.inventory ?? []);
     opts.engine?.settle(key, outcome.kind === 'progressing');
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
-    return resultOf(outcome, settings);
+    return resultOf(key, outcome, settings);
   };
 
   /** Records an Event and a log line for what this reconcile did; nothing when nothing happened. */
@@ -202,7 +207,9 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       // The latest revision records what the last attempt applied, even if its status never said so (a crash).
       const inventory = unionInventory(pkg.status?.inventory ?? [], await recordedInventory(pkg, log));
       const sa = pkg.spec.serviceAccountName ?? opts.defaultServiceAccount;
-      const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, { labels: packageLabels(pkg.metadata.name ?? '', namespace) });
+      const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, {
+        labels: packageLabels(pkg.metadata.name ?? '', namespace), ...(pkg.spec.crdDeletion ? { crdDeletion: pkg.spec.crdDeletion } : {}),
+      });
       if (result.failures.length > 0) {
         const message = `could not delete ${result.failures.length} object(s): ${result.failures.map((f) => `${f.subject}: ${f.message}`).join('; ')}`;
         // In a namespace being deleted the objects go with it, and the account may already be gone.
@@ -213,8 +220,10 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
         log.warn({ failures: result.failures.length }, `${message}; releasing the Package as its namespace is being deleted`);
       }
       const deleted = result.changeSet.count('deleted');
-      log.info({ deleted }, 'uninstalled');
-      if (inventory.length > 0) await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned`);
+      log.info({ deleted, kept: result.kept.length }, 'uninstalled');
+      const kept = result.kept.length === 0 ? '' : `; kept ${result.kept.slice(0, 5).map((k) => `${k.subject} (${k.reason})`).join('; ')}`
+        + (result.kept.length > 5 ? `; and ${result.kept.length - 5} more` : '');
+      if (inventory.length > 0) await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned${kept}`);
     }
     await client.patch(ref, {
       metadata: { finalizers: finalizers.filter((f) => f !== PACKAGE_FINALIZER), resourceVersion: pkg.metadata.resourceVersion },
@@ -242,21 +251,38 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   }
 
   /** What the queue does next. */
-  function resultOf(outcome: PackageOutcome, settings: PackageSettings | undefined): ReconcileResult {
+  function resultOf(key: string, outcome: PackageOutcome, settings: PackageSettings | undefined): ReconcileResult {
+    if (outcome.kind !== 'failed' || outcome.failure.retry !== 'retry') retries.delete(key);
     if (outcome.kind === 'ready') return { requeueAfterMs: settings?.intervalMs ?? 600_000 };
     if (outcome.kind === 'progressing') return { requeueAfterMs: outcome.recheckAfterMs };
     const { failure } = outcome;
     switch (failure.retry) {
       case 'stall':
         throw new StallingError(failure.reason, failure.message);
-      case 'retry':
-        throw new WaitingError(failure.reason, failure.message, { retryAfterMs: settings?.retryIntervalMs ?? 60_000 });
+      case 'retry': {
+        const failures = (retries.get(key) ?? 0) + 1;
+        retries.set(key, failures);
+        throw new WaitingError(failure.reason, failure.message, { retryAfterMs: retryDelay(failures, settings?.retryIntervalMs ?? 60_000) });
+      }
       case 'dependency':
         throw new WaitingError(failure.reason, failure.message, { retryAfterMs: opts.dependencyRequeueMs ?? 10_000 });
       case 'backoff':
         throw new Error(errorMessage(failure.message));
     }
   }
+}
+
+/** First delay before a failed attempt is retried; it doubles with every failure in a row. */
+export const RETRY_BASE_MS = 2_000;
+
+/**
+ * The delay before the `failures`-th retry in a row (1-based): exponential from
+ * {@link RETRY_BASE_MS}, never more than `retryIntervalMs` (the Package's
+ * `retryInterval`, by default its `interval`). A transient failure is thus
+ * retried within seconds, and a lasting one settles at `retryInterval`.
+ */
+export function retryDelay(failures: number, retryIntervalMs: number): number {
+  return Math.min(retryIntervalMs, RETRY_BASE_MS * 2 ** Math.min(30, Math.max(0, failures - 1)));
 }
 
 /** The objects a drift correction wrote, for the Event: `ConfigMap/ns/a, Deployment/ns/web` (at most 5 named). */

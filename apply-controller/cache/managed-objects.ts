@@ -8,10 +8,13 @@
  * It never answers wrongly: a kind whose informer has not synced yet, or that
  * cannot be watched (not served, forbidden), is "not known" and the engine falls
  * back to reads. An object that exists without the package labels (made by
- * someone else) is absent from the cache; that is safe because the engine's
- * write is a server-side apply, which creates or takes over alike.
+ * someone else) is absent from the cache: before creating an object the cache
+ * does not hold, the engine asks the apiserver (collision protection, see
+ * ssa/ownership.ts). A kind whose watch finds it no longer served (its CRD was
+ * deleted) turns "not known" until a Package retains it again.
  */
 import { Informer } from '../../runtime/informer.ts';
+import { isNotFound } from '../../runtime/kube-transport.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import type { KubeObject, ObjectRef } from '../../runtime/object.ts';
@@ -163,13 +166,20 @@ export class ManagedObjectCache implements LiveCache {
     const kind = this.#kinds.get(key);
     if (!kind) return;
     const { client, logger, retryBaseMs } = this.#options;
-    const informer = new Informer(client, {
+    const informer: Informer = new Informer(client, {
       apiVersion: kind.apiVersion, kind: kind.kind,
       // Existence selectors: every object of any Package, one informer for all of them.
       labelSelector: `${PACKAGE_NAME_LABEL},${PACKAGE_NAMESPACE_LABEL}`,
       transform: withoutManagedFields,
       ...(retryBaseMs === undefined ? {} : { retryBaseMs }),
-      onError: (err) => logger?.debug({ err, watch: key }, 'managed-object watch interrupted; resuming'),
+      onError: (err) => {
+        logger?.debug({ err, watch: key }, 'managed-object watch interrupted; resuming');
+        // The kind is no longer served (its CRD was deleted): what the cache holds may be stale. Not known until retained again.
+        if (isNotFound(err) && this.#entries.get(key) === entry) {
+          entry.failed = true;
+          void informer.stop();
+        }
+      },
     });
     const entry: Entry = { informer, failed: false };
     this.#entries.set(key, entry);

@@ -13,7 +13,7 @@ import { deleteObjects, type DeleteResult } from '../ssa/delete.ts';
 import { diffObjects, type ObjectDiff } from '../ssa/diff.ts';
 import { ApplyError, HealthCheckError, type UnhealthyObject } from '../ssa/errors.ts';
 import { targetOf } from '../ssa/objects.ts';
-import type { EngineContext } from '../ssa/options.ts';
+import type { CrdDeletion, EngineContext } from '../ssa/options.ts';
 import type { CollisionOptions } from '../ssa/ownership.ts';
 import type { InventoryEntry } from '../api.ts';
 import { unhealthyTargets, waitForHealthy } from '../ssa/wait.ts';
@@ -136,8 +136,10 @@ export async function applyPhases(client: KubeClient, phases: readonly PhaseObje
  * back for the caller to keep in the inventory.
  */
 export function pruneStale(client: KubeClient, stale: readonly InventoryEntry[], labels: Readonly<Record<string, string>>,
-  signal?: AbortSignal): Promise<DeleteResult> {
-  return deleteObjects(client, stale, { labels, ...(signal === undefined ? {} : { signal }) });
+  signal?: AbortSignal, crdDeletion?: CrdDeletion): Promise<DeleteResult> {
+  return deleteObjects(client, stale, {
+    labels, ...(signal === undefined ? {} : { signal }), ...(crdDeletion === undefined ? {} : { crdDeletion }),
+  });
 }
 
 /** The objects an apply would change (drift mode `warn`), without writing anything. */

@@ -14,6 +14,10 @@
  * waited for until Established and their kinds served, so custom resources of
  * the same stage can follow in the same call.
  *
+ * An object that is being deleted is waited for until it is gone, then created
+ * anew (`recreated`): a CRD or a Namespace deleted a moment ago comes back within
+ * seconds instead of failing the apply.
+ *
  * A change to an immutable field (the dry run is refused with 422) is an
  * {@link ImmutableFieldError}, or with `force` a foreground delete, a wait until
  * the object is gone, and a create (`recreated`).
@@ -240,6 +244,11 @@ async function writePlan(client: KubeClient, plan: ObjectPlan, hash: string, opt
       break;
     case 'create':
     case 'update':
+      if (plan.live?.metadata?.deletionTimestamp) {
+        answer = await recreateAfterDeletion(client, plan, opts);
+        action = 'recreated';
+        break;
+      }
       try {
         answer = await applyForced(client, plan.applied, opts.fieldManager, false);
         action = plan.action === 'update' || hadOtherManagers(answer, opts.fieldManager) ? 'configured' : 'created';
@@ -286,6 +295,21 @@ async function recreate(client: KubeClient, plan: ObjectPlan, opts: ResolvedAppl
   } catch (err) {
     if (err instanceof ApplyError || opts.signal?.aborted) throw err;
     throw new ApplyError(target, err);
+  }
+}
+
+/**
+ * The object is being deleted (a CRD whose custom resources are being cleaned
+ * up, a Namespace emptying itself): an apply now would only update an object
+ * about to vanish. Waits until it is gone, then creates it at once.
+ */
+async function recreateAfterDeletion(client: KubeClient, plan: ObjectPlan, opts: ResolvedApplyOptions): Promise<ClusterObject> {
+  try {
+    await waitUntilGone(client, plan.target, plan.live?.metadata?.uid, opts);
+    return await applyForced(client, plan.applied, opts.fieldManager, false);
+  } catch (err) {
+    if (err instanceof ApplyError || opts.signal?.aborted) throw err;
+    throw new ApplyError(plan.target, err);
   }
 }
 

@@ -14,8 +14,10 @@
  * before their Namespace, as the bundle's ordering put them the other way round.
  *
  * Some objects are kept (`skipped`, with the reason in `kept`): one annotated
- * `apply.trellis.dev/prune: disabled`, and a Namespace that holds objects that
- * are not the caller's (deleting it would delete them; see namespace-contents.ts).
+ * `apply.trellis.dev/prune: disabled`; a Namespace that holds objects that are
+ * not the caller's; a CRD with custom resources that are not the caller's
+ * (deleting either would delete those; see foreign-objects.ts), unless
+ * `crdDeletion` is `Always`; and every CRD with `crdDeletion: Never`.
  *
  * An object that is already gone, already being deleted, or whose kind is no
  * longer served counts as `deleted`. Any other failure is listed in `failures`
@@ -29,7 +31,7 @@ import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/objec
 import { parseObjectId } from '../bundle/object-id.ts';
 import { mapBounded, sleep } from './_async.ts';
 import { ChangeSet, type ChangeSetEntry } from './change-set.ts';
-import { foreignObjectsIn } from './namespace-contents.ts';
+import { foreignCustomResources, foreignObjectsIn } from './foreign-objects.ts';
 import { refOfEntry, subjectOfEntry, type InventoryEntry } from './objects.ts';
 import { resolveDeleteOptions, type DeleteObjectsOptions, type ResolvedDeleteOptions } from './options.ts';
 
@@ -65,12 +67,26 @@ export const PRUNE_DISABLED = 'disabled';
 type Outcome = { readonly action: 'deleted' | 'skipped'; readonly kept?: string } | { readonly failure: string };
 
 /** Why `live` must not be deleted although it carries the labels, or undefined. */
-async function reasonToKeep(client: KubeClient, ref: ObjectRef, live: ClusterObject, labels: Readonly<Record<string, string>>): Promise<string | undefined> {
+async function reasonToKeep(client: KubeClient, ref: ObjectRef, live: ClusterObject, opts: ResolvedDeleteOptions): Promise<string | undefined> {
   if (live.metadata?.annotations?.[PRUNE_ANNOTATION] === PRUNE_DISABLED) return `annotated ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED}`;
-  if (ref.kind !== 'Namespace' || ref.apiVersion !== 'v1') return undefined;
-  const { foreign, unreadable } = await foreignObjectsIn(client, ref.name, labels);
-  if (foreign.length > 0) return `it holds objects this Package does not manage (${foreign.join(', ')})`;
-  if (unreadable.length > 0) return `it may hold objects of others: could not list ${unreadable.slice(0, 5).join(', ')} in it`;
+  if (ref.kind === 'Namespace' && ref.apiVersion === 'v1') {
+    const { foreign, unreadable } = await foreignObjectsIn(client, ref.name, opts.labels);
+    if (foreign.length > 0) return `it holds objects this Package does not manage (${foreign.join(', ')})`;
+    if (unreadable.length > 0) return `it may hold objects of others: could not list ${unreadable.slice(0, 5).join(', ')} in it`;
+  }
+  if (ref.kind === 'CustomResourceDefinition' && ref.apiVersion.startsWith('apiextensions.k8s.io/')) {
+    if (opts.crdDeletion === 'Never') return 'CRDs are kept (crdDeletion: Never)';
+    if (opts.crdDeletion === 'Always') return undefined;
+    let foreign: string[];
+    try {
+      foreign = await foreignCustomResources(client, live, opts.labels);
+    } catch (err) {
+      return `could not list its custom resources to make sure none is someone else's (${err instanceof Error ? err.message : String(err)})`;
+    }
+    if (foreign.length > 0) {
+      return `custom resources this Package did not create still exist (${foreign.join(', ')}); delete them first, or set crdDeletion: Always`;
+    }
+  }
   return undefined;
 }
 
@@ -98,7 +114,7 @@ async function deleteOne(client: KubeClient, ref: ObjectRef, opts: ResolvedDelet
     }
     if (live === undefined || live.metadata?.deletionTimestamp) return { action: 'deleted' };
     if (!carriesLabels(live, opts.labels)) return { action: 'skipped' };
-    const kept = await reasonToKeep(client, ref, live, opts.labels);
+    const kept = await reasonToKeep(client, ref, live, opts);
     if (kept !== undefined) return { action: 'skipped', kept };
     const uid = live.metadata?.uid;
     const resourceVersion = live.metadata?.resourceVersion;

@@ -1,14 +1,17 @@
 /**
- * What else lives in a Namespace: before a Package's Namespace is pruned (or
- * removed on uninstall), the engine makes sure nothing in it belongs to
- * someone else, because deleting a Namespace deletes everything inside it.
+ * Objects of others that deleting one of ours would take with it. Deleting a
+ * Namespace deletes everything inside it; deleting a CRD deletes every custom
+ * resource of its kinds. Before the engine prunes or uninstalls either, it
+ * looks for objects that are not the Package's:
  *
- * Every namespaced kind the apiserver serves (and lets the client list) is
- * listed in the Namespace, a page of a few objects each. An object counts as
- * someone else's unless it carries the Package's labels or is one the cluster
- * makes in every Namespace by itself (the `default` ServiceAccount and its
- * token, the root CA ConfigMap, Events, the Endpoints of Services), or it is a
- * dependent of another object (an owner reference: it goes with its owner).
+ * - in a Namespace, every namespaced kind the apiserver serves (and lets the
+ *   client list) is listed, page by page. An object counts as someone else's
+ *   unless it carries the Package's labels or is one the cluster makes in every
+ *   Namespace by itself (the `default` ServiceAccount and its token, the root CA
+ *   ConfigMap, Events, the Endpoints of Services), or it is a dependent of
+ *   another object (an owner reference: it goes with its owner);
+ * - of a CRD, the custom resources in every namespace, listed in its served
+ *   version: any without the Package's labels is someone else's.
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
@@ -107,4 +110,38 @@ export async function foreignObjectsIn(client: KubeClient, namespace: string, la
     }
   });
   return { foreign, unreadable };
+}
+
+/** The parts of a CRD that name its custom resources. */
+interface CrdShape {
+  readonly spec?: {
+    readonly group?: string;
+    readonly names?: { readonly plural?: string; readonly kind?: string };
+    readonly versions?: readonly { readonly name?: string; readonly served?: boolean }[];
+  };
+}
+
+/**
+ * Up to `max` custom resources of `crd` (the live CRD) that are not the
+ * Package's, as `Kind namespace/name`. Throws when they cannot be listed: the
+ * caller must not guess.
+ */
+export async function foreignCustomResources(client: KubeClient, crd: ClusterObject, labels: Readonly<Record<string, string>>,
+  max = 5): Promise<string[]> {
+  const { spec } = crd as ClusterObject & CrdShape;
+  const version = spec?.versions?.find((v) => v.served)?.name;
+  if (!spec?.group || !spec.names?.plural || !version) return [];
+  const path = `/apis/${spec.group}/${version}/${spec.names.plural}`;
+  const found: string[] = [];
+  for (const [k, v] of Object.entries(labels)) {
+    await eachPage(client, path, `${k}!=${v}`, (items) => {
+      for (const item of items) {
+        if (found.length >= max) return true;
+        if (!carries(item, labels)) found.push(`${spec.names?.kind ?? 'object'} ${item.metadata?.namespace ? `${item.metadata.namespace}/` : ''}${item.metadata?.name ?? ''}`);
+      }
+      return found.length >= max;
+    });
+    if (found.length >= max) break;
+  }
+  return [...new Set(found)];
 }

@@ -94,7 +94,15 @@ export interface DeleteObjectsOptions {
   /** Deletes of one kind run at the same time (default 8). */
   readonly concurrency?: number;
   readonly signal?: AbortSignal;
+  /**
+   * When a CRD may go (default `IfUnused`: only when no custom resource of it
+   * lacks the labels; `Always`: regardless; `Never`: CRDs are kept).
+   */
+  readonly crdDeletion?: CrdDeletion;
 }
+
+/** See {@link DeleteObjectsOptions.crdDeletion}. */
+export type CrdDeletion = 'IfUnused' | 'Always' | 'Never';
 
 /** Defaults of {@link ApplyOptions}. */
 export const DEFAULT_APPLY_OPTIONS = {
@@ -187,6 +195,7 @@ export interface ResolvedDeleteOptions {
   readonly propagation: 'Background' | 'Foreground' | 'Orphan';
   readonly concurrency: number;
   readonly signal: AbortSignal | undefined;
+  readonly crdDeletion: CrdDeletion;
 }
 
 /** Fills in the defaults; refuses an empty label set (it would match every object). */
@@ -199,5 +208,6 @@ export function resolveDeleteOptions(opts: DeleteObjectsOptions): ResolvedDelete
     propagation: opts.propagation ?? DEFAULT_DELETE_OPTIONS.propagation,
     concurrency: Math.floor(positive('concurrency', opts.concurrency ?? DEFAULT_DELETE_OPTIONS.concurrency)),
     signal: opts.signal,
+    crdDeletion: opts.crdDeletion ?? 'IfUnused',
   };
 }

@@ -85,6 +85,8 @@ export function applyForced(client: KubeClient, obj: DesiredObject, fieldManager
 export async function planWithDryRun(client: KubeClient, target: Target, live: ClusterObject | undefined, opts: PlanOptions,
   reread = false): Promise<PlanResult> {
   const applied = prepareObject(target.object, live, opts);
+  // Being deleted: a dry run would describe an object about to vanish; the write waits and creates it anew.
+  if (live?.metadata?.deletionTimestamp) return { target, applied, live, dryRun: undefined, action: 'update' };
   let dryRun: ClusterObject;
   try {
     dryRun = await applyForced(client, applied, opts.fieldManager, true);

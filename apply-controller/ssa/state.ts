@@ -9,7 +9,8 @@
  *
  * - the cache does not know the kind (not synced, not watchable): ask the
  *   apiserver (`verify`: a read and a dry run, the safe old way);
- * - the object is not there: apply it (one request, no read, no dry run);
+ * - the object is not there, or is being deleted: apply it (one request, no
+ *   read, no dry run; a terminating object is waited for first, see apply.ts);
  * - the intent is the one last sent and the live object is the answer we got,
  *   or differs from it only outside the intent's fields (a controller wrote
  *   status or an annotation of its own): nothing to do;
@@ -165,6 +166,8 @@ export function decideLocally(input: LocalInput): LocalDecision {
   if (!lookup.known) return { action: 'verify' };
   const live = lookup.object;
   if (live === undefined) return { action: 'apply', live: undefined };
+  // Being deleted: whatever it holds now, it will be gone; the apply waits for that and creates it anew.
+  if (live.metadata?.deletionTimestamp) return { action: 'apply', live };
   if (record !== undefined && record.intentHash === hash) {
     if (record.resourceVersion === live.metadata?.resourceVersion) return { action: 'none', record: undefined };
     const projection = projectionHash(live, intent);
