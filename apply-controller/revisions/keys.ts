@@ -178,7 +178,9 @@ export class RevisionKeyring implements RevisionKeys {
   }
 
   async byId(id: string): Promise<RevisionKey> {
-    const cached = this.#loaded?.keys.get(id);
+    // A key an admin removed stops opening revisions at the next refresh, like a rotation takes effect.
+    const fresh = this.#fresh();
+    const cached = fresh?.keys.get(id);
     if (cached) return cached;
     return lookUp((await this.#load()).keys, id);
   }

@@ -45,6 +45,11 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   run.applied = result.applied;
   if (result.pruned) run.pruned = result.pruned;
   run.inventory = result.inventory;
+  if (result.refused) {
+    // Nothing was applied: the status keeps naming what the cluster runs.
+    if (previous?.currentRevision === undefined) delete run.currentRevision;
+    else run.currentRevision = previous.currentRevision;
+  }
   if (result.error !== undefined) throw toPackageFailure(result.error);
   run.drift = null;
   return finishRevision(deps, run, rev, revisions, rev.spec.source.revision,

@@ -47,7 +47,7 @@ export interface RestoreOptions {
   /** Everything the Package may have in the cluster now (its inventory, plus what a failed or unfinished rollout wrote). */
   readonly managed: readonly InventoryEntry[];
   readonly labels: Readonly<Record<string, string>>;
-  readonly settings: Pick<PackageSettings, 'ignore' | 'force' | 'wait' | 'timeoutMs' | 'prune'>;
+  readonly settings: Pick<PackageSettings, 'ignore' | 'force' | 'wait' | 'timeoutMs' | 'prune'> & Partial<Pick<PackageSettings, 'healthChecks'>>;
   readonly pollIntervalMs?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   /**
@@ -68,6 +68,8 @@ export interface RestoreResult {
   readonly pruned?: ChangeSet;
   readonly inventory: InventoryEntry[];
   readonly error?: unknown;
+  /** The revision was refused (or could not be read) before anything was applied: the cluster still runs what it ran. */
+  readonly refused?: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function restoreRevision(objectsClient: KubeClient, rev: PackageRev
     // A tenant's reach outside its namespace, asked as for a fresh revision (nothing to ask without a service account).
     await checkReach(objectsClient, opts.verify.namespace, phases.flatMap((p) => p.objects.map((o) => o.object)));
   } catch (error) {
-    return { applied: new ChangeSet(), inventory: [...opts.managed], error };
+    return { applied: new ChangeSet(), inventory: [...opts.managed], error, refused: true };
   }
   const inventory = recordedInventory(phases);
   const { settings } = opts;
@@ -91,6 +93,8 @@ export async function restoreRevision(objectsClient: KubeClient, rev: PackageRev
     ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.engine ? { engine: opts.engine } : {}),
+    // A revision records objects, not its bundle's checks: a restore is judged by the Package's own and the annotations.
+    ...(settings.healthChecks ? { healthChecks: settings.healthChecks } : {}),
   });
   if (outcome.error !== undefined) {
     return { applied: outcome.changeSet, inventory: inventoryAfterFailure(opts.managed, inventory, outcome.changeSet), error: outcome.error };
