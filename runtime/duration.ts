@@ -43,3 +43,20 @@ export function parsePositiveDuration(text: string, what: string): number {
   if (ms > MAX_DELAY_MS) throw new InvalidDurationError(`${what} must be at most 24 days`);
   return ms;
 }
+
+/** An upper bound for a duration field: milliseconds, and how the error message writes it. */
+export interface DurationLimit {
+  readonly ms: number;
+  readonly text: string;
+}
+
+/**
+ * {@link parsePositiveDuration}, and at most `limit`: specs bound their
+ * timeouts and intervals well below what a timer could wait (docs/security.md).
+ */
+export function parseBoundedDuration(text: string, what: string, limit: DurationLimit): number {
+  const ms = parsePositiveDuration(text, what);
+  if (ms > limit.ms) throw new InvalidDurationError(`${what} must be at most ${limit.text}`);
+  return ms;
+}
+

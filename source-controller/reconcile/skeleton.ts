@@ -29,7 +29,7 @@ import type { Logger } from '../../runtime/logging.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../runtime/predicates.ts';
 import type { ArtifactStorage } from '../storage/storage.ts';
 import { SensitiveValues } from '../secrets.ts';
-import { parsePositiveDuration } from '../../runtime/duration.ts';
+import { parseBoundedDuration } from '../../runtime/duration.ts';
 import { toSourceFailure } from './failure.ts';
 import { addFinalizer, hasFinalizer, removeFinalizer } from './finalizer.ts';
 import { DEFAULT_HOST_POLICY } from '../git/transport.ts';
@@ -89,6 +89,16 @@ export function nextReconcile(key: string, outcome: SourceOutcome, intervalMs: n
 
 /** Used when the spec's interval cannot be read (the failure then stalls anyway). */
 const FALLBACK_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * The longest `interval` and `timeout` a source may ask for: a fetch that may run
+ * for days holds a worker (and its memory) for days, and an interval of more than
+ * a day is a source nobody follows.
+ */
+export const SOURCE_DURATION_LIMITS = {
+  interval: { ms: 24 * 3_600_000, text: '24h' },
+  timeout: { ms: 3_600_000, text: '1h' },
+} as const;
 
 /** The Ready message of a source that serves `revision`. */
 export function readyMessage(revision: string): string {
@@ -166,8 +176,8 @@ async function runSteps<T extends SourceObject>(kind: SourceKind<T>, obj: T,
   let intervalMs = FALLBACK_INTERVAL_MS;
   let run: SourceRun | undefined;
   try {
-    intervalMs = parsePositiveDuration(obj.spec.interval, 'spec.interval');
-    const timeoutMs = parsePositiveDuration(obj.spec.timeout, 'spec.timeout');
+    intervalMs = parseBoundedDuration(obj.spec.interval, 'spec.interval', SOURCE_DURATION_LIMITS.interval);
+    const timeoutMs = parseBoundedDuration(obj.spec.timeout, 'spec.timeout', SOURCE_DURATION_LIMITS.timeout);
     const fetcher = await kind.prepare(obj, {
       client: ctx.client, sensitive, signal: AbortSignal.timeout(timeoutMs), timeoutMs, ...network, log: ctx.log,
     });
