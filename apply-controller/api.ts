@@ -112,6 +112,19 @@ export const packageSpecSchema = s.object({
       + 'no custom resource of it was made by others; Always; Never.',
   }),
   allowEmpty: s.boolean({ description: 'Accept a revision without objects (and prune everything); by default such a revision is refused.' }),
+  healthChecks: s.array(s.object({
+    apiVersion: s.string({ minLength: 1, description: 'API version of the objects; only its group is compared.' }),
+    group: s.string({ description: 'API group of the objects (empty: the core group); instead of apiVersion. Neither: any group.' }),
+    kind: s.string({ minLength: 1, description: 'Kind of the objects.' }),
+    name: s.string({ minLength: 1, description: 'Only the object of this name; absent: every object of the kind.' }),
+    current: s.string({ minLength: 1, maxLength: 1024, description: 'CEL bool expression over `object`: the object is Current when it holds.' }),
+    failed: s.string({ minLength: 1, maxLength: 1024, description: 'CEL bool expression over `object`, evaluated first: the object has Failed when it holds.' }),
+    message: s.string({ minLength: 1, maxLength: 1024, description: 'CEL string expression over `object`: the message of the verdict.' }),
+  }, { required: ['kind', 'current'] }), {
+    maxItems: 64,
+    description: 'User-defined health: the first check matching an object decides its health instead of the built-in rules; '
+      + 'these override the bundle\'s own checks. An expression that cannot be evaluated (a missing field) means InProgress.',
+  }),
   suspend: s.boolean({ default: false, description: 'When true the controller leaves this Package alone.' }),
 }, { required: ['sourceRef'], description: 'What to apply, and how.' });
 

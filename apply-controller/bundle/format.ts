@@ -26,10 +26,17 @@
  *       object: {apiVersion: apps/v1, kind: Deployment, name: web}
  *       path: /spec/template/spec/containers/0/image
  *       template: nginx:${value}        # the value stringified into a string
+ * healthChecks:                         # user-defined health (CEL over `object`), see health/checks.ts
+ *   - apiVersion: example.com/v1
+ *     kind: Database
+ *     current: object.status.phase == "Ready"
+ *     failed: object.status.phase == "Failed"
+ *     message: '"phase " + object.status.phase'
  * ```
  */
 import { posix } from 'node:path';
 import semver from 'semver';
+import { compileHealthCheck, MAX_HEALTH_CHECKS, type HealthCheckSpec } from '../health/checks.ts';
 import { isPlainObject } from './object.ts';
 import { isPointer } from './pointer.ts';
 import { compileSchema, formatSchemaErrors, InvalidSchemaError, VALUES_SCHEMA_OPTIONS } from './schema.ts';
@@ -102,11 +109,34 @@ export interface PackageManifest {
   /** The manifests folder, relative to package.yaml; default `manifests`. */
   readonly manifests: string;
   readonly values: PackageValues;
+  /**
+   * User-defined health checks for the package's kinds (CEL over `object`); a
+   * Package's `spec.healthChecks` and an object's own annotations override them.
+   */
+  readonly healthChecks?: readonly HealthCheckSpec[];
 }
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
 const pointerSchema = { type: 'string', pattern: '^(/.*)?$' };
+
+const expressionSchema = { type: 'string', minLength: 1 };
+
+/** One entry of `healthChecks` (the expressions are compiled by validatePackageManifest). */
+const healthCheckSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'current'],
+  properties: {
+    apiVersion: { type: 'string', minLength: 1 },
+    group: { type: 'string' },
+    kind: { type: 'string', minLength: 1 },
+    name: { type: 'string', minLength: 1 },
+    current: expressionSchema,
+    failed: expressionSchema,
+    message: expressionSchema,
+  },
+};
 
 /** The JSON Schema of package.yaml itself (draft-07). */
 export const packageManifestSchema: Record<string, unknown> = {
@@ -154,6 +184,7 @@ export const packageManifestSchema: Record<string, unknown> = {
         },
       },
     },
+    healthChecks: { type: 'array', maxItems: MAX_HEALTH_CHECKS, items: healthCheckSchema },
   },
 };
 
@@ -169,7 +200,8 @@ export type PackageManifestResult =
  * `manifests: manifests`, an empty values schema). Reports every problem:
  * schema violations, a version that is not semver, a manifests folder outside the
  * bundle, a values schema that does not compile, placements with malformed
- * pointers or templates without `${value}`. `file` names package.yaml in messages.
+ * pointers or templates without `${value}`, health check expressions that do not
+ * compile. `file` names package.yaml in messages.
  */
 export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_FILE): PackageManifestResult {
   manifestValidator ??= compileSchema(packageManifestSchema);
@@ -189,6 +221,7 @@ export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_F
   const raw = data as {
     name: string; version: string; description?: string; phases?: string[]; manifests?: string;
     values?: { schema?: Record<string, unknown>; placements?: Placement[] };
+    healthChecks?: HealthCheckSpec[];
   };
   const manifest: PackageManifest = {
     apiVersion: PACKAGE_MANIFEST_API_VERSION,
@@ -202,6 +235,7 @@ export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_F
       schema: raw.values?.schema ?? { type: 'object' },
       placements: (raw.values?.placements ?? []).map((p) => ({ ...p, file: cleanRelative(p.file) ?? p.file })),
     },
+    ...(raw.healthChecks === undefined ? {} : { healthChecks: raw.healthChecks }),
   };
   return { ok: true, manifest };
 }
@@ -242,5 +276,20 @@ function semanticProblems(data: Record<string, unknown>): string[] {
       out.push(`${at}.file "${p.file}" must be inside the manifests folder`);
     }
   });
+  out.push(...healthCheckProblems(data.healthChecks));
   return out;
+}
+
+/**
+ * What is wrong with the expressions of `healthChecks` (entries the schema
+ * refuses for their shape are left to its messages).
+ */
+function healthCheckProblems(value: unknown): string[] {
+  if (!Array.isArray(value)) return [];
+  const problems: string[] = [];
+  value.forEach((entry: unknown, i) => {
+    if (!isPlainObject(entry) || typeof entry.kind !== 'string' || typeof entry.current !== 'string') return;
+    compileHealthCheck(entry as unknown as HealthCheckSpec, `healthChecks[${i}]`, problems);
+  });
+  return problems;
 }

@@ -41,7 +41,9 @@ export type BundleProblemReason =
   /** The merged values fail the package's values schema. */
   | 'InvalidValues'
   /** A placement names a file, object or path that is not in the bundle. */
-  | 'InvalidPlacement';
+  | 'InvalidPlacement'
+  /** A `health.trellis.dev/current` (`failed`, `message`) annotation whose CEL expression does not compile. */
+  | 'InvalidHealthCheck';
 
 /** One thing wrong with a bundle. `message` is complete on its own (it names file and object). */
 export interface BundleProblem {

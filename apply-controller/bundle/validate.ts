@@ -3,6 +3,7 @@
  * or the tenancy model would enforce halfway through an apply is checked up front,
  * and every violation is reported, not just the first.
  */
+import { annotationCheck } from '../health/checks.ts';
 import { DEFAULT_PHASE, PHASE_ANNOTATION } from './format.ts';
 import { describeSource, groupOf, isPlainObject, refOf, type SourcedObject } from './object.ts';
 import { problem, type BundleProblem } from './problems.ts';
@@ -54,8 +55,8 @@ export function nameProblem(group: string, kind: string, name: string): string |
  * Checks the objects (after placements and namespaces were applied) and returns
  * every problem: missing or malformed apiVersion/kind/name, invalid names and
  * namespaces, `ownerReferences`, kinds nobody serves, namespaces the Package may
- * not write to, undeclared phases, and duplicates (same group, kind, namespace
- * and name).
+ * not write to, undeclared phases, health check annotations that do not
+ * compile, and duplicates (same group, kind, namespace and name).
  */
 export function validateObjects(objects: readonly SourcedObject[], options: ValidateOptions): BundleProblem[] {
   const problems: BundleProblem[] = [];
@@ -90,6 +91,8 @@ export function validateObjects(objects: readonly SourcedObject[], options: Vali
       report('OwnerReferencesSet', 'metadata.ownerReferences must not be set in a manifest (owners are set by the cluster; the apply controller owns what it applies)');
     }
     if (!options.phasesUnknown) checkPhase(meta, options.phases, report);
+    const healthProblem = annotationCheck(object)?.problem;
+    if (healthProblem !== undefined) report('InvalidHealthCheck', healthProblem);
     const scope = options.scopeOf(apiVersion, kind);
     if (!scope.known) {
       report('UnknownKind', scope.detail);

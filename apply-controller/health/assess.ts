@@ -5,8 +5,11 @@
  * ready. The order is kstatus's: deletion, then the checks every kind shares
  * (observedGeneration, Reconciling, Stalled), then the rule of a built-in kind,
  * then a Ready condition; an object nothing speaks against is Current.
- * The only ways to ask for more are the `health.trellis.dev/wait-for` opt-ins.
+ * The only ways to ask for more are the `health.trellis.dev/wait-for` opt-ins;
+ * a user-defined check (checks.ts) replaces the kind's rule for the objects it
+ * matches.
  */
+import { userHealth } from './checks.ts';
 import { crdHealth, existsHealth, jobHealth, podHealth, pvcHealth, serviceHealth } from './core.ts';
 import {
   conditions, describeCondition, hasStatus, health, kindKey, section, staleGeneration,
@@ -76,9 +79,11 @@ export function genericHealth(obj: ClusterObject): Health {
  * The health of `obj` as read from the cluster (`null`/`undefined`: it was not
  * found). Pure apart from the clock, which only the Pod scheduling grace period
  * reads (`options.now` pins it). An object being deleted is Terminating
- * whatever its kind; one whose `health.trellis.dev/wait-for` annotation its
- * kind does not understand is Unknown, rather than quietly judged by the laxer
- * default.
+ * whatever its kind. A user-defined check that matches it (its annotations,
+ * `options.checks`) then decides, unless its controller has not observed its
+ * generation yet (InProgress). Otherwise one whose `health.trellis.dev/wait-for`
+ * annotation its kind does not understand is Unknown, rather than quietly
+ * judged by the laxer default.
  */
 export function assessHealth(obj: ClusterObject | null | undefined, options: HealthOptions = {}): Health {
   if (obj === null || obj === undefined) return { status: 'NotFound', message: 'object not found' };
@@ -87,6 +92,12 @@ export function assessHealth(obj: ClusterObject | null | undefined, options: Hea
   }
   const deletion = section(obj, 'metadata').deletionTimestamp;
   if (typeof deletion === 'string' && deletion !== '') return health('Terminating', obj, 'being deleted');
+  const user = userHealth(obj, options.checks);
+  if (user) {
+    // A status about an older spec says nothing, whoever reads it (kstatus or a user's check).
+    const stale = staleGeneration(obj);
+    return stale ? health('InProgress', obj, stale) : user;
+  }
   const problem = waitForProblem(obj);
   if (problem) return health('Unknown', obj, problem);
   const shared = sharedChecks(obj);

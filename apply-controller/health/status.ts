@@ -3,6 +3,7 @@
  * the apiserver returns it. Readers never throw: a half-written status is simply
  * "not there yet".
  */
+import type { HealthChecks } from './checks.ts';
 
 /**
  * kstatus's computed status of an object:
@@ -38,6 +39,12 @@ export type ClusterObject = Record<string, unknown>;
 export interface HealthOptions {
   /** The moment to judge at, in milliseconds since the epoch (default: `Date.now()`). */
   readonly now?: number;
+  /**
+   * User-defined checks (the Package's, then the bundle's; see checks.ts): the
+   * first that matches an object replaces the kind's rule. An object's own
+   * `health.trellis.dev/current` annotation is read whether or not this is set.
+   */
+  readonly checks?: HealthChecks;
 }
 
 /** {@link HealthOptions} with its defaults filled in, as the kind rules receive it. */

@@ -7,6 +7,7 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import type { BundleObject } from '../bundle/object.ts';
 import type { Stage } from '../bundle/order.ts';
 import type { IgnoreRule } from '../drift/ignore.ts';
+import type { HealthChecks } from '../health/checks.ts';
 import { applyStage } from '../ssa/apply.ts';
 import { ChangeSet } from '../ssa/change-set.ts';
 import { deleteObjects, type DeleteResult } from '../ssa/delete.ts';
@@ -63,6 +64,8 @@ export interface ApplyPhasesOptions {
   readonly checkHealthOnce?: boolean;
   /** Check who owns existing objects before writing to them (see ssa/ownership.ts). */
   readonly collision?: CollisionOptions;
+  /** User-defined health checks, compiled (the Package's, then the bundle's; see health/checks.ts). */
+  readonly healthChecks?: HealthChecks;
 }
 
 /** A phase applied but not healthy yet (see {@link ApplyPhasesOptions.checkHealthOnce}). */
@@ -97,6 +100,7 @@ export async function applyPhases(client: KubeClient, phases: readonly PhaseObje
     ...(opts.engine === undefined ? {} : { engine: opts.engine }),
   };
   const collision = opts.collision === undefined ? {} : { collision: opts.collision };
+  const healthChecks = opts.healthChecks === undefined ? {} : { healthChecks: opts.healthChecks };
   for (const phase of phases) {
     try {
       const changes = await applyStage(client, phase.objects, {
@@ -107,7 +111,9 @@ export async function applyPhases(client: KubeClient, phases: readonly PhaseObje
       });
       changeSet.append(changes);
       if (opts.wait && opts.checkHealthOnce) {
-        const unhealthy = await unhealthyTargets(client, phase.objects.map(targetOf), { labels: opts.labels, signal: opts.signal, engine: opts.engine });
+        const unhealthy = await unhealthyTargets(client, phase.objects.map(targetOf), {
+          labels: opts.labels, signal: opts.signal, engine: opts.engine, ...healthChecks,
+        });
         if (unhealthy.length > 0) {
           // Failed is final (a failed Job, a crash-looping Pod): no point waiting out the timeout.
           const failed = unhealthy.some((u) => u.status === 'Failed');
@@ -118,7 +124,7 @@ export async function applyPhases(client: KubeClient, phases: readonly PhaseObje
         await waitForHealthy(client, phase.objects, {
           timeoutMs: Math.max(1, deadline - Date.now()), labels: opts.labels,
           ...(opts.pollIntervalMs === undefined ? {} : { pollIntervalMs: opts.pollIntervalMs }),
-          ...common,
+          ...common, ...healthChecks,
         });
       }
       opts.onPhase?.(phase.name, changes);

@@ -12,6 +12,7 @@
  */
 import type { Package } from '../api.ts';
 import { validateIgnoreRules, type IgnoreRule } from '../drift/ignore.ts';
+import { compileHealthChecks, type HealthChecks } from '../health/checks.ts';
 import { InvalidDurationError, parsePositiveDuration } from '../../runtime/duration.ts';
 import { PackageFailure } from './failure.ts';
 
@@ -72,6 +73,8 @@ export interface PackageSettings {
   readonly pinnedRevision: number | undefined;
   /** `historyLimit`: PackageRevisions kept. */
   readonly historyLimit: number;
+  /** `healthChecks`, compiled (they override the bundle's own, see health/checks.ts). */
+  readonly healthChecks: HealthChecks;
 }
 
 function duration(value: string | undefined, fallback: string, field: keyof typeof PACKAGE_DURATION_LIMITS): number {
@@ -111,6 +114,8 @@ export function settingsOf(pkg: Package, flags: TenancyFlags = {}): PackageSetti
   } catch (err) {
     throw new PackageFailure(undefined, 'InvalidSpec', `spec.${(err as Error).message}`, 'stall');
   }
+  const healthChecks = compileHealthChecks(spec.healthChecks, 'spec.healthChecks');
+  if (!healthChecks.ok) throw new PackageFailure(undefined, 'InvalidSpec', healthChecks.problems.join('; '), 'stall');
   const serviceAccount = spec.serviceAccountName ?? flags.defaultServiceAccount;
   return {
     intervalMs, retryIntervalMs, timeoutMs,
@@ -124,6 +129,7 @@ export function settingsOf(pkg: Package, flags: TenancyFlags = {}): PackageSetti
     rollbackOnFailure: spec.rollback?.onFailure ?? false,
     pinnedRevision: spec.rollback?.revision,
     historyLimit: spec.historyLimit ?? 10,
+    healthChecks: healthChecks.checks,
   };
 }
 

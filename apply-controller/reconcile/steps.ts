@@ -31,6 +31,7 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import { APPLY_GROUP, APPLY_VERSION, type InventoryEntry, type Package, type PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
+import { combineHealthChecks } from '../health/checks.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
 import { contentHashOf, keyedContentHash } from '../revisions/encode.ts';
 import type { RevisionKey, RevisionKeys } from '../revisions/keys.ts';
@@ -250,6 +251,7 @@ const applyRevision: PackageStep = async (run) => {
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(engine ? { engine, checkHealthOnce: true, startedAt } : {}),
     collision: collisionOf(pkg, deps, managed),
+    healthChecks: combineHealthChecks(settings.healthChecks, content.bundle.manifest?.healthChecks),
   });
   record.applied = outcome.changeSet;
   if (outcome.pending) {

@@ -3,6 +3,7 @@
  * that mark an object as belonging to a Package.
  */
 import type { IgnoreRule } from '../drift/ignore.ts';
+import type { HealthChecks } from '../health/checks.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
 import type { CollisionOptions } from './ownership.ts';
 import type { AppliedState, LiveCache } from './state.ts';
@@ -83,6 +84,8 @@ export interface WaitOptions {
   readonly signal?: AbortSignal;
   /** Read objects from the cache (and this run's answers) instead of the apiserver. */
   readonly engine?: EngineContext;
+  /** User-defined health checks (compiled; see health/checks.ts): the first that matches an object decides. */
+  readonly healthChecks?: HealthChecks;
 }
 
 /** Options of {@link deleteObjects}. */
@@ -173,6 +176,7 @@ export interface ResolvedWaitOptions {
   readonly labels: Readonly<Record<string, string>> | undefined;
   readonly signal: AbortSignal | undefined;
   readonly engine: EngineContext | undefined;
+  readonly healthChecks: HealthChecks | undefined;
 }
 
 /** Fills in the defaults and checks the numbers. */
@@ -186,6 +190,7 @@ export function resolveWaitOptions(opts: WaitOptions = {}): ResolvedWaitOptions 
     labels: opts.labels,
     signal: opts.signal,
     engine: opts.engine,
+    healthChecks: opts.healthChecks,
   };
 }
 

@@ -20,6 +20,7 @@
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import { assessHealth } from '../health/assess.ts';
+import type { HealthChecks } from '../health/checks.ts';
 import type { Health } from '../health/status.ts';
 import { sleep } from './_async.ts';
 import { readLive } from './_live.ts';
@@ -31,12 +32,12 @@ import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
 /** Concurrent reads of one poll. */
 const READ_CONCURRENCY = 8;
 
-function healthOfRead(read: { object: unknown } | { error: unknown }): Health {
+function healthOfRead(read: { object: unknown } | { error: unknown }, checks: HealthChecks | undefined): Health {
   if ('error' in read) {
     const message = read.error instanceof Error ? read.error.message : String(read.error);
     return { status: 'Unknown', message: `cannot be read: ${message}` };
   }
-  return assessHealth(read.object as Record<string, unknown> | undefined);
+  return assessHealth(read.object as Record<string, unknown> | undefined, checks ? { checks } : {});
 }
 
 /**
@@ -91,18 +92,19 @@ function freshest(cached: ClusterObject | undefined, written: ClusterObject | un
  * knows the kind, the apiserver for the rest.
  */
 export async function unhealthyTargets(client: KubeClient, targets: readonly Target[],
-  opts: Pick<ResolvedWaitOptions, 'labels' | 'signal' | 'engine'>): Promise<UnhealthyObject[]> {
+  opts: Pick<ResolvedWaitOptions, 'labels' | 'signal' | 'engine'> & { readonly healthChecks?: HealthChecks | undefined }): Promise<UnhealthyObject[]> {
+  const checks = opts.healthChecks ? { checks: opts.healthChecks } : {};
   const healths = new Array<Health | undefined>(targets.length);
   const toRead: number[] = [];
   targets.forEach((target, i) => {
     const lookup = opts.engine?.cache.lookup(target.ref);
     const written = opts.engine?.written.get(target.id);
-    if (lookup?.known) healths[i] = assessHealth(freshest(lookup.object, written) as Record<string, unknown> | undefined);
+    if (lookup?.known) healths[i] = assessHealth(freshest(lookup.object, written) as Record<string, unknown> | undefined, checks);
     else toRead.push(i);
   });
   if (toRead.length > 0) {
     const reads = await readLive(client, toRead.map((i) => (targets[i] as Target).ref), { labels: opts.labels, concurrency: READ_CONCURRENCY, signal: opts.signal });
-    toRead.forEach((i, k) => { healths[i] = healthOfRead(reads[k] ?? { object: undefined }); });
+    toRead.forEach((i, k) => { healths[i] = healthOfRead(reads[k] ?? { object: undefined }, opts.healthChecks); });
   }
   const unhealthy: UnhealthyObject[] = [];
   targets.forEach((target, i) => {
