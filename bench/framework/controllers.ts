@@ -124,7 +124,8 @@ export async function startControllers(opts: StartControllersOptions): Promise<C
   let apply: ControllerProcess;
   try {
     apply = await startOne('apply-controller', CONTROLLER_ENTRIES.apply, [
-      ...common, '--artifact-cache-dir', join(opts.dir, 'artifact-cache'),
+      // The benches' Packages use sources of a shared namespace: a single-tenant controller.
+      ...common, '--artifact-cache-dir', join(opts.dir, 'artifact-cache'), '--allow-cross-namespace-refs',
     ], opts.dir, opts.log);
   } catch (err) {
     await source.stop();
