@@ -5,7 +5,7 @@
  * clone of the branch, so a spec only names the files that change.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { GitServer } from './git-server.ts';
 
@@ -243,6 +243,18 @@ export class RawRepoWriter {
       parts.push(Buffer.from(`${mode} ${entry.name}\0`, 'utf8'), Buffer.from(oid, 'hex'));
     }
     return this.#git(['hash-object', '-w', '-t', 'tree', '--literally', '--stdin'], Buffer.concat(parts));
+  }
+
+  /** Writes a blob of `size` zero bytes, streamed by git from a sparse file (never in this process's memory). */
+  async zeroBlob(size: number): Promise<string> {
+    const file = join(mkdtempSync(join(dirname(this.#gitDir), 'zeros-')), 'zeros');
+    try {
+      writeFileSync(file, '');
+      truncateSync(file, size);
+      return await this.#git(['hash-object', '-w', file]);
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   }
 
   /** The content of an object (`git cat-file <type> <oid>`). */

@@ -25,6 +25,9 @@ import { authHeaders, limitedHttp, type GitCredentials } from './transport.ts';
  */
 export const DEFAULT_GIT_MAX_FETCH_BYTES = 64 * 1024 * 1024;
 
+/** The default inflated-size cap of a fetch, as a multiple of its download cap. */
+export const DEFAULT_INFLATE_FACTOR = 4;
+
 /** What a verifier gets: the fetched objects, before anything is checked out. */
 export interface FetchedObjects {
   readonly gitdir: string;
@@ -44,6 +47,12 @@ export interface FetchOptions {
   readonly timeoutMs?: number | undefined;
   /** Cap on downloaded bytes (packfiles and ref listings). Default {@link DEFAULT_GIT_MAX_FETCH_BYTES}. */
   readonly maxDownloadBytes?: number | undefined;
+  /**
+   * Bytes the fetched objects may inflate to, all together: isomorphic-git
+   * holds every inflated object while it indexes the pack. Default
+   * {@link DEFAULT_INFLATE_FACTOR} times the download cap.
+   */
+  readonly maxInflatedBytes?: number | undefined;
   /** Caps on the checked-out tree (entries, bytes, depth). */
   readonly checkoutLimits?: CheckoutLimits | undefined;
   /** Where requests may go; default: the default deny rules. */
@@ -98,7 +107,10 @@ export async function fetchTree(url: string, ref: GitRef | ResolvedRevision, des
   let verifyFailure: unknown;
   try {
     return await withGitDeadline('fetch', url, opts, async (signal) => {
-      const http = limitedHttp({ signal, maxBytes: opts.maxDownloadBytes ?? DEFAULT_GIT_MAX_FETCH_BYTES, hostPolicy: opts.hostPolicy });
+      const maxBytes = opts.maxDownloadBytes ?? DEFAULT_GIT_MAX_FETCH_BYTES;
+      const http = limitedHttp({
+        signal, maxBytes, hostPolicy: opts.hostPolicy, maxInflatedBytes: opts.maxInflatedBytes ?? DEFAULT_INFLATE_FACTOR * maxBytes,
+      });
       const headers = authHeaders(opts.auth);
       const cache = {};
       let resolved: ResolvedRevision = isResolved(ref) ? ref : resolveAgainst(

@@ -13,6 +13,7 @@ import { request as httpsRequest } from 'node:https';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 import { HostPolicy, portOf } from '../net/host-policy.ts';
 import { GitTooLargeError, GitUnreachableError } from './errors.ts';
+import { PackGuard } from './pack-guard.ts';
 
 /** HTTP credentials for a Git server: basic auth or a bearer token. */
 export type GitCredentials =
@@ -34,6 +35,8 @@ export interface TransportLimits {
   readonly maxBytes?: number | undefined;
   /** Where requests may go; default {@link DEFAULT_HOST_POLICY}. */
   readonly hostPolicy?: HostPolicy | undefined;
+  /** Bytes the objects of a fetched pack may inflate to (see git/pack-guard.ts); unchecked when undefined. */
+  readonly maxInflatedBytes?: number | undefined;
 }
 
 /** The policy of callers that give none: the default deny rules (link-local, unspecified addresses). */
@@ -62,12 +65,21 @@ interface Counter {
 }
 
 async function* guardedBody(body: AsyncIterableIterator<Uint8Array>, limits: TransportLimits,
-  counted: Counter): AsyncGenerator<Uint8Array> {
+  counted: Counter, guard?: PackGuard): AsyncGenerator<Uint8Array> {
   try {
     for (;;) {
       // isomorphic-git's stream adapter can miss an error that arrives between reads; the race cannot.
       const next = await untilAborted(body.next(), limits.signal);
-      if (next.done) return;
+      if (next.done) {
+        try {
+          guard?.finish();
+        } catch (err) {
+          counted.exceeded = err as GitTooLargeError;
+          throw err;
+        }
+        return;
+      }
+      guard?.push(next.value);
       counted.bytes += next.value.byteLength;
       if (limits.maxBytes !== undefined && counted.bytes > limits.maxBytes) {
         counted.exceeded = new GitTooLargeError(limits.maxBytes);
@@ -152,7 +164,9 @@ export function limitedHttp(limits: TransportLimits): LimitedHttpClient {
         }
         return {
           url: url.href, method, statusCode: status, statusMessage: res.statusMessage ?? '', headers: flatHeaders(res),
-          body: guardedBody(res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>, limits, counted),
+          body: guardedBody(res[Symbol.asyncIterator]() as AsyncIterableIterator<Uint8Array>, limits, counted,
+            method === 'POST' && url.pathname.endsWith('/git-upload-pack') && limits.maxInflatedBytes !== undefined
+              ? new PackGuard(limits.maxInflatedBytes) : undefined),
         };
       }
     },

@@ -175,3 +175,19 @@ test('an info/refs listing over its cap is refused', async (t) => {
   const err = await t.throwsAsync(listRemoteRefs(url), { instanceOf: GitTooLargeError });
   t.is(err?.reason, 'TooLarge');
 });
+
+test('a zip-bomb blob (256 MiB of zeros, a few hundred KiB packed) is refused before the library inflates it', async (t) => {
+  const server = await useGitServer();
+  const repo = repoName('bomb-zip');
+  const writer = await rawRepo(server, repo);
+  const zeros = await writer.zeroBlob(256 * MiB);
+  await writer.commit(await writer.tree([{ name: 'zeros.bin', oid: zeros }]));
+  const dir = await dest();
+  const before = process.memoryUsage().rss;
+  const err = await t.throwsAsync(fetchTree(server.repoUrl(repo), { branch: 'main' }, dir, { maxDownloadBytes: 8 * MiB }),
+    { instanceOf: GitTooLargeError });
+  t.regex(err?.message ?? '', /inflate to more than 33554432 bytes/);
+  t.false(existsSync(dir));
+  const grown = process.memoryUsage().rss - before;
+  t.true(grown < 100 * MiB, `rss grew by ${Math.round(grown / MiB)} MiB`);
+});
