@@ -18,7 +18,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import { projectRoot } from './lib/system-tools.ts';
@@ -209,7 +210,8 @@ export async function buildCli(opts: BuildCliOptions = {}): Promise<BuiltCli> {
   return { ...(npmDir !== undefined ? { npmDir } : {}), ...(executables !== undefined ? { executables } : {}) };
 }
 
-if (import.meta.main) {
+// Run only as the entry point (hack/bootstrap.mjs imports it with argv[1] set to this file), not when imported.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const outAt = args.indexOf('--out');
   const outDir = outAt >= 0 ? args[outAt + 1] : undefined;
