@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync, existsSync, mkdirSync, chownSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import anyTest, { type ExecutionContext } from 'ava';
 import { stringify } from 'yaml';
@@ -28,6 +29,7 @@ import {
 } from '../../../source-controller/index.ts';
 import { eventually, scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { useRegistry, withServers } from '../../support/servers.ts';
+import { forwardFrom } from './address.ts';
 import { startContainer, type PodMount } from './pod.ts';
 import { snapshotCheckout } from './snapshot.ts';
 
@@ -210,6 +212,31 @@ async function pushBundle(oci: OciClient, repo: string, version: string): Promis
   });
 }
 
+/** A container the test started, and how it ended once it has. */
+interface RunningContainer {
+  readonly name: string;
+  readonly process: ManagedProcess;
+  exited?: number | NodeJS.Signals;
+}
+
+/** Polls `check` until it answers, failing at once when a container has exited (a crash is not a slow start). */
+async function whileRunning<T>(containers: readonly RunningContainer[], check: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const ended = containers.find((c) => c.exited !== undefined);
+    if (ended) throw new Error(`${ended.name} exited (${String(ended.exited)}):\n${ended.process.tail(30)}`);
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms${last instanceof Error ? `: ${last.message}` : ''}`);
+    await sleep(500);
+  }
+}
+
 /** The uid, the root folder and whether `/` is read-only, as the kernel sees the process. */
 function processFacts(pid: number): { uid: number; root: string; readOnlyRoot: boolean } {
   const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
@@ -235,7 +262,7 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
   // The Pods' /etc/hosts: the Service name the source controller advertises artifacts under.
   const hosts = join(scratchDir('etc'), 'hosts');
   const hostnames = new Set<string>();
-  const containers: { name: string; process: ManagedProcess; health: number }[] = [];
+  const containers: RunningContainer[] = [];
   for (const name of ['source-controller', 'apply-controller']) {
     const deployment = deployments.find((d) => d.metadata.name === name);
     if (!deployment) throw new Error(`the trellis package renders no ${name} Deployment`);
@@ -276,15 +303,12 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
       uid: pod.securityContext.runAsUser, gid: pod.securityContext.runAsGroup, mounts, logFile,
     });
     t.teardown(() => proc.stop(15_000));
-    containers.push({ name, process: proc, health });
+    const running: RunningContainer = { name, process: proc };
+    void proc.exited.then((code) => { running.exited = code; });
+    containers.push(running);
     // The readiness probe the Deployment declares, asked as the kubelet would.
-    await eventually(async () => {
-      const exited = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10))]);
-      if (exited !== undefined) throw new Error(`${name} exited (${exited}):\n${proc.tail(30)}`);
-      return (await fetch(`http://127.0.0.1:${health}/readyz`)).ok;
-    }, 120_000, 500).catch((err: unknown) => {
-      throw new Error(`${name} from the image never became ready: ${(err as Error).message}\n${proc.tail(30)}`);
-    });
+    await whileRunning(containers, async () => (await fetch(`http://127.0.0.1:${health}/readyz`)).ok, 120_000)
+      .catch((err: unknown) => { throw new Error(`${name} from the image never became ready: ${(err as Error).message}\n${proc.tail(30)}`); });
     const facts = processFacts(proc.pid);
     t.is(facts.uid, 65532, `${name} runs as uid 65532`);
     t.is(facts.root, image.root, `${name} runs chrooted in the unpacked image`);
@@ -293,8 +317,10 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
 
   const oci = new OciClient({ insecure: true });
   t.teardown(() => oci.close());
-  const registry = parseReference(`oci://${image.reference}`).host;
-  const repo = `oci://${registry}/e2e/hello`;
+  const registryPort = Number(parseReference(`oci://${image.reference}`).host.split(':')[1]);
+  const forwarder = await forwardFrom('127.0.0.2', registryPort);
+  t.teardown(() => forwarder.close());
+  const repo = `oci://${forwarder.host}/e2e/hello`;
   await pushBundle(oci, repo, '1.0.0');
   await admin.create({ apiVersion: 'source.trellis.dev/v1alpha1', kind: 'OCIRepository', metadata: { name: 'hello', namespace: ns },
     spec: { url: repo, ref: { tag: '1.0.0' }, interval: '1m', insecure: true } } as KubeObject);
@@ -307,14 +333,10 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
       .catch(() => undefined);
   });
 
-  const ready = await eventually(async () => {
-    for (const c of containers) {
-      const exited = await Promise.race([c.process.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10))]);
-      if (exited !== undefined) throw new Error(`${c.name} exited (${exited}):\n${c.process.tail(30)}`);
-    }
+  const ready = await whileRunning(containers, async () => {
     const pkg = await admin.get<Package>({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'hello' });
     return pkg?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True') ? pkg : undefined;
-  }, 180_000, 500).catch((err: unknown) => {
+  }, 180_000).catch((err: unknown) => {
     throw new Error(`the Package did not become Ready: ${(err as Error).message}\n${containers.map((c) => `--- ${c.name}\n${c.process.tail(20)}`).join('\n')}`);
   });
   t.regex(ready.status?.lastAppliedRevision ?? '', /^1\.0\.0@sha256:/);
