@@ -170,7 +170,7 @@ const renderContent: PackageStep = async (run) => {
   const { artifact } = need(run.source, 'the source');
   // Read as the Package's account: a tenant names only what it may read itself.
   const valuesFrom = await readValuesFrom(deps.objectsClient, pkg);
-  run.content = keyedContent(await loadRevisionContent(pkg, deps, artifact, valuesFrom), await deps.revisionKeys.current());
+  run.content = keyedContent(await loadRevisionContent(pkg, deps, artifact, valuesFrom), await deps.revisionKeys.hashingKey());
   run.record.attempted = { revision: artifact.revision, valuesHash: run.content.bundle.valuesHash };
   run.sameAsCurrent = run.current !== undefined
     && recordsSame(run.current, run.content.contentHash, sourceRecordOf(need(run.source, 'the source')), run.content.bundle.valuesHash);
@@ -219,11 +219,18 @@ const recordRevision: PackageStep = async (run) => {
   const revisions = need(run.revisions, 'the history');
   refuseEmpty(pkg, content, need(run.managed, 'the managed objects'));
   deps.signal?.throwIfAborted();
-  // The write-ahead record: what is about to be applied, before the first write.
-  run.revision ??= await writeRevision(deps.client, {
-    pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: content.bundle.valuesHash,
-    phases: content.record,
-  }, { key: need(content.key, 'the revision key'), history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
+  if (!run.revision) {
+    // Sealed with the current key, read again when old: a rotation takes effect at the next revision written.
+    const key = await deps.revisionKeys.current();
+    const keyed = key.id === content.key?.id ? content : keyedContent(content, key);
+    run.content = keyed;
+    run.record.attempted = { revision: source.artifact.revision, valuesHash: keyed.bundle.valuesHash };
+    // The write-ahead record: what is about to be applied, before the first write.
+    run.revision = await writeRevision(deps.client, {
+      pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: keyed.bundle.valuesHash,
+      phases: keyed.record,
+    }, { key, history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
+  }
   const { revision } = run;
   deps.revisionCache?.remember(revision);
   run.record.currentRevision = revision.spec.revision;
@@ -422,6 +429,8 @@ interface RevisionContent {
   readonly contentHash: string;
   /** The revision key its hashes are keyed with (set by {@link keyedContent}). */
   readonly key?: RevisionKey;
+  /** The hashes before they were keyed (set by {@link keyedContent}, so the content can be keyed again). */
+  readonly plain?: { readonly contentHash: string; readonly valuesHash: string };
 }
 
 /**
@@ -430,9 +439,10 @@ interface RevisionContent {
  * anyone who reads a status or a revision confirm a guessed secret.
  */
 function keyedContent(content: RevisionContent, key: RevisionKey): RevisionContent {
+  const plain = content.plain ?? { contentHash: content.contentHash, valuesHash: content.bundle.valuesHash };
   return {
-    ...content, key, contentHash: keyedContentHash(key, content.contentHash),
-    bundle: { ...content.bundle, valuesHash: keyedHash(key, 'values', content.bundle.valuesHash) },
+    ...content, key, plain, contentHash: keyedContentHash(key, plain.contentHash),
+    bundle: { ...content.bundle, valuesHash: keyedHash(key, 'values', plain.valuesHash) },
   };
 }
 

@@ -22,7 +22,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { valid as validSemver, validRange } from 'semver';
-import { packageLabels } from '../../apply-controller/index.ts';
 import { checkBundleDir, writeBundleDir } from '../../packages-cdk8s/build/bundle.ts';
 import { loadCredentials } from '../../packages-cdk8s/build/credentials.ts';
 import { pushBundle, reproducibleCreated } from '../../packages-cdk8s/build/push.ts';
@@ -38,11 +37,9 @@ import { examples, processIO, runAction, target, type CommandIO } from '../packa
 import { CliError } from '../package/errors.ts';
 import { applyInstall, describeAction, INSTALL_FIELD_MANAGER } from './apply.ts';
 import { preflightInstall } from './install.ts';
-import { checkImageReference, renderInstall, type RenderedInstall } from './render.ts';
+import { checkImageReference, labelledForSelfPackage, renderInstall, SELF_PACKAGE } from './render.ts';
 import { waitForRollout } from './rollout.ts';
 
-/** The name of the OCIRepository and Package through which Trellis manages itself. */
-export const SELF_PACKAGE = 'trellis';
 /** The account the self-managing Package applies as. */
 export const BOOTSTRAP_ACCOUNT = 'trellis-bootstrap';
 
@@ -105,14 +102,6 @@ export async function pushSelfPackage(plan: BootstrapPlan, flags: BootstrapFlags
     client.close();
     await rm(work, { recursive: true, force: true });
   }
-}
-
-/** The installation with the self Package's labels on every object. */
-function labelledForSelfPackage(rendered: RenderedInstall): RenderedInstall {
-  const labels = packageLabels(SELF_PACKAGE, rendered.namespace);
-  const label = <T extends KubeObject>(o: T): T => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata?.labels, ...labels } } });
-  const phases = rendered.phases.map(([p, objects]) => [p, objects.map(label)] as const);
-  return { ...rendered, phases, objects: phases.flatMap(([, o]) => o) };
 }
 
 /** The bootstrap account, its binding, the OCIRepository and the Package. */

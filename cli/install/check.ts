@@ -48,10 +48,10 @@ interface Endpoints extends KubeObject {
 
 /** A copy without `properties: {}` entries, which the apiserver drops from a stored schema. */
 function withoutEmptyProperties(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutEmptyProperties);
+  if (Array.isArray(value)) return (value as unknown[]).map(withoutEmptyProperties);
   if (typeof value !== 'object' || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (k === 'properties' && typeof v === 'object' && v !== null && Object.keys(v).length === 0) continue;
     out[k] = withoutEmptyProperties(v);
   }

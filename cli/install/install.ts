@@ -7,6 +7,7 @@
  * out (their Pods must run: on a cluster without nodes it times out and says so).
  */
 import { Command, Option } from 'commander';
+import { packageResource } from '../../apply-controller/index.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { parseDuration, timeoutOption } from '../package/args.ts';
 import { examples, processIO, runAction, target, type CommandIO } from '../package/context.ts';
@@ -14,7 +15,7 @@ import { CliError } from '../package/errors.ts';
 import { renderObjects } from '../package/output.ts';
 import { applyInstall, describeAction } from './apply.ts';
 import { checkKubernetesVersion, checkOwnRights, checkRequiredApis, installRights, type CheckResult } from './cluster-checks.ts';
-import { renderInstall, type RenderedInstall } from './render.ts';
+import { labelledForSelfPackage, renderInstall, SELF_PACKAGE, type RenderedInstall } from './render.ts';
 import { waitForRollout } from './rollout.ts';
 
 /** Flags of `trellis install`. */
@@ -46,10 +47,22 @@ export async function preflightInstall(client: KubeClient, namespace: string): P
   return results;
 }
 
+/** Whether a bootstrapped Package manages this installation. */
+async function selfManaged(client: KubeClient, namespace: string): Promise<boolean> {
+  const type = { apiVersion: packageResource.apiVersion, kind: packageResource.gvk.kind };
+  if (!await client.serves(type.apiVersion, type.kind)) return false;
+  return (await client.get({ ...type, namespace, name: SELF_PACKAGE })) !== undefined;
+}
+
 /** Installs (or upgrades) Trellis with `client`; returns what was rendered. */
 export async function installTrellis(client: KubeClient, flags: InstallFlags, io: CommandIO): Promise<RenderedInstall> {
-  const rendered = renderInstall(flags);
+  let rendered = renderInstall(flags);
   await preflightInstall(client, rendered.namespace);
+  if (await selfManaged(client, rendered.namespace)) {
+    // Keep the Package's labels (this manager wrote them at bootstrap): without them the Package would see its objects as foreign.
+    rendered = labelledForSelfPackage(rendered);
+    io.term.err(`note: Trellis manages itself here (Package ${rendered.namespace}/${SELF_PACKAGE}); it will apply its own version again at its next reconcile\n`);
+  }
   io.term.err(`installing Trellis (${rendered.image}) into namespace ${rendered.namespace}\n`);
   await applyInstall(client, rendered, { onApplied: (o, action) => io.term.out(`${describeAction(o, action)}\n`) });
   if (flags.wait) {

@@ -7,7 +7,7 @@
 import { synth } from '../../packages-cdk8s/kit/index.ts';
 import trellis, { TRELLIS_NAMESPACE } from '../../packages-cdk8s/trellis/package.ts';
 import { DEFAULT_IMAGE } from '../../packages-cdk8s/trellis/version.ts';
-import { PHASE_ANNOTATION } from '../../apply-controller/index.ts';
+import { PHASE_ANNOTATION, packageLabels } from '../../apply-controller/index.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { CliError } from '../package/errors.ts';
 
@@ -17,6 +17,9 @@ export interface InstallObject extends KubeObject {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
 }
+
+/** The name of the OCIRepository and Package through which a bootstrapped Trellis manages itself. */
+export const SELF_PACKAGE = 'trellis';
 
 /** What to render. */
 export interface RenderOptions {
@@ -75,4 +78,12 @@ export function renderInstall(opts: RenderOptions = {}): RenderedInstall {
 export function describeObject(o: KubeObject): string {
   const ns = o.metadata?.namespace;
   return `${o.kind ?? 'object'} ${ns ? `${ns}/` : ''}${o.metadata?.name ?? ''}`;
+}
+
+/** The installation with the self Package's labels on every object. */
+export function labelledForSelfPackage(rendered: RenderedInstall): RenderedInstall {
+  const labels = packageLabels(SELF_PACKAGE, rendered.namespace);
+  const label = <T extends KubeObject>(o: T): T => ({ ...o, metadata: { ...o.metadata, labels: { ...o.metadata?.labels, ...labels } } });
+  const phases = rendered.phases.map(([p, objects]) => [p, objects.map(label)] as const);
+  return { ...rendered, phases, objects: phases.flatMap(([, o]) => o) };
 }

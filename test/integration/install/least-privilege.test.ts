@@ -48,11 +48,24 @@ test.serial('check --pre passes for an admin; check fails before install, naming
   t.regex(io.term.stdout(), /✗ deployment source-controller\s+not found/);
 });
 
-test.serial('install applies the whole package without a cluster-admin binding; again it changes nothing; a new image upgrades', async (t) => {
+test.serial('install --wait says clearly that the controllers are not ready when their Pods cannot run', async (t) => {
+  // A cordoned node: the scheduler places no Pod, so no replica ever becomes available.
+  const node = { apiVersion: 'v1', kind: 'Node', name: pc!.cluster.nodeName };
+  await pc!.admin.patch(node, { spec: { unschedulable: true } }, { type: 'merge' });
+  try {
+    const io = captureIO();
+    const err = await t.throwsAsync(runInstall({ kubeconfig: kubeconfig(), image: 'registry.example/trellis:1.0.0', wait: true, timeout: 3_000 }, io));
+    t.regex(err?.message ?? '', /the controllers are not ready after 3 s \(source-controller: 0\/1 replicas available; apply-controller: 0\/1 replicas available\)/);
+    t.regex(io.term.stdout(), /CustomResourceDefinition packages\.apply\.trellis\.dev created/, 'everything was applied before waiting');
+  } finally {
+    await pc!.admin.patch(node, { spec: { unschedulable: false } }, { type: 'merge' });
+  }
+});
+
+test.serial('install applies the whole package without a cluster-admin binding; again it changes nothing; a new image and an older CRD schema are upgraded', async (t) => {
   const io = captureIO();
   await runInstall({ kubeconfig: kubeconfig(), image: 'registry.example/trellis:1.0.0', wait: true, timeout: 120_000 }, io);
   t.log(io.term.stdout());
-  t.regex(io.term.stdout(), /CustomResourceDefinition packages\.apply\.trellis\.dev created/);
   t.regex(io.term.stdout(), /controllers ready: source-controller 1\/1 replicas available/);
   const bindings = await pc!.admin.list<KubeObject & { roleRef: { name: string } }>({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding' });
   const ours = bindings.items.filter((b) => b.metadata?.labels?.['app.kubernetes.io/part-of'] === 'trellis');
@@ -63,9 +76,19 @@ test.serial('install applies the whole package without a cluster-admin binding; 
   await runInstall({ kubeconfig: kubeconfig(), image: 'registry.example/trellis:1.0.0' }, again);
   t.notRegex(again.term.stdout(), / (created|configured)\n/, 'a second install is a no-op');
 
+  // An older Trellis's Package CRD: one field fewer in the schema, written by another manager.
+  type Crd = KubeObject & { spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } } }[] } };
+  const crdRef = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'packages.apply.trellis.dev' };
+  const current = (await pc!.admin.get<Crd>(crdRef))!;
+  const older = structuredClone(current);
+  delete older.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.drift;
+  await pc!.admin.update(older);
   const upgrade = captureIO();
   await runInstall({ kubeconfig: kubeconfig(), image: 'registry.example/trellis:1.1.0' }, upgrade);
   t.regex(upgrade.term.stdout(), /Deployment trellis-system\/apply-controller configured/);
+  t.regex(upgrade.term.stdout(), /CustomResourceDefinition packages\.apply\.trellis\.dev configured/);
+  const upgraded = await pc!.admin.get<Crd>(crdRef);
+  t.truthy(upgraded?.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties.drift, 'the schema change is installed');
   const d = await pc!.admin.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>(
     { apiVersion: 'apps/v1', kind: 'Deployment', namespace: NS, name: 'apply-controller' });
   t.is(d?.spec.template.spec.containers[0]?.image, 'registry.example/trellis:1.1.0');
@@ -174,7 +197,8 @@ test.serial('uninstall removes Trellis and leaves what Packages installed', asyn
   t.regex(io.term.stdout(), /still in the cluster/);
   const cm = await admin.get<ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'least-privilege', name: 'greeting' });
   t.is(cm?.data?.greeting, 'hello', 'the Package\'s ConfigMap is still there');
-  t.is(await admin.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'packages.apply.trellis.dev' }), undefined);
+  // A CRD goes once the apiserver has removed its objects (its cleanup finalizer).
+  await eventually(async () => (await admin.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: 'packages.apply.trellis.dev' })) === undefined, 60_000, 250);
   t.is(await admin.get({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'trellis-apply-watch' }), undefined);
   await eventually(async () => (await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: NS })) === undefined, 120_000, 500);
 });
