@@ -55,8 +55,15 @@ export interface RevisionKey {
 
 /** Where revision keys come from: the keyring in the cluster, or fixed keys in unit tests. */
 export interface RevisionKeys {
-  /** The key new revisions are sealed with. */
+  /** The key new revisions are sealed with (the Secret is read again when the keys in memory are older than the refresh). */
   current(): Promise<RevisionKey>;
+  /**
+   * The key a reconcile keys its hashes with to compare them with the current
+   * revision's: the current key as last read, without reading the Secret again
+   * (a reconcile with nothing to do sends no request for it); read once when
+   * none is known yet. A rotation reaches it when a revision is next written.
+   */
+  hashingKey(): Promise<RevisionKey>;
   /** The key with this id; throws {@link RevisionKeyMissingError} when there is none. */
   byId(id: string): Promise<RevisionKey>;
 }
@@ -84,6 +91,7 @@ export function fixedRevisionKeys(keys: readonly RevisionKey[], current: string)
   const byId = new Map(keys.map((k) => [k.id, k]));
   return {
     current: () => Promise.resolve(lookUp(byId, current)),
+    hashingKey: () => Promise.resolve(lookUp(byId, current)),
     byId: (id) => Promise.resolve(lookUp(byId, id)),
   };
 }
@@ -174,6 +182,11 @@ export class RevisionKeyring implements RevisionKeys {
 
   async current(): Promise<RevisionKey> {
     const loaded = this.#fresh() ?? await this.#load();
+    return lookUp(loaded.keys, loaded.current);
+  }
+
+  async hashingKey(): Promise<RevisionKey> {
+    const loaded = this.#loaded ?? await this.#load();
     return lookUp(loaded.keys, loaded.current);
   }
 
