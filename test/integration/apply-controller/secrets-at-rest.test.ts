@@ -3,8 +3,11 @@
 // ConfigMap records revisions in which neither value appears — not in clear,
 // not in base64, not inside gzip — nor in the Package's status (whose values
 // hash is keyed); a pin still restores both with the Secret and the source
-// changed; the revision key rotates, and a key removed too early is named.
+// changed; the revision key rotates, and a key removed too early is named;
+// the apiserver's 422 echoing a Secret-sourced value reaches no status, Event
+// or log line.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import anyTest from 'ava';
 import { stringify } from 'yaml';
@@ -25,14 +28,16 @@ const label = runLabel();
 // The revision key of this file's controller lives in a namespace of its own, so rotating it touches no other test.
 const keyNamespace = `trellis-keys-${label.value}`;
 let bed: PackageTestBed | undefined;
+let logFile = '';
 
 test.before(async () => {
   const cluster = await useCluster();
   const publisher = await ArtifactPublisher.start();
   // Read the key Secret on every use: a rotation is seen at once, without waiting for a refresh.
   const revisionKeys = new RevisionKeyring({ client: adminClient(cluster), namespace: keyNamespace, refreshMs: 0 });
-  const { packages } = await startPackageController(cluster, label.selector, { revisionKeys });
-  bed = { publisher, packages };
+  const started = await startPackageController(cluster, label.selector, { revisionKeys });
+  bed = { publisher, packages: started.packages };
+  logFile = started.logFile;
 });
 
 test.after.always(async () => {
@@ -199,4 +204,35 @@ test.serial('the revision key rotates: new revisions use the new key, old ones s
   const refused = await waitForPackage(client, ns, 'app', (p) => conditionOf(p, 'Ready')?.reason === 'RevisionKeyMissing');
   t.regex(conditionOf(refused, 'Ready')?.message ?? '', new RegExp(`revision key "${oldId}" is not in the ${REVISION_KEY_SECRET} Secret`));
   t.is(((await getObject(client, 'v1', 'ConfigMap', ns, 'cfg')) as Data | undefined)?.data?.v, 'two', 'nothing was applied');
+});
+
+test.serial('an apply the apiserver refuses for a Secret-sourced value shows the field and the reason, never the value', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  // Not a valid label value (spaces): the apiserver answers 422 and quotes it.
+  const leaked = `pw echoed ${randomBytes(8).toString('hex')}`;
+  await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { 'values.yaml': `tier: ${leaked}\n` } });
+  const labelled = stringify({
+    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'echo', version: '1.0.0',
+    values: {
+      schema: { type: 'object', properties: { tier: { type: 'string', default: 'web' } } },
+      placements: [{ value: '/tier', file: 'app.yaml', object: { kind: 'ConfigMap', name: 'cfg' }, path: '/metadata/labels/tier', template: '${value}' }],
+    },
+  });
+  const v1 = await bed?.publisher.publish(ns, 'src', { 'package.yaml': labelled, 'manifests/app.yaml': [configMap('cfg', { a: '1' })] });
+  if (!v1) return t.fail('no test bed');
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, valuesFrom: [{ kind: 'Secret', name: 'creds' }] });
+  const failed = await waitForPackage(client, ns, 'app', (p) => conditionOf(p, 'ApplyFailed')?.status === 'True');
+  const message = conditionOf(failed, 'ApplyFailed')?.message ?? '';
+  t.regex(message, /metadata\.labels: Invalid value: \[REDACTED\]/, 'the field and the refusal stay');
+  t.false(JSON.stringify(failed.status).includes(leaked));
+  const events = await eventsAbout(client, ns, 'app');
+  t.true(events.some((e) => e.type === 'Warning'), JSON.stringify(events));
+  t.false(JSON.stringify(events).includes(leaked));
+  const records = (await storedRecords(client, ns)).flatMap((r) => decodedTexts(r));
+  t.false(records.some((text) => text.includes(leaked)), 'nor the failed revision');
+  t.false((await readFile(logFile, 'utf8').catch(() => '')).includes(leaked), 'nor the controller log');
 });
