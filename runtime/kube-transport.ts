@@ -135,8 +135,8 @@ export interface TransportRequest {
   readonly contentType?: string;
   /** Counted as a dry run. */
   readonly dryRun?: boolean;
-  /** Extra headers (impersonation; a list is sent as one header line per value). */
-  readonly headers?: Readonly<Record<string, string | readonly string[]>>;
+  /** Extra headers (impersonation). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
 }
 
@@ -252,9 +252,8 @@ export class KubeTransport {
     // Per attempt, not per request: an exec plugin or a projected token may rotate during a long throttle.
     const opts: RequestOptions = { headers: {} };
     await this.kubeConfig.applyToHTTPSOptions(opts);
-    const extra = Object.entries(req.headers ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : [...v]] as const);
-    const headers: Record<string, string | string[]> = {
-      ...(opts.headers as Record<string, string>), ...Object.fromEntries(extra),
+    const headers: Record<string, string> = {
+      ...(opts.headers as Record<string, string>), ...req.headers,
       accept: 'application/json', 'user-agent': this.#userAgent,
     };
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);

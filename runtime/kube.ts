@@ -95,15 +95,6 @@ const PATCH_CONTENT_TYPES: Record<PatchType | 'apply', string> = {
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-/**
- * The groups of a service account of `namespace`, as the apiserver's token
- * authenticator gives them: every account, the accounts of the namespace, and
- * every authenticated user.
- */
-export function serviceAccountGroups(namespace: string): string[] {
-  return ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'];
-}
-
 /** A Kubernetes client for any kind, with named options. Cheap to {@link KubeClient.impersonate}. */
 export class KubeClient {
   /** The transport (rate limiter, request counter) shared with impersonating clients. */
@@ -111,7 +102,7 @@ export class KubeClient {
   /** The user this client impersonates, if any. */
   readonly impersonating: string | undefined;
   private readonly discovery: ResourceDiscovery;
-  private readonly headers: Readonly<Record<string, string | readonly string[]>>;
+  private readonly headers: Readonly<Record<string, string>>;
 
   constructor(kubeConfig: KubeConfig, options: KubeClientOptions = {}) {
     this.transport = new KubeTransport(kubeConfig, {
@@ -132,12 +123,13 @@ export class KubeClient {
   }
 
   /**
-   * A client that acts as `system:serviceaccount:<namespace>:<serviceAccount>`
-   * with the groups the apiserver gives a service account's own token
-   * ({@link serviceAccountGroups}), so RoleBindings to those groups apply too.
+   * A client that acts as `system:serviceaccount:<namespace>:<serviceAccount>`.
    * It shares this client's connections, rate limit, discovery cache and request
-   * count. Impersonating a user without naming groups would leave them out: the
-   * apiserver only adds `system:authenticated`.
+   * count. No `Impersonate-Group` is sent on purpose: for a service-account user
+   * the apiserver adds the account's groups itself (`system:serviceaccounts`,
+   * `system:serviceaccounts:<namespace>`, `system:authenticated`), so RoleBindings
+   * to those groups apply, while naming groups would need `impersonate` on
+   * `groups`, a right the apply controller does not hold.
    */
   impersonate(namespace: string, serviceAccount: string): KubeClient {
     if (!DNS_LABEL.test(namespace)) throw new Error(`invalid namespace "${namespace}"`);
@@ -145,8 +137,7 @@ export class KubeClient {
     const user = `system:serviceaccount:${namespace}:${serviceAccount}`;
     const copy = Object.create(KubeClient.prototype) as KubeClient;
     return Object.assign(copy, {
-      transport: this.transport, discovery: this.discovery, impersonating: user,
-      headers: { 'impersonate-user': user, 'impersonate-group': serviceAccountGroups(namespace) },
+      transport: this.transport, discovery: this.discovery, impersonating: user, headers: { 'impersonate-user': user },
     });
   }
 

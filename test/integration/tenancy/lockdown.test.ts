@@ -138,7 +138,8 @@ test('--default-service-account applies a Package without an account as that acc
   t.true(message.includes(`system:serviceaccount:${a}:tenant-default`), message);
   t.is(await getObject(client, 'v1', 'ConfigMap', a, 'mine'), undefined, 'nothing was written as the controller itself');
 
-  // Bound to the namespace's service-account group, not to the account by name.
+  // Bound to the namespace's service-account group, not to the account by name: the apiserver gives an
+  // impersonated account its groups (the controller sends none, it may not impersonate groups).
   await grantConfigMaps(client, a, 'all-accounts', { kind: 'Group', name: `system:serviceaccounts:${a}` });
   await waitForPackage(client, a, 'pkg', (p) => isReadyAt(p, artifact.revision));
   t.truthy(await getObject(client, 'v1', 'ConfigMap', a, 'mine'));
