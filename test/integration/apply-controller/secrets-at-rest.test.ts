@@ -221,7 +221,8 @@ test.serial('an apply the apiserver refuses for a Secret-sourced value shows the
       placements: [{ value: '/tier', file: 'app.yaml', object: { kind: 'ConfigMap', name: 'cfg' }, path: '/metadata/labels/tier', template: '${value}' }],
     },
   });
-  const v1 = await bed?.publisher.publish(ns, 'src', { 'package.yaml': labelled, 'manifests/app.yaml': [configMap('cfg', { a: '1' })] });
+  const cfg = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', labels: { tier: 'placeholder' } }, data: { a: '1' } };
+  const v1 = await bed?.publisher.publish(ns, 'src', { 'package.yaml': labelled, 'manifests/app.yaml': [cfg] });
   if (!v1) return t.fail('no test bed');
   await createSource(client, ns, 'src', v1);
   await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, valuesFrom: [{ kind: 'Secret', name: 'creds' }] });
