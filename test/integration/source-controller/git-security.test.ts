@@ -1,4 +1,4 @@
-// The GitRepository reconciler's security behaviour, in-process against the real
+// The source reconcilers' security behaviour (mostly GitRepository's), in-process against the real
 // apiserver and the real Git server: SSRF URLs refused with a clear condition,
 // a server's secret-looking body never in the status or the Events, a Git bomb
 // refused with the previous artifact kept, signed commits (real gpg keys)
@@ -8,7 +8,7 @@ import anyTest from 'ava';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGpgKey, pushCommit, rawRepo } from '../../../hack/git-fixtures.ts';
-import type { GitRepository } from '../../../source-controller/api.ts';
+import type { GitRepository, OCIRepository } from '../../../source-controller/api.ts';
 import { HostPolicy } from '../../../source-controller/net/host-policy.ts';
 import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { useGitServer, withServers } from '../../support/servers.ts';
@@ -28,6 +28,15 @@ test('a GitRepository at the cloud metadata address: FetchFailed HostDenied, no 
   const obj = await h.get<GitRepository>('GitRepository', 'metadata');
   t.is(conditionOf(obj, 'FetchFailed')?.reason, 'HostDenied');
   t.regex(conditionOf(obj, 'Ready')?.message ?? '', /source host policy refuses 169\.254\.169\.254/);
+  t.is(obj?.status?.artifact, undefined);
+});
+
+test('an OCIRepository at the cloud metadata address: FetchFailed HostDenied, no artifact', async (t) => {
+  const h = await useSourceHarness(t);
+  await h.createOci('metadata', { url: 'oci://169.254.169.254/latest/meta-data', insecure: true, interval: '1m' });
+  t.like(await h.reconcile('OCIRepository', 'metadata'), { kind: 'waiting', reason: 'HostDenied' });
+  const obj = await h.get<OCIRepository>('OCIRepository', 'metadata');
+  t.is(conditionOf(obj, 'FetchFailed')?.reason, 'HostDenied');
   t.is(obj?.status?.artifact, undefined);
 });
 
