@@ -40,7 +40,7 @@ import { runSteps, type RunRecord } from './reconcile/steps.ts';
 import { readRevisionPhases } from './revisions/read.ts';
 import { listRevisions } from './revisions/store.ts';
 import { deleteObjects } from './ssa/delete.ts';
-import type { EngineMemory } from './reconcile/engine.ts';
+import { restoreContext, type EngineMemory } from './reconcile/engine.ts';
 import type { RevisionCache } from './revisions/cache.ts';
 import type { RevisionKeys } from './revisions/keys.ts';
 import { packageLabels } from './ssa/options.ts';
@@ -207,8 +207,10 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       // The latest revision records what the last attempt applied, even if its status never said so (a crash).
       const inventory = unionInventory(pkg.status?.inventory ?? [], await recordedInventory(pkg, log));
       const sa = pkg.spec.serviceAccountName ?? opts.defaultServiceAccount;
+      const engine = await restoreContext(opts.engine, `${namespace}/${pkg.metadata.name ?? ''}`, inventory);
       const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, {
         labels: packageLabels(pkg.metadata.name ?? '', namespace), ...(pkg.spec.crdDeletion ? { crdDeletion: pkg.spec.crdDeletion } : {}),
+        ...(engine ? { cache: engine.cache } : {}),
       });
       if (result.failures.length > 0) {
         const message = `could not delete ${result.failures.length} object(s): ${result.failures.map((f) => `${f.subject}: ${f.message}`).join('; ')}`;

@@ -15,6 +15,7 @@ import { diffObjects, type ObjectDiff } from '../ssa/diff.ts';
 import { ApplyError, HealthCheckError, type UnhealthyObject } from '../ssa/errors.ts';
 import { targetOf } from '../ssa/objects.ts';
 import type { CrdDeletion, EngineContext } from '../ssa/options.ts';
+import type { LiveCache } from '../ssa/state.ts';
 import type { CollisionOptions } from '../ssa/ownership.ts';
 import type { InventoryEntry } from '../api.ts';
 import { unhealthyTargets, waitForHealthy } from '../ssa/wait.ts';
@@ -136,15 +137,27 @@ export async function applyPhases(client: KubeClient, phases: readonly PhaseObje
   return { changeSet };
 }
 
+/** Options of {@link pruneStale}. */
+export interface PruneOptions {
+  /** The Package's labels: only objects that still carry them are deleted. */
+  readonly labels: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal | undefined;
+  readonly crdDeletion?: CrdDeletion | undefined;
+  /** The managed-object cache: labels checked on the cached copy instead of a read per object. */
+  readonly cache?: LiveCache | undefined;
+}
+
 /**
  * Deletes the stale entries (given in apply order, deleted in reverse) that
  * still carry the Package's labels. Never rejects for one object: failures come
  * back for the caller to keep in the inventory.
  */
-export function pruneStale(client: KubeClient, stale: readonly InventoryEntry[], labels: Readonly<Record<string, string>>,
-  signal?: AbortSignal, crdDeletion?: CrdDeletion): Promise<DeleteResult> {
+export function pruneStale(client: KubeClient, stale: readonly InventoryEntry[], opts: PruneOptions): Promise<DeleteResult> {
   return deleteObjects(client, stale, {
-    labels, ...(signal === undefined ? {} : { signal }), ...(crdDeletion === undefined ? {} : { crdDeletion }),
+    labels: opts.labels,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    ...(opts.crdDeletion === undefined ? {} : { crdDeletion: opts.crdDeletion }),
+    ...(opts.cache === undefined ? {} : { cache: opts.cache }),
   });
 }
 

@@ -319,7 +319,9 @@ const pruneLeftovers: PackageStep = async (run) => {
   deps.signal?.throwIfAborted();
   const stale = staleEntries(need(run.managed, 'the managed objects'), inventory);
   if (stale.length === 0) return undefined;
-  const pruned = await pruneStale(deps.objectsClient, stale, labelsOf(pkg), deps.signal, pkg.spec.crdDeletion);
+  const pruned = await pruneStale(deps.objectsClient, stale, {
+    labels: labelsOf(pkg), signal: deps.signal, crdDeletion: pkg.spec.crdDeletion, cache: deps.engine?.cache,
+  });
   record.pruned = pruned.changeSet;
   for (const kept of pruned.kept) deps.log.info({ object: kept.subject, reason: kept.reason }, 'kept instead of pruned');
   if (pruned.failures.length === 0) return undefined;

@@ -103,7 +103,7 @@ export async function restoreRevision(objectsClient: KubeClient, rev: PackageRev
   if (!settings.prune) return { applied: outcome.changeSet, inventory: unionInventory(inventory, opts.managed) };
   const stale = staleEntries(opts.managed, inventory);
   if (stale.length === 0) return { applied: outcome.changeSet, inventory };
-  const pruned = await pruneStale(objectsClient, stale, opts.labels, opts.signal);
+  const pruned = await pruneStale(objectsClient, stale, { labels: opts.labels, signal: opts.signal, cache: opts.engine?.cache });
   if (pruned.failures.length === 0) return { applied: outcome.changeSet, pruned: pruned.changeSet, inventory };
   const survivors = new Set(pruned.failures.map((f) => f.id));
   const list = pruned.failures.map((f) => `${f.subject}: ${f.message}`).join('; ');

@@ -106,8 +106,10 @@ function carriesLabels(obj: ClusterObject, labels: Readonly<Record<string, strin
 async function deleteOne(client: KubeClient, ref: ObjectRef, opts: ResolvedDeleteOptions): Promise<Outcome> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     let live: ClusterObject | undefined;
+    // First from the cache when it holds the object: the precondition below catches a stale copy.
+    const cached = attempt === 1 ? opts.cache?.lookup(ref).object : undefined;
     try {
-      live = await client.get<ClusterObject>(ref);
+      live = cached ?? await client.get<ClusterObject>(ref);
     } catch (err) {
       if (err instanceof UnknownKindError) return { action: 'deleted' };
       throw err;

@@ -102,6 +102,8 @@ export interface DeleteObjectsOptions {
    * lacks the labels; `Always`: regardless; `Never`: CRDs are kept).
    */
   readonly crdDeletion?: CrdDeletion;
+  /** Live objects to check the labels on instead of reading each one (the managed-object cache). */
+  readonly cache?: LiveCache;
 }
 
 /** See {@link DeleteObjectsOptions.crdDeletion}. */
@@ -201,6 +203,7 @@ export interface ResolvedDeleteOptions {
   readonly concurrency: number;
   readonly signal: AbortSignal | undefined;
   readonly crdDeletion: CrdDeletion;
+  readonly cache: LiveCache | undefined;
 }
 
 /** Fills in the defaults; refuses an empty label set (it would match every object). */
@@ -214,5 +217,6 @@ export function resolveDeleteOptions(opts: DeleteObjectsOptions): ResolvedDelete
     concurrency: Math.floor(positive('concurrency', opts.concurrency ?? DEFAULT_DELETE_OPTIONS.concurrency)),
     signal: opts.signal,
     crdDeletion: opts.crdDeletion ?? 'IfUnused',
+    cache: opts.cache,
   };
 }

@@ -130,4 +130,15 @@ test('a reconcile without source, values or drift changes writes nothing and dow
   t.is(requests.count('apply') - appliesBeforeDrift, 1, 'the correction is one apply of the controller, for the one object (besides it: the Event)');
   t.is(apiDrift.writes - apiAfter.writes, 2, 'the apiserver counted the edit and the correction, nothing else');
   t.is(apiDrift.dryRuns - apiAfter.dryRuns, 0, 'and no dry run');
+
+  // Uninstall checks the labels on the cached copies: each object costs its delete, not a read first.
+  await settle(500);
+  const getsBefore = requests.count('get');
+  const deletesBefore = requests.count('delete');
+  await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'quiet' });
+  await eventually(async () => (await getPackage(client, ns, 'quiet')) === undefined, 30_000);
+  t.is(requests.count('delete') - deletesBefore, 5, 'one delete per object (the CRD, two Gizmos, the ConfigMap, the Deployment)');
+  // Reads besides: the Package (twice: the uninstall and the reconcile that finds it gone) and the revision key.
+  const gets = requests.count('get') - getsBefore;
+  t.true(gets <= 3, `no read per object (five would add five gets), got ${gets} gets`);
 });
