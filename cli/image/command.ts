@@ -5,9 +5,11 @@
  * and the image digest on stdout, and pushes it (with its SBOM as a referrer)
  * and/or writes it as an OCI image layout.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadCredentials } from '../../packages-cdk8s/build/credentials.ts';
@@ -61,18 +63,36 @@ export function describeImage(image: BuiltImage): string[] {
   ];
 }
 
+/** Raised when the command runs where it cannot build: outside a checkout, or as a single executable without `--node`. */
+export class ImageBuildSetupError extends Error {
+  override readonly name = 'ImageBuildSetupError';
+}
+
+/** The checkout and the Node binary to build from, checked. */
+function buildInputs(opts: ImageBuildOptions): { root: string; nodeBinary: string } {
+  const root = resolve(opts.root ?? projectRoot());
+  for (const needed of ['package.json', 'package-lock.json', 'apply-controller/main.ts', 'source-controller/main.ts']) {
+    if (!existsSync(resolve(root, needed))) {
+      throw new ImageBuildSetupError(`${root} is not a Trellis checkout (no ${needed}): the image is built from the sources; pass --root`);
+    }
+  }
+  // A single-file trellis is a Node binary with the CLI injected: as the image's `node` it would run the CLI.
+  if (opts.node === undefined && isSea()) {
+    throw new ImageBuildSetupError('this trellis is a single executable, not a plain Node binary: pass --node /path/to/node (Node 24)');
+  }
+  return { root, nodeBinary: opts.node ?? process.execPath };
+}
+
 /** Runs `trellis image build`. */
 export async function runImageBuild(opts: ImageBuildOptions, stdout: { write(text: string): unknown } = process.stdout,
   stderr: { write(text: string): unknown } = process.stderr): Promise<ImageBuildResult> {
   const say = (line: string): void => { stderr.write(`${line}\n`); };
   const reference = opts.push !== undefined ? parseReference(opts.push) : undefined;
   if (reference !== undefined && reference.tag === undefined) throw new Error(`--push ${opts.push}: give a tag (oci://HOST/REPO:TAG)`);
+  const inputs = buildInputs(opts);
   const work = await mkdtemp(resolve(tmpdir(), 'trellis-image-'));
   try {
-    const image = await buildImage({
-      root: opts.root ?? projectRoot(), nodeBinary: opts.node ?? process.execPath, debCache: opts.debCache ?? defaultDebCache(),
-      workDir: work, log: say,
-    });
+    const image = await buildImage({ ...inputs, debCache: opts.debCache ?? defaultDebCache(), workDir: work, log: say });
     for (const line of describeImage(image)) say(line);
     if (opts.output !== undefined) {
       await writeImageLayout(resolve(opts.output), image, reference?.tag ?? image.contents.app.version);
