@@ -133,6 +133,22 @@ test('rotation: a new current key is used after the refresh, old keys still open
   await t.throwsAsync(keyring.byId('gone'), { instanceOf: RevisionKeyMissingError, message: /revision key "gone" is not in the trellis-revision-key Secret/ });
 });
 
+test('the key hashes are compared with is the one in memory: no read of the Secret, however old the copy', async (t) => {
+  const store = fakeSecrets();
+  let now = 0;
+  let reads = 0;
+  const counting = { ...store.client, get: <T extends KubeObject>(ref: ObjectRef) => { reads += 1; return store.client.get<T>(ref); } };
+  const keyring = new RevisionKeyring({ client: counting, namespace: 'ns', refreshMs: 60_000, now: () => now });
+  store.objects.set('Namespace//ns', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ns' } });
+  const first = await keyring.hashingKey();
+  t.is(reads, 1, 'read once when nothing is known');
+  now = 10 * 60_000;
+  t.is((await keyring.hashingKey()).id, first.id);
+  t.is(reads, 1);
+  await keyring.current();
+  t.is(reads, 2, 'a revision about to be written reads it again');
+});
+
 test('a key Secret without a usable current key is refused, never rewritten', (t) => {
   const data = (d: Record<string, string>): KubeObject & { data: Record<string, string> } => ({ apiVersion: 'v1', kind: 'Secret', metadata: {}, data: d });
   const b64 = (s: string | Buffer): string => Buffer.from(s).toString('base64');
