@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -219,10 +219,4 @@ export async function entriesFromTree(dir: string, opts: TreeOptions = {}): Prom
 /** A file entry whose content is `text`. */
 export function textEntry(path: string, text: string, mode = 0o644): LayerEntry {
   return { type: 'file', path, mode, source: { bytes: new TextEncoder().encode(text) } };
-}
-
-/** A file entry with the content of `file`, read now (for small files whose content the build also inspects). */
-export async function copiedEntry(path: string, file: string, mode?: number): Promise<LayerEntry> {
-  const bytes = await readFile(file);
-  return { type: 'file', path, mode: mode ?? ((await lstat(file)).mode & 0o7777), source: { bytes } };
 }
