@@ -134,7 +134,7 @@ export function compileExpression(source: string, result: ExpressionResult): Com
   } catch (err) {
     throw new InvalidExpressionError(`not a CEL expression: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const problem = shapeProblem(parsed.expr as unknown as ExprNode, new Set([OBJECT_VARIABLE]), 0);
+  const problem = shapeProblem(parsed.expr, new Set([OBJECT_VARIABLE]), 0);
   if (problem) throw new InvalidExpressionError(problem);
   const planned = plan(env, parsed);
   const compiled: CompiledExpression = { source, result, run: (bindings) => planned(bindings as Parameters<typeof planned>[0]) };
