@@ -41,6 +41,8 @@ import { readRevisionPhases } from './revisions/read.ts';
 import { listRevisions } from './revisions/store.ts';
 import { deleteObjects } from './ssa/delete.ts';
 import { restoreContext, type EngineMemory } from './reconcile/engine.ts';
+import type { OwnWrites } from './reconcile/own-writes.ts';
+import type { ObjectReads } from './reconcile/source.ts';
 import type { RevisionCache } from './revisions/cache.ts';
 import type { RevisionKeys } from './revisions/keys.ts';
 import { packageLabels } from './ssa/options.ts';
@@ -73,6 +75,10 @@ export interface PackageReconcilerOptions extends TenancyFlags {
   /** The keys PackageRevisions are sealed and signed with (revisions/keys.ts). */
   readonly revisionKeys: RevisionKeys;
   readonly logger?: Logger | undefined;
+  /** The controller's writes of Packages not seen back yet; with it a reconcile starts from the informer's copy. */
+  readonly ownWrites?: OwnWrites | undefined;
+  /** Reads of sources and dependencies (the controller's informers, falling back to the client); default the client. */
+  readonly reads?: ObjectReads | undefined;
 }
 
 function refOfPackage(namespace: string | undefined, name: string): ObjectRef {
@@ -95,16 +101,19 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
 
   return async (key: string, ctx: ReconcileContext<Package>): Promise<ReconcileResult | void> => {
     const ref = refOfPackage(ctx.namespace, ctx.name);
-    const pkg = await client.get<Package>(ref);
+    // The informer's copy, unless a write of ours has not come back through the watch yet: then a fresh read.
+    // (A copy: the reconcile changes its status as it goes, and the informer's object is shared.)
+    const pkg = ctx.cached !== undefined && opts.ownWrites?.settled(key) === true ? structuredClone(ctx.cached) : await client.get<Package>(ref);
     if (!pkg || !matchesLabelSelector(opts.watchLabelSelector, pkg.metadata.labels)) {
       retries.delete(key);
       return;
     }
     if (pkg.metadata.deletionTimestamp) return finalize(pkg, ref, ctx.log);
     if (!(pkg.metadata.finalizers ?? []).includes(PACKAGE_FINALIZER)) {
-      await client.patch(ref, {
+      const answer = await client.patch<Package>(ref, {
         metadata: { finalizers: [...(pkg.metadata.finalizers ?? []), PACKAGE_FINALIZER], resourceVersion: pkg.metadata.resourceVersion },
       });
+      opts.ownWrites?.wrote(key, answer.metadata.resourceVersion);
     }
     if (pkg.spec.suspend) {
       ctx.log.debug('suspended');
@@ -123,14 +132,14 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       if (retryingSameAttempt(written, pkg.metadata.generation, sourceRevision)) return;
       written = rolloutStartStatus(written, pkg.metadata.generation, revision.spec.revision, sourceRevision);
       const patch = mergePatch(pkg.status ?? {}, written);
-      if (patch !== undefined) await client.patchStatus(ref, patch);
+      if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
       pkg.status = written;
     };
     const before = pkg.status;
     try {
       settings = settingsOf(pkg, flags);
       outcome = await runSteps(pkg, {
-        client, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
+        client, reads: opts.reads, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
         settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
         key, engine: opts.engine, revisionCache: opts.revisionCache, signal: ctx.signal, revisionKeys: opts.revisionKeys,
       }, run);
@@ -156,7 +165,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       requestedAt: pkg.metadata.annotations?.[REQUESTED_AT_ANNOTATION],
     });
     const patch = mergePatch(written ?? {}, status);
-    if (patch !== undefined) await client.patchStatus(ref, patch);
+    if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
     opts.onInventory?.(key, status.inventory ?? []);
     opts.engine?.settle(key, outcome.kind === 'progressing');
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);

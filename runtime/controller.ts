@@ -11,7 +11,7 @@ import { Informer, type InformerOptions } from './informer.ts';
 import type { KubeClient } from './kube.ts';
 import { createLogger, objectLogger, type Logger } from './logging.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { objectKey, parseKey, type KubeObject } from './object.ts';
+import { objectKey, parseKey, type KubeObject, type ObjectRef } from './object.ts';
 import { contentChanged, specOrRequestChanged, type UpdatePredicate } from './predicates.ts';
 import { WorkQueue, type WorkQueueOptions } from './queue.ts';
 import { errorMessage } from './redact.ts';
@@ -138,6 +138,24 @@ export class Controller<T extends KubeObject = KubeObject> {
       this.#secondary.delete(informer as unknown as Informer);
       await informer.stop();
     };
+  }
+
+  /**
+   * What the controller's informers (primary and secondary) know of `ref`: the
+   * object (shared: copy it before changing it), or `known: false` when no
+   * synced informer covers it. An informer filtered by a label or field
+   * selector knows the objects it holds, not the absence of others.
+   */
+  lookup(ref: ObjectRef): { readonly known: boolean; readonly object?: KubeObject | undefined } {
+    for (const informer of [this.informer as unknown as Informer, ...this.#secondary]) {
+      const o = informer.options;
+      if (o.apiVersion !== ref.apiVersion || o.kind !== ref.kind || !informer.hasSynced) continue;
+      if (o.namespace !== undefined && o.namespace !== ref.namespace) continue;
+      const object = informer.get(ref.namespace ? `${ref.namespace}/${ref.name}` : ref.name);
+      if (object !== undefined) return { known: true, object };
+      if (o.labelSelector === undefined && o.fieldSelector === undefined) return { known: true, object: undefined };
+    }
+    return { known: false };
   }
 
   /** Queues a key for reconciliation (e.g. from a webhook or a timer). */

@@ -11,7 +11,7 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import type { ControllerMetrics } from '../../runtime/metrics.ts';
-import { objectKey, type KubeObject } from '../../runtime/object.ts';
+import { objectKey, type KubeObject, type ObjectRef } from '../../runtime/object.ts';
 import type { WorkQueueOptions } from '../../runtime/queue.ts';
 import type { SourceStatus } from '../../source-controller/api.ts';
 import { packageResource, type Package } from '../api.ts';
@@ -24,7 +24,8 @@ import { EngineMemory } from './engine.ts';
 import { RevisionCache } from '../revisions/cache.ts';
 import { RevisionKeyring, type RevisionKeys } from '../revisions/keys.ts';
 import { packageReconciler, type PackageReconcilerOptions } from '../package.ts';
-import { SOURCE_RESOURCES, sourceKeyOf } from './source.ts';
+import { OwnWrites } from './own-writes.ts';
+import { SOURCE_RESOURCES, sourceKeyOf, type ObjectReads } from './source.ts';
 
 /** Options of {@link createPackageController}. */
 export interface PackageControllerOptions extends Omit<PackageReconcilerOptions, 'client' | 'events' | 'artifacts' | 'onInventory' | 'driftSeenAt' | 'revisionKeys'> {
@@ -120,8 +121,18 @@ export function createPackageController(opts: PackageControllerOptions): Package
     return event.type !== 'update' || event.old === undefined || mayBeDrift(event.old, event.object);
   };
 
+  // Reconciles start from the informer's Package and read sources and dependencies from the informers (copies),
+  // so a wake-up costs no read; what the informers cannot answer is read from the apiserver.
+  const ownWrites = new OwnWrites();
+  const reads: ObjectReads = {
+    get: async <T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> => {
+      const hit = controller.lookup(ref);
+      if (!hit.known) return opts.client.get<T>(ref);
+      return hit.object === undefined ? undefined : structuredClone(hit.object) as T;
+    },
+  };
   const reconcile = packageReconciler({
-    ...opts, artifacts, driftSeenAt, engine, revisionCache, revisionKeys,
+    ...opts, artifacts, driftSeenAt, engine, revisionCache, revisionKeys, ownWrites, reads,
     onInventory: (key, inventory) => cache.retain(key, kindsOf(inventory)),
   });
 
@@ -166,7 +177,14 @@ export function createPackageController(opts: PackageControllerOptions): Package
   });
 
   // A deleted Package's kinds and memory are released.
-  controller.informer.on({ delete: (pkg) => engine.forget(objectKey(pkg)) });
+  controller.informer.on({
+    add: (pkg) => ownWrites.seen(objectKey(pkg), pkg.metadata.resourceVersion),
+    update: (_old, pkg) => ownWrites.seen(objectKey(pkg), pkg.metadata.resourceVersion),
+    delete: (pkg) => {
+      engine.forget(objectKey(pkg));
+      ownWrites.forget(objectKey(pkg));
+    },
+  });
 
   return {
     controller,

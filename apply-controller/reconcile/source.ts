@@ -28,6 +28,9 @@ export const SOURCE_RESOURCES = {
 
 type Source = GitRepository | OCIRepository;
 
+/** What reading a source or a dependency takes: the client, or the controller's informers in front of it. */
+export type ObjectReads = Pick<KubeClient, 'get'>;
+
 /** `namespace/name` of the source a Package references (its own namespace by default). */
 export function sourceKeyOf(pkg: Package): { kind: 'GitRepository' | 'OCIRepository'; namespace: string; name: string } {
   const ref = pkg.spec.sourceRef;
@@ -40,7 +43,7 @@ export function sourceKeyOf(pkg: Package): { kind: 'GitRepository' | 'OCIReposit
  * the source is even read), and (retrying) when the source does not exist or
  * has no artifact yet.
  */
-export async function resolveSource(client: KubeClient, pkg: Package, flags: TenancyFlags): Promise<ResolvedSource> {
+export async function resolveSource(client: ObjectReads, pkg: Package, flags: TenancyFlags): Promise<ResolvedSource> {
   const { kind, namespace, name } = sourceKeyOf(pkg);
   if (crossNamespaceRefsForbidden(flags) && namespace !== pkg.metadata.namespace) {
     throw new PackageFailure(undefined, 'CrossNamespaceRefNotAllowed',
@@ -74,7 +77,7 @@ function notReadyBecause(dep: Package, sourceRevision: string | undefined): stri
  * Resolves when every `dependsOn` Package is Ready at the latest revision of
  * its source; otherwise fails (retrying soon) naming the first one it waits for.
  */
-export async function checkDependencies(client: KubeClient, pkg: Package, flags: TenancyFlags): Promise<void> {
+export async function checkDependencies(client: ObjectReads, pkg: Package, flags: TenancyFlags): Promise<void> {
   const own = pkg.metadata.namespace ?? '';
   for (const ref of pkg.spec.dependsOn ?? []) {
     const namespace = ref.namespace ?? own;

@@ -48,7 +48,7 @@ import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale, type Pha
 import { readPackageBundle, type KindScopes } from './bundle.ts';
 import { PackageFailure, toPackageFailure } from './failure.ts';
 import type { PackageSettings, TenancyFlags } from './settings.ts';
-import { checkDependencies, resolveSource } from './source.ts';
+import { checkDependencies, resolveSource, type ObjectReads } from './source.ts';
 import { readyForGeneration, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { checkReach } from './reach.ts';
@@ -68,6 +68,8 @@ const HEALTH_RECHECK_MS = 10_000;
 export interface StepDeps {
   /** The controller's own client: sources, dependencies, values, revisions. */
   readonly client: KubeClient;
+  /** Reads of sources and dependencies from the controller's informers (default: the client). */
+  readonly reads?: ObjectReads | undefined;
   /** The client for the package's objects (impersonating the service account when there is one). */
   readonly objectsClient: KubeClient;
   readonly artifacts: ArtifactCache;
@@ -138,7 +140,7 @@ function need<T>(value: T | undefined, what: string): T {
 }
 
 const awaitDependencies: PackageStep = async ({ pkg, deps }) => {
-  await checkDependencies(deps.client, pkg, deps.flags);
+  await checkDependencies(deps.reads ?? deps.client, pkg, deps.flags);
   return undefined;
 };
 
@@ -160,7 +162,7 @@ const applyPin: PackageStep = async (run) => {
 };
 
 const resolveArtifact: PackageStep = async (run) => {
-  run.source = await resolveSource(run.deps.client, run.pkg, run.deps.flags);
+  run.source = await resolveSource(run.deps.reads ?? run.deps.client, run.pkg, run.deps.flags);
   run.record.attempted = { revision: run.source.artifact.revision };
   return undefined;
 };
