@@ -252,6 +252,7 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
     return;
   }
   const image = pulled;
+  t.false(existsSync(join(image.root, 'home', 'nonroot', '.kube')), 'no kubeconfig in the image: only the in-cluster configuration can work');
   const cluster = await useCluster();
   const ns = await testNamespace(t, cluster);
   const admin = new KubeClient(cluster.kubeConfig, { qps: 0 });
