@@ -5,9 +5,10 @@
  * clone of the branch, so a spec only names the files that change.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { GitServer } from './git-server.ts';
+import { ensureDebianTool } from './lib/system-tools.ts';
 
 /** One commit to make on a branch. */
 export interface CommitSpec {
@@ -27,12 +28,25 @@ export interface CommitSpec {
   readonly force?: boolean;
   /** Symbolic links to create: path -> link target. */
   readonly symlinks?: Readonly<Record<string, string>>;
-  /** Sign the commit (and annotated tags) with this OpenPGP key (see {@link createGpgKey}). */
-  readonly sign?: GpgKey;
+  /** Sign the commit (and annotated tags) with this key (see {@link createGpgKey}, {@link createSshKey}). */
+  readonly sign?: SigningKey;
+}
+
+/** A key that signs commits and tags. */
+export type SigningKey = GpgKey | SshKey;
+
+/** An SSH key pair for `gpg.format=ssh` signatures. */
+export interface SshKey {
+  readonly format: 'ssh';
+  /** The private key file (what `user.signingkey` names). */
+  readonly privateKeyFile: string;
+  /** The `ssh-ed25519 AAAA… comment` line, as a verify Secret holds it. */
+  readonly publicKey: string;
 }
 
 /** An OpenPGP key in its own GnuPG home, for signed commits and tags. */
 export interface GpgKey {
+  readonly format: 'openpgp';
   /** The GNUPGHOME holding the secret key. */
   readonly home: string;
   /** The key's fingerprint (what `-S` / `-u` take). */
@@ -61,7 +75,7 @@ export async function pushCommit(server: PushTarget, repo: string, spec: CommitS
   mkdirSync(target.workParent, { recursive: true });
   const work = mkdtempSync(join(target.workParent, 'push-'));
   const git = (args: readonly string[]): Promise<string> =>
-    runGit(args, work, spec.sign ? { ...target, env: { GNUPGHOME: spec.sign.home } } : target);
+    runGit(args, work, spec.sign?.format === 'openpgp' ? { ...target, env: { GNUPGHOME: spec.sign.home } } : target);
   try {
     await git(['init', '--quiet', `--initial-branch=${branch}`]);
     if (!spec.force) {
@@ -74,13 +88,13 @@ export async function pushCommit(server: PushTarget, repo: string, spec: CommitS
     }
     writeTree(work, spec);
     await git(['add', '--all']);
-    const signing = spec.sign ? ['-c', `gpg.program=gpg`, '-c', `user.signingkey=${spec.sign.fingerprint}`] : [];
+    const signing = signingConfig(spec.sign);
     await git([...AUTHOR, ...signing, 'commit', '--quiet', '--allow-empty', '--no-verify', ...(spec.sign ? ['-S'] : []),
       '-m', spec.message ?? 'test commit']);
     const sha = (await git(['rev-parse', 'HEAD'])).trim();
     const refspecs = [`HEAD:refs/heads/${branch}`];
     for (const tag of spec.tags ?? []) {
-      const kind = spec.annotatedTags ? (spec.sign ? ['-s', '-u', spec.sign.fingerprint] : ['-a']) : [];
+      const kind = spec.sign ? ['-s'] : ['-a'];
       await git(spec.annotatedTags ? [...AUTHOR, ...signing, 'tag', '--force', ...kind, '-m', tag, tag] : ['tag', '--force', tag]);
       refspecs.push(`+refs/tags/${tag}:refs/tags/${tag}`);
     }
@@ -90,6 +104,18 @@ export async function pushCommit(server: PushTarget, repo: string, spec: CommitS
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** The `-c` options that make git sign with `key`. */
+function signingConfig(key: SigningKey | undefined): string[] {
+  if (!key) return [];
+  if (key.format === 'ssh') {
+    const sshKeygen = ensureDebianTool('ssh-keygen', 'openssh-client', defaultLog);
+    return ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.program=${sshKeygen}`, '-c', `user.signingkey=${key.privateKeyFile}`];
+  }
+  return ['-c', `gpg.program=${ensureDebianTool('gpg', 'gnupg', defaultLog)}`, '-c', `user.signingkey=${key.fingerprint}`];
+}
+
+const defaultLog = (line: string): void => { process.stderr.write(`[trellis] ${line}\n`); };
 
 interface ResolvedTarget {
   /** Clone/push URL (or path) of the repo, without credentials. */
@@ -191,8 +217,9 @@ function runGit(args: readonly string[], cwd: string, target: ResolvedTarget): P
 export async function createGpgKey(dir: string, uid = 'Trellis Test <test@trellis.invalid>'): Promise<GpgKey> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const home = mkdtempSync(join(dir, 'gnupg-'));
+  const binary = ensureDebianTool('gpg', 'gnupg', defaultLog);
   const gpg = (args: readonly string[]): Promise<string> => new Promise((resolve, reject) => {
-    execFile('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) =>
+    execFile(binary, ['--homedir', home, '--batch', '--no-tty', ...args], { maxBuffer: 1024 * 1024 }, (err, stdout, stderr) =>
       (err ? reject(new GitFixtureError(`gpg ${args[0] ?? ''} failed: ${stderr.trim()}`)) : resolve(stdout)));
   });
   await gpg(['--passphrase', '', '--quick-generate-key', uid, 'ed25519', 'sign', 'never']);
@@ -200,7 +227,19 @@ export async function createGpgKey(dir: string, uid = 'Trellis Test <test@trelli
   const fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(listing)?.[1];
   if (!fingerprint) throw new GitFixtureError('gpg made no key');
   const publicKey = await gpg(['--armor', '--export', fingerprint]);
-  return { home, fingerprint, publicKey };
+  return { format: 'openpgp', home, fingerprint, publicKey };
+}
+
+/** Makes a fresh Ed25519 SSH key pair (no passphrase) under `dir`, with the real `ssh-keygen`. */
+export async function createSshKey(dir: string, comment = 'trellis-test'): Promise<SshKey> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const privateKeyFile = join(mkdtempSync(join(dir, 'ssh-')), 'id_ed25519');
+  const sshKeygen = ensureDebianTool('ssh-keygen', 'openssh-client', defaultLog);
+  await new Promise<void>((resolve, reject) => {
+    execFile(sshKeygen, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', privateKeyFile], (err, _out, stderr) =>
+      (err ? reject(new GitFixtureError(`ssh-keygen failed: ${stderr.trim()}`)) : resolve()));
+  });
+  return { format: 'ssh', privateKeyFile, publicKey: readFileSync(`${privateKeyFile}.pub`, 'utf8').trim() };
 }
 
 /** One entry of a tree written byte for byte (see {@link pushRawTree}). */

@@ -105,9 +105,9 @@ export const gitRepositorySpecSchema = s.object({
   verify: s.object({
     mode: s.enum(['HEAD', 'Tag', 'TagAndHEAD'], {
       default: 'HEAD',
-      description: 'What must carry a good OpenPGP signature: the commit (`HEAD`), the annotated tag the ref names (`Tag`, with `ref.tag` or `ref.semver`), or both.',
+      description: 'What must carry a good OpenPGP or SSH signature: the commit (`HEAD`), the annotated tag the ref names (`Tag`, with `ref.tag` or `ref.semver`), or both.',
     }),
-    secretRef: secretRef('Secret whose values are armored OpenPGP public keys (any key name); a signature by any of them is accepted.'),
+    secretRef: secretRef('Secret whose values are armored OpenPGP public keys or SSH public key lines (any key name); a signature by any of them is accepted.'),
   }, { required: ['secretRef'], description: 'Verify the signature of the commit or tag before anything is stored: an unverified revision gets no artifact.' }),
   ignore: s.string({ description: 'Paths to leave out of the artifact, in .gitignore syntax (one pattern per line).' }),
   suspend,

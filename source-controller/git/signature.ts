@@ -10,12 +10,14 @@
  *   that starts a PGP signature is signed.
  *
  * Verification runs on the fetched objects before anything is checked out or
- * stored. Only OpenPGP signatures are understood; an SSH or X.509 signature is
- * "not signed with OpenPGP" here.
+ * stored. OpenPGP signatures are checked with `openpgp`, SSH signatures
+ * (`gpg.format=ssh`) with git/ssh-signature.ts; an X.509 signature counts as
+ * unsigned.
  */
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
 import * as openpgp from 'openpgp';
+import { BEGIN_SSH, parseSshPublicKeys, verifySshSignature, type SshPublicKey } from './ssh-signature.ts';
 
 /** Which objects must carry a good signature (Flux's `verify.mode`). */
 export type VerifyMode = 'HEAD' | 'Tag' | 'TagAndHEAD';
@@ -74,40 +76,61 @@ export function splitCommitSignature(raw: Buffer): SignedPayload {
 export function splitTagSignature(raw: Buffer): SignedPayload {
   const text = raw.toString('latin1');
   let start = -1;
-  for (let at = text.indexOf(BEGIN_PGP); at !== -1; at = text.indexOf(BEGIN_PGP, at + 1)) {
-    if (at === 0 || text[at - 1] === '\n') start = at;
+  for (const marker of [BEGIN_PGP, BEGIN_SSH]) {
+    for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + 1)) {
+      if ((at === 0 || text[at - 1] === '\n') && at > start) start = at;
+    }
   }
   if (start === -1) return { payload: raw, signature: undefined };
   return { payload: Buffer.from(text.slice(0, start), 'latin1'), signature: text.slice(start) };
 }
 
-/**
- * Reads every armored public key in `data` (a Secret's values: each may hold
- * one or more keys). Throws {@link SignatureError} `InvalidKeys` when none is found.
- */
-export async function readPublicKeys(data: Iterable<readonly [string, string]>, where: string): Promise<openpgp.PublicKey[]> {
-  const keys: openpgp.PublicKey[] = [];
-  for (const [name, value] of data) {
-    if (!value.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) continue;
-    try {
-      const read = await openpgp.readKeys({ armoredKeys: value });
-      keys.push(...read.map((k) => k.toPublic()));
-    } catch {
-      throw new SignatureError('InvalidKeys', `${where}: ${JSON.stringify(name)} is not a readable OpenPGP public key`);
-    }
-  }
-  if (keys.length === 0) throw new SignatureError('InvalidKeys', `${where} holds no armored OpenPGP public key`);
-  return keys;
+/** The keys a verification trusts. */
+export interface TrustedKeys {
+  readonly pgp: readonly openpgp.PublicKey[];
+  readonly ssh: readonly SshPublicKey[];
 }
 
-async function verifyPayload(signed: SignedPayload, keys: readonly openpgp.PublicKey[], what: string): Promise<string> {
-  if (signed.signature === undefined || !signed.signature.startsWith(BEGIN_PGP)) {
-    throw new SignatureError('Unsigned', `${what} has no OpenPGP signature`);
+/**
+ * Reads the trusted keys in `data` (a Secret's values): armored OpenPGP public
+ * key blocks (one or more per value) and SSH public keys (`ssh-ed25519 AAAA…`
+ * lines, as in `authorized_keys`). Throws {@link SignatureError} `InvalidKeys`
+ * for a value that cannot be read, or when no key is found.
+ */
+export async function readPublicKeys(data: Iterable<readonly [string, string]>, where: string): Promise<TrustedKeys> {
+  const pgp: openpgp.PublicKey[] = [];
+  const ssh: SshPublicKey[] = [];
+  for (const [name, value] of data) {
+    try {
+      if (value.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
+        pgp.push(...(await openpgp.readKeys({ armoredKeys: value })).map((k) => k.toPublic()));
+      } else {
+        ssh.push(...parseSshPublicKeys(value));
+      }
+    } catch {
+      throw new SignatureError('InvalidKeys', `${where}: ${JSON.stringify(name)} is not a readable OpenPGP or SSH public key`);
+    }
+  }
+  if (pgp.length === 0 && ssh.length === 0) throw new SignatureError('InvalidKeys', `${where} holds no OpenPGP or SSH public key`);
+  return { pgp, ssh };
+}
+
+async function verifyPayload(signed: SignedPayload, keys: TrustedKeys, what: string): Promise<string> {
+  const signature = signed.signature;
+  if (signature?.startsWith(BEGIN_SSH)) {
+    try {
+      return verifySshSignature(signature, signed.payload, keys.ssh);
+    } catch {
+      throw new SignatureError('InvalidSignature', `the SSH signature of ${what} does not verify with any of the trusted keys`);
+    }
+  }
+  if (signature === undefined || !signature.startsWith(BEGIN_PGP)) {
+    throw new SignatureError('Unsigned', `${what} has no OpenPGP or SSH signature`);
   }
   try {
-    const signature = await openpgp.readSignature({ armoredSignature: signed.signature });
     const message = await openpgp.createMessage({ binary: new Uint8Array(signed.payload) });
-    const result = await openpgp.verify({ message, signature, verificationKeys: [...keys], expectSigned: true, format: 'binary' });
+    const parsed = await openpgp.readSignature({ armoredSignature: signature });
+    const result = await openpgp.verify({ message, signature: parsed, verificationKeys: [...keys.pgp], expectSigned: true, format: 'binary' });
     const first = result.signatures[0];
     return first ? first.keyID.toHex() : '';
   } catch {
@@ -129,7 +152,7 @@ export interface VerifyTarget {
   /** The annotated tag object, when the ref named one. */
   readonly tag?: string | undefined;
   readonly mode: VerifyMode;
-  readonly keys: readonly openpgp.PublicKey[];
+  readonly keys: TrustedKeys;
 }
 
 /**

@@ -1,12 +1,12 @@
-// OpenPGP signatures of commits and annotated tags, made by the real git and
-// gpg with keys generated for the test and served by the real Git server,
+// OpenPGP and SSH signatures of commits and annotated tags, made by the real git,
+// gpg and ssh-keygen with keys generated for the test and served by the real Git server,
 // verified by the fetcher before anything is checked out.
 import anyTest from 'ava';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGpgKey, pushCommit, rawRepo, type GpgKey } from '../../../hack/git-fixtures.ts';
+import { createGpgKey, createSshKey, pushCommit, rawRepo, type GpgKey, type SigningKey } from '../../../hack/git-fixtures.ts';
 import { fetchTree, type FetchedObjects } from '../../../source-controller/git/fetch.ts';
 import {
   readPublicKeys, SignatureError, splitCommitSignature, verifySignatures, type VerifyMode,
@@ -27,7 +27,7 @@ const repoName = (prefix: string): string => `${prefix}-${process.pid}-${++count
 const dest = async (): Promise<string> => join(await mkdtemp(join(tmpdir(), 'trellis-sig-')), 'tree');
 
 /** A verify hook trusting `key`, as gitrepository.ts builds one. */
-async function verifier(key: GpgKey, mode: VerifyMode): Promise<(objects: FetchedObjects) => Promise<void>> {
+async function verifier(key: SigningKey, mode: VerifyMode): Promise<(objects: FetchedObjects) => Promise<void>> {
   const trusted = await readPublicKeys([['key.asc', key.publicKey]], 'test keys');
   return async (objects) => { await verifySignatures({ ...objects, mode, keys: trusted }); };
 }
@@ -69,7 +69,7 @@ test('Tag mode verifies the annotated tag object; a lightweight tag or an unsign
   const unsignedTag = await t.throwsAsync(fetchTree(url, { tag: 'v2.0.0' }, await dest(), { verify: await verifier(trusted, 'Tag') }),
     { instanceOf: SignatureError });
   t.is(unsignedTag?.reason, 'Unsigned');
-  t.regex(unsignedTag?.message ?? '', /tag object [0-9a-f]{40} has no OpenPGP signature/);
+  t.regex(unsignedTag?.message ?? '', /tag object [0-9a-f]{40} has no OpenPGP or SSH signature/);
   await pushCommit(server, repo, { files: { 'a.yaml': 'v: 3\n' }, tags: ['v3.0.0'], sign: trusted });
   const light = await t.throwsAsync(fetchTree(url, { tag: 'v3.0.0' }, await dest(), { verify: await verifier(trusted, 'Tag') }),
     { instanceOf: SignatureError });
@@ -97,4 +97,26 @@ test('a commit whose signature was moved onto other content does not verify (the
 test('a Secret without an armored public key is refused', async (t) => {
   const err = await t.throwsAsync(readPublicKeys([['note', 'not a key']], 'Secret ns/keys'), { instanceOf: SignatureError });
   t.is(err?.reason, 'InvalidKeys');
+});
+
+test('SSH signatures (gpg.format=ssh): a trusted key verifies commit and tag; another key or a PGP-only Secret does not', async (t) => {
+  const { trusted: pgp } = await gpgKeys();
+  const ssh = await createSshKey(scratchDir('ssh'));
+  const stranger = await createSshKey(scratchDir('ssh'), 'stranger');
+  const server = await useGitServer();
+  const repo = repoName('sig-ssh');
+  const url = server.repoUrl(repo);
+  await pushCommit(server, repo, { files: { 'a.yaml': 'ssh: 1\n' }, tags: ['v1.0.0'], annotatedTags: true, sign: ssh });
+  const ok = await fetchTree(url, { tag: 'v1.0.0' }, await dest(), { verify: await verifier(ssh, 'TagAndHEAD') });
+  t.true(existsSync(join(ok.dir, 'a.yaml')));
+  const both = await readPublicKeys([['pgp.asc', pgp.publicKey], ['ssh.pub', `${stranger.publicKey}\n${ssh.publicKey}\n`]], 'test keys');
+  t.is(both.ssh.length, 2);
+  await t.notThrowsAsync(fetchTree(url, { branch: 'main' }, await dest(), {
+    verify: async (objects) => { await verifySignatures({ ...objects, mode: 'HEAD', keys: both }); },
+  }));
+  for (const key of [stranger, pgp]) {
+    const err = await t.throwsAsync(fetchTree(url, { branch: 'main' }, await dest(), { verify: await verifier(key, 'HEAD') }),
+      { instanceOf: SignatureError });
+    t.is(err?.reason, 'InvalidSignature', key.format);
+  }
 });
