@@ -6,6 +6,7 @@
  * shown as `***`, and so is every value that came from a Secret into another
  * kind (a `valuesFrom` Secret placed into a ConfigMap): {@link maskSecretValues}.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { UnknownKindError } from '../../runtime/discovery.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { isNotFound } from '../../runtime/kube-transport.ts';
@@ -167,19 +168,25 @@ function maskSecretsIn(value: unknown, secrets: readonly string[]): unknown {
   return value;
 }
 
+/** One change with the secrets masked; a field that now takes a secret shows no old value either (an older secret, most likely). */
+function maskChange(c: FieldChange, secrets: readonly string[]): FieldChange {
+  const to = 'to' in c ? maskSecretsIn(c.to, secrets) : undefined;
+  const takesSecret = 'to' in c && !isDeepStrictEqual(to, c.to);
+  return {
+    path: c.path, op: c.op,
+    ...('from' in c ? { from: takesSecret ? MASK : maskSecretsIn(c.from, secrets) } : {}),
+    ...('to' in c ? { to } : {}),
+  };
+}
+
 /**
  * The diffs with every Secret-sourced value masked, in every kind: `secrets`
  * are the values read from `valuesFrom` Secrets ({@link secretLeaves}), which
- * placements may have put into a ConfigMap, an annotation or an argument.
+ * placements may have put into a ConfigMap, an annotation or an argument. The
+ * old value of a field that takes a secret is masked whole: it is most likely
+ * the secret's previous value, which the current Secret no longer names.
  */
 export function maskSecretValues(diffs: readonly ObjectDiff[], secrets: readonly string[]): ObjectDiff[] {
   if (secrets.length === 0) return [...diffs];
-  return diffs.map((d) => ({
-    ...d,
-    changes: d.changes.map((c) => ({
-      path: c.path, op: c.op,
-      ...('from' in c ? { from: maskSecretsIn(c.from, secrets) } : {}),
-      ...('to' in c ? { to: maskSecretsIn(c.to, secrets) } : {}),
-    })),
-  }));
+  return diffs.map((d) => ({ ...d, changes: d.changes.map((c) => maskChange(c, secrets)) }));
 }

@@ -3,7 +3,8 @@
 // ConfigMap records revisions in which neither value appears — not in clear,
 // not in base64, not inside gzip — nor in the Package's status (whose values
 // hash is keyed); a pin still restores both with the Secret and the source
-// changed; the revision key rotates, and a key removed too early is named;
+// changed; `kubectl package diff` masks the Secret-sourced value in the ConfigMap;
+// the revision key rotates, and a key removed too early is named;
 // the apiserver's 422 echoing a Secret-sourced value reaches no status, Event
 // or log line.
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import anyTest from 'ava';
 import { stringify } from 'yaml';
 import { revisionSliceResource, packageRevisionResource, type PackageRevision } from '../../../apply-controller/api.ts';
+import { MASK, planPackage } from '../../../apply-controller/index.ts';
 import { resolveValues } from '../../../apply-controller/bundle/values.ts';
 import { RevisionKeyring, REVISION_KEY_SECRET } from '../../../apply-controller/revisions/keys.ts';
 import { listRevisions, REVISION_KEY_ANNOTATION } from '../../../apply-controller/revisions/index.ts';
@@ -145,6 +147,15 @@ test.serial('no revision byte and no status field holds a Secret value or a Secr
   const [first] = await listRevisions(client, ns, 'app');
   t.is(first?.spec.valuesHash, ready.status?.lastAttemptedValuesHash);
   t.not(first?.spec.valuesHash, resolved.valuesHash);
+
+  // kubectl package diff's plan: the valuesFrom value changing inside a ConfigMap shows as a change, never as a value.
+  const password2 = `pw-${randomBytes(12).toString('hex')}`;
+  await client.patch({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'creds' }, { stringData: { 'values.yaml': `dbPassword: ${password2}\n` } });
+  const plan = await planPackage(ready, { client, source: { artifact: v1 } });
+  const settings = plan.changes.find((d) => d.subject === `ConfigMap/${ns}/settings`);
+  t.deepEqual(settings?.changes.filter((c) => c.path === '/data/password'), [{ path: '/data/password', op: 'replace', from: MASK, to: MASK }]);
+  const shown = JSON.stringify(plan.changes);
+  for (const secret of [password, password2, token]) t.false(shown.includes(secret));
 
   // Both Secrets change, and the source moves on: revision 2 holds the new values.
   const token2 = `tok-${randomBytes(12).toString('hex')}`;
