@@ -34,7 +34,7 @@ import { KindScopes } from './reconcile/bundle.ts';
 import { toPackageFailure } from './reconcile/failure.ts';
 import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
 import { mergePatch } from '../runtime/merge-patch.ts';
-import { rolloutStartStatus, rolloutUnderWay, retryingSameAttempt, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
+import { correctionStartStatus, rolloutStartStatus, rolloutUnderWay, retryingSameAttempt, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
 import { guardRevisionSpecs } from './revisions/guard.ts';
 import { runSteps, type RunRecord } from './reconcile/steps.ts';
 import { readRevisionPhases } from './revisions/read.ts';
@@ -135,12 +135,18 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
       pkg.status = written;
     };
+    const onCorrectionStart = async (message: string): Promise<void> => {
+      written = correctionStartStatus(written, pkg.metadata.generation, message);
+      const patch = mergePatch(pkg.status ?? {}, written);
+      if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
+      pkg.status = written;
+    };
     const before = pkg.status;
     try {
       settings = settingsOf(pkg, flags);
       outcome = await runSteps(pkg, {
         client, reads: opts.reads, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
-        settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart,
+        settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart, onCorrectionStart,
         key, engine: opts.engine, revisionCache: opts.revisionCache, signal: ctx.signal, revisionKeys: opts.revisionKeys,
       }, run);
     } catch (err) {

@@ -129,6 +129,21 @@ export function rolloutStartStatus(previous: PackageStatus | undefined, generati
 }
 
 /**
+ * The status written before a drift correction that must re-create objects
+ * (deleted, or being deleted): Ready=False with reason `ObjectsMissing` and
+ * Reconciling=True, so the Package never claims Ready while part of its
+ * current revision is not in the cluster. A successful correction turns it
+ * back to Ready=True.
+ */
+export function correctionStartStatus(previous: PackageStatus | undefined, generation: number | undefined, message: string,
+  now?: Date): PackageStatus {
+  let conditions = removeCondition(previous?.conditions, ConditionType.Stalled);
+  conditions = setCondition(conditions, { type: ConditionType.Reconciling, status: 'True', reason: 'CorrectingDrift', message, observedGeneration: generation }, now);
+  conditions = setCondition(conditions, { type: ConditionType.Ready, status: 'False', reason: 'ObjectsMissing', message, observedGeneration: generation }, now);
+  return { ...previous, conditions };
+}
+
+/**
  * True when the status already says this rollout is under way (Reconciling for
  * this generation, naming this revision and source revision): the rollout-start
  * status need not be written again by a reconcile that comes back to it.

@@ -42,6 +42,8 @@ import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic
 import { applyPinned } from '../rollback/pin.ts';
 import { restoreRevision, restoreVerification } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
+import { targetOf } from '../ssa/objects.ts';
+import type { EngineContext } from '../ssa/options.ts';
 import type { CollisionOptions } from '../ssa/ownership.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale, type PhaseObjects } from './apply.ts';
@@ -93,6 +95,8 @@ export interface StepDeps {
    * not Available yet), so the status can say what is under way before it happens.
    */
   readonly onRolloutStart?: ((revision: PackageRevision, sourceRevision: string) => Promise<void>) | undefined;
+  /** Told before a drift correction re-creates objects of the current revision that are missing or being deleted. */
+  readonly onCorrectionStart?: ((message: string) => Promise<void>) | undefined;
 }
 
 /** What a reconcile learned and did, for the status and the Event. */
@@ -254,6 +258,13 @@ const applyRevision: PackageStep = async (run) => {
   const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision) ?? Date.now();
+  if (record.upToDate && engine && deps.onCorrectionStart) {
+    const missing = missingObjects(engine, content.phases);
+    if (missing.length > 0) {
+      const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, and ${missing.length - 5} more` : '');
+      await deps.onCorrectionStart(`${missing.length} object(s) of revision ${revision.spec.revision} are missing or being deleted (${shown}); re-creating them`);
+    }
+  }
   const outcome = await applyPhases(deps.objectsClient, content.phases, {
     labels: labelsOf(pkg), ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
@@ -300,6 +311,19 @@ const applyRevision: PackageStep = async (run) => {
   }
   throw back.failure;
 };
+
+/** The objects of the revision the cache knows to be absent or being deleted, as `Kind/namespace/name`. */
+function missingObjects(engine: EngineContext, phases: readonly PhaseObjects[]): string[] {
+  const missing: string[] = [];
+  for (const phase of phases) {
+    for (const o of phase.objects) {
+      const target = targetOf(o.object);
+      const found = engine.cache.lookup(target.ref);
+      if (found.known && (found.object === undefined || found.object.metadata?.deletionTimestamp)) missing.push(target.subject);
+    }
+  }
+  return missing;
+}
 
 /** Marks the revision Failed with the failure's condition; a retry that fails alike writes nothing (setCondition keeps the time). */
 async function markFailed(run: PackageRun, failure: PackageFailure): Promise<void> {

@@ -4,6 +4,7 @@
 // resources include someone else's and deletes one that holds only its own.
 import { randomBytes } from 'node:crypto';
 import anyTest from 'ava';
+import type { Package } from '../../../apply-controller/api.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
@@ -58,6 +59,15 @@ test('a CRD deleted behind the Package\'s back is re-created once the deletion e
   const before = await getObject(client, CRD_VERSION, 'CustomResourceDefinition', undefined, `widgets.${group}`);
   const oneBefore = await getObject(client, `${group}/v1`, 'Widget', ns, 'one');
 
+  // Every Ready condition the Package shows from now on.
+  const readySeen: string[] = [];
+  const abort = new AbortController();
+  t.teardown(() => abort.abort());
+  void client.watch<Package>({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns }, { signal: abort.signal }, (event) => {
+    const ready = conditionOf(event.object, 'Ready');
+    if (ready) readySeen.push(`${ready.status}:${ready.reason}`);
+  }).catch(() => undefined);
+
   // Deleted without waiting, as garbage collection does: the CRD terminates while its custom resources are cleaned up.
   await client.delete({ apiVersion: CRD_VERSION, kind: 'CustomResourceDefinition', name: `widgets.${group}` });
   const back = await eventually(async () => {
@@ -74,6 +84,8 @@ test('a CRD deleted behind the Package\'s back is re-created once the deletion e
   t.is((widgets.two as KubeObject & { spec?: { size?: number } }).spec?.size, 2);
   const pkg = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v1.revision));
   t.is(conditionOf(pkg, 'ApplyFailed'), undefined, 'no apply failed on the way');
+  t.true(readySeen.includes('False:ObjectsMissing'), `Ready was False while objects were missing: ${readySeen.join(' ')}`);
+  t.is(readySeen.at(-1), 'True:Succeeded', 'and True again once they were back');
   const events = await eventsAbout(client, ns, 'app');
   t.false(events.some((e) => e.type === 'Warning'), JSON.stringify(events.filter((e) => e.type === 'Warning')));
 });
