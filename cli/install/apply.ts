@@ -75,6 +75,36 @@ async function waitEstablished(client: KubeClient, crds: readonly InstallObject[
   }
 }
 
+/** The kinds an installation holds that an upgrade may leave behind (never CRDs nor the namespace: they hold data). */
+const PRUNABLE_KINDS: readonly (readonly [string, string, boolean])[] = [
+  ['v1', 'ServiceAccount', true], ['v1', 'Service', true], ['apps/v1', 'Deployment', true],
+  ['networking.k8s.io/v1', 'NetworkPolicy', true],
+  ['rbac.authorization.k8s.io/v1', 'Role', true], ['rbac.authorization.k8s.io/v1', 'RoleBinding', true],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole', false], ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false],
+];
+
+/** The labels only objects of the installation carry (`managed-by` tells them from other `part-of: trellis` objects). */
+export const INSTALL_SELECTOR = 'app.kubernetes.io/part-of=trellis,app.kubernetes.io/managed-by=trellis';
+
+/**
+ * Deletes what an older version installed and this one no longer has: objects
+ * with the installation's labels, of the kinds it holds, that it does not
+ * render. Returns them (`Kind ns/name`).
+ */
+export async function pruneStale(client: KubeClient, rendered: RenderedInstall): Promise<string[]> {
+  const wanted = new Set(rendered.objects.map(describeObject));
+  const pruned: string[] = [];
+  for (const [apiVersion, kind, namespaced] of PRUNABLE_KINDS) {
+    const list = await client.list({ apiVersion, kind, ...(namespaced ? { namespace: rendered.namespace } : {}) }, { labelSelector: INSTALL_SELECTOR });
+    for (const item of list.items) {
+      const o = { ...item, apiVersion, kind };
+      if (wanted.has(describeObject(o))) continue;
+      if (await client.delete(refOf(o))) pruned.push(describeObject(o));
+    }
+  }
+  return pruned;
+}
+
 /** `Kind ns/name action`, as install prints it. */
 export function describeAction(o: InstallObject, action: ApplyAction): string {
   return `${describeObject(o)} ${action}`;

@@ -70,10 +70,10 @@ export interface Right {
 
 /** What installing Trellis writes, so what the installer must be allowed. */
 export function installRights(namespace: string): Right[] {
-  const cluster = (group: string, resource: string): Right[] =>
-    ['create', 'patch', 'get'].map((verb) => ({ verb, group, resource }));
-  const inNs = (group: string, resource: string): Right[] =>
-    ['create', 'patch', 'get'].map((verb) => ({ verb, group, resource, namespace }));
+  // list and delete: an upgrade deletes what the older version had and this one has not.
+  const verbs = ['create', 'patch', 'get', 'list', 'delete'];
+  const cluster = (group: string, resource: string): Right[] => verbs.map((verb) => ({ verb, group, resource }));
+  const inNs = (group: string, resource: string): Right[] => verbs.map((verb) => ({ verb, group, resource, namespace }));
   return [
     ...cluster('apiextensions.k8s.io', 'customresourcedefinitions'),
     ...cluster('', 'namespaces'),

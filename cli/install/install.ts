@@ -13,7 +13,7 @@ import { parseDuration, timeoutOption } from '../package/args.ts';
 import { examples, processIO, runAction, target, type CommandIO } from '../package/context.ts';
 import { CliError } from '../package/errors.ts';
 import { renderObjects } from '../package/output.ts';
-import { applyInstall, describeAction } from './apply.ts';
+import { applyInstall, describeAction, pruneStale } from './apply.ts';
 import { checkKubernetesVersion, checkOwnRights, checkRequiredApis, installRights, type CheckResult } from './cluster-checks.ts';
 import { labelledForSelfPackage, renderInstall, SELF_PACKAGE, type RenderedInstall } from './render.ts';
 import { waitForRollout } from './rollout.ts';
@@ -65,6 +65,7 @@ export async function installTrellis(client: KubeClient, flags: InstallFlags, io
   }
   io.term.err(`installing Trellis (${rendered.image}) into namespace ${rendered.namespace}\n`);
   await applyInstall(client, rendered, { onApplied: (o, action) => io.term.out(`${describeAction(o, action)}\n`) });
+  for (const gone of await pruneStale(client, rendered)) io.term.out(`${gone} deleted (not in this version)\n`);
   if (flags.wait) {
     const states = await waitForRollout(client, rendered.namespace, flags.timeout ?? 300_000);
     io.term.out(`controllers ready: ${states.map((s) => `${s.name} ${s.message}`).join(', ')}\n`);

@@ -83,10 +83,17 @@ test.serial('install applies the whole package without a cluster-admin binding; 
   const older = structuredClone(current);
   delete older.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.drift;
   await pc!.admin.update(older);
+  // Something an older version installed and this one has not.
+  await pc!.admin.create({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole',
+    metadata: { name: 'trellis-retired-role', labels: { 'app.kubernetes.io/part-of': 'trellis', 'app.kubernetes.io/managed-by': 'trellis' } }, rules: [],
+  } as KubeObject);
   const upgrade = captureIO();
   await runInstall({ kubeconfig: kubeconfig(), image: 'registry.example/trellis:1.1.0' }, upgrade);
   t.regex(upgrade.term.stdout(), /Deployment trellis-system\/apply-controller configured/);
   t.regex(upgrade.term.stdout(), /CustomResourceDefinition packages\.apply\.trellis\.dev configured/);
+  t.regex(upgrade.term.stdout(), /ClusterRole trellis-retired-role deleted \(not in this version\)/);
+  t.notRegex(upgrade.term.stdout(), /ClusterRole trellis-apply-watch deleted/);
   const upgraded = await pc!.admin.get<Crd>(crdRef);
   t.truthy(upgraded?.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties.drift, 'the schema change is installed');
   const d = await pc!.admin.get<KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } }>(
