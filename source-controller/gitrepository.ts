@@ -100,7 +100,8 @@ function gitFetcher(repo: GitRepository, ref: GitRef, auth: GitCredentials | und
     async fetch(workDir, destFile) {
       const limits = ctx.limits;
       const tree = await fetchTree(url, resolved ?? ref, workDir, {
-        ...network, maxDownloadBytes: Math.min(limits.maxGitDownloadBytes, limits.maxDownloadBytes), verify,
+        ...network, maxDownloadBytes: Math.min(limits.maxGitDownloadBytes, limits.maxDownloadBytes),
+        maxInflatedBytes: limits.maxGitInflatedBytes, verify,
         checkoutLimits: { maxBytes: limits.maxExtractBytes, maxEntries: limits.maxEntries, maxDepth: limits.maxTreeDepth },
       });
       const packed = await packTree(tree.dir, destFile, { ignore: repo.spec.ignore });

@@ -63,6 +63,8 @@ export interface SourceControllerFlags {
   readonly maxFetchSize: number;
   /** Bytes one Git fetch may download (isomorphic-git holds the pack in memory). */
   readonly maxGitFetchSize: number;
+  /** Bytes the objects of one Git fetch may inflate to. */
+  readonly maxGitInflatedSize: number;
   /** Bytes of files a Git checkout or an unpacked OCI layer may hold. */
   readonly maxUnpackedSize: number;
   /** Entries a Git checkout or an unpacked OCI layer may hold. */
@@ -114,6 +116,8 @@ export function sourceControllerCommand(): Command {
     .option('--max-fetch-size <bytes>', 'bytes one fetch may download', positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxDownloadBytes)
     .option('--max-git-fetch-size <bytes>', 'bytes one Git fetch may download (held in memory while indexed; also capped by --max-fetch-size)',
       positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxGitDownloadBytes)
+    .option('--max-git-inflated-size <bytes>', 'bytes the objects of one Git fetch may inflate to (isomorphic-git holds them all in memory while indexing)',
+      positiveIntFlag, DEFAULT_SOURCE_LIMITS.maxGitInflatedBytes)
     .option('--max-unpacked-size <bytes>', 'bytes of files a Git checkout or an unpacked OCI layer may hold', positiveIntFlag,
       DEFAULT_SOURCE_LIMITS.maxExtractBytes)
     .option('--max-unpacked-entries <n>', 'files and folders a Git checkout or an unpacked OCI layer may hold', positiveIntFlag,
@@ -155,6 +159,7 @@ export function parseSourceControllerFlags(argv: readonly string[], env: NodeJS.
     logLevel: o.logLevel as Level,
     maxFetchSize: o.maxFetchSize as number,
     maxGitFetchSize: o.maxGitFetchSize as number,
+    maxGitInflatedSize: o.maxGitInflatedSize as number,
     maxUnpackedSize: o.maxUnpackedSize as number,
     maxUnpackedEntries: o.maxUnpackedEntries as number,
     maxTreeDepth: o.maxTreeDepth as number,
@@ -226,7 +231,8 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
     retention: flags.artifactRetention, namespace: flags.watchNamespace, labelSelector: flags.watchLabelSelector, concurrency: flags.concurrent,
     logger: log, metrics: manager.metrics, hostPolicy: sourceHostPolicy(flags, kubeConfig.getCurrentCluster()?.server, log),
     limits: {
-      maxDownloadBytes: flags.maxFetchSize, maxGitDownloadBytes: flags.maxGitFetchSize, maxExtractBytes: flags.maxUnpackedSize,
+      maxDownloadBytes: flags.maxFetchSize, maxGitDownloadBytes: flags.maxGitFetchSize, maxGitInflatedBytes: flags.maxGitInflatedSize,
+      maxExtractBytes: flags.maxUnpackedSize,
       maxEntries: flags.maxUnpackedEntries, maxTreeDepth: flags.maxTreeDepth,
     },
   };

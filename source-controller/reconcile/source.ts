@@ -30,6 +30,8 @@ export interface SourceLimits {
   readonly maxDownloadBytes: number;
   /** Bytes downloaded for one Git fetch (the pack, held in memory by isomorphic-git). */
   readonly maxGitDownloadBytes: number;
+  /** Bytes the objects of one Git fetch may inflate to (isomorphic-git holds them all while indexing). */
+  readonly maxGitInflatedBytes: number;
   /** Bytes of files an unpacked OCI layer or a Git checkout may hold. */
   readonly maxExtractBytes: number;
   /** Files and directories an unpacked OCI layer or a Git checkout may hold. */
@@ -40,10 +42,12 @@ export interface SourceLimits {
 
 /**
  * Default {@link SourceLimits}: 256 MiB downloaded from a registry, 64 MiB from
- * Git, 512 MiB unpacked, 20 000 entries, trees 64 levels deep.
+ * Git (inflating to at most 64 MiB), 512 MiB unpacked, 20 000 entries, trees 64
+ * levels deep.
  */
 export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
-  maxDownloadBytes: 256 * 1024 * 1024, maxGitDownloadBytes: 64 * 1024 * 1024, maxExtractBytes: 512 * 1024 * 1024,
+  maxDownloadBytes: 256 * 1024 * 1024, maxGitDownloadBytes: 64 * 1024 * 1024, maxGitInflatedBytes: 64 * 1024 * 1024,
+  maxExtractBytes: 512 * 1024 * 1024,
   maxEntries: 20_000, maxTreeDepth: 64,
 };
 
