@@ -1,12 +1,15 @@
 /**
  * `buildImage`: the image's layers, config, manifest and SBOM, written into a work
- * folder and described as blobs ready for a push or an OCI image layout. Times come
- * from SOURCE_DATE_EPOCH, or else the commit time of HEAD, so two builds of one
- * commit give one digest.
+ * folder and described as blobs ready for a push or an OCI image layout. Every
+ * layer entry has the same fixed mtime, so a layer's digest depends on its content
+ * alone and a new commit that leaves the runtime as it was re-pushes none of it; the
+ * image's creation time (config, annotation, SBOM) is SOURCE_DATE_EPOCH, or else
+ * the commit time of HEAD, so two builds of one commit give one digest.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ARCHIVE_MTIME } from '../../runtime/archive.ts';
 import { APP_DIR, NONROOT_UID, planImageContents, type ImageContents } from './contents.ts';
 import { writeLayer } from './layer.ts';
 import {
@@ -15,6 +18,12 @@ import {
 import { buildSpdxSbom } from './sbom.ts';
 
 const run = promisify(execFile);
+
+/**
+ * The mtime of every layer entry: 1980-01-01, as in Trellis's bundles. Not the commit
+ * time: that would change every layer with every commit and re-push the runtime.
+ */
+export const LAYER_MTIME = ARCHIVE_MTIME.getTime() / 1000;
 
 /** A blob of the built image: a file on disk (layers) or bytes (configs, manifests, the SBOM). */
 export type ImageBlob = OciDescriptor & ({ readonly file: string } | { readonly bytes: Uint8Array });
@@ -50,7 +59,7 @@ export interface BuildImageOptions {
   readonly debCache: string;
   /** Layers are written here (it must exist and stay until they are pushed or copied). */
   readonly workDir: string;
-  /** Seconds since the epoch for every timestamp; default {@link sourceDateEpoch}. */
+  /** Seconds since the epoch for the image's creation time; default {@link sourceDateEpoch}. */
   readonly epoch?: number;
   readonly log?: (line: string) => void;
 }
@@ -101,7 +110,7 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
   const layers: BuiltLayer[] = [];
   for (const [i, planned] of contents.layers.entries()) {
     log(`writing layer ${i + 1} (${planned.name}, ${planned.entries.length} entries)`);
-    const written = await writeLayer(planned.entries, join(opts.workDir, `layer-${i + 1}-${planned.name}.tar.gz`), { mtime: epoch });
+    const written = await writeLayer(planned.entries, join(opts.workDir, `layer-${i + 1}-${planned.name}.tar.gz`), { mtime: LAYER_MTIME });
     layers.push({
       name: planned.name, diffId: written.diffId, uncompressedSize: written.uncompressedSize, entries: written.entries,
       blob: { mediaType: MEDIA_TYPES.layer, digest: written.digest, size: written.size, file: written.file },

@@ -74,8 +74,9 @@ test.serial('trellis image build: reproducible, pushed with its SBOM, an app cha
   t.true(existsSync(join(layout, 'blobs', 'sha256', digest.slice(7))));
   t.deepEqual(again.image.layers.map((l) => l.name), ['debian', 'node', 'node_modules', 'app']);
 
-  // 3. An application change: only the app layer (and the config, and the new SBOM) is uploaded.
+  // 3. An application change in a later commit: only the app layer (and the config, and the new SBOM) is uploaded.
   appendFileSync(join(snapshot, 'source-controller', 'main.ts'), '\n// an application change\n');
+  process.env.SOURCE_DATE_EPOCH = String(Number(epoch) + 3600);
   const changed = await runImageBuild({ root: snapshot, push: `oci://${registry.host}/trellis/controllers:changed`, insecure: true }, sink, sink);
   const uploaded = new Set(changed.pushed?.blobs.filter((b) => b.uploaded).map((b) => b.digest));
   const [debian, node, modules, app] = changed.image.layers;
