@@ -29,7 +29,7 @@
 import { setCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import { APPLY_GROUP, APPLY_VERSION, type InventoryEntry, type Package, type PackageRevision } from '../api.ts';
+import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { combineHealthChecks } from '../health/checks.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
@@ -44,7 +44,6 @@ import { restoreRevision, restoreVerification } from '../rollback/restore.ts';
 import type { ChangeSet } from '../ssa/change-set.ts';
 import { targetOf } from '../ssa/objects.ts';
 import type { EngineContext } from '../ssa/options.ts';
-import type { CollisionOptions } from '../ssa/ownership.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { applyPhases, describeDrift, detectDrift, phasesOf, pruneStale, type PhaseObjects } from './apply.ts';
 import { readPackageBundle, type KindScopes } from './bundle.ts';
@@ -54,7 +53,8 @@ import { checkDependencies, resolveSource, type ObjectReads } from './source.ts'
 import { readyForGeneration, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { checkReach } from './reach.ts';
-import { restoreContext, type EngineMemory } from './engine.ts';
+import { HEALTH_RECHECK_MS, restoreContext, type EngineMemory } from './engine.ts';
+import { collisionOf } from './collision.ts';
 import { finishRevision } from './finish.ts';
 import type { ResolvedSource } from './source.ts';
 import type { InventoryEntry as Entry } from '../api.ts';
@@ -63,8 +63,6 @@ import type { Values } from '../bundle/values.ts';
 import type { ReadBundleSuccess } from '../bundle/read.ts';
 import type { RevisionPhase } from '../revisions/encode.ts';
 
-/** Longest sleep of a Package waiting for health: the cache normally wakes it much sooner. */
-const HEALTH_RECHECK_MS = 10_000;
 
 /** What the steps need besides the Package. */
 export interface StepDeps {
@@ -270,7 +268,7 @@ const applyRevision: PackageStep = async (run) => {
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(engine ? { engine, checkHealthOnce: true, startedAt } : {}),
-    collision: collisionOf(pkg, deps, managed),
+    collision: collisionOf(pkg, deps.client, managed),
     healthChecks: combineHealthChecks(settings.healthChecks, content.bundle.manifest?.healthChecks),
   });
   record.applied = outcome.changeSet;
@@ -410,15 +408,6 @@ function refuseEmpty(pkg: Package, content: RevisionContent, managed: readonly I
   if (content.phases.some((p) => p.objects.length > 0)) return;
   throw new PackageFailure('ArtifactFailed', 'EmptyRevision',
     `the revision has no objects and would prune all ${managed.length} the Package manages; set spec.allowEmpty to allow it`, 'stall');
-}
-
-/** Collision protection for the Package's applies (see ssa/ownership.ts). */
-function collisionOf(pkg: Package, deps: StepDeps, managed: readonly InventoryEntry[]): CollisionOptions {
-  return {
-    policy: pkg.spec.collisionProtection ?? 'Prevent',
-    managed: new Set(managed.map((e) => e.id)),
-    packageExists: async (namespace, name) => await deps.client.get({ apiVersion: `${APPLY_GROUP}/${APPLY_VERSION}`, kind: 'Package', namespace, name }) !== undefined,
-  };
 }
 
 /** The labels every object of the Package carries. */

@@ -10,7 +10,8 @@
  */
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import { PackageFailure, toPackageFailure } from '../reconcile/failure.ts';
-import { restoreContext } from '../reconcile/engine.ts';
+import { collisionOf } from '../reconcile/collision.ts';
+import { HEALTH_RECHECK_MS, restoreContext } from '../reconcile/engine.ts';
 import { finishRevision } from '../reconcile/finish.ts';
 import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
 import { readyForGeneration, type PackageOutcome } from '../reconcile/status.ts';
@@ -37,14 +38,31 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   run.currentRevision = number;
   if (!isCurrent) await deps.onRolloutStart?.(rev, `${rev.spec.source.revision} (pinned)`);
   const engine = await restoreContext(deps.engine, deps.key, managed);
+  const key = deps.key ?? `${namespace}/${name}`;
+  if (!run.upToDate && settings.wait) deps.engine?.expectHealth(key);
+  const startedAt = deps.engine?.rolloutStart(key, number) ?? Date.now();
   const result = await restoreRevision(deps.objectsClient, rev, {
-    ...(engine ? { engine } : {}),
+    ...(engine ? { engine, checkHealthOnce: { startedAt } } : {}),
     managed, labels: packageLabels(name, namespace), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
     recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
+    collision: collisionOf(pkg, deps.client, managed),
   });
   run.applied = result.applied;
   if (result.pruned) run.pruned = result.pruned;
   run.inventory = result.inventory;
+  if (result.pending) {
+    // Applied, not healthy yet: the worker is released; a change of one of the objects (or the deadline) brings it back.
+    if (previous?.currentRevision === undefined) delete run.currentRevision;
+    else run.currentRevision = previous.currentRevision;
+    const { unhealthy } = result.pending;
+    const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
+    const left = startedAt + settings.timeoutMs - Date.now();
+    return {
+      kind: 'progressing',
+      message: `Pinning to revision ${describeRevision(rev)}; waiting for ${unhealthy.length} object(s) of phase ${result.pending.phase} to become healthy: ${shown}`,
+      recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
+    };
+  }
   if (result.refused) {
     // Nothing was applied: the status keeps naming what the cluster runs.
     if (previous?.currentRevision === undefined) delete run.currentRevision;

@@ -13,7 +13,8 @@
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import { inventoryAfterFailure, staleEntries, unionInventory } from '../inventory.ts';
-import { applyPhases, pruneStale, type PhaseObjects } from '../reconcile/apply.ts';
+import { applyPhases, pruneStale, type PendingHealth, type PhaseObjects } from '../reconcile/apply.ts';
+import type { CollisionOptions } from '../ssa/ownership.ts';
 import { ConditionType } from '../../runtime/conditions.ts';
 import { errorMessage } from '../../runtime/redact.ts';
 import { BundleValidationError } from '../bundle/problems.ts';
@@ -60,6 +61,15 @@ export interface RestoreOptions {
   readonly engine?: EngineContext | undefined;
   /** Verification and validation before anything is applied (required: a restore never trusts a record). */
   readonly verify: RestoreVerification;
+  /** Collision protection, as for a fresh revision (see ssa/ownership.ts). */
+  readonly collision?: CollisionOptions | undefined;
+  /**
+   * Look at health once per phase instead of waiting: a phase not healthy yet
+   * ends the restore with `pending`, and the caller comes back later (a pin
+   * holds no worker while its objects become healthy). The timeout counts from
+   * `startedAt`.
+   */
+  readonly checkHealthOnce?: { readonly startedAt: number } | undefined;
 }
 
 /** What a restore did. `inventory` lists everything that may still exist; `error` is set when it stopped. */
@@ -70,6 +80,8 @@ export interface RestoreResult {
   readonly error?: unknown;
   /** The revision was refused (or could not be read) before anything was applied: the cluster still runs what it ran. */
   readonly refused?: boolean;
+  /** Applied, but a phase is not healthy yet (only with `checkHealthOnce`); nothing was pruned. */
+  readonly pending?: PendingHealth;
 }
 
 /**
@@ -95,7 +107,12 @@ export async function restoreRevision(objectsClient: KubeClient, rev: PackageRev
     ...(opts.engine ? { engine: opts.engine } : {}),
     // A revision records objects, not its bundle's checks: a restore is judged by the Package's own and the annotations.
     ...(settings.healthChecks ? { healthChecks: settings.healthChecks } : {}),
+    ...(opts.collision ? { collision: opts.collision } : {}),
+    ...(opts.checkHealthOnce && opts.engine ? { checkHealthOnce: true, startedAt: opts.checkHealthOnce.startedAt } : {}),
   });
+  if (outcome.pending) {
+    return { applied: outcome.changeSet, inventory: unionInventory(inventory, opts.managed), pending: outcome.pending };
+  }
   if (outcome.error !== undefined) {
     return { applied: outcome.changeSet, inventory: inventoryAfterFailure(opts.managed, inventory, outcome.changeSet), error: outcome.error };
   }

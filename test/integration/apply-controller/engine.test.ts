@@ -8,7 +8,7 @@ import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
   adminClient, ArtifactPublisher, configMap, createPackage, createSource, deployment, eventsAbout, getObject, getPackage, isReadyAt,
-  releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
+  patchSpec, releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
@@ -62,6 +62,34 @@ test('Packages waiting for health hold no worker: with one worker another Packag
     const still = await getPackage(client, ns, `bad${i}`);
     t.is(conditionOf(still!, 'Ready')?.status, 'Unknown', `bad${i} is still waiting`);
   }
+});
+
+test('a pin waiting for its objects to become healthy holds no worker either', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const label = runLabel();
+  const { packages } = await startPackageController(cluster, label.selector, { concurrency: 1 });
+  t.teardown(() => packages.stop());
+
+  // Revision 1 never becomes healthy; revision 2 (a ConfigMap) does.
+  const v1 = await publisher.publish(ns, 'src', { 'app.yaml': [deployment('stuck', 'nginx:fail')] });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '10m' });
+  await waitForPackage(client, ns, 'app', (p) => conditionOf(p, 'Reconciling')?.message?.includes('waiting for 1 object') === true);
+  const v2 = await publisher.publish(ns, 'src', { 'app.yaml': [configMap('cm', { k: 'v' })] });
+  await setArtifact(client, ns, 'src', v2);
+  await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v2.revision));
+
+  await patchSpec(client, ns, 'app', { rollback: { revision: 1 } });
+  const pinning = await waitForPackage(client, ns, 'app',
+    (p) => conditionOf(p, 'Reconciling')?.message?.startsWith('Pinning to revision 1') === true);
+  t.regex(conditionOf(pinning, 'Reconciling')?.message ?? '', /waiting for 1 object\(s\).*stuck/);
+  t.is(conditionOf(pinning, 'Ready')?.status, 'Unknown');
+  t.truthy(await getObject(client, 'apps/v1', 'Deployment', ns, 'stuck'), 'the pinned revision was applied');
+  t.true(await eventually(() => Promise.resolve(packages.controller.queue.inFlight === 0), 10_000, 10),
+    'no worker is held while the pinned revision becomes healthy');
 });
 
 test('a controller restarted on a warm cluster writes nothing and needs no dry run for what its cache can decide', async (t) => {
