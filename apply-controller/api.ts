@@ -58,6 +58,21 @@ export const INVENTORY_ID_PATTERN = '^[a-z0-9-]*_[^/]+_[a-z0-9.-]*_[A-Za-z0-9]+$
 
 const sourceKind = s.enum(['GitRepository', 'OCIRepository'], { description: 'Kind of the source.' });
 
+/** The declarative form of a health check expression: conditions and field equalities that must all hold. */
+function healthWhenSchema(description: string) {
+  return s.object({
+    conditions: s.array(s.object({
+      type: s.string({ minLength: 1, description: 'Condition type.' }),
+      status: s.string({ minLength: 1, description: 'Its status (`True`, `False`, `Unknown`).' }),
+      reason: s.string({ description: 'Its reason, when it matters.' }),
+    }, { required: ['type', 'status'] }), { maxItems: 16, description: 'Conditions of `status.conditions`.' }),
+    fields: s.array(s.object({
+      path: s.string({ minLength: 1, maxLength: 256, description: 'Dotted path, e.g. status.phase.' }),
+      equals: s.string({ maxLength: 256, description: 'The value, written out as text (`Ready`, `3`, `true`).' }),
+    }, { required: ['path', 'equals'] }), { maxItems: 16, description: 'Fields and the values they must have.' }),
+  }, { description });
+}
+
 /** `Package.spec`. */
 export const packageSpecSchema = s.object({
   sourceRef: s.object({
@@ -118,9 +133,11 @@ export const packageSpecSchema = s.object({
     kind: s.string({ minLength: 1, description: 'Kind of the objects.' }),
     name: s.string({ minLength: 1, description: 'Only the object of this name; absent: every object of the kind.' }),
     current: s.string({ minLength: 1, maxLength: 1024, description: 'CEL bool expression over `object`: the object is Current when it holds.' }),
+    currentWhen: healthWhenSchema('Instead of `current`: the object is Current when all of these hold.'),
     failed: s.string({ minLength: 1, maxLength: 1024, description: 'CEL bool expression over `object`, evaluated first: the object has Failed when it holds.' }),
+    failedWhen: healthWhenSchema('Instead of `failed`: the object has Failed when all of these hold.'),
     message: s.string({ minLength: 1, maxLength: 1024, description: 'CEL string expression over `object`: the message of the verdict.' }),
-  }, { required: ['kind', 'current'] }), {
+  }, { required: ['kind'] }), {
     maxItems: 64,
     description: 'User-defined health: the first check matching an object decides its health instead of the built-in rules; '
       + 'these override the bundle\'s own checks. An expression that cannot be evaluated (a missing field) means InProgress.',

@@ -122,18 +122,42 @@ const pointerSchema = { type: 'string', pattern: '^(/.*)?$' };
 
 const expressionSchema = { type: 'string', minLength: 1 };
 
+/** `currentWhen` / `failedWhen`: conditions and field equalities (health/when.ts). */
+const whenSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    conditions: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['type', 'status'],
+        properties: { type: { type: 'string', minLength: 1 }, status: { type: 'string', minLength: 1 }, reason: { type: 'string' } },
+      },
+    },
+    fields: {
+      type: 'array',
+      items: {
+        type: 'object', additionalProperties: false, required: ['path', 'equals'],
+        properties: { path: { type: 'string', minLength: 1 }, equals: { type: 'string' } },
+      },
+    },
+  },
+};
+
 /** One entry of `healthChecks` (the expressions are compiled by validatePackageManifest). */
 const healthCheckSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['kind', 'current'],
+  required: ['kind'],
   properties: {
     apiVersion: { type: 'string', minLength: 1 },
     group: { type: 'string' },
     kind: { type: 'string', minLength: 1 },
     name: { type: 'string', minLength: 1 },
     current: expressionSchema,
+    currentWhen: whenSchema,
     failed: expressionSchema,
+    failedWhen: whenSchema,
     message: expressionSchema,
   },
 };
@@ -288,7 +312,7 @@ function healthCheckProblems(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
   const problems: string[] = [];
   value.forEach((entry: unknown, i) => {
-    if (!isPlainObject(entry) || typeof entry.kind !== 'string' || typeof entry.current !== 'string') return;
+    if (!isPlainObject(entry) || typeof entry.kind !== 'string') return;
     compileHealthCheck(entry as unknown as HealthCheckSpec, `healthChecks[${i}]`, problems);
   });
   return problems;

@@ -117,16 +117,18 @@ const cache = new Map<string, CompiledExpression>();
 
 /**
  * Parses and checks `source`; throws an {@link InvalidExpressionError} when it
- * is too long, does not parse, or names a variable other than `object` or a
- * function CEL does not have. Compiled expressions are cached by source.
+ * is longer than `maxLength`, does not parse, or names a variable other than
+ * `object` or a function CEL does not have. Compiled expressions are cached by
+ * source. (Only expressions Trellis writes itself, from the declarative form,
+ * pass a larger `maxLength`.)
  */
-export function compileExpression(source: string, result: ExpressionResult): CompiledExpression {
+export function compileExpression(source: string, result: ExpressionResult, maxLength = MAX_EXPRESSION_LENGTH): CompiledExpression {
   const key = `${result}\n${source}`;
   const hit = cache.get(key);
   if (hit) return hit;
   if (source.trim() === '') throw new InvalidExpressionError('the expression is empty');
-  if (source.length > MAX_EXPRESSION_LENGTH) {
-    throw new InvalidExpressionError(`the expression is ${source.length} characters long; at most ${MAX_EXPRESSION_LENGTH} are allowed`);
+  if (source.length > maxLength) {
+    throw new InvalidExpressionError(`the expression is ${source.length} characters long; at most ${maxLength} are allowed`);
   }
   let parsed: ReturnType<typeof parse>;
   try {

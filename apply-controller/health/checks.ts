@@ -13,6 +13,7 @@
  */
 import { compileExpression, evaluateExpression, InvalidExpressionError, type CompiledExpression } from './cel.ts';
 import { annotation, health, section, type ClusterObject, type Health } from './status.ts';
+import { describeWhen, whenToCel, type HealthWhen } from './when.ts';
 
 /** Annotation: a CEL bool expression; the object is Current when it holds. */
 export const CURRENT_ANNOTATION = 'health.trellis.dev/current';
@@ -34,10 +35,14 @@ export interface HealthCheckSpec {
   readonly kind: string;
   /** Only the object of this name; absent: every object of the kind. */
   readonly name?: string;
-  /** CEL, a bool: the object is Current when it holds. */
-  readonly current: string;
-  /** CEL, a bool: the object has Failed when it holds; evaluated first. */
+  /** CEL, a bool: the object is Current when it holds. Exactly one of `current` and `currentWhen`. */
+  readonly current?: string;
+  /** The declarative form of `current`: conditions and field equalities that must all hold. */
+  readonly currentWhen?: HealthWhen;
+  /** CEL, a bool: the object has Failed when it holds; evaluated first. At most one of `failed` and `failedWhen`. */
   readonly failed?: string;
+  /** The declarative form of `failed`. */
+  readonly failedWhen?: HealthWhen;
   /** CEL, a string: the message of the verdict. */
   readonly message?: string;
 }
@@ -54,6 +59,9 @@ export interface HealthCheck {
   readonly current: CompiledExpression;
   readonly failed?: CompiledExpression;
   readonly message?: CompiledExpression;
+  /** How messages name `current` and `failed` when they were written in the declarative form. */
+  readonly currentText?: string;
+  readonly failedText?: string;
 }
 
 /** Health checks in the order they are tried: the Package's first, then the bundle's. */
@@ -91,9 +99,10 @@ function compileField(source: unknown, result: 'bool' | 'string', at: string, pr
 export function compileHealthCheck(spec: HealthCheckSpec, at: string, problems: string[]): HealthCheck | undefined {
   if (typeof spec.kind !== 'string' || spec.kind === '') problems.push(`${at}.kind is required`);
   if (spec.apiVersion !== undefined && spec.group !== undefined) problems.push(`${at}: give apiVersion or group, not both`);
-  if (spec.current === undefined) problems.push(`${at}.current is required`);
-  const current = compileField(spec.current, 'bool', `${at}.current`, problems);
-  const failed = compileField(spec.failed, 'bool', `${at}.failed`, problems);
+  if ((spec.current === undefined) === (spec.currentWhen === undefined)) problems.push(`${at}: give exactly one of current and currentWhen`);
+  if (spec.failed !== undefined && spec.failedWhen !== undefined) problems.push(`${at}: give failed or failedWhen, not both`);
+  const current = compileField(spec.current, 'bool', `${at}.current`, problems) ?? compileWhen(spec.currentWhen, `${at}.currentWhen`, problems);
+  const failed = compileField(spec.failed, 'bool', `${at}.failed`, problems) ?? compileWhen(spec.failedWhen, `${at}.failedWhen`, problems);
   const message = compileField(spec.message, 'string', `${at}.message`, problems);
   if (current === undefined) return undefined;
   const group = spec.apiVersion !== undefined ? groupOfApiVersion(spec.apiVersion) : spec.group;
@@ -103,7 +112,23 @@ export function compileHealthCheck(spec: HealthCheckSpec, at: string, problems: 
     ...(spec.name === undefined ? {} : { name: spec.name }),
     ...(failed ? { failed } : {}),
     ...(message ? { message } : {}),
+    ...(spec.currentWhen ? { currentText: describeWhen(spec.currentWhen) } : {}),
+    ...(spec.failedWhen ? { failedText: describeWhen(spec.failedWhen) } : {}),
   };
+}
+
+/** Generated expressions are longer than people's, but bounded by the entry counts of a `*When`. */
+const MAX_GENERATED_LENGTH = 32 * 1024;
+
+function compileWhen(when: HealthWhen | undefined, at: string, problems: string[]): CompiledExpression | undefined {
+  if (when === undefined) return undefined;
+  try {
+    return compileExpression(whenToCel(when, at), 'bool', MAX_GENERATED_LENGTH);
+  } catch (err) {
+    if (!(err instanceof InvalidExpressionError)) throw err;
+    problems.push(err.message.startsWith(at) ? err.message : `${at}: ${err.message}`);
+    return undefined;
+  }
 }
 
 /**
@@ -185,6 +210,8 @@ export function checkFor(checks: HealthChecks, obj: ClusterObject): HealthCheck 
 
 /** Where one expression of a check was written: `spec.healthChecks[0].failed`, `annotation health.trellis.dev/failed`. */
 function fieldOf(check: HealthCheck, part: 'current' | 'failed'): string {
+  const declarative = part === 'current' ? check.currentText : check.failedText;
+  if (declarative !== undefined) return `${check.origin}.${part}When`;
   if (check.origin !== ANNOTATIONS_ORIGIN) return `${check.origin}.${part}`;
   return `annotation ${part === 'current' ? CURRENT_ANNOTATION : FAILED_ANNOTATION}`;
 }
@@ -210,13 +237,15 @@ function messageOf(check: HealthCheck, obj: ClusterObject, fallback: string): st
 export function judgeByCheck(check: HealthCheck, obj: ClusterObject): Health {
   if (check.failed) {
     const failed = evaluateExpression(check.failed, obj);
-    if (!failed.ok) return health('InProgress', obj, `cannot evaluate ${fieldOf(check, 'failed')} (${shorten(check.failed.source)}): ${failed.error}`);
-    if (failed.value === true) return health('Failed', obj, messageOf(check, obj, `failed: ${shorten(check.failed.source)}`));
+    const text = check.failedText ?? shorten(check.failed.source);
+    if (!failed.ok) return health('InProgress', obj, `cannot evaluate ${fieldOf(check, 'failed')} (${text}): ${failed.error}`);
+    if (failed.value === true) return health('Failed', obj, messageOf(check, obj, `failed: ${text}`));
   }
   const current = evaluateExpression(check.current, obj);
-  if (!current.ok) return health('InProgress', obj, `cannot evaluate ${fieldOf(check, 'current')} (${shorten(check.current.source)}): ${current.error}`);
+  const text = check.currentText ?? shorten(check.current.source);
+  if (!current.ok) return health('InProgress', obj, `cannot evaluate ${fieldOf(check, 'current')} (${text}): ${current.error}`);
   if (current.value === true) return health('Current', obj, messageOf(check, obj, 'current by its health check'));
-  return health('InProgress', obj, messageOf(check, obj, `waiting for ${shorten(check.current.source)}`));
+  return health('InProgress', obj, messageOf(check, obj, `waiting for ${text}`));
 }
 
 /**

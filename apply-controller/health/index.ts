@@ -13,6 +13,7 @@ export {
   compileExpression, evaluateExpression, InvalidExpressionError, MAX_COMPREHENSION_DEPTH, MAX_EXPRESSION_LENGTH, MAX_MESSAGE_LENGTH,
   type CompiledExpression, type EvaluationResult, type ExpressionResult,
 } from './cel.ts';
+export { describeWhen, MAX_WHEN_ENTRIES, whenToCel, type ConditionMatch, type FieldMatch, type HealthWhen } from './when.ts';
 export { crdHealth, existsHealth, jobHealth, podHealth, pvcHealth, SCHEDULE_GRACE_MS, serviceHealth } from './core.ts';
 export {
   condition, type ClusterObject, type Condition, type Health, type HealthContext, type HealthOptions, type HealthStatus,

@@ -34,7 +34,7 @@ function databaseCRD(group: string): object {
             type: 'object',
             properties: {
               spec: { type: 'object', properties: { size: { type: 'integer' } } },
-              status: { type: 'object', properties: { phase: { type: 'string' }, reason: { type: 'string' } } },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
             },
           },
         },
@@ -141,6 +141,30 @@ test('the Package\'s check overrides the bundle\'s, and its failed expression en
   t.true(condition?.message.includes(`Database/${ns}/orders (Failed): spec check: Failed (test set Failed)`), condition?.message);
   t.is(conditionOf(failed, 'Ready')?.status, 'False');
   t.is(failed.status?.lastAppliedRevision, undefined, 'the revision was never applied successfully');
+});
+
+test('the declarative form in the Package spec: Ready once the condition and the field hold', async (t) => {
+  const { client, ns, group } = await setup(t);
+  const v1 = await bed().publisher.publish(ns, 'src', {
+    'crd.yaml': [databaseCRD(group)],
+    'db.yaml': [database(group, 'orders')],
+  });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'app', label, {
+    sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '10m',
+    healthChecks: [{
+      apiVersion: `${group}/v1`, kind: 'Database',
+      currentWhen: { conditions: [{ type: 'Available', status: 'True' }], fields: [{ path: 'status.phase', equals: 'Ready' }] },
+    }],
+  });
+  const waiting = await waitForPackage(client, ns, 'app', (p) => messages(p).includes('Database orders: waiting for Available=True, status.phase=Ready'), 90_000);
+  t.not(conditionOf(waiting, 'Ready')?.status, 'True');
+  t.truthy(await getObject(client, `${group}/v1`, 'Database', ns, 'orders'));
+  // (That every part must hold, the phase alone not being enough, is a unit test: checks-assess.test.ts.)
+  await client.patchStatus({ apiVersion: `${group}/v1`, kind: 'Database', namespace: ns, name: 'orders' },
+    { phase: 'Ready', conditions: [{ type: 'Available', status: 'True' }] });
+  const ready = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v1.revision));
+  t.is(conditionOf(ready, 'HealthCheckFailed'), undefined);
 });
 
 test('a bad expression in the Package spec is refused before any object is written', async (t) => {

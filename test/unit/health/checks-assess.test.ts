@@ -156,3 +156,35 @@ test('a kind with its own kstatus rule can be judged by a check instead (a Servi
   t.is(assessHealth(service([])).status, 'InProgress');
   t.is(assessHealth(service([{ ip: '192.0.2.1' }])).status, 'Current');
 });
+
+test('the declarative form: conditions and field equalities, absent ones simply not holding', (t) => {
+  const checks = compiled([{
+    kind: 'Database',
+    currentWhen: { conditions: [{ type: 'Available', status: 'True' }], fields: [{ path: 'status.phase', equals: 'Ready' }, { path: 'status.replicas', equals: '3' }] },
+    failedWhen: { conditions: [{ type: 'Degraded', status: 'True', reason: 'Corrupt' }] },
+  }]);
+  const cond = (type: string, status: string, reason?: string): Obj => ({ type, status, ...(reason ? { reason } : {}) });
+  const judge = (status: Obj | undefined): unknown => assessHealth(database(status), { checks });
+  t.deepEqual(judge(undefined), { status: 'InProgress', message: 'Database orders: waiting for Available=True, status.phase=Ready, status.replicas=3' });
+  t.is((judge({ phase: 'Ready', replicas: 3, conditions: [cond('Available', 'True')] }) as { status: string }).status, 'Current');
+  t.is((judge({ phase: 'Ready', replicas: 2, conditions: [cond('Available', 'True')] }) as { status: string }).status, 'InProgress');
+  t.is((judge({ phase: 'Ready', replicas: 3, conditions: [cond('Available', 'True'), cond('Degraded', 'True')] }) as { status: string }).status, 'Current',
+    'Degraded without the reason the check names');
+  t.deepEqual(judge({ conditions: [cond('Degraded', 'True', 'Corrupt')] }), { status: 'Failed', message: 'Database orders: failed: Degraded=True (Corrupt)' });
+});
+
+test('the declarative form is refused when it is empty, mixed with an expression, or names a malformed path', (t) => {
+  const result = compileHealthChecks([
+    { kind: 'A', currentWhen: {} },
+    { kind: 'B', current: 'true', currentWhen: { fields: [{ path: 'status.phase', equals: 'x' }] } },
+    { kind: 'C', currentWhen: { fields: [{ path: 'status..phase', equals: 'x' }] }, failed: 'false', failedWhen: { conditions: [{ type: 'X', status: 'True' }] } },
+    { kind: 'D' },
+  ], 'spec.healthChecks');
+  t.deepEqual(result.ok ? [] : result.problems, [
+    'spec.healthChecks[0].currentWhen needs at least one condition or field',
+    'spec.healthChecks[1]: give exactly one of current and currentWhen',
+    'spec.healthChecks[2]: give failed or failedWhen, not both',
+    'spec.healthChecks[2].currentWhen.fields[0].path "status..phase" must be a dotted path like status.phase',
+    'spec.healthChecks[3]: give exactly one of current and currentWhen',
+  ]);
+});

@@ -79,9 +79,9 @@ test('package.yaml: a bad expression refuses the bundle, naming the file and the
   t.false(result.ok);
   const messages = result.ok ? [] : result.errors.map((e) => [e.reason, e.message]);
   t.deepEqual(messages, [
-    ['InvalidPackageManifest', 'db/package.yaml: healthChecks[2] must have required property \'current\''],
     ['InvalidPackageManifest', 'db/package.yaml: healthChecks[3] must NOT have additional properties ("timeout")'],
     ['InvalidPackageManifest', 'db/package.yaml: healthChecks[1].current: unknown function "ready"'],
+    ['InvalidPackageManifest', 'db/package.yaml: healthChecks[2]: give exactly one of current and currentWhen'],
   ]);
 });
 
