@@ -59,7 +59,8 @@ async function namespacedResources(client: KubeClient): Promise<{ path: string; 
     try {
       return { base, list: await client.raw<ResourceList>('discovery', 'GET', base) };
     } catch {
-      return { base, list: {} as ResourceList }; // an aggregated API that is down hides nothing we could list anyway
+      const none: ResourceList = {};
+      return { base, list: none }; // an aggregated API that is down hides nothing we could list anyway
     }
   });
   return lists.flatMap(({ base, list }) => (list.resources ?? [])
@@ -72,7 +73,7 @@ async function eachPage(client: KubeClient, path: string, selector: string, visi
   let token: string | undefined;
   do {
     const query = new URLSearchParams({ limit: '500', labelSelector: selector, ...(token ? { continue: token } : {}) });
-    const page = await client.raw<{ items?: ClusterObject[]; metadata?: { continue?: string } }>('list', 'GET', `${path}?${query}`);
+    const page = await client.raw<{ items?: ClusterObject[]; metadata?: { continue?: string } }>('list', 'GET', `${path}?${query.toString()}`);
     if (visit(page.items ?? [])) return;
     token = page.metadata?.continue || undefined;
   } while (token !== undefined);

@@ -9,7 +9,9 @@
  * applied before and someone removed the labels). Anything else is foreign,
  * and the Package's policy decides:
  *
- * - `Prevent` (default): never write to a foreign object.
+ * - `Prevent` (default): never write to a foreign object, except a Namespace
+ *   that nobody claims (a shared container, often made before the Package; a
+ *   Namespace is never pruned while it holds objects of others).
  * - `IfNoOwner`: adopt an object that no Package and no controlling owner
  *   reference claims (made with kubectl, say); refuse the rest.
  * - `None`: adopt any foreign object, except one that belongs to another
@@ -86,11 +88,17 @@ export async function checkOwnership(target: Target, live: ClusterObject | undef
       if (opts.policy === 'None') return;
       throw new ObjectCollisionError(target, `is controlled by ${owner.owner}`, opts.policy);
     case 'none': {
-      if (opts.policy !== 'Prevent') return;
+      // A Namespace nobody claims is a shared container, often made before the Package: adopted. Prune never
+      // deletes a Namespace that holds others' objects (foreign-objects.ts), so adopting it risks nothing inside.
+      if (opts.policy !== 'Prevent' || isNamespace(target)) return;
       const by = owner.managers.length > 0 ? ` (fields managed by ${owner.managers.slice(0, 3).join(', ')})` : '';
       throw new ObjectCollisionError(target, `exists and is not managed by this Package${by}`, opts.policy);
     }
   }
+}
+
+function isNamespace(target: Target): boolean {
+  return target.ref.kind === 'Namespace' && target.ref.apiVersion === 'v1';
 }
 
 /** Selects objects that no Package claims. */

@@ -43,6 +43,14 @@ test('Prevent refuses every foreign object and names its owner', async (t) => {
   await t.notThrowsAsync(checkOwnership(target, byKubectl, ours, opts('Prevent', { managed: new Set([target.id]) })), 'our own object that lost its labels');
 });
 
+test('Prevent adopts a Namespace nobody claims, not one another Package owns', async (t) => {
+  const nsTarget = targetOf({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a' } });
+  const made = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', managedFields: [{ manager: 'kubectl-create' }] } };
+  await t.notThrowsAsync(checkOwnership(nsTarget, made, ours, opts('Prevent')));
+  const owned = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: packageLabels('db', 'team-b') } };
+  await t.throwsAsync(checkOwnership(nsTarget, owned, ours, opts('Prevent')), { instanceOf: ObjectCollisionError });
+});
+
 test('IfNoOwner adopts only what nobody claims', async (t) => {
   await t.notThrowsAsync(checkOwnership(target, byKubectl, ours, opts('IfNoOwner')));
   const controlled = await t.throwsAsync(checkOwnership(target, byController, ours, opts('IfNoOwner')), { instanceOf: ObjectCollisionError });
@@ -54,9 +62,9 @@ test('None adopts anything but the object of a Package that still exists', async
   await t.notThrowsAsync(checkOwnership(target, byKubectl, ours, opts('None')));
   await t.notThrowsAsync(checkOwnership(target, byController, ours, opts('None')));
   const asked: string[] = [];
-  const exists = (alive: boolean) => async (namespace: string, name: string) => {
+  const exists = (alive: boolean) => (namespace: string, name: string): Promise<boolean> => {
     asked.push(`${namespace}/${name}`);
-    return alive;
+    return Promise.resolve(alive);
   };
   await t.throwsAsync(checkOwnership(target, byOtherPackage, ours, opts('None', { packageExists: exists(true) })), { instanceOf: ObjectCollisionError });
   await t.notThrowsAsync(checkOwnership(target, byOtherPackage, ours, opts('None', { packageExists: exists(false) })));
