@@ -97,15 +97,22 @@ test('trellis: controllers run unprivileged with probes and requests; only the a
   t.deepEqual(artifactRules[0]!.from, [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'apply-controller', 'app.kubernetes.io/part-of': 'trellis' } } }]);
 });
 
-test('trellis: RBAC grants no wildcards, no Secret listing, and cluster-admin only through the documented binding', (t) => {
+test('trellis: RBAC grants no wildcards, no Secret listing or changes beyond the revision key, and no cluster-admin binding', (t) => {
   const objects = synth(trellis) as Obj[];
-  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
-  for (const role of [...byKind(objects, 'ClusterRole'), ...byKind(objects, 'Role')] as unknown as (Obj & { rules: Rule[] })[]) {
-    for (const rule of role.rules) {
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
+  for (const role of [...byKind(objects, 'ClusterRole'), ...byKind(objects, 'Role')] as unknown as (Obj & { rules?: Rule[] })[]) {
+    for (const rule of role.rules ?? []) {
       t.false([...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), `${role.metadata.name}: no wildcard`);
-      if (rule.resources.includes('secrets')) t.deepEqual(rule.verbs, ['get'], `${role.metadata.name}: Secrets are read by name only`);
+      if (!rule.resources.includes('secrets')) continue;
+      t.false(rule.verbs.some((v) => ['list', 'watch', 'delete', 'patch', 'deletecollection'].includes(v)), `${role.metadata.name}: Secrets are never listed or deleted`);
+      // Only the revision key may be updated, and only in the controller's own namespace (a Role).
+      if (rule.verbs.includes('update')) {
+        t.is(role.kind, 'Role');
+        t.deepEqual(rule.resourceNames, ['trellis-revision-key'], `${role.metadata.name}: only the revision key is updated`);
+      }
+      if (rule.verbs.includes('create')) t.is(role.kind, 'Role', `${role.metadata.name}: Secrets are created only in the controller's namespace`);
     }
   }
   const admin = (byKind(objects, 'ClusterRoleBinding') as unknown as (Obj & { roleRef: { name: string } })[]).filter((b) => b.roleRef.name === 'cluster-admin');
-  t.deepEqual(admin.map((b) => b.metadata.name), ['trellis-apply-controller-packages']);
+  t.deepEqual(admin.map((b) => b.metadata.name), [], 'the controllers are bound to no cluster-admin role');
 });
