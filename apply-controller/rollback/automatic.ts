@@ -5,7 +5,9 @@
  * pruned. The result is a {@link RolledBackFailure}: the Package stalls on it
  * (Ready=False, RolledBack=True naming both revisions) and the same source
  * revision and values are held back — {@link holdsAfterRollback} — until the
- * source moves, the spec changes or a reconcile is requested.
+ * source moves, the spec changes or a reconcile is requested. A revision to
+ * return to that does not verify is not applied: the reconcile stalls with the
+ * refusal's reason (`RevisionTampered`, …), naming both revisions.
  */
 import { ConditionType, getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -28,6 +30,14 @@ export async function rollBack(objectsClient: KubeClient, failed: PackageRevisio
   const restore = await restoreRevision(objectsClient, good, opts);
   if (restore.error !== undefined) {
     const why = toPackageFailure(restore.error);
+    if (restore.refused) {
+      // The record to return to did not verify (RevisionTampered, RevisionKeyMissing, RevisionNotAllowed): that is what a person must see.
+      return {
+        restore,
+        failure: new PackageFailure(why.condition ?? failure.condition, why.reason,
+          `${failure.message}; rolling back to revision ${describeRevision(good)} was refused: ${why.message}`, 'stall'),
+      };
+    }
     return {
       restore,
       failure: new PackageFailure(failure.condition, failure.reason,
