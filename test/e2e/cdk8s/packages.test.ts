@@ -137,8 +137,9 @@ test.serial('trellis: its own installation is applied by OCIRepository + Package
   await runPush(join(EXAMPLES, 'trellis'), `oci://${env!.registry}/trellis:0.1.0`, { insecure: true }, silent);
   await withTrellisInstallLock(async () => {
     try {
-      // prune: false, so deleting the Package leaves the CRDs every other test uses.
-      await install('trellis', 'trellis', '0.1.0', { prune: false, values: { applyController: { replicas: 2 } } });
+      // prune: false, so deleting the Package leaves the CRDs every other test uses. The CRDs exist already (the test
+      // environment installed them, as `trellis install` would): the Package adopts them, as nobody else owns them.
+      await install('trellis', 'trellis', '0.1.0', { prune: false, collisionProtection: 'IfNoOwner', values: { applyController: { replicas: 2 } } });
       const pkg = await readyPackage('trellis', '0.1.0');
       t.is(pkg.status?.inventory?.length, synth(trellis).length);
       const apply = await get<{ spec: { replicas: unknown }; status?: { availableReplicas?: number } }>('apps/v1', 'Deployment', 'apply-controller', TRELLIS_NAMESPACE);
