@@ -57,8 +57,6 @@ export interface ApplyControllerFlags {
   readonly dependencyRequeueMs: number;
   /** The controller's namespace, holding the `trellis-revision-key` Secret. */
   readonly revisionKeyNamespace: string;
-  /** The controller's namespace, holding the `trellis-revision-key` Secret. */
-  readonly revisionKeyNamespace: string;
   readonly logLevel: Level;
 }
 
@@ -91,7 +89,6 @@ export function applyControllerCommand(): Command {
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
     .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationFlag, 10_000)
     .option('--revision-key-namespace <ns>', 'namespace of the trellis-revision-key Secret that seals and signs PackageRevisions (default: POD_NAMESPACE or trellis-system)')
-    .option('--revision-key-namespace <ns>', 'namespace of the trellis-revision-key Secret that seals and signs PackageRevisions (default: POD_NAMESPACE or trellis-system)')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
     .allowExcessArguments(false);
 }
@@ -118,7 +115,6 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     watchLabelSelector: o.watchLabelSelector as string | undefined,
     watchNamespace: o.watchNamespace as string | undefined,
     dependencyRequeueMs: o.dependencyRequeueInterval as number,
-    revisionKeyNamespace: (o.revisionKeyNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     revisionKeyNamespace: (o.revisionKeyNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     logLevel: o.logLevel as Level,
   };
