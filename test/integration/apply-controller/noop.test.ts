@@ -96,6 +96,8 @@ test('a reconcile without source, values or drift changes writes nothing and dow
 
   const key = `${ns}/quiet`;
   const statusBefore = (await getPackage(client, ns, 'quiet'))?.metadata.resourceVersion;
+  // The controller's last status write has come back through its watch (on a loaded machine it may lag the write).
+  await eventually(() => Promise.resolve(packages.controller.informer.get(key)?.metadata?.resourceVersion === statusBefore), 30_000, 50);
   const counted = controllerClient.requests.snapshot();
   const writesBefore = controllerClient.requests.writes();
   const apiBefore = countFor(await apiserverRequestTotals(cluster.kubeConfig), group, 'gizmos');
