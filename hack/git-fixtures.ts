@@ -230,6 +230,17 @@ export async function createGpgKey(dir: string, uid = 'Trellis Test <test@trelli
   return { format: 'openpgp', home, fingerprint, publicKey };
 }
 
+/**
+ * Stops the gpg-agent that `gpg` started for the key's home (signing and key
+ * generation start one, and it outlives the test otherwise).
+ */
+export async function stopGpgAgent(key: GpgKey): Promise<void> {
+  const gpgconf = join(dirname(ensureDebianTool('gpg', 'gnupg', defaultLog)), 'gpgconf');
+  await new Promise<void>((resolve) => {
+    execFile(gpgconf, ['--homedir', key.home, '--kill', 'gpg-agent'], () => resolve());
+  });
+}
+
 /** Makes a fresh Ed25519 SSH key pair (no passphrase) under `dir`, with the real `ssh-keygen`. */
 export async function createSshKey(dir: string, comment = 'trellis-test'): Promise<SshKey> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });

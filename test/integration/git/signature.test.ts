@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGpgKey, createSshKey, pushCommit, rawRepo, type GpgKey, type SigningKey } from '../../../hack/git-fixtures.ts';
+import { createGpgKey, createSshKey, pushCommit, rawRepo, stopGpgAgent, type GpgKey, type SigningKey } from '../../../hack/git-fixtures.ts';
 import { fetchTree, type FetchedObjects } from '../../../source-controller/git/fetch.ts';
 import {
   readPublicKeys, SignatureError, splitCommitSignature, verifySignatures, type VerifyMode,
@@ -21,6 +21,10 @@ async function gpgKeys(): Promise<{ trusted: GpgKey; other: GpgKey }> {
   keys ??= { trusted: await createGpgKey(scratchDir('gpg')), other: await createGpgKey(scratchDir('gpg'), 'Mallory <m@trellis.invalid>') };
   return keys;
 }
+
+test.after.always(async () => {
+  if (keys) await Promise.all([stopGpgAgent(keys.trusted), stopGpgAgent(keys.other)]);
+});
 
 let counter = 0;
 const repoName = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;

@@ -7,7 +7,7 @@
 import anyTest from 'ava';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGpgKey, pushCommit, rawRepo } from '../../../hack/git-fixtures.ts';
+import { createGpgKey, pushCommit, rawRepo, stopGpgAgent } from '../../../hack/git-fixtures.ts';
 import type { GitRepository, OCIRepository } from '../../../source-controller/api.ts';
 import { HostPolicy } from '../../../source-controller/net/host-policy.ts';
 import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
@@ -94,6 +94,7 @@ test('verify: a signed commit is stored with SourceVerified=True; an unsigned on
   const server = await useGitServer();
   const trusted = await createGpgKey(scratchDir('gpg'));
   const other = await createGpgKey(scratchDir('gpg'), 'Mallory <m@trellis.invalid>');
+  t.teardown(async () => { await Promise.all([stopGpgAgent(trusted), stopGpgAgent(other)]); });
   const repo = repoName('verify');
   const signed = await pushCommit(server, repo, { files: { 'app.yaml': 'v: signed\n' }, sign: trusted });
   await h.secret('trusted-keys', { 'author.asc': trusted.publicKey });

@@ -1,7 +1,7 @@
 // waitForHealthy and deleteObjects against the real apiserver, the real
 // Deployment controller and the simulated node.
 import anyTest from 'ava';
-import type { KubeObject } from '../../../runtime/object.ts';
+import type { KubeObject, ObjectRef } from '../../../runtime/object.ts';
 import {
   applyStage, deleteObjects, HealthCheckError, inventoryEntryOf, packageLabels, PACKAGE_NAME_LABEL, waitForHealthy,
 } from '../../../apply-controller/ssa/index.ts';
@@ -94,6 +94,34 @@ test('deleteObjects deletes labelled objects in reverse order, skips taken-over 
   const dep = await get('Deployment', 'apps/v1', 'web');
   t.true(dep === undefined || dep.metadata?.deletionTimestamp !== undefined, 'the Deployment is gone or going');
   t.truthy(await get('ConfigMap', 'v1', 'b'), 'the taken-over object survives');
+});
+
+test('deleteObjects with a cache of live objects: each object costs its delete; a stale copy costs one read, and a taken-over one is still skipped', async (t) => {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const client = makeClient(cluster);
+  const labels = packageLabels('web', ns);
+  const set = [configMap(ns, 'a', { n: '1' }), configMap(ns, 'b', { n: '2' }), configMap(ns, 'c', { n: '3' }), configMap(ns, 'd', { n: '4' })];
+  await applyStage(client, set, { labels });
+  // The cache: copies read now, as the managed-object cache holds them.
+  const { items } = await client.list<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns });
+  const copies = new Map(items.map((o) => [o.metadata?.name ?? '', o]));
+  const cache = { lookup: (ref: ObjectRef) => ({ known: true, object: copies.get(ref.name) }) };
+  // After the cache saw them: c changes (its copy is stale), d is taken over by someone else.
+  await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }, { data: { n: '33' } });
+  await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'd' }, { metadata: { labels: { [PACKAGE_NAME_LABEL]: 'other' } } });
+
+  const gets = client.requests.count('get');
+  const deletes = client.requests.count('delete');
+  const result = await deleteObjects(client, set.map(inventoryEntryOf), { labels, cache });
+  t.deepEqual(result.changeSet.entries.map((e) => [e.subject, e.action]), [
+    [`ConfigMap/${ns}/d`, 'skipped'], [`ConfigMap/${ns}/c`, 'deleted'], [`ConfigMap/${ns}/b`, 'deleted'], [`ConfigMap/${ns}/a`, 'deleted'],
+  ]);
+  // a, b: the delete only; c, d: a refused delete (stale copy), then a read and the decision.
+  t.is(client.requests.count('get') - gets, 2, 'only the two stale copies were read');
+  t.is(client.requests.count('delete') - deletes, 5, 'four deletes sent (one refused by its precondition) and one retried');
+  t.truthy(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'd' }), 'the taken-over object survives');
+  t.is(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'c' }), undefined);
 });
 
 test('deleteObjects reports what it cannot delete instead of throwing, and refuses to run without labels', async (t) => {

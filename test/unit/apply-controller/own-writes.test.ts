@@ -31,3 +31,13 @@ test('a newer write replaces the one pending; a deleted Package leaves nothing b
   writes.wrote('ns/a', undefined);
   t.true(writes.settled('ns/a'), 'an answer without a resourceVersion is not waited for');
 });
+
+test('the watch may deliver a write before its answer arrives: such a write is not waited for', (t) => {
+  const writes = new OwnWrites();
+  writes.seen('ns/a', '20');
+  writes.seen('ns/a', '21');
+  writes.wrote('ns/a', '20');
+  t.true(writes.settled('ns/a'), 'the informer showed 20 already');
+  writes.wrote('ns/a', '22');
+  t.false(writes.settled('ns/a'));
+});
