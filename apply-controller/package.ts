@@ -20,6 +20,7 @@
  */
 import { ConditionType, getCondition } from '../runtime/conditions.ts';
 import type { ReconcileContext, Reconciler } from '../runtime/controller.ts';
+import { isNotFound } from '../runtime/kube-transport.ts';
 import { StallingError, WaitingError, type ReconcileResult } from '../runtime/errors.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { KubeClient } from '../runtime/kube.ts';
@@ -102,8 +103,12 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   return async (key: string, ctx: ReconcileContext<Package>): Promise<ReconcileResult | void> => {
     const ref = refOfPackage(ctx.namespace, ctx.name);
     // The informer's copy, unless a write of ours has not come back through the watch yet: then a fresh read.
-    // (A copy: the reconcile changes its status as it goes, and the informer's object is shared.)
-    const pkg = ctx.cached !== undefined && opts.ownWrites?.settled(key) === true ? structuredClone(ctx.cached) : await client.get<Package>(ref);
+    // (A copy: the reconcile changes its status as it goes, and the informer's object is shared.) After a failed
+    // attempt (a conflict: the copy was older than the object) the Package is read fresh.
+    // A Package being deleted is read fresh too: its uninstall runs once, and a copy may not know it is done.
+    const useCached = ctx.cached !== undefined && ctx.cached.metadata.deletionTimestamp === undefined && ctx.failures === 0
+      && opts.ownWrites?.settled(key) === true;
+    const pkg = useCached ? structuredClone(ctx.cached) : await client.get<Package>(ref);
     if (!pkg || !matchesLabelSelector(opts.watchLabelSelector, pkg.metadata.labels)) {
       retries.delete(key);
       return;
@@ -244,6 +249,9 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     }
     await client.patch(ref, {
       metadata: { finalizers: finalizers.filter((f) => f !== PACKAGE_FINALIZER), resourceVersion: pkg.metadata.resourceVersion },
+    }).catch((err: unknown) => {
+      // Gone already: another attempt released it.
+      if (!isNotFound(err)) throw err;
     });
   }
 

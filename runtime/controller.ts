@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { classifyError, classifyResult, type ReconcileOutcome, type ReconcileResult } from './errors.ts';
 import { Informer, type InformerOptions } from './informer.ts';
 import type { KubeClient } from './kube.ts';
+import { isConflict } from './kube-transport.ts';
 import { createLogger, objectLogger, type Logger } from './logging.ts';
 import type { ControllerMetrics } from './metrics.ts';
 import { objectKey, parseKey, type KubeObject, type ObjectRef } from './object.ts';
@@ -230,7 +231,9 @@ export class Controller<T extends KubeObject = KubeObject> {
         break;
       case 'error': {
         const retryInMs = this.queue.addRateLimited(key);
-        log.error({ durationMs, err: error, retryInMs }, 'reconcile failed');
+        // A conflict means the object changed since it was read: the retry reads it again. Not an error of ours.
+        if (isConflict(error)) log.info({ durationMs, retryInMs }, `reconcile raced a newer version: ${errorMessage(error)}; retrying`);
+        else log.error({ durationMs, err: error, retryInMs }, 'reconcile failed');
         break;
       }
     }

@@ -16,14 +16,18 @@ import { useGitServer, withServers } from '../../support/servers.ts';
 
 const test = withServers(anyTest);
 
-let keys: { trusted: GpgKey; other: GpgKey } | undefined;
-async function gpgKeys(): Promise<{ trusted: GpgKey; other: GpgKey }> {
-  keys ??= { trusted: await createGpgKey(scratchDir('gpg')), other: await createGpgKey(scratchDir('gpg'), 'Mallory <m@trellis.invalid>') };
+// One pair for the file: the promise is shared, so tests running at once do not each make (and leave) their own.
+let keys: Promise<{ trusted: GpgKey; other: GpgKey }> | undefined;
+function gpgKeys(): Promise<{ trusted: GpgKey; other: GpgKey }> {
+  keys ??= (async () => ({
+    trusted: await createGpgKey(scratchDir('gpg')), other: await createGpgKey(scratchDir('gpg'), 'Mallory <m@trellis.invalid>'),
+  }))();
   return keys;
 }
 
 test.after.always(async () => {
-  if (keys) await Promise.all([stopGpgAgent(keys.trusted), stopGpgAgent(keys.other)]);
+  const made = await keys?.catch(() => undefined);
+  if (made) await Promise.all([stopGpgAgent(made.trusted), stopGpgAgent(made.other)]);
 });
 
 let counter = 0;
