@@ -6,7 +6,7 @@
 // read as the account.
 import anyTest, { type ExecutionContext } from 'ava';
 import type { KubeClient } from '../../../runtime/kube.ts';
-import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
   adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, eventsAbout, getObject, isReadyAt, isStalled,
   releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
@@ -164,8 +164,11 @@ test('valuesFrom is read as the account: a Secret it may not read is refused, an
   t.true(message.includes(`Secret ${a}/creds`), message);
   t.true(message.includes(`system:serviceaccount:${a}:tenant-default may not get it`), message);
   t.false(JSON.stringify(refused.status).includes(secretValue));
-  const events = await eventsAbout(client, a, 'reader');
-  t.true(events.some((e) => e.reason === 'ValuesForbidden'), JSON.stringify(events));
+  // The Event is written after the status: wait for it rather than read once.
+  const events = await eventually(async () => {
+    const found = await eventsAbout(client, a, 'reader');
+    return found.some((e) => e.reason === 'ValuesForbidden') ? found : undefined;
+  }, 30_000);
   t.false(JSON.stringify(events).includes(secretValue));
   t.is(await revisionsOf(client, a), 0);
 });
