@@ -131,21 +131,25 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     let outcome: PackageOutcome;
     // The status as last written: the rollout-start patch moves it, and the final patch is computed against it.
     let written = pkg.status;
+    /** Patches the status from `from` to `to` (nothing when equal), noting the write so the next reconcile waits for it. */
+    const patchStatus = async (from: PackageStatus | undefined, to: PackageStatus): Promise<void> => {
+      const patch = mergePatch(from ?? {}, to);
+      if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
+    };
+    /** Writes a status that says what is under way before it happens. */
+    const announceStart = async (next: PackageStatus): Promise<void> => {
+      written = next;
+      await patchStatus(pkg.status, written);
+      pkg.status = written;
+    };
     const onRolloutStart = async (revision: PackageRevision, sourceRevision: string): Promise<void> => {
       // A rollout waiting for health comes back many times: its status already says it is under way.
       if (rolloutUnderWay(written, pkg.metadata.generation, revision.spec.revision, sourceRevision)) return;
       if (retryingSameAttempt(written, pkg.metadata.generation, sourceRevision)) return;
-      written = rolloutStartStatus(written, pkg.metadata.generation, revision.spec.revision, sourceRevision);
-      const patch = mergePatch(pkg.status ?? {}, written);
-      if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
-      pkg.status = written;
+      await announceStart(rolloutStartStatus(written, pkg.metadata.generation, revision.spec.revision, sourceRevision));
     };
-    const onCorrectionStart = async (message: string): Promise<void> => {
-      written = correctionStartStatus(written, pkg.metadata.generation, message);
-      const patch = mergePatch(pkg.status ?? {}, written);
-      if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
-      pkg.status = written;
-    };
+    const onCorrectionStart = (message: string): Promise<void> =>
+      announceStart(correctionStartStatus(written, pkg.metadata.generation, message));
     const before = pkg.status;
     try {
       settings = settingsOf(pkg, flags);
@@ -175,8 +179,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       ...(run.drift !== undefined ? { drift: run.drift } : {}),
       requestedAt: pkg.metadata.annotations?.[REQUESTED_AT_ANNOTATION],
     });
-    const patch = mergePatch(written ?? {}, status);
-    if (patch !== undefined) opts.ownWrites?.wrote(key, (await client.patchStatus<Package>(ref, patch)).metadata.resourceVersion);
+    await patchStatus(written, status);
     opts.onInventory?.(key, status.inventory ?? []);
     opts.engine?.settle(key, outcome.kind === 'progressing');
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);

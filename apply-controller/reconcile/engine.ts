@@ -34,9 +34,6 @@ function mergeChanges(earlier: ChangeSet, later: ChangeSet | undefined): ChangeS
   return new ChangeSet(byId.values());
 }
 
-/** Longest sleep of a Package waiting for health: the cache normally wakes it much sooner. */
-export const HEALTH_RECHECK_MS = 10_000;
-
 /** Longest wait for a newly needed kind's cache to sync before planning falls back to reads. */
 const SYNC_WAIT_MS = 10_000;
 

@@ -27,6 +27,7 @@ import {
 } from '../../runtime/conditions.ts';
 import { REVISION_PATTERN } from '../../source-controller/api.ts';
 import type { InventoryEntry, PackageStatus } from '../api.ts';
+import type { PendingHealth } from './apply.ts';
 import { FAILURE_CONDITIONS, RolledBackFailure, type PackageFailure } from './failure.ts';
 
 /** How a reconcile ended. */
@@ -35,6 +36,27 @@ export type PackageOutcome =
   /** Applied, waiting for health without holding a worker: look again after `recheckAfterMs` at the latest. */
   | { readonly kind: 'progressing'; readonly message: string; readonly recheckAfterMs: number }
   | { readonly kind: 'failed'; readonly failure: PackageFailure };
+
+/** Longest sleep of a Package waiting for health: the cache normally wakes it much sooner. */
+export const HEALTH_RECHECK_MS = 10_000;
+
+/**
+ * The outcome of a rollout (`doing`: `Applying revision 3: …`) whose phase is
+ * applied but not healthy yet: it names up to three of the objects it waits
+ * for, and looks again at the `timeoutMs` deadline counted from `startedAt`, or
+ * sooner ({@link HEALTH_RECHECK_MS}).
+ */
+export function waitingForHealth(doing: string, pending: PendingHealth, startedAt: number, timeoutMs: number, now = Date.now()): PackageOutcome {
+  const { unhealthy } = pending;
+  const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
+  const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
+  const left = startedAt + timeoutMs - now;
+  return {
+    kind: 'progressing',
+    message: `${doing}; waiting for ${unhealthy.length} object(s) of phase ${pending.phase} to become healthy: ${shown}${more}`,
+    recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
+  };
+}
 
 /** What a reconcile learned, for {@link summarizeStatus}. Absent fields keep their previous values. */
 export interface StatusInput {

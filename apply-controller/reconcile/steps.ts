@@ -50,10 +50,10 @@ import { readPackageBundle, type KindScopes } from './bundle.ts';
 import { PackageFailure, toPackageFailure } from './failure.ts';
 import type { PackageSettings, TenancyFlags } from './settings.ts';
 import { checkDependencies, resolveSource, type ObjectReads } from './source.ts';
-import { readyForGeneration, type PackageOutcome } from './status.ts';
+import { readyForGeneration, waitingForHealth, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { checkReach } from './reach.ts';
-import { HEALTH_RECHECK_MS, restoreContext, type EngineMemory } from './engine.ts';
+import { restoreContext, type EngineMemory } from './engine.ts';
 import { collisionOf } from './collision.ts';
 import { finishRevision } from './finish.ts';
 import type { ResolvedSource } from './source.ts';
@@ -277,15 +277,7 @@ const applyRevision: PackageStep = async (run) => {
     record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
     // Until the rollout ends the previous revision stays current: an automatic rollback returns to it.
     delete record.currentRevision;
-    const { unhealthy } = outcome.pending;
-    const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
-    const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
-    const left = startedAt + settings.timeoutMs - Date.now();
-    return {
-      kind: 'progressing',
-      message: `Applying revision ${revision.spec.revision}: ${artifact.revision}; waiting for ${unhealthy.length} object(s) of phase ${outcome.pending.phase} to become healthy: ${shown}${more}`,
-      recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
-    };
+    return waitingForHealth(`Applying revision ${revision.spec.revision}: ${artifact.revision}`, outcome.pending, startedAt, settings.timeoutMs);
   }
   if (outcome.error === undefined) return undefined;
   record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);

@@ -11,10 +11,10 @@
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import { PackageFailure, toPackageFailure } from '../reconcile/failure.ts';
 import { collisionOf } from '../reconcile/collision.ts';
-import { HEALTH_RECHECK_MS, restoreContext } from '../reconcile/engine.ts';
+import { restoreContext } from '../reconcile/engine.ts';
 import { finishRevision } from '../reconcile/finish.ts';
 import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
-import { readyForGeneration, type PackageOutcome } from '../reconcile/status.ts';
+import { readyForGeneration, waitingForHealth, type PackageOutcome } from '../reconcile/status.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { describeRevision } from './recorded.ts';
 import { restoreRevision, restoreVerification } from './restore.ts';
@@ -54,14 +54,7 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
     // Applied, not healthy yet: the worker is released; a change of one of the objects (or the deadline) brings it back.
     if (previous?.currentRevision === undefined) delete run.currentRevision;
     else run.currentRevision = previous.currentRevision;
-    const { unhealthy } = result.pending;
-    const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
-    const left = startedAt + settings.timeoutMs - Date.now();
-    return {
-      kind: 'progressing',
-      message: `Pinning to revision ${describeRevision(rev)}; waiting for ${unhealthy.length} object(s) of phase ${result.pending.phase} to become healthy: ${shown}`,
-      recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
-    };
+    return waitingForHealth(`Pinning to revision ${describeRevision(rev)}`, result.pending, startedAt, settings.timeoutMs);
   }
   if (result.refused) {
     // Nothing was applied: the status keeps naming what the cluster runs.

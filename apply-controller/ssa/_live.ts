@@ -18,8 +18,15 @@ const LIST_THRESHOLD = 3;
 
 /** Options of {@link readLive}. */
 export interface ReadLiveOptions {
-  /** The Package's labels; without them every object is read with a get. */
+  /** The Package's labels; without them (and without `selector`) every object is read with a get. */
   readonly labels?: Readonly<Record<string, string>> | undefined;
+  /** The lists' label selector instead of the one `labels` make. */
+  readonly selector?: string | undefined;
+  /**
+   * The selector matches every object of interest: one a list did not return
+   * does not exist (no get). Without it, what a list misses is read with a get.
+   */
+  readonly listCovers?: boolean | undefined;
   readonly concurrency: number;
   readonly signal?: AbortSignal | undefined;
 }
@@ -40,7 +47,7 @@ export async function readLive(client: KubeClient, refs: readonly ObjectRef[], o
     const key = listKeyOf(ref);
     groups.set(key, [...(groups.get(key) ?? []), i]);
   });
-  const selector = opts.labels && Object.keys(opts.labels).length > 0 ? labelSelectorOf(opts.labels) : undefined;
+  const selector = opts.selector ?? (opts.labels && Object.keys(opts.labels).length > 0 ? labelSelectorOf(opts.labels) : undefined);
   if (selector) {
     const batched = [...groups.values()].filter((indexes) => indexes.length >= LIST_THRESHOLD);
     await mapBounded(batched, opts.concurrency, async (indexes) => {
@@ -57,7 +64,7 @@ export async function readLive(client: KubeClient, refs: readonly ObjectRef[], o
       const byName = new Map(items.map((o) => [o.metadata?.name ?? '', o]));
       for (const i of indexes) {
         const found = byName.get((refs[i] as ObjectRef).name);
-        if (found) results[i] = { object: found };
+        if (found || opts.listCovers) results[i] = { object: found };
       }
     });
   }

@@ -33,7 +33,7 @@ import { mapBounded, sleep } from './_async.ts';
 import { ChangeSet, type ChangeSetEntry } from './change-set.ts';
 import { foreignCustomResources, foreignObjectsIn } from './foreign-objects.ts';
 import { refOfEntry, subjectOfEntry, type InventoryEntry } from './objects.ts';
-import { resolveDeleteOptions, type DeleteObjectsOptions, type ResolvedDeleteOptions } from './options.ts';
+import { carriesLabels, resolveDeleteOptions, type DeleteObjectsOptions, type ResolvedDeleteOptions } from './options.ts';
 
 /** An object that could not be deleted and still exists (as far as is known). */
 export interface DeleteFailure {
@@ -97,11 +97,6 @@ async function reasonToKeep(client: KubeClient, ref: ObjectRef, live: ClusterObj
  */
 const ATTEMPTS = 6;
 const FIRST_PAUSE_MS = 50;
-
-function carriesLabels(obj: ClusterObject, labels: Readonly<Record<string, string>>): boolean {
-  const have = obj.metadata?.labels ?? {};
-  return Object.entries(labels).every(([k, v]) => have[k] === v);
-}
 
 async function deleteOne(client: KubeClient, ref: ObjectRef, opts: ResolvedDeleteOptions): Promise<Outcome> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {

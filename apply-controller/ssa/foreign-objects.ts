@@ -16,6 +16,7 @@
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
 import { mapBounded } from './_async.ts';
+import { carriesLabels } from './options.ts';
 
 interface DiscoveredResource {
   readonly name: string;
@@ -43,11 +44,6 @@ function isHousekeeping(obj: ClusterObject, kind: string): boolean {
   if (kind === 'ServiceAccount' && name === 'default') return true;
   if (kind === 'ConfigMap' && name === 'kube-root-ca.crt') return true;
   return kind === 'Secret' && (obj as { type?: string }).type === 'kubernetes.io/service-account-token';
-}
-
-function carries(obj: ClusterObject, labels: Readonly<Record<string, string>>): boolean {
-  const have = obj.metadata?.labels ?? {};
-  return Object.entries(labels).every(([k, v]) => have[k] === v);
 }
 
 /** The namespaced, listable resources the apiserver serves, one version per group (the preferred one). */
@@ -100,7 +96,7 @@ export async function foreignObjectsIn(client: KubeClient, namespace: string, la
         await eachPage(client, url, selector, (items) => {
           for (const item of items) {
             if (foreign.length >= max) return true;
-            if (!carries(item, labels) && !isHousekeeping(item, kind)) foreign.push(`${kind}/${item.metadata?.name ?? ''}`);
+            if (!carriesLabels(item, labels) && !isHousekeeping(item, kind)) foreign.push(`${kind}/${item.metadata?.name ?? ''}`);
           }
           return foreign.length >= max;
         });
@@ -138,7 +134,7 @@ export async function foreignCustomResources(client: KubeClient, crd: ClusterObj
     await eachPage(client, path, `${k}!=${v}`, (items) => {
       for (const item of items) {
         if (found.length >= max) return true;
-        if (!carries(item, labels)) found.push(`${spec.names?.kind ?? 'object'} ${item.metadata?.namespace ? `${item.metadata.namespace}/` : ''}${item.metadata?.name ?? ''}`);
+        if (!carriesLabels(item, labels)) found.push(`${spec.names?.kind ?? 'object'} ${item.metadata?.namespace ? `${item.metadata.namespace}/` : ''}${item.metadata?.name ?? ''}`);
       }
       return found.length >= max;
     });

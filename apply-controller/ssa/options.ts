@@ -18,6 +18,12 @@ export function packageLabels(name: string, namespace: string): Record<string, s
   return { [PACKAGE_NAME_LABEL]: name, [PACKAGE_NAMESPACE_LABEL]: namespace };
 }
 
+/** True when `obj` carries every one of `labels` with its value. */
+export function carriesLabels(obj: ClusterObject, labels: Readonly<Record<string, string>>): boolean {
+  const have = obj.metadata?.labels ?? {};
+  return Object.entries(labels).every(([k, v]) => have[k] === v);
+}
+
 /** A label selector (`k=v,k2=v2`) matching exactly the given labels. */
 export function labelSelectorOf(labels: Readonly<Record<string, string>>): string {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');

@@ -21,9 +21,9 @@
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/object.ts';
-import { mapBounded } from './_async.ts';
 import { ObjectCollisionError } from './errors.ts';
-import { listKeyOf, type Target } from './objects.ts';
+import { readLive } from './_live.ts';
+import type { Target } from './objects.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from './options.ts';
 
 /** What a Package may do with an object that exists and is not its own; see the module comment. */
@@ -104,43 +104,19 @@ function isNamespace(target: Target): boolean {
 /** Selects objects that no Package claims. */
 const UNCLAIMED = `!${PACKAGE_NAME_LABEL}`;
 
-/** Below this many objects of one kind and namespace, gets are cheaper than a list. */
-const LIST_THRESHOLD = 3;
-
 /**
  * The objects among `refs` that exist although a cache of Package-labelled
  * objects does not hold them: objects nobody labelled (made by a user or a
  * tool). Objects of one kind and namespace are found with one list of the
- * unlabelled ones; a few, or a kind the client may not list, with a get each.
- * Resolves in the order given; undefined where the object does not exist.
+ * unlabelled ones; a few, or a kind the client may not list, with a get each
+ * (see _live.ts). Resolves in the order given; undefined where the object does
+ * not exist; rejects with the first read that failed.
  */
 export async function findUnclaimed(client: KubeClient, refs: readonly ObjectRef[], concurrency: number,
   signal?: AbortSignal): Promise<(ClusterObject | undefined)[]> {
-  const found = new Array<ClusterObject | undefined>(refs.length);
-  const settled = new Array<boolean>(refs.length).fill(false);
-  const groups = new Map<string, number[]>();
-  refs.forEach((ref, i) => groups.set(listKeyOf(ref), [...(groups.get(listKeyOf(ref)) ?? []), i]));
-  const batched = [...groups.values()].filter((indexes) => indexes.length >= LIST_THRESHOLD);
-  await mapBounded(batched, concurrency, async (indexes) => {
-    signal?.throwIfAborted();
-    const first = refs[indexes[0] as number] as ObjectRef;
-    let items: ClusterObject[];
-    try {
-      const type = { apiVersion: first.apiVersion, kind: first.kind, ...(first.namespace ? { namespace: first.namespace } : {}) };
-      items = (await client.list(type, { labelSelector: UNCLAIMED })).items;
-    } catch {
-      return; // not allowed to list: the gets below answer
-    }
-    const byName = new Map(items.map((o) => [o.metadata?.name ?? '', o]));
-    for (const i of indexes) {
-      found[i] = byName.get((refs[i] as ObjectRef).name);
-      settled[i] = true;
-    }
+  const reads = await readLive(client, refs, { selector: UNCLAIMED, listCovers: true, concurrency, signal });
+  return reads.map((read) => {
+    if ('error' in read) throw read.error;
+    return read.object;
   });
-  const rest = refs.map((_, i) => i).filter((i) => !settled[i]);
-  await mapBounded(rest, concurrency, async (i) => {
-    signal?.throwIfAborted();
-    found[i] = await client.get<ClusterObject>(refs[i] as ObjectRef);
-  });
-  return found;
 }
