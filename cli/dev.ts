@@ -40,7 +40,7 @@ export function isLoopbackHost(host: string): boolean {
 /** The line `trellis dev` prints for an event, or undefined for none. */
 export function describeDevEvent(event: DevEvent): string | undefined {
   switch (event.type) {
-    case 'watching': return `watching ${event.dir} (Ctrl-C stops)`;
+    case 'watching': return `watching ${event.dir}${event.pollingBecause !== undefined ? ` by polling (${event.pollingBecause})` : ''} (Ctrl-C stops)`;
     case 'changed': return `changed: ${event.files.slice(0, 5).join(', ')}${event.files.length > 5 ? `, and ${event.files.length - 5} more` : ''}`;
     case 'built': return describeBuilt(event.bundle, { file: false });
     case 'build-failed': return `build failed: ${event.error.message}`;

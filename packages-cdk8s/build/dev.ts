@@ -8,7 +8,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { watch } from 'chokidar';
 import type { PackageManifest } from '../../apply-controller/bundle/index.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { ObjectRef } from '../../runtime/object.ts';
@@ -16,10 +15,11 @@ import type { OciClient, OciReference, PushedArtifact, PushProgress } from '../.
 import { buildBundle, type BuiltBundle } from './bundle.ts';
 import { fileOfMessage, requestReconcile, resolveDevTarget, waitForOutcome, type DevOutcome, type DevTarget } from './dev-cluster.ts';
 import { pushBundle, reproducibleCreated } from './push.ts';
+import { openWatcher } from './watch.ts';
 
 /** What happens in a dev loop, for the command to print. */
 export type DevEvent =
-  | { readonly type: 'watching'; readonly dir: string }
+  | { readonly type: 'watching'; readonly dir: string; readonly pollingBecause?: string }
   | { readonly type: 'changed'; readonly files: readonly string[] }
   | { readonly type: 'built'; readonly bundle: BuiltBundle }
   | { readonly type: 'build-failed'; readonly error: Error }
@@ -64,10 +64,7 @@ const IGNORED = /(^|[/\\])(node_modules|\.git|dist)([/\\]|$)|(^|[/\\])\.[^/\\]+$
 
 /** Runs one cycle now, then one per (debounced) change, until `signal` aborts. */
 export async function runDevLoop(opts: DevLoopOptions): Promise<void> {
-  const watcher = watch(opts.dir, {
-    ignoreInitial: true,
-    ignored: (path: string) => IGNORED.test(relative(opts.dir, path)),
-  });
+  const { watcher, pollingBecause } = await openWatcher(opts.dir, { ignored: (path: string) => IGNORED.test(relative(opts.dir, path)) });
   const work = await mkdtemp(join(tmpdir(), 'trellis-dev-'));
   const state: CycleState = { lastDigest: undefined };
   let pending: string[] = [];
@@ -89,11 +86,7 @@ export async function runDevLoop(opts: DevLoopOptions): Promise<void> {
     }, opts.debounceMs ?? 300);
   };
   try {
-    await new Promise<void>((resolve, reject) => {
-      watcher.once('ready', resolve);
-      watcher.once('error', reject);
-    });
-    opts.report({ type: 'watching', dir: opts.dir });
+    opts.report({ type: 'watching', dir: opts.dir, ...(pollingBecause !== undefined ? { pollingBecause } : {}) });
     watcher.on('all', (_event, path) => {
       pending.push(relative(opts.dir, path));
       schedule();
