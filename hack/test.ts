@@ -5,7 +5,7 @@
  * exits non-zero when anything failed. Arguments are passed to AVA (a file or
  * `--match`), and `--skip-static` skips typecheck and lint.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +14,40 @@ import { projectRoot } from './lib/system-tools.ts';
 
 interface Counts { passed: number; failed: number }
 
-const say = (line: string): void => { process.stderr.write(`[trellis] ${line}\n`); };
+const started = Date.now();
+/** Minutes and seconds since the run started, so a slow CI log shows where the time went. */
+const elapsed = (): string => {
+  const s = Math.round((Date.now() - started) / 1000);
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+};
+const say = (line: string): void => { process.stderr.write(`[trellis +${elapsed()}] ${line}\n`); };
+
+/**
+ * Limits that make a stuck run end with a summary instead of at CI's timeout:
+ * AVA is stopped when it prints nothing for `TRELLIS_TEST_STALL_MINUTES` (default
+ * 12; AVA's own inactivity timeout is 3 minutes, so this only fires when AVA itself
+ * hangs) or when the run reaches `TRELLIS_TEST_DEADLINE_MINUTES` (default 70).
+ */
+const minutes = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value * 60_000 : fallback * 60_000;
+};
+const STALL_MS = minutes('TRELLIS_TEST_STALL_MINUTES', 12);
+const DEADLINE_MS = minutes('TRELLIS_TEST_DEADLINE_MINUTES', 70);
+/** The AVA process group running now, stopped on a signal or a limit. */
+let running: ChildProcess | undefined;
+const killRunning = (): void => {
+  if (running?.pid !== undefined && running.exitCode === null) {
+    try { process.kill(-running.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+};
 
 /** Runs a node script from the project, streaming its output; resolves with its exit code. */
 function runNode(args: readonly string[], env: NodeJS.ProcessEnv = process.env, onLine?: (line: string) => void): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd: projectRoot, env, stdio: ['ignore', onLine ? 'pipe' : 'inherit', 'inherit'] });
+    // Its own process group, so a limit or a signal can stop it with every process it started.
+    const child = spawn(process.execPath, args, { cwd: projectRoot, env, detached: true, stdio: ['ignore', onLine ? 'pipe' : 'inherit', 'inherit'] });
+    running = child;
     if (onLine && child.stdout) {
       let buffer = '';
       child.stdout.setEncoding('utf8');
@@ -33,7 +61,10 @@ function runNode(args: readonly string[], env: NodeJS.ProcessEnv = process.env, 
         }
       });
     }
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on('exit', (code, signal) => {
+      if (running === child) running = undefined;
+      resolve(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -46,7 +77,18 @@ async function runAva(files: readonly string[], extraArgs: readonly string[], en
   const summary = { passed: 0, failed: 0 };
   const streamed = { passed: 0, failed: 0 };
   let sawSummary = false;
+  let lastLine = Date.now();
+  let stopped: string | undefined;
+  const watchdog = setInterval(() => {
+    const quiet = Date.now() - lastLine;
+    const total = Date.now() - started;
+    if (quiet > STALL_MS) stopped = `AVA printed nothing for ${Math.round(quiet / 60_000)} minutes`;
+    else if (total > DEADLINE_MS) stopped = `the run reached its ${Math.round(DEADLINE_MS / 60_000)}-minute deadline`;
+    else if (Math.floor(total / 60_000) % 5 === 0) say(`${streamed.passed + streamed.failed} results so far, the last ${Math.round(quiet / 1000)} s ago`);
+    if (stopped !== undefined) { say(`${stopped}: stopping it`); killRunning(); }
+  }, 60_000);
   const code = await runNode(['node_modules/ava/entrypoints/cli.mjs', '--tap', ...extraArgs, ...files], env, (line) => {
+    lastLine = Date.now();
     const result = /^(not )?ok \d+ /.exec(line);
     if (result) {
       if (result[1]) streamed.failed += 1;
@@ -59,8 +101,12 @@ async function runAva(files: readonly string[], extraArgs: readonly string[], en
     if (m[1] === 'pass') summary.passed += Number(m[2]);
     else summary.failed += Number(m[2]);
   });
+  clearInterval(watchdog);
   const counts = sawSummary ? summary : streamed;
-  if (code !== 0 && counts.failed === 0) {
+  if (stopped !== undefined) {
+    say(`AVA was stopped (${stopped}); the tests that had not reported count as one failure`);
+    counts.failed += 1;
+  } else if (code !== 0 && counts.failed === 0) {
     say(`AVA exited with ${code}${sawSummary ? '' : ' before reporting its summary'}`);
     counts.failed += 1;
   }
@@ -84,12 +130,15 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env, TRELLIS_TEST_RUN_DIR: runDir };
   let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
   const stop = async (): Promise<void> => { const c = cluster; cluster = undefined; await c?.stop(); };
-  process.on('SIGINT', () => { void stop().then(() => process.exit(130)); });
-  process.on('SIGTERM', () => { void stop().then(() => process.exit(143)); });
+  process.on('SIGINT', () => { killRunning(); void stop().then(() => process.exit(130)); });
+  process.on('SIGTERM', () => { killRunning(); void stop().then(() => process.exit(143)); });
   try {
+    say('starting the local control plane');
     cluster = await startLocalCluster({ dir: join(runDir, 'cluster') });
     env.TRELLIS_TEST_KUBECONFIG = cluster.kubeconfigPath;
+    say('control plane up; running AVA');
     const main = await runAva([], avaArgs, env);
+    say(`AVA done: ${main.passed} passed, ${main.failed} failed`);
     total.passed += main.passed;
     total.failed += main.failed;
   } catch (err) {
