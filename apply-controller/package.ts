@@ -2,15 +2,17 @@
  * The Package reconciler: keeps the cluster equal to the revision a Package
  * names. A fixed skeleton around the ordered steps of reconcile/steps.ts:
  *
- * 1. read the Package fresh (the informer's copy may be stale);
+ * 1. take the informer's copy of the Package, or read it fresh while a write of
+ *    ours has not come back through the watch (or after a failed attempt);
  * 2. deletion: the finalizer removes the package's objects, last phase first
  *    (unless `prune: false`), then lets the Package go;
  * 3. add the finalizer; leave a suspended Package alone;
  * 4. run the steps, which record what they learned;
  * 5. one status patch at the end, only when the status changed, and an Event
  *    when something happened (`3 created, 1 configured, 2 pruned`);
- * 6. turn the outcome into what the work queue does next: requeue at
- *    `interval`, retry at `retryInterval`, back off, or stall.
+ * 6. turn the outcome into what the work queue does next, by the failure model
+ *    both controllers share (runtime/failure.ts): requeue at `interval`, retry
+ *    up to `retryInterval`, back off, or stall.
  *
  * A reconcile with no new source revision, no values change and no drift writes
  * nothing and sends no request for the package's objects: the engine plans from
@@ -21,7 +23,8 @@
 import { ConditionType, getCondition } from '../runtime/conditions.ts';
 import type { ReconcileContext, Reconciler } from '../runtime/controller.ts';
 import { isNotFound } from '../runtime/kube-transport.ts';
-import { StallingError, WaitingError, type ReconcileResult } from '../runtime/errors.ts';
+import { WaitingError, type ReconcileResult } from '../runtime/errors.ts';
+import { FailureCounts, nextAfterFailure, nextAfterSuccess } from '../runtime/failure.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { KubeClient } from '../runtime/kube.ts';
 import type { Logger } from '../runtime/logging.ts';
@@ -97,8 +100,8 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   const client = guardRevisionSpecs(opts.client);
   const scopes = new KindScopes(client);
   const flags: TenancyFlags = { defaultServiceAccount: opts.defaultServiceAccount, allowCrossNamespaceRefs: opts.allowCrossNamespaceRefs };
-  // Consecutive `retry` failures per Package: the next attempt comes after an exponential backoff capped at retryInterval.
-  const retries = new Map<string, number>();
+  // Consecutive `retry` and `backoff` failures per Package, for their exponential delays.
+  const failures = new FailureCounts();
 
   return async (key: string, ctx: ReconcileContext<Package>): Promise<ReconcileResult | void> => {
     const ref = refOfPackage(ctx.namespace, ctx.name);
@@ -110,7 +113,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       && opts.ownWrites?.settled(key) === true;
     const pkg = useCached ? structuredClone(ctx.cached) : await client.get<Package>(ref);
     if (!pkg || !matchesLabelSelector(opts.watchLabelSelector, pkg.metadata.labels)) {
-      retries.delete(key);
+      failures.reset(key);
       return;
     }
     if (pkg.metadata.deletionTimestamp) return finalize(pkg, ref, ctx.log);
@@ -278,40 +281,19 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     }
   }
 
-  /** What the queue does next. */
+  /** What the queue does next: the shared result builder of `runtime/failure.ts`. */
   function resultOf(key: string, outcome: PackageOutcome, settings: PackageSettings | undefined): ReconcileResult {
-    if (outcome.kind !== 'failed' || outcome.failure.retry !== 'retry') retries.delete(key);
-    if (outcome.kind === 'ready') return { requeueAfterMs: settings?.intervalMs ?? 600_000 };
-    if (outcome.kind === 'progressing') return { requeueAfterMs: outcome.recheckAfterMs };
-    const { failure } = outcome;
-    switch (failure.retry) {
-      case 'stall':
-        throw new StallingError(failure.reason, failure.message);
-      case 'retry': {
-        const failures = (retries.get(key) ?? 0) + 1;
-        retries.set(key, failures);
-        throw new WaitingError(failure.reason, failure.message, { retryAfterMs: retryDelay(failures, settings?.retryIntervalMs ?? 60_000) });
-      }
-      case 'dependency':
-        throw new WaitingError(failure.reason, failure.message, { retryAfterMs: opts.dependencyRequeueMs ?? 10_000 });
-      case 'backoff':
-        throw new Error(errorMessage(failure.message));
-    }
+    const intervalMs = settings?.intervalMs ?? DEFAULT_INTERVAL_MS;
+    if (outcome.kind === 'ready') return nextAfterSuccess(key, intervalMs, failures);
+    if (outcome.kind === 'progressing') return nextAfterSuccess(key, outcome.recheckAfterMs, failures);
+    return nextAfterFailure(key, outcome.failure, {
+      intervalMs, retryIntervalMs: settings?.retryIntervalMs ?? intervalMs, dependencyDelayMs: opts.dependencyRequeueMs,
+    }, failures);
   }
 }
 
-/** First delay before a failed attempt is retried; it doubles with every failure in a row. */
-export const RETRY_BASE_MS = 2_000;
-
-/**
- * The delay before the `failures`-th retry in a row (1-based): exponential from
- * {@link RETRY_BASE_MS}, never more than `retryIntervalMs` (the Package's
- * `retryInterval`, by default its `interval`). A transient failure is thus
- * retried within seconds, and a lasting one settles at `retryInterval`.
- */
-export function retryDelay(failures: number, retryIntervalMs: number): number {
-  return Math.min(retryIntervalMs, RETRY_BASE_MS * 2 ** Math.min(30, Math.max(0, failures - 1)));
-}
+/** A Package's interval when its spec cannot be read (the failure then stalls anyway). */
+const DEFAULT_INTERVAL_MS = 600_000;
 
 /** The objects a drift correction wrote, for the Event: `ConfigMap/ns/a, Deployment/ns/web` (at most 5 named). */
 function correctedSubjects(run: Pick<RunRecord, 'applied'>): string {

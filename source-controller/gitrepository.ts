@@ -68,7 +68,7 @@ async function gitVerifier(repo: GitRepository, ctx: FetcherContext): Promise<Ve
   const mode: VerifyMode = verify.mode;
   if (mode !== 'HEAD' && repo.spec.ref?.tag === undefined && repo.spec.ref?.semver === undefined) {
     throw new SourceFailure(ConditionType.VerificationFailed, 'InvalidSpec',
-      `spec.verify.mode ${mode} needs spec.ref.tag or spec.ref.semver`, { retry: 'stall' });
+      `spec.verify.mode ${mode} needs spec.ref.tag or spec.ref.semver`, 'stall');
   }
   const namespace = repo.metadata.namespace ?? '';
   const where = `Secret ${namespace}/${verify.secretRef.name}`;
@@ -83,7 +83,7 @@ async function gitVerifier(repo: GitRepository, ctx: FetcherContext): Promise<Ve
 function asVerificationFailure(err: unknown): unknown {
   if (!(err instanceof SignatureError)) return err;
   // A new key in the Secret or a newly signed commit may fix it: retried at the interval.
-  return new SourceFailure(ConditionType.VerificationFailed, err.reason, err.message, { retry: 'interval' });
+  return new SourceFailure(ConditionType.VerificationFailed, err.reason, err.message, 'interval');
 }
 
 /** The network side of one GitRepository reconcile. */

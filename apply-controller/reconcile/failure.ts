@@ -1,21 +1,18 @@
 /**
- * Why a Package reconcile stopped, in the terms the status and the work queue
- * need: the abnormal condition it sets (`ArtifactFailed`, `ApplyFailed`,
- * `HealthCheckFailed`, or none for waiting on something), a CamelCase reason, a
- * message naming the object or file, and how to retry:
- *
- * - `stall`: only a change can help (an invalid bundle, a forbidden reference):
- *   no retry until the Package, its source's artifact or a managed object changes.
- * - `retry`: try again after `retryInterval` (an apply the apiserver refused, a
- *   health check that timed out, a source without artifact yet).
- * - `dependency`: a dependency is not Ready; try again soon (and when it changes).
- * - `backoff`: transient (the apiserver or the artifact server failed): exponential
- *   backoff.
+ * Why a Package reconcile stopped: the shared {@link ReconcileFailure} of
+ * `runtime/failure.ts` with the Package conditions (`ArtifactFailed`,
+ * `ApplyFailed`, `HealthCheckFailed`, or none for waiting on something). Packages
+ * retry in four of its modes: `stall` (an invalid bundle, a forbidden reference:
+ * no retry until the Package, its source's artifact or a managed object changes),
+ * `retry` (an apply the apiserver refused, a health check that timed out: from
+ * seconds up to `retryInterval`), `dependency` (a dependency is not Ready) and
+ * `backoff` (the apiserver or the artifact server failed).
  *
  * The typed errors of the libraries map here; anything else is a transient failure.
  */
 import { ConditionType } from '../../runtime/conditions.ts';
 import { KubeApiError } from '../../runtime/kube-transport.ts';
+import { ReconcileFailure, type RetryMode } from '../../runtime/failure.ts';
 import { errorMessage } from '../../runtime/redact.ts';
 import { ArtifactError } from '../artifact.ts';
 import { BundleValidationError } from '../bundle/problems.ts';
@@ -28,28 +25,16 @@ import { ApplyError, HealthCheckError, ImmutableFieldError, ObjectCollisionError
 export type FailureCondition = typeof ConditionType.ArtifactFailed | typeof ConditionType.ApplyFailed
   | typeof ConditionType.HealthCheckFailed;
 
-/** How a failed reconcile is retried; see the module comment. */
-export type RetryMode = 'stall' | 'retry' | 'dependency' | 'backoff';
+export type { RetryMode } from '../../runtime/failure.ts';
 
 /** The failure conditions a Package sets; all abnormal-true. */
 export const FAILURE_CONDITIONS: readonly FailureCondition[] = [
   ConditionType.ArtifactFailed, ConditionType.ApplyFailed, ConditionType.HealthCheckFailed,
 ];
 
-/** A step of a Package reconcile that failed. Its message is redacted and names what failed. */
-export class PackageFailure extends Error {
-  override readonly name = 'PackageFailure';
-  readonly condition: FailureCondition | undefined;
-  /** CamelCase reason for the conditions and the Event. */
-  readonly reason: string;
-  readonly retry: RetryMode;
-
-  constructor(condition: FailureCondition | undefined, reason: string, message: string, retry: RetryMode) {
-    super(errorMessage(message));
-    this.condition = condition;
-    this.reason = reason;
-    this.retry = retry;
-  }
+/** A step of a Package reconcile that failed: the shared {@link ReconcileFailure} with the Package conditions. */
+export class PackageFailure extends ReconcileFailure<FailureCondition> {
+  override readonly name: string = 'PackageFailure';
 }
 
 /**

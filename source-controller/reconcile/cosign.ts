@@ -38,7 +38,7 @@ export function cosignSignatureTag(digest: string): string {
 
 /** A VerificationFailed failure, retried at the interval (a signature may be pushed later). */
 export function verificationFailed(message: string): SourceFailure {
-  return new SourceFailure(ConditionType.VerificationFailed, 'VerificationFailed', message, { retry: 'interval' });
+  return new SourceFailure(ConditionType.VerificationFailed, 'VerificationFailed', message, 'interval');
 }
 
 /** The public keys of a Secret's `*.pub` entries; a failure when there is none or one does not parse. */

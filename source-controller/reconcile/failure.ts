@@ -1,14 +1,10 @@
 /**
- * Why a source reconcile failed, in the terms the status and the work queue need:
- * which abnormal condition it sets (`FetchFailed`, `ArtifactFailed`,
- * `VerificationFailed`), a CamelCase reason, a message, and how to retry:
- *
- * - `stall`: only a change of the object can help (an invalid ref, `verify` set);
- *   no retry until the object changes.
- * - `interval`: the world may change on its own (a tag pushed later, a Secret
- *   fixed, a corrupt blob replaced): retry at the next interval, no hot loop.
- * - `backoff`: transient (unreachable, timeout, 5xx, rate limited): exponential
- *   backoff, never longer than the interval.
+ * Why a source reconcile failed: the shared {@link ReconcileFailure} of
+ * `runtime/failure.ts` with the source conditions (`FetchFailed`,
+ * `ArtifactFailed`, `VerificationFailed`). Sources retry in three of its modes:
+ * `stall` (an invalid ref, `verify` set: only a change of the object helps),
+ * `interval` (a tag pushed later, a Secret fixed, a corrupt blob replaced) and
+ * `backoff` (unreachable, timeout, 5xx, rate limited).
  *
  * The typed errors of the Git and OCI clients, the archive extractor and the
  * duration parser map here; anything else is a transient failure of the step
@@ -17,6 +13,7 @@
  */
 import { UnsafeArchiveError } from '../../runtime/archive.ts';
 import { ConditionType } from '../../runtime/conditions.ts';
+import { ReconcileFailure, type ReconcileFailureOptions, type RetryMode } from '../../runtime/failure.ts';
 import { errorMessage } from '../../runtime/redact.ts';
 import { GitError } from '../git/errors.ts';
 import { OciError, RateLimitedError } from '../oci/errors.ts';
@@ -26,42 +23,26 @@ import { InvalidDurationError } from '../../runtime/duration.ts';
 export type FailureCondition = typeof ConditionType.FetchFailed | typeof ConditionType.ArtifactFailed
   | typeof ConditionType.VerificationFailed;
 
-/** How a failed source is retried; see the module comment. */
-export type RetryMode = 'stall' | 'interval' | 'backoff';
+export type { RetryMode } from '../../runtime/failure.ts';
 
-/** Options for {@link SourceFailure}. */
-export interface SourceFailureOptions {
-  readonly retry: RetryMode;
-  /** The least delay before a retry (a registry's `Retry-After`). */
-  readonly retryAfterMs?: number | undefined;
-}
+/** A failed step of a source reconcile: the shared {@link ReconcileFailure} with the source conditions. */
+export class SourceFailure extends ReconcileFailure<FailureCondition> {
+  override readonly name: string = 'SourceFailure';
+  declare readonly condition: FailureCondition;
 
-/** A failed step of a source reconcile. Carries no cause: library errors may hold request details. */
-export class SourceFailure extends Error {
-  override readonly name = 'SourceFailure';
-  readonly condition: FailureCondition;
-  /** CamelCase reason for the conditions and the Event. */
-  readonly reason: string;
-  readonly retry: RetryMode;
-  readonly retryAfterMs: number | undefined;
-
-  constructor(condition: FailureCondition, reason: string, message: string, options: SourceFailureOptions) {
-    super(message);
-    this.condition = condition;
-    this.reason = reason;
-    this.retry = options.retry;
-    this.retryAfterMs = options.retryAfterMs;
+  constructor(condition: FailureCondition, reason: string, message: string, retry: RetryMode, options: ReconcileFailureOptions = {}) {
+    super(condition, reason, message, retry, options);
   }
 }
 
 /** Shorthand for a FetchFailed failure. */
 export function fetchFailed(reason: string, message: string, retry: RetryMode): SourceFailure {
-  return new SourceFailure(ConditionType.FetchFailed, reason, message, { retry });
+  return new SourceFailure(ConditionType.FetchFailed, reason, message, retry);
 }
 
 /** Shorthand for an ArtifactFailed failure. */
 export function artifactFailed(reason: string, message: string, retry: RetryMode): SourceFailure {
-  return new SourceFailure(ConditionType.ArtifactFailed, reason, message, { retry });
+  return new SourceFailure(ConditionType.ArtifactFailed, reason, message, retry);
 }
 
 const GIT_RETRY: Readonly<Record<string, RetryMode>> = {
@@ -80,9 +61,8 @@ const OCI_STALL: ReadonlySet<string> = new Set(['InvalidReference']);
 /** An OCI client error as a FetchFailed failure (transient ones back off). */
 export function fromOciError(err: OciError): SourceFailure {
   const retry: RetryMode = OCI_STALL.has(err.reason) ? 'stall' : err.transient ? 'backoff' : 'interval';
-  return new SourceFailure(ConditionType.FetchFailed, err.reason, err.message, {
-    retry, retryAfterMs: err instanceof RateLimitedError ? err.retryAfterMs : undefined,
-  });
+  return new SourceFailure(ConditionType.FetchFailed, err.reason, err.message, retry,
+    { retryAfterMs: err instanceof RateLimitedError ? err.retryAfterMs : undefined });
 }
 
 /**
@@ -99,5 +79,5 @@ export function toSourceFailure(err: unknown, fallback: { condition: FailureCond
     return artifactFailed('UnsafeArchive', `the layer is not a safe archive: ${err.message}`, 'interval');
   }
   if (err instanceof InvalidDurationError) return fetchFailed('InvalidSpec', err.message, 'stall');
-  return new SourceFailure(fallback.condition, fallback.reason, errorMessage(err), { retry: 'backoff' });
+  return new SourceFailure(fallback.condition, fallback.reason, errorMessage(err), 'backoff');
 }

@@ -12,7 +12,8 @@
  * 6. whatever happened, summarize the conditions and patch the status once
  *    (nothing is written when nothing changed), then record an Event for a new
  *    artifact or a failure;
- * 7. turn the outcome into the next reconcile: the interval after success, no
+ * 7. turn the outcome into the next reconcile: the interval after success, and
+ *    for a failure what the shared failure model says (`runtime/failure.ts`): no
  *    retry for a stalling failure, the interval for a failure the world may fix,
  *    exponential backoff capped at the interval for a transient one.
  *
@@ -21,8 +22,9 @@
  */
 import { ConditionType } from '../../runtime/conditions.ts';
 import type { ReconcileContext, Reconciler } from '../../runtime/controller.ts';
-import { StallingError, WaitingError, type ReconcileResult } from '../../runtime/errors.ts';
+import type { ReconcileResult } from '../../runtime/errors.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
+import { FailureCounts, nextAfterFailure, nextAfterSuccess } from '../../runtime/failure.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { isNotFound } from '../../runtime/kube-transport.ts';
 import type { Logger } from '../../runtime/logging.ts';
@@ -60,31 +62,14 @@ export interface SourceReconcilerOptions {
 }
 
 /**
- * The next reconcile for an outcome (the result builder). Throws the runtime's
- * StallingError / WaitingError for failures, so the controller neither hot-loops
- * nor forgets the key.
+ * The next reconcile for an outcome: the interval after success, otherwise the
+ * shared result builder of `runtime/failure.ts` (sources use the `stall`,
+ * `interval` and `backoff` modes).
  */
-export function nextReconcile(key: string, outcome: SourceOutcome, intervalMs: number, failures: Map<string, number>,
+export function nextReconcile(key: string, outcome: SourceOutcome, intervalMs: number, failures: FailureCounts,
   backoffBaseMs: number): ReconcileResult {
-  if (outcome.kind === 'ready') {
-    failures.delete(key);
-    return { requeueAfterMs: intervalMs };
-  }
-  const { failure, message } = outcome;
-  if (failure.retry === 'stall') {
-    failures.delete(key);
-    throw new StallingError(failure.reason, message);
-  }
-  let delay = intervalMs;
-  if (failure.retry === 'backoff') {
-    const count = (failures.get(key) ?? 0) + 1;
-    failures.set(key, count);
-    delay = Math.min(intervalMs, backoffBaseMs * 2 ** Math.min(count - 1, 30));
-  } else {
-    failures.delete(key);
-  }
-  // A registry's Retry-After is honored even when it asks for more than the interval.
-  throw new WaitingError(failure.reason, message, { retryAfterMs: Math.max(delay, failure.retryAfterMs ?? 0) });
+  if (outcome.kind === 'ready') return nextAfterSuccess(key, intervalMs, failures);
+  return nextAfterFailure(key, outcome.failure, { intervalMs, backoffBaseMs }, failures, outcome.message);
 }
 
 /** Used when the spec's interval cannot be read (the failure then stalls anyway). */
@@ -117,7 +102,7 @@ export function createSourceReconciler<T extends SourceObject>(kind: SourceKind<
   const hostPolicy = options.hostPolicy ?? DEFAULT_HOST_POLICY;
   const backoffBaseMs = options.backoffBaseMs ?? 1000;
   /** Consecutive transient failures per key, for the backoff. */
-  const failures = new Map<string, number>();
+  const failures = new FailureCounts();
 
   return async (key: string, ctx: ReconcileContext<T>): Promise<ReconcileResult | void> => {
     const namespace = ctx.namespace;
@@ -125,7 +110,7 @@ export function createSourceReconciler<T extends SourceObject>(kind: SourceKind<
     const ref = { apiVersion: kind.apiVersion, kind: kind.kind, namespace, name: ctx.name };
     let obj = await client.get<T>(ref);
     if (!obj || (obj.metadata.deletionTimestamp && hasFinalizer(obj))) {
-      failures.delete(key);
+      failures.reset(key);
       await storage.withLock(kind.storageKind, namespace, ctx.name, () => storage.removeAll(kind.storageKind, namespace, ctx.name));
       if (obj) {
         await removeFinalizer(client, obj).catch((err: unknown) => { if (!isNotFound(err)) throw err; });

@@ -19,7 +19,7 @@ import { RevisionKeyring, REVISION_KEY_SECRET } from '../../../apply-controller/
 import { listRevisions, REVISION_KEY_ANNOTATION } from '../../../apply-controller/revisions/index.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
-import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
   adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, eventsAbout, getObject, isReadyAt, patchSpec,
   releasePackagesOnTeardown, runLabel, setArtifact, startPackageController, waitForPackage, type PackageTestBed,
@@ -241,8 +241,11 @@ test.serial('an apply the apiserver refuses for a Secret-sourced value shows the
   const message = conditionOf(failed, 'ApplyFailed')?.message ?? '';
   t.regex(message, /metadata\.labels: Invalid value: \[REDACTED\]/, 'the field and the refusal stay');
   t.false(JSON.stringify(failed.status).includes(leaked));
-  const events = await eventsAbout(client, ns, 'app');
-  t.true(events.some((e) => e.type === 'Warning'), JSON.stringify(events));
+  // The Event is written after the status: wait for it rather than read once.
+  const events = await eventually(async () => {
+    const found = await eventsAbout(client, ns, 'app');
+    return found.some((e) => e.type === 'Warning') ? found : undefined;
+  }, 30_000);
   t.false(JSON.stringify(events).includes(leaked));
   const records = (await storedRecords(client, ns)).flatMap((r) => decodedTexts(r));
   t.false(records.some((text) => text.includes(leaked)), 'nor the failed revision');

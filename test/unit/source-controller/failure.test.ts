@@ -11,6 +11,7 @@ import {
 import { InvalidDurationError, parseDuration, parsePositiveDuration } from '../../../runtime/duration.ts';
 import { fetchFailed, toSourceFailure, type RetryMode } from '../../../source-controller/reconcile/failure.ts';
 import { nextReconcile } from '../../../source-controller/reconcile/skeleton.ts';
+import { FailureCounts } from '../../../runtime/failure.ts';
 import { SensitiveValues } from '../../../source-controller/secrets.ts';
 
 const fallback = { condition: 'FetchFailed', reason: 'FetchOperationFailed' } as const;
@@ -42,7 +43,7 @@ test('typed client errors map to a condition, a reason and a retry mode', (t) =>
 });
 
 test('the result builder: interval after success, no retry when stalled, interval for lasting failures, capped backoff for transient ones', (t) => {
-  const failures = new Map<string, number>();
+  const failures = new FailureCounts();
   const fail = (retry: RetryMode, retryAfterMs?: number) => ({
     kind: 'failed' as const, failure: Object.assign(fetchFailed('R', 'm', retry), { retryAfterMs }), message: 'm',
   });

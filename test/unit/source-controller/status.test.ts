@@ -47,7 +47,7 @@ test('a stalling failure: Stalled=True and Ready=False, no Reconciling; only the
     previous: ready(1), generation: 1, artifact,
     outcome: { kind: 'failed', failure: artifactFailed('UnsafeArchive', 'bad', 'interval'), message: 'bad' }, now: t0,
   });
-  const failure = new SourceFailure('VerificationFailed', 'VerificationFailed', 'not implemented', { retry: 'stall' });
+  const failure = new SourceFailure('VerificationFailed', 'VerificationFailed', 'not implemented', 'stall');
   const status = summarizeStatus({ previous: first, generation: 2, artifact, outcome: { kind: 'failed', failure, message: 'not implemented' }, now: t1 });
   t.deepEqual(status.conditions?.map((c) => c.type).sort(), ['Ready', 'Stalled', 'VerificationFailed']);
   t.like(getCondition(status.conditions, 'Stalled'), { status: 'True', reason: 'VerificationFailed', observedGeneration: 2 });
