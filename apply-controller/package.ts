@@ -35,7 +35,7 @@ import { packageResource, type InventoryEntry, type Package, type PackageRevisio
 import type { ArtifactCache } from './artifact.ts';
 import { inventoryOfRecord, unionInventory } from './inventory.ts';
 import { KindScopes } from './reconcile/bundle.ts';
-import { toPackageFailure } from './reconcile/failure.ts';
+import { RolledBackFailure, toPackageFailure } from './reconcile/failure.ts';
 import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
 import { mergePatch } from '../runtime/merge-patch.ts';
 import { correctionStartStatus, rolloutStartStatus, rolloutUnderWay, retryingSameAttempt, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
@@ -169,8 +169,9 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       ctx.log.info({ reason: errorMessage(ctx.signal.reason) }, 'reconcile cancelled; status not written');
       return;
     }
+    const awaitingHealth = waitsForHealth(outcome);
     if (opts.engine) {
-      const applied = opts.engine.rolloutChanges(key, run.applied, outcome.kind === 'progressing');
+      const applied = opts.engine.rolloutChanges(key, run.applied, awaitingHealth);
       if (applied) run.applied = applied;
     }
     const status = summarizeStatus({
@@ -184,7 +185,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     });
     await patchStatus(written, status);
     opts.onInventory?.(key, status.inventory ?? []);
-    opts.engine?.settle(key, outcome.kind === 'progressing');
+    opts.engine?.settle(key, awaitingHealth);
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
     return resultOf(key, outcome, settings);
   };
@@ -205,6 +206,12 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     if (outcome.kind === 'failed') {
       if (readyBefore?.reason === readyAfter?.reason && readyBefore?.message === readyAfter?.message) return;
       const { failure } = outcome;
+      const announced = getCondition(before?.conditions, ConditionType.RolledBack);
+      if (failure instanceof RolledBackFailure && announced?.status === 'True' && announced.message.startsWith(failure.rollbackMessage)) {
+        // The rollback was announced when it happened; while its restore becomes healthy only the end is worth an Event.
+        if (failure.restoring === undefined) await opts.events.normal(pkg, 'Restored', `revision ${failure.restoredRevision} is healthy again`);
+        return;
+      }
       await opts.events.warning(pkg, failure.reason, failure.message);
       return;
     }
@@ -286,10 +293,18 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     const intervalMs = settings?.intervalMs ?? DEFAULT_INTERVAL_MS;
     if (outcome.kind === 'ready') return nextAfterSuccess(key, intervalMs, failures);
     if (outcome.kind === 'progressing') return nextAfterSuccess(key, outcome.recheckAfterMs, failures);
+    if (outcome.failure instanceof RolledBackFailure && outcome.failure.restoring) {
+      return nextAfterSuccess(key, outcome.failure.restoring.recheckAfterMs, failures);
+    }
     return nextAfterFailure(key, outcome.failure, {
       intervalMs, retryIntervalMs: settings?.retryIntervalMs ?? intervalMs, dependencyDelayMs: opts.dependencyRequeueMs,
     }, failures);
   }
+}
+
+/** True while the Package waits for its objects to become healthy: a rollout's, or a rollback's restore. */
+function waitsForHealth(outcome: PackageOutcome): boolean {
+  return outcome.kind === 'progressing' || (outcome.kind === 'failed' && outcome.failure instanceof RolledBackFailure && outcome.failure.restoring !== undefined);
 }
 
 /** A Package's interval when its spec cannot be read (the failure then stalls anyway). */

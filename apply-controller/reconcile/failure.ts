@@ -38,11 +38,24 @@ export class PackageFailure extends ReconcileFailure<FailureCondition> {
 }
 
 /**
+ * The restore of a rollback, applied but not healthy yet: what the Package
+ * waits for (`message`, in the `RolledBack` condition) and when to look again.
+ */
+export interface RestoringHealth {
+  readonly message: string;
+  readonly recheckAfterMs: number;
+}
+
+/**
  * A new revision failed and the last Available one was re-applied in its
  * place (`rollback.onFailure`). Ready=False with reason `RolledBack`, and the
  * failure's own condition keeps the original reason and message. It stalls:
  * the same source revision and values are not tried again until the source
- * moves, the spec changes or a reconcile is requested.
+ * moves, the spec changes or a reconcile is requested. While the restored
+ * revision's objects are not healthy yet it is `restoring`: the Package holds
+ * no worker and is woken by its objects or at `recheckAfterMs` (like a rollout
+ * waiting for health), and each reconcile looks again until the restore is
+ * healthy (then it stalls) or its `timeout` runs out (a retried failure).
  */
 export class RolledBackFailure extends PackageFailure {
   /** Why the new revision failed. */
@@ -51,12 +64,19 @@ export class RolledBackFailure extends PackageFailure {
   readonly failedRevision: number;
   /** The revision the cluster runs again. */
   readonly restoredRevision: number;
+  /** Set while the restored revision's objects are not healthy yet. */
+  readonly restoring: RestoringHealth | undefined;
+  /** The message without what a restore still waits for: the same from the rollback until it is healthy. */
+  readonly rollbackMessage: string;
 
-  constructor(original: PackageFailure, failedRevision: number, restoredRevision: number, message: string) {
-    super(original.condition, 'RolledBack', message, 'stall');
+  constructor(original: PackageFailure, failedRevision: number, restoredRevision: number, message: string, restoring?: RestoringHealth) {
+    // Restoring is not stalled yet: something is still under way.
+    super(original.condition, 'RolledBack', restoring ? `${message}; ${restoring.message}` : message, restoring ? 'retry' : 'stall');
+    this.rollbackMessage = message;
     this.original = original;
     this.failedRevision = failedRevision;
     this.restoredRevision = restoredRevision;
+    this.restoring = restoring;
   }
 }
 

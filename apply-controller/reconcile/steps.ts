@@ -287,17 +287,19 @@ const applyRevision: PackageStep = async (run) => {
     ? newestAvailable(need(run.revisions, 'the history'), revision.spec.revision) : undefined;
   if (!good) throw failure;
   deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
+  // The restore is a rollout of its own: its health deadline counts from now, and no worker waits for it.
   const back = await rollBack(deps.objectsClient, revision, failure, good, {
     recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
-    ...(engine ? { engine: { ...engine, trustLive: false } } : {}),
+    ...(engine ? { engine: { ...engine, trustLive: false }, checkHealthOnce: { startedAt: deps.engine?.rolloutStart(key, good.spec.revision) ?? Date.now() } } : {}),
     managed: record.inventory, labels: labelsOf(pkg), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });
   record.applied.append(back.restore.applied);
   if (back.restore.pruned) record.pruned = back.restore.pruned;
   record.inventory = back.restore.inventory;
   if (back.restore.error === undefined) {
+    // Restored (or restoring: its objects are applied and the held reconciles finish it).
     record.currentRevision = good.spec.revision;
-    record.appliedRevision = good.spec.source.revision;
+    if (back.restore.pending === undefined) record.appliedRevision = good.spec.source.revision;
   }
   throw back.failure;
 };
@@ -416,9 +418,11 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   managed: readonly InventoryEntry[]): Promise<PackageOutcome> {
   const { settings } = deps;
   const engine = await restoreContext(deps.engine, deps.key, managed);
+  // A restore still becoming healthy is looked at once per reconcile; its deadline counts from the rollback.
+  const startedAt = deps.engine?.rolloutStart(keyOf(pkg, deps), restored.spec.revision) ?? Date.now();
   const result = await restoreRevision(deps.objectsClient, restored, {
     recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
-    ...(engine ? { engine } : {}),
+    ...(engine ? { engine, checkHealthOnce: { startedAt } } : {}),
     managed, labels: labelsOf(pkg), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,
   });
   run.upToDate = true;
@@ -427,7 +431,8 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   run.inventory = result.inventory;
   run.currentRevision = restored.spec.revision;
   if (result.error !== undefined) throw toPackageFailure(result.error);
-  throw heldFailure(pkg, failed);
+  if (result.pending === undefined) run.appliedRevision = restored.spec.source.revision;
+  throw heldFailure(failed, restored, result.pending && { pending: result.pending, startedAt, timeoutMs: settings.timeoutMs });
 }
 
 /** A revision's content: the validated bundle, its phases, the record the PackageRevision keeps, and its hash. */

@@ -13,7 +13,9 @@ import { ConditionType, getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../runtime/predicates.ts';
 import type { Package, PackageRevision } from '../api.ts';
-import { PackageFailure, RolledBackFailure, toPackageFailure, type FailureCondition } from '../reconcile/failure.ts';
+import type { PendingHealth } from '../reconcile/apply.ts';
+import { PackageFailure, RolledBackFailure, toPackageFailure, type FailureCondition, type RestoringHealth } from '../reconcile/failure.ts';
+import { HEALTH_RECHECK_MS, waitingForHealth } from '../reconcile/status.ts';
 import { describeRevision } from './recorded.ts';
 import { restoreRevision, type RestoreOptions, type RestoreResult } from './restore.ts';
 
@@ -24,7 +26,12 @@ export interface RollbackOutcome {
   readonly failure: PackageFailure;
 }
 
-/** Re-applies `good` after `failed` failed with `failure`. */
+/**
+ * Re-applies `good` after `failed` failed with `failure`. With
+ * `checkHealthOnce` a restore whose objects are not healthy yet ends as a
+ * {@link RolledBackFailure} that is still `restoring`; the held reconciles
+ * that follow ({@link holdsAfterRollback}) finish it.
+ */
 export async function rollBack(objectsClient: KubeClient, failed: PackageRevision, failure: PackageFailure, good: PackageRevision,
   opts: RestoreOptions): Promise<RollbackOutcome> {
   const restore = await restoreRevision(objectsClient, good, opts);
@@ -44,8 +51,20 @@ export async function rollBack(objectsClient: KubeClient, failed: PackageRevisio
         `${failure.message}; rolling back to revision ${describeRevision(good)} failed too: ${why.message}`, 'retry'),
     };
   }
-  const message = `revision ${describeRevision(failed)} failed (${failure.reason}); rolled back to revision ${describeRevision(good)}: ${failure.message}`;
-  return { restore, failure: new RolledBackFailure(failure, failed.spec.revision, good.spec.revision, message) };
+  const restoring = restore.pending && opts.checkHealthOnce
+    ? restoringHealth(good, restore.pending, opts.checkHealthOnce.startedAt, opts.settings.timeoutMs) : undefined;
+  return { restore, failure: new RolledBackFailure(failure, failed.spec.revision, good.spec.revision, rolledBackMessage(failed, failure, good), restoring) };
+}
+
+/** The RolledBack condition's message: which revision failed, why, and which one runs again. */
+export function rolledBackMessage(failed: PackageRevision, failure: Pick<PackageFailure, 'reason' | 'message'>, good: PackageRevision): string {
+  return `revision ${describeRevision(failed)} failed (${failure.reason}); rolled back to revision ${describeRevision(good)}: ${failure.message}`;
+}
+
+/** What a restore not healthy yet waits for, said like a rollout waiting for health. */
+function restoringHealth(good: PackageRevision, pending: PendingHealth, startedAt: number, timeoutMs: number): RestoringHealth {
+  const waiting = waitingForHealth(`restoring revision ${good.spec.revision}`, pending, startedAt, timeoutMs);
+  return { message: waiting.kind === 'progressing' ? waiting.message : '', recheckAfterMs: waiting.kind === 'progressing' ? waiting.recheckAfterMs : HEALTH_RECHECK_MS };
 }
 
 /**
@@ -64,11 +83,15 @@ export function holdsAfterRollback(pkg: Package, candidate: PackageRevision, sou
     && status?.lastAttemptedRevision === sourceRevision && status.lastAttemptedValuesHash === valuesHash;
 }
 
-/** The failure a held reconcile ends with again, rebuilt from the status so nothing changes. */
-export function heldFailure(pkg: Package, failed: PackageRevision): RolledBackFailure {
-  const rolledBack = getCondition(pkg.status?.conditions, ConditionType.RolledBack);
+/**
+ * The failure a held reconcile ends with again: rebuilt from the failed
+ * revision's record and the restored revision, so a finished rollback writes
+ * nothing new, and `restoring` while the restored objects are not healthy yet.
+ */
+export function heldFailure(failed: PackageRevision, restored: PackageRevision, restoring?: { pending: PendingHealth; startedAt: number; timeoutMs: number }): RolledBackFailure {
   const detail = failed.status?.conditions?.find((c) => c.status === 'True');
   const original = new PackageFailure(detail?.type as FailureCondition | undefined, detail?.reason ?? 'RevisionFailed',
     detail?.message ?? failed.status?.message ?? '', 'retry');
-  return new RolledBackFailure(original, failed.spec.revision, pkg.status?.currentRevision ?? 0, rolledBack?.message ?? '');
+  return new RolledBackFailure(original, failed.spec.revision, restored.spec.revision, rolledBackMessage(failed, original, restored),
+    restoring ? restoringHealth(restored, restoring.pending, restoring.startedAt, restoring.timeoutMs) : undefined);
 }

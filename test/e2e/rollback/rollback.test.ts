@@ -151,7 +151,9 @@ test('an upgrade that never becomes healthy is rolled back with the registry sto
   }, 60_000);
   await registry.stop();
 
-  const rolled = await h.waitPackage((p) => getCondition(p.status?.conditions, 'RolledBack')?.status === 'True');
+  // Rolled back and finished: the restore is healthy and what the bad revision added is pruned (then it stalls).
+  const rolled = await h.waitPackage((p) => getCondition(p.status?.conditions, 'RolledBack')?.status === 'True'
+    && getCondition(p.status?.conditions, 'Stalled')?.status === 'True');
   t.regex(getCondition(rolled.status?.conditions, 'RolledBack')?.message ?? '', /revision 2 \(1\.1\.0@sha256:[0-9a-f]{12}\) failed .*rolled back to revision 1 \(1\.0\.0@/);
   t.is(rolled.status?.currentRevision, 1);
   t.is((await h.configMap('web-config'))?.data?.greeting, 'one');
@@ -193,7 +195,9 @@ test('the apply controller killed between phases: the status said so, and on res
   t.deepEqual(await h.phases(), ['1:Available', '2:-'], 'the write-ahead record of revision 2 exists, unfinished');
 
   await startApply(cluster, ns, cacheDir);
-  const rolled = await h.waitPackage((p) => getCondition(p.status?.conditions, 'RolledBack')?.status === 'True');
+  // Rolled back and finished: the restore is healthy and what the bad revision added is pruned (then it stalls).
+  const rolled = await h.waitPackage((p) => getCondition(p.status?.conditions, 'RolledBack')?.status === 'True'
+    && getCondition(p.status?.conditions, 'Stalled')?.status === 'True');
   t.is(rolled.status?.currentRevision, 1);
   t.is((await h.configMap('web-config'))?.data?.greeting, 'one');
   t.truthy(await h.configMap('only-v1'));

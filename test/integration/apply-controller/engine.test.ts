@@ -92,6 +92,54 @@ test('a pin waiting for its objects to become healthy holds no worker either', a
     'no worker is held while the pinned revision becomes healthy');
 });
 
+test('an automatic rollback whose restore becomes healthy slowly holds no worker, and finishes when it is healthy', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const label = runLabel();
+  const { packages } = await startPackageController(cluster, label.selector, { concurrency: 1 });
+  t.teardown(() => packages.stop());
+
+  // Revision 1's Pods count as available only 15 s after they are ready: every rollout of it takes that long.
+  const slow = (image: string, extra: object = {}): object => {
+    const base = deployment('slow', image) as { spec: object };
+    return { ...base, spec: { ...base.spec, minReadySeconds: 15, ...extra } };
+  };
+  const v1 = await publisher.publish(ns, 'src', { 'app.yaml': [slow('nginx:1.25'), configMap('kept', { by: 'v1' })] });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '2m', rollback: { onFailure: true } });
+  await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v1.revision), 90_000);
+  await patchSpec(client, ns, 'app', { timeout: '3s' });
+
+  // Revision 2 replaces the Pod (the old one goes first) with one that never starts: it fails, and restoring revision 1 takes 15 s.
+  const v2 = await publisher.publish(ns, 'src', {
+    'app.yaml': [slow('nginx:fail', { strategy: { rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } } }), configMap('added', { by: 'v2' })],
+  });
+  await setArtifact(client, ns, 'src', v2);
+  const restoring = await waitForPackage(client, ns, 'app',
+    (p) => conditionOf(p, 'RolledBack')?.message?.includes('restoring revision 1; waiting for 1 object(s)') === true, 60_000);
+  t.regex(conditionOf(restoring, 'RolledBack')?.message ?? '', /revision 2 .*failed \(HealthCheckFailed\); rolled back to revision 1 .*Deployment\/.+\/slow/);
+  t.is(conditionOf(restoring, 'Ready')?.reason, 'RolledBack');
+  t.not(conditionOf(restoring, 'Stalled')?.status, 'True', 'not stalled while the restore becomes healthy');
+  t.is(restoring.status?.currentRevision, 1, 'the cluster runs revision 1 again');
+  t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'added'), 'nothing is pruned before the restore is healthy');
+  t.true(await eventually(() => Promise.resolve(packages.controller.queue.inFlight === 0), 10_000, 10),
+    'no worker is held while the restored revision becomes healthy');
+
+  const done = await waitForPackage(client, ns, 'app', (p) => conditionOf(p, 'Stalled')?.status === 'True', 60_000);
+  t.notRegex(conditionOf(done, 'RolledBack')?.message ?? '', /restoring/);
+  t.is(conditionOf(done, 'Ready')?.reason, 'RolledBack');
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'added'), undefined, 'what revision 2 added is pruned once the restore is healthy');
+  t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'kept'));
+  const events = await eventually(async () => {
+    const found = await eventsAbout(client, ns, 'app');
+    return found.some((e) => e.reason === 'Restored') ? found : undefined;
+  });
+  t.is(events.filter((e) => e.reason === 'RolledBack').length, 1, 'the rollback is announced once, not at every wake-up');
+  t.regex(events.find((e) => e.reason === 'Restored')?.note ?? '', /revision 1 is healthy again/);
+});
+
 test('a controller restarted on a warm cluster writes nothing and needs no dry run for what its cache can decide', async (t) => {
   const cluster = await useCluster();
   const client = adminClient(cluster);

@@ -50,7 +50,8 @@ test('an upgrade that never becomes healthy is rolled back to the previous objec
     'web.yaml': [deployment('web', 'nginx:fail')],
   });
   await setArtifact(client, ns, 'src', v2);
-  const rolled = await waitForPackage(client, ns, 'web', (p) => conditionOf(p, 'RolledBack')?.status === 'True');
+  // Rolled back and finished: the restore is healthy and what v2 added is pruned (then it stalls).
+  const rolled = await waitForPackage(client, ns, 'web', (p) => conditionOf(p, 'RolledBack')?.status === 'True' && conditionOf(p, 'Stalled')?.status === 'True');
 
   t.is(((await getObject(client, 'v1', 'ConfigMap', ns, 'settings')) as Data | undefined)?.data?.mode, 'one', 'the changed object is restored');
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'kept'), 'the object v2 dropped is there');
@@ -86,7 +87,7 @@ test('an upgrade that never becomes healthy is rolled back to the previous objec
   await client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' },
     { metadata: { annotations: { [REQUESTED_AT_ANNOTATION]: requestedAt } } });
   const retried = await waitForPackage(client, ns, 'web', (p) => p.status?.lastHandledReconcileAt === requestedAt
-    && conditionOf(p, 'RolledBack')?.status === 'True');
+    && conditionOf(p, 'RolledBack')?.status === 'True' && conditionOf(p, 'Stalled')?.status === 'True');
   const after = await getObject<Deploy & { apiVersion: string; kind: string }>(client, 'apps/v1', 'Deployment', ns, 'web');
   t.true((after?.metadata.generation ?? 0) > (generation ?? 0), 'the retry applied v2 again');
   t.is(imageOf(after), 'nginx:1.25');

@@ -8,7 +8,7 @@ import { PackageFailure, RolledBackFailure } from '../../../apply-controller/rec
 import { rolloutStartStatus, summarizeStatus } from '../../../apply-controller/reconcile/status.ts';
 import { CONTENT_HASH_ANNOTATION } from '../../../apply-controller/revisions/labels.ts';
 import { newestAvailable, unfinishedInventory } from '../../../apply-controller/revisions/history.ts';
-import { heldFailure, holdsAfterRollback } from '../../../apply-controller/rollback/automatic.ts';
+import { heldFailure, holdsAfterRollback, rolledBackMessage } from '../../../apply-controller/rollback/automatic.ts';
 import { revisionsToCollect } from '../../../apply-controller/rollback/gc.ts';
 import { describeRevision, recordedInventory, recordedPhases } from '../../../apply-controller/rollback/recorded.ts';
 import { getCondition } from '../../../runtime/conditions.ts';
@@ -85,7 +85,7 @@ test('unfinishedInventory skips a record that does not verify', async (t) => {
 });
 
 const health = new PackageFailure('HealthCheckFailed', 'HealthCheckFailed', 'Deployment/shop/web (InProgress): 0/1 available', 'retry');
-const rolledBackFailure = new RolledBackFailure(health, 2, 1, 'revision 2 (x) failed (HealthCheckFailed); rolled back to revision 1 (y): ...');
+const rolledBackFailure = new RolledBackFailure(health, 2, 1, rolledBackMessage(rev(2, 'Failed'), health, rev(1, 'Available')));
 
 function rolledBackPackage(extra: { generation?: number; requestedAt?: string; handled?: string } = {}): Package {
   const status: PackageStatus = {
@@ -141,8 +141,27 @@ test('a held reconcile ends with exactly the same status', (t) => {
   failed.status = { phase: 'Failed', message: health.message, conditions: [{
     type: 'HealthCheckFailed', status: 'True', reason: 'HealthCheckFailed', message: health.message, lastTransitionTime: '2026-01-01T00:00:00Z',
   }] };
-  const again = summarizeStatus({ previous: pkg.status, generation: 1, outcome: { kind: 'failed', failure: heldFailure(pkg, failed) } });
+  const again = summarizeStatus({ previous: pkg.status, generation: 1, outcome: { kind: 'failed', failure: heldFailure(failed, rev(1, 'Available')) } });
   t.deepEqual(again, pkg.status);
+});
+
+test('a rollback whose restore is not healthy yet says what it waits for, is not stalled, and ends as the plain rollback', (t) => {
+  const failed = rev(2, 'Failed');
+  failed.status = { phase: 'Failed', message: health.message, conditions: [{
+    type: 'HealthCheckFailed', status: 'True', reason: 'HealthCheckFailed', message: health.message, lastTransitionTime: '2026-01-01T00:00:00Z',
+  }] };
+  const pending = { phase: 'default', unhealthy: [{ id: 'apps/Deployment/shop/web', subject: 'Deployment/shop/web', status: 'InProgress' as const, message: '0 of 1 available' }] };
+  const restoring = heldFailure(failed, rev(1, 'Available'), { pending, startedAt: Date.now(), timeoutMs: 60_000 });
+  t.truthy(restoring.restoring);
+  t.true(restoring.restoring!.recheckAfterMs <= 10_000, 'looked at again soon, without a worker');
+  const status = summarizeStatus({ previous: undefined, generation: 1, outcome: { kind: 'failed', failure: restoring } });
+  t.is(getCondition(status.conditions, 'Ready')?.reason, 'RolledBack');
+  t.regex(getCondition(status.conditions, 'RolledBack')?.message ?? '', /rolled back to revision 1 .*; restoring revision 1; waiting for 1 object\(s\) of phase default to become healthy: Deployment\/shop\/web: 0 of 1 available/);
+  t.not(getCondition(status.conditions, 'Stalled')?.status, 'True', 'not stalled while the restore becomes healthy');
+  t.true(getCondition(status.conditions, 'RolledBack')?.message.startsWith(restoring.rollbackMessage));
+  const done = heldFailure(failed, rev(1, 'Available'));
+  t.is(done.message, restoring.rollbackMessage);
+  t.is(done.retry, 'stall');
 });
 
 test('the rollout-start status says what is being applied and claims nothing more', (t) => {
