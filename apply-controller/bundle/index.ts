@@ -12,6 +12,7 @@ export {
 export { classifyFile, type FileKind } from './classify.ts';
 export { loadBundle, type LoadBundleOptions, type LoadedBundle } from './load.ts';
 export { applyNamespaces, type NamespaceOptions } from './namespace.ts';
+export { announceSkippedFiles, skippedFilesNote } from './notes.ts';
 export {
   describeRef, describeSource, groupOf, type BundleObject, type KubeObject, type ObjectMeta, type ObjectRef,
   type ObjectSource, type SourcedObject, type UnstructuredObject,

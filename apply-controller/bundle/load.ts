@@ -131,6 +131,7 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
     objects.push(...parsed.objects);
     problems.push(...parsed.errors);
   }
+  skipped.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, errors: problems, skipped, rendered };
 }
 
