@@ -87,7 +87,7 @@ export async function walkManifests(dir: string, folder: string): Promise<WalkRe
       } else if (isDir && entry.name === 'node_modules') {
         out.skipped.push({ file: `${rel}/`, why: 'npm dependencies' });
       } else if (isDir && helmChart && HELM_CHART_FOLDERS.has(entry.name)) {
-        out.skipped.push({ file: `${rel}/`, why: 'part of a Helm chart (render it with helm template in CI and push the output)' });
+        out.skipped.push({ file: `${rel}/`, why: 'part of a Helm chart: render it with helm template in CI and push the output' });
       } else if (isDir) {
         const kustomization = await findKustomization(join(dir, rel));
         if (kustomization === undefined) await walk(rel);

@@ -1,0 +1,144 @@
+// Existing estates from the real Git server, applied by the real Package controller:
+// a repository whose manifests sit beside package.json, Helm files and CI workflows;
+// a Kustomize overlay rendered by the real kustomize binary, installing exactly what
+// `kustomize build` prints; and overlays that ask for the network, a plugin or a file
+// outside the repository, refused before anything is written.
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import anyTest from 'ava';
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../../../runtime/object.ts';
+import { scratchDir, withCluster } from '../../support/cluster.ts';
+import { withServers } from '../../support/servers.ts';
+import { conditionOf, eventsAbout, getObject, isReadyAt, isStalled, waitForPackage } from '../apply-controller/support.ts';
+import { gitEstate, isSubset, useEstateBed } from './support.ts';
+
+const test = withServers(withCluster(anyTest));
+const bed = useEstateBed(test);
+const run = promisify(execFile);
+
+const configMap = (name: string, data: Record<string, string> = { from: 'git' }): string =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: "${v}"`).join('\n')}\n`;
+
+test('a repository with manifests beside package.json, values.yaml, CI workflows and a Chart.yaml installs; the rest is announced as skipped', async (t) => {
+  const estate = await gitEstate(t, bed(), {
+    '.sourceignore': 'drafts/\n',
+    'app/package.json': '{"name": "shop", "version": "1.0.0", "private": true}\n',
+    'app/tsconfig.json': '{\n  // strict, as always\n  "compilerOptions": {"strict": true}\n}\n',
+    'app/values.yaml': 'replicaCount: 3\nimage:\n  tag: "1.27"\n',
+    'app/Chart.yaml': 'apiVersion: v2\nname: shop\nversion: 0.1.0\n',
+    'app/templates/configmap.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n',
+    'app/.github/workflows/ci.yml': 'name: ci\non: [push]\njobs:\n  test: {runs-on: ubuntu-latest, steps: [{run: npm test}]}\n',
+    'app/drafts/half-written.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n',
+    'app/README.md': '# shop\n',
+    'app/deploy/settings.yaml': configMap('settings'),
+    'app/deploy/more/limits.json': JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'limits' }, data: { max: '3' } }),
+    'broken/fine.yaml': configMap('fine'),
+    'broken/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n data: {}\n',
+  });
+  const { client, namespace } = estate;
+  await estate.createPackage('shop', { path: './app' });
+  await estate.createPackage('broken', { path: './broken' });
+
+  const shop = await waitForPackage(client, namespace, 'shop', (p) => isReadyAt(p));
+  t.deepEqual(shop.status?.inventory?.map((e) => e.id), [`${namespace}_limits__ConfigMap`, `${namespace}_settings__ConfigMap`]);
+  t.like(await getObject(client, 'v1', 'ConfigMap', namespace, 'limits'), { data: { max: '3' } });
+  const skipped = (await eventsAbout(client, namespace, 'shop')).find((e) => e.reason === 'FilesSkipped');
+  t.is(skipped?.type, 'Normal');
+  t.is(skipped?.note, '6 files or folders skipped as not Kubernetes objects: app/Chart.yaml (no document has apiVersion and kind); '
+    + 'app/drafts/ (named in .sourceignore); app/package.json (no document has apiVersion and kind); '
+    + 'app/templates/ (part of a Helm chart: render it with helm template in CI and push the output); '
+    + 'app/tsconfig.json (no document has apiVersion and kind); app/values.yaml (no document has apiVersion and kind)');
+
+  // A broken real manifest still fails the revision, naming the file, and nothing of it is written.
+  const broken = await waitForPackage(client, namespace, 'broken', (p) => isStalled(p));
+  t.is(conditionOf(broken, 'Stalled')?.reason, 'InvalidYAML');
+  t.regex(conditionOf(broken, 'Ready')?.message ?? '', /broken\/bad\.yaml: line 5/);
+  t.is(await getObject(client, 'v1', 'ConfigMap', namespace, 'fine'), undefined);
+});
+
+/** A base and a production overlay using each kind of Kustomize feature the issue names. */
+const overlay: Record<string, string> = {
+  'apps/base/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [deployment.yaml, service.yaml]\n',
+  'apps/base/deployment.yaml': [
+    'apiVersion: apps/v1', 'kind: Deployment', 'metadata: {name: web}', 'spec:', '  replicas: 1', '  selector: {matchLabels: {app: web}}',
+    '  template:', '    metadata: {labels: {app: web}}', '    spec:', '      containers:', '        - name: web', '          image: nginx:1.25',
+    '          envFrom: [{configMapRef: {name: settings}}]', '',
+  ].join('\n'),
+  'apps/base/service.yaml': 'apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, protocol: TCP}]\n',
+  'apps/production/kustomization.yaml': [
+    'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'namePrefix: prod-', 'resources: [../base]',
+    'patches:', '  - path: replicas.yaml',
+    '  - target: {kind: Service, name: web}', '    patch: |-', '      - op: add', '        path: /metadata/annotations',
+    '        value: {team: shop}',
+    'configMapGenerator:', '  - name: settings', '    literals: [MODE=production, LEVEL=3]',
+    'images:', '  - name: nginx', '    newTag: "1.27"', '',
+  ].join('\n'),
+  'apps/production/replicas.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 2}\n',
+};
+
+/** What the real `kustomize build` prints for `path` of `files`. */
+async function kustomizeBuild(binary: string, files: Record<string, string>, path: string): Promise<KubeObject[]> {
+  const dir = scratchDir('kustomize-build');
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  const { stdout } = await run(binary, ['build', join(dir, path)]);
+  return parseAllDocuments(stdout).map((d) => d.toJS() as KubeObject).filter((o) => o !== null);
+}
+
+test('a Kustomize overlay with a base, patches, a generator, images and namePrefix installs exactly what kustomize build prints', async (t) => {
+  const estate = await gitEstate(t, bed(), overlay);
+  const { client, namespace } = estate;
+  const expected = await kustomizeBuild(bed().kustomize, overlay, 'apps/production');
+  // The generator's name carries a hash of its content, and the Deployment refers to it by that name.
+  t.deepEqual(expected.map((o) => `${o.kind}/${(o.metadata?.name ?? '').replace(/-[a-z0-9]{10}$/, '-<hash>')}`),
+    ['ConfigMap/prod-settings-<hash>', 'Service/prod-web', 'Deployment/prod-web']);
+
+  await estate.createPackage('web', { path: './apps/production' });
+  const web = await waitForPackage(client, namespace, 'web', (p) => isReadyAt(p) || isStalled(p));
+  t.true(isReadyAt(web), conditionOf(web, 'Ready')?.message);
+  const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.split('/')[0] ?? '' : '');
+  t.deepEqual(web.status?.inventory?.map((e) => e.id).sort(),
+    expected.map((o) => `${namespace}_${o.metadata?.name ?? ''}_${groupOf(o.apiVersion ?? '')}_${o.kind ?? ''}`).sort());
+  for (const object of expected) {
+    const live = await getObject(client, object.apiVersion ?? '', object.kind ?? '', namespace, object.metadata?.name ?? '');
+    t.true(isSubset(object, live), `${object.kind}/${object.metadata?.name}: the live object holds every rendered field`);
+  }
+  const deployment = await getObject(client, 'apps/v1', 'Deployment', namespace, 'prod-web');
+  t.like(deployment, { spec: { replicas: 2 } });
+  t.is((deployment?.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image, 'nginx:1.27');
+});
+
+test('an overlay asking for a remote base, an exec plugin or a file outside the repository is refused before anything is written', async (t) => {
+  const local = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: local}\ndata: {a: b}\n';
+  const estate = await gitEstate(t, bed(), {
+    'remote/kustomization.yaml': 'resources:\n  - local.yaml\n  - https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v5.6.0\n',
+    'remote/local.yaml': local,
+    'plugin/kustomization.yaml': [
+      'resources: [local.yaml]', 'generators:', '  - |-', '    apiVersion: example.com/v1', '    kind: Shell',
+      '    metadata:', '      name: run', '      annotations:', '        config.kubernetes.io/function: |', '          exec:',
+      '            path: /bin/sh', '',
+    ].join('\n'),
+    'plugin/local.yaml': local,
+    'outside/kustomization.yaml': 'resources: [local.yaml, ../../../../../etc]\n',
+    'outside/local.yaml': local,
+  });
+  const { client, namespace } = estate;
+  for (const name of ['remote', 'plugin', 'outside']) await estate.createPackage(name, { path: `./${name}` });
+  const messages: Record<string, string> = {};
+  for (const name of ['remote', 'plugin', 'outside']) {
+    const pkg = await waitForPackage(client, namespace, name, (p) => isStalled(p));
+    t.is(conditionOf(pkg, 'Stalled')?.reason, 'KustomizeRefused', name);
+    messages[name] = conditionOf(pkg, 'Ready')?.message ?? '';
+    t.is(pkg.status?.currentRevision, undefined, `${name}: no revision was recorded`);
+  }
+  t.regex(messages.remote ?? '', /remote\/kustomization\.yaml: resources: "https:\/\/github\.com\/.*" is a remote location; remote bases and resources are never fetched/);
+  t.regex(messages.plugin ?? '', /plugin\/kustomization\.yaml: generators: plugin Shell run \(apiVersion example\.com\/v1\) is not one of kustomize's built-in plugins/);
+  t.regex(messages.outside ?? '', /outside\/kustomization\.yaml: resources: "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc" leads outside the artifact/);
+  const { items } = await client.list<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace });
+  t.deepEqual(items.map((c) => c.metadata?.name).filter((n) => n !== 'kube-root-ca.crt'), []);
+});
