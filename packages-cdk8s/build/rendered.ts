@@ -1,15 +1,17 @@
 /**
  * Bundles of manifests someone else rendered: `helm template` output on standard
- * input, or a folder of plain YAML or a Kustomize overlay rendered in CI. They
+ * input, or a folder of plain YAML or a Kustomize overlay rendered in CI (within
+ * the Git checkout the folder is in, so an overlay may use `../base`). They
  * become a Trellis bundle (a generated package.yaml and one manifests file) that
  * `trellis push` sends like any other, checked by the apply controller's own
  * loader and validation first. A Helm chart's name and version, read from the
  * `# Source:` comments and `helm.sh/chart` labels Helm writes, name the package
  * and are kept as annotations of the pushed artifact.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
   builtinIsNamespaced, DEFAULT_MANIFESTS_DIR, DEFAULT_PHASE, loadBundle, PACKAGE_MANIFEST_API_VERSION, PACKAGE_MANIFEST_FILE,
@@ -82,9 +84,20 @@ async function objectsOf(input: RenderedInput): Promise<{ objects: readonly Sour
     const chart = chartOf(input.yaml);
     return { objects: parsed.objects, ...(chart ? { chart } : {}) };
   }
-  const loaded = await loadBundle(input.dir);
+  // A kustomization's bases are often beside it (`../base`): the checkout it is in is the root it may read.
+  const dir = resolve(input.dir);
+  const root = checkoutOf(dir) ?? dir;
+  const loaded = await loadBundle(root, { path: relative(root, dir) || '.' });
   if (loaded.errors.length > 0) failed(loaded.errors);
   return { objects: loaded.objects };
+}
+
+/** The nearest folder at or above `dir` holding `.git`, if any. */
+function checkoutOf(dir: string): string | undefined {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, '.git'))) return at;
+    if (dirname(at) === at) return undefined;
+  }
 }
 
 /** Phases in order of first appearance of their annotation (`default` is implied). */
@@ -126,9 +139,9 @@ export async function bundleRendered(input: RenderedInput, opts: BundleRenderedO
     await mkdir(join(dir, DEFAULT_MANIFESTS_DIR), { recursive: true });
     await writeFile(join(dir, PACKAGE_MANIFEST_FILE), stringify(manifestData, YAML_OPTIONS));
     await writeFile(join(dir, DEFAULT_MANIFESTS_DIR, OBJECTS_FILE), objects.map((o) => stringify(o.object, YAML_OPTIONS)).join('---\n'));
-    const read = await readBundle(dir, { isNamespaced: builtinIsNamespaced, defaultNamespace: 'trellis-build-namespace' });
-    // Custom kinds are the cluster's to judge at install time.
-    const problems = read.ok ? [] : read.errors.filter((e) => e.reason !== 'UnknownKind');
+    const read = await readBundle(dir, { isNamespaced: builtinIsNamespaced });
+    // Custom kinds, and the namespace of objects that name none, are the cluster's and the Package's to decide.
+    const problems = read.ok ? [] : read.errors.filter((e) => e.reason !== 'UnknownKind' && e.reason !== 'NamespaceMissing');
     if (problems.length > 0) failed(problems);
     const out = resolve(opts.out);
     await mkdir(dirname(out), { recursive: true });
