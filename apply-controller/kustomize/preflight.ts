@@ -120,6 +120,10 @@ async function readKustomization(abs: string, file: string, problems: BundleProb
   return data;
 }
 
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined ? '' : JSON.stringify(value);
+}
+
 function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -168,9 +172,9 @@ async function pluginProblems(root: string, paths: ArtifactPaths, dir: string, e
     }
     const meta = isPlainObject(config.metadata) ? config.metadata : {};
     const annotations = isPlainObject(meta.annotations) ? meta.annotations : {};
-    const what = `${String(config.kind ?? '?')} ${String(meta.name ?? '')}`.trim();
+    const what = `${textOf(config.kind) || '?'} ${textOf(meta.name)}`.trim();
     if (config.apiVersion !== 'builtin' || FUNCTION_ANNOTATIONS.some((a) => annotations[a] !== undefined)) {
-      problems.push(`plugin ${what} (apiVersion ${String(config.apiVersion)}) is not one of kustomize's built-in plugins; exec, container and Go plugins are never run`);
+      problems.push(`plugin ${what} (apiVersion ${textOf(config.apiVersion) || 'not set'}) is not one of kustomize's built-in plugins; exec, container and Go plugins are never run`);
     }
   }
   return problems;

@@ -70,7 +70,7 @@ export interface TakeOverOptions {
   readonly labels: Readonly<Record<string, string>>;
   /** The field manager that takes the fields over (the apply controller's, `trellis`). */
   readonly manager: string;
-  /** The managers whose Update entries are taken over (default: client-side apply's). */
+  /** The managers whose entries (for the main resource, not a subresource) are taken over (default: client-side apply's). */
   readonly from?: readonly string[];
   /** The time written into the new entry. */
   readonly now: Date;
@@ -89,7 +89,8 @@ export function takeOverPatch(live: { metadata?: object | undefined }, opts: Tak
     patch.push({ op: 'remove', path: `/metadata/annotations/${escapePointer(LAST_APPLIED_ANNOTATION)}` });
   }
   const entries = (Array.isArray(metadata.managedFields) ? metadata.managedFields : []) as ManagedFieldsEntry[];
-  const taken = entries.filter((e) => from.has(e.manager ?? '') && e.operation === 'Update' && e.subresource === undefined);
+  // Update entries (client-side apply, edits) and Apply entries of another applier (Flux's kustomize-controller).
+  const taken = entries.filter((e) => from.has(e.manager ?? '') && e.manager !== opts.manager && e.subresource === undefined);
   if (taken.length === 0) return { patch, movedFrom: [] };
   const byVersion = new Map<string, Record<string, unknown>>();
   for (const e of [...taken, ...entries.filter((x) => x.manager === opts.manager && x.operation === 'Apply' && x.subresource === undefined)]) {

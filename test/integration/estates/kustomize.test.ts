@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import anyTest from 'ava';
 import { parseAllDocuments } from 'yaml';
+import { builtinIsNamespaced, readBundle } from '../../../apply-controller/bundle/index.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { scratchDir, withCluster } from '../../support/cluster.ts';
 import { withServers } from '../../support/servers.ts';
@@ -141,4 +142,27 @@ test('an overlay asking for a remote base, an exec plugin or a file outside the 
   t.regex(messages.outside ?? '', /outside\/kustomization\.yaml: resources: "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc" leads outside the artifact/);
   const { items } = await client.list<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace });
   t.deepEqual(items.map((c) => c.metadata?.name).filter((n) => n !== 'kube-root-ca.crt'), []);
+});
+
+test('a package.yaml beside a kustomization: values land in the rendered objects and a patch can set phases', async (t) => {
+  const dir = scratchDir('kustomize-package');
+  const files: Record<string, string> = {
+    'web/package.yaml': [
+      'apiVersion: apply.trellis.dev/v1alpha1', 'kind: PackageManifest', 'name: web', 'version: 1.0.0', 'phases: [config]', 'manifests: .',
+      'values:', '  schema:', '    type: object', '    properties: {greeting: {type: string, default: hello}}',
+      '  placements:', '    - {value: /greeting, file: kustomization.yaml, object: {kind: ConfigMap, name: web-settings}, path: /data/greeting}', '',
+    ].join('\n'),
+    'web/kustomization.yaml': 'namePrefix: web-\nresources: [settings.yaml]\ncommonAnnotations: {apply.trellis.dev/phase: config}\n',
+    'web/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {greeting: hello}\n',
+  };
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  const read = await readBundle(dir, { path: 'web', isNamespaced: builtinIsNamespaced, defaultNamespace: 'shop', values: { greeting: 'hi' } });
+  t.true(read.ok, read.ok ? '' : read.errors.map((e) => e.message).join('\n'));
+  if (!read.ok) return;
+  t.deepEqual(read.rendered, ['web/kustomization.yaml']);
+  t.deepEqual(read.phases.map((s) => `${s.phase}: ${s.objects.map((o) => o.id).join(', ')}`), ['config: shop_web-settings__ConfigMap']);
+  t.like(read.objects[0]?.object, { data: { greeting: 'hi' } });
 });
