@@ -32,6 +32,7 @@ const repositoryClutter: Record<string, string> = {
   '.github/workflows/ci.yml': 'name: ci\non: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n',
   'docker-compose.yml': 'services:\n  web:\n    image: nginx\n',
   'renovate.json': '{"extends": ["config:base"]}',
+  'notes.yaml': 'todo: [unclosed\n',
 };
 
 test('a repository folder installs its manifests and skips the rest, saying why', async (t) => {
@@ -39,9 +40,9 @@ test('a repository folder installs its manifests and skips the rest, saying why'
   const bundle = await loadBundle(dir);
   t.deepEqual(bundle.errors, []);
   t.deepEqual(bundle.objects.map((o) => `${o.source.file} ${String((o.object.metadata as { name: string }).name)}`), ['deploy/more.json more', 'deploy/web.yaml web']);
-  t.deepEqual(bundle.skipped.map((s) => s.file), ['Chart.yaml', 'docker-compose.yml', 'package.json', 'renovate.json', 'templates/', 'tsconfig.json', 'values.yaml']);
+  t.deepEqual(bundle.skipped.map((s) => s.file), ['Chart.yaml', 'docker-compose.yml', 'notes.yaml', 'package.json', 'renovate.json', 'templates/', 'tsconfig.json', 'values.yaml']);
   t.regex(bundle.skipped.find((s) => s.file === 'templates/')?.why ?? '', /Helm chart/);
-  t.regex(bundle.skipped.find((s) => s.file === 'tsconfig.json')?.why ?? '', /not YAML or JSON that parses/);
+  t.regex(bundle.skipped.find((s) => s.file === 'notes.yaml')?.why ?? '', /not YAML or JSON that parses/);
   t.regex(bundle.skipped.find((s) => s.file === 'values.yaml')?.why ?? '', /no document has apiVersion and kind/);
 });
 
