@@ -10,10 +10,11 @@ import { promisify } from 'node:util';
 import anyTest from 'ava';
 import { parseAllDocuments } from 'yaml';
 import { builtinIsNamespaced, readBundle } from '../../../apply-controller/bundle/index.ts';
+import { planPackage, type Package } from '../../../apply-controller/index.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
-import { scratchDir, withCluster } from '../../support/cluster.ts';
+import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { withServers } from '../../support/servers.ts';
-import { conditionOf, eventsAbout, getObject, isReadyAt, isStalled, waitForPackage } from '../apply-controller/support.ts';
+import { adminClient, conditionOf, eventsAbout, getObject, isReadyAt, isStalled, waitForPackage } from '../apply-controller/support.ts';
 import { gitEstate, isSubset, useEstateBed } from './support.ts';
 
 const test = withServers(withCluster(anyTest));
@@ -165,4 +166,22 @@ test('a package.yaml beside a kustomization: values land in the rendered objects
   t.deepEqual(read.rendered, ['web/kustomization.yaml']);
   t.deepEqual(read.phases.map((s) => `${s.phase}: ${s.objects.map((o) => o.id).join(', ')}`), ['config: shop_web-settings__ConfigMap']);
   t.like(read.objects[0]?.object, { data: { greeting: 'hi' } });
+});
+
+test('kubectl package diff plans an overlay with the same rendering: what a Package of it would create', async (t) => {
+  const cluster = await useCluster();
+  const namespace = await testNamespace(t, cluster);
+  const dir = scratchDir('kustomize-plan');
+  for (const [file, text] of Object.entries(overlay)) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  const pkg: Package = {
+    apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', metadata: { name: 'web', namespace },
+    spec: { sourceRef: { kind: 'GitRepository', name: 'repo' }, path: './apps/production' } as Package['spec'],
+  };
+  const plan = await planPackage(pkg, { client: adminClient(cluster), source: { dir } });
+  const expected = await kustomizeBuild(bed().kustomize, overlay, 'apps/production');
+  t.deepEqual(plan.changes.map((c) => `${c.action} ${c.id}`).sort(),
+    expected.map((o) => `create ${namespace}_${o.metadata?.name ?? ''}_${o.kind === 'Deployment' ? 'apps' : ''}_${o.kind ?? ''}`).sort());
 });
