@@ -9,7 +9,7 @@ export {
   PHASE_ANNOTATION, TEMPLATE_PLACEHOLDER, packageManifestSchema, validatePackageManifest,
   type PackageManifest, type PackageManifestResult, type PackageValues, type Placement, type PlacementTarget,
 } from './format.ts';
-export { classifyFile, type FileKind } from './classify.ts';
+export { classifyFile, classifyParsed, type FileKind } from './classify.ts';
 export { loadBundle, type LoadBundleOptions, type LoadedBundle } from './load.ts';
 export { applyNamespaces, type NamespaceOptions } from './namespace.ts';
 export { announceSkippedFiles, skippedFilesNote } from './notes.ts';

@@ -10,7 +10,7 @@ import { parseDocument } from 'yaml';
 import { findKustomization } from '../kustomize/files.ts';
 import { renderKustomization } from '../kustomize/render.ts';
 import type { KustomizeSettings } from '../kustomize/settings.ts';
-import { classifyFile } from './classify.ts';
+import { classifyParsed } from './classify.ts';
 import { DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_FILE, validatePackageManifest, type PackageManifest } from './format.ts';
 import { isPlainObject, type SourcedObject } from './object.ts';
 import { parseManifests } from './parse.ts';
@@ -119,15 +119,15 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
     const text = entry.kind === 'file' ? await readManifestFile(dir, entry.file, opts.maxFileBytes ?? 8 * 1024 * 1024, problems)
       : await renderEntry(dir, entry, opts, problems);
     if (text === undefined) continue;
+    const parsed = parseManifests(text, entry.file, limits);
     if (entry.kind === 'kustomization') rendered.push(entry.file);
     else {
-      const kind = classifyFile(text, entry.file);
+      const kind = classifyParsed(parsed, text, entry.file);
       if (!kind.manifest) {
         skipped.push({ file: entry.file, why: kind.why });
         continue;
       }
     }
-    const parsed = parseManifests(text, entry.file, limits);
     objects.push(...parsed.objects);
     problems.push(...parsed.errors);
   }

@@ -90,6 +90,7 @@ test('node_modules is skipped as a whole, with one note', async (t) => {
 test('classifyFile: what counts as a manifest', (t) => {
   t.true(classifyFile(configMap('a'), 'a.yaml').manifest);
   t.true(classifyFile('kind: List\napiVersion: v1\nitems: []\n', 'l.yaml').manifest);
+  t.true(classifyFile('apiVersion: v1\nkind: List\nitems: [just-a-string]\n', 'l.yaml').manifest, 'a List with a bad item fails, it is not skipped');
   t.true(classifyFile('---\n# only a comment\n---\n' + configMap('a'), 'a.yaml').manifest, 'an empty document before the object');
   t.true(classifyFile('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},}', 'x.json').manifest, 'broken JSON with both keys');
   t.true(classifyFile('kind: Deployment\nmetadata: {name: x}\n', 'd.yaml').manifest, 'metadata with kind: a manifest missing apiVersion');
