@@ -31,6 +31,8 @@ const REMOTE = /^(?:[a-z][a-z0-9+.-]*:\/\/|git@|(?:github\.com|gitlab\.com|bitbu
 const FUNCTION_ANNOTATIONS = ['config.kubernetes.io/function', 'config.k8s.io/function'];
 const HELM_FIELDS = ['helmCharts', 'helmGlobals', 'helmChartInflationGenerator'];
 const PLUGIN_FIELDS = ['generators', 'transformers', 'validators'];
+/** Largest kustomization or plugin configuration the check reads. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 type Resolved = { readonly rel: string; readonly isDir: boolean } | { readonly why: string };
 
@@ -105,14 +107,29 @@ export async function checkKustomization(root: string, dir: string, limits: Pref
   return problems;
 }
 
+/** The YAML documents of a file the check reads, as plain data; throws a message for what cannot be read. */
+async function readYamlFile(abs: string): Promise<string> {
+  const size = (await lstat(abs)).size;
+  if (size > MAX_CONFIG_BYTES) throw new Error(`the file is ${size} bytes, more than the limit of ${MAX_CONFIG_BYTES}`);
+  return readFile(abs, 'utf8');
+}
+
+/** The documents of `text` as plain data; an alias bomb or a syntax error is an Error. */
+function yamlDocuments(text: string): unknown[] {
+  return parseAllDocuments(text, { uniqueKeys: true, version: '1.2' }).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(doc.errors[0]?.message.split('\n')[0] ?? 'invalid YAML');
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  });
+}
+
 async function readKustomization(abs: string, file: string, problems: BundleProblem[]): Promise<Record<string, unknown> | undefined> {
-  const docs = parseAllDocuments(await readFile(abs, 'utf8'), { uniqueKeys: true, version: '1.2' });
-  const doc = Array.isArray(docs) ? docs[0] : undefined;
-  if (doc === undefined || doc.errors.length > 0) {
-    problems.push(problem('InvalidYAML', doc?.errors[0]?.message.split('\n')[0] ?? 'the kustomization is empty', { file }));
+  let data: unknown;
+  try {
+    data = yamlDocuments(await readYamlFile(abs))[0];
+  } catch (err) {
+    problems.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { file }));
     return undefined;
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
   if (!isPlainObject(data)) {
     problems.push(problem('NotAnObject', 'the kustomization is not a map', { file }));
     return undefined;
@@ -155,16 +172,20 @@ function fileReferences(data: Record<string, unknown>): [string, string][] {
 
 /** Why a generators/transformers/validators entry (inline YAML or a file) may not run, if it may not. */
 async function pluginProblems(root: string, paths: ArtifactPaths, dir: string, entry: string): Promise<string[]> {
-  let text = entry;
-  if (!entry.includes('\n')) {
-    const found = await paths.resolve(dir, entry);
-    if ('why' in found) return [found.why];
-    if (found.isDir) return [`"${entry}" is a folder; only files of built-in plugin configurations are accepted`];
-    text = await readFile(join(root, found.rel), 'utf8');
+  let configs: unknown[];
+  try {
+    if (entry.includes('\n')) configs = yamlDocuments(entry);
+    else {
+      const found = await paths.resolve(dir, entry);
+      if ('why' in found) return [found.why];
+      if (found.isDir) return [`"${entry}" is a folder; only files of built-in plugin configurations are accepted`];
+      configs = yamlDocuments(await readYamlFile(join(root, found.rel)));
+    }
+  } catch (err) {
+    return [`"${entry.split('\n')[0] ?? entry}" cannot be read: ${err instanceof Error ? err.message : String(err)}`];
   }
   const problems: string[] = [];
-  for (const doc of parseAllDocuments(text, { version: '1.2' })) {
-    const config: unknown = doc.errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 });
+  for (const config of configs) {
     if (config === null) continue;
     if (!isPlainObject(config)) {
       problems.push(`"${entry.split('\n')[0] ?? entry}" is not a plugin configuration`);

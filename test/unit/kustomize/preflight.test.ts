@@ -133,3 +133,17 @@ test('the settings default to TRELLIS_KUSTOMIZE, else kustomize on the PATH', (t
   t.is(defaultKustomizeSettings({}).binary, 'kustomize');
   t.is(defaultKustomizeSettings({ TRELLIS_KUSTOMIZE: '/opt/kustomize' }).binary, '/opt/kustomize');
 });
+
+test('a kustomization or plugin configuration that is an alias bomb or too large is refused, not expanded', async (t) => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+  const dir = await tree(t, {
+    'k/kustomization.yaml': `${bomb}\nresources: []\n`,
+    'p/kustomization.yaml': 'transformers: [big.yaml]\n',
+    'p/big.yaml': `apiVersion: builtin\nkind: LabelTransformer\nmetadata: {name: x}\nlabels: {a: "${'x'.repeat(1024 * 1024)}"}\n`,
+  });
+  const bombed = await checkKustomization(dir, 'k', limits);
+  t.is(bombed[0]?.reason, 'InvalidYAML');
+  t.regex(bombed[0]?.message ?? '', /^k\/kustomization\.yaml: .*alias/i);
+  const big = await checkKustomization(dir, 'p', limits);
+  t.regex(big[0]?.message ?? '', /transformers: "big\.yaml" cannot be read: the file is \d+ bytes, more than the limit of 1048576/);
+});
