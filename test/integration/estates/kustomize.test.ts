@@ -128,6 +128,12 @@ test('an overlay asking for a remote base, an exec plugin or a file outside the 
     'plugin/local.yaml': local,
     'outside/kustomization.yaml': 'resources: [local.yaml, ../../../../../etc]\n',
     'outside/local.yaml': local,
+    'failing/kustomization.yaml': 'resources: [local.yaml]\npatches: [{path: missing-target.yaml}]\n',
+    'failing/local.yaml': local,
+    'failing/missing-target.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: nowhere}\nspec: {replicas: 2}\n',
+    'invalid/kustomization.yaml': 'resources: [local.yaml, bad.yaml]\nnamePrefix: x-\n',
+    'invalid/local.yaml': local,
+    'invalid/bad.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n',
   });
   const { client, namespace } = estate;
   for (const name of ['remote', 'plugin', 'outside']) await estate.createPackage(name, { path: `./${name}` });
@@ -141,6 +147,15 @@ test('an overlay asking for a remote base, an exec plugin or a file outside the 
   t.regex(messages.remote ?? '', /remote\/kustomization\.yaml: resources: "https:\/\/github\.com\/.*" is a remote location; remote bases and resources are never fetched/);
   t.regex(messages.plugin ?? '', /plugin\/kustomization\.yaml: generators: plugin Shell run \(apiVersion example\.com\/v1\) is not one of kustomize's built-in plugins/);
   t.regex(messages.outside ?? '', /outside\/kustomization\.yaml: resources: "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc" leads outside the artifact/);
+  // kustomize's own failure, and a rendered object that fails validation, name the kustomization (and the object).
+  for (const name of ['failing', 'invalid']) await estate.createPackage(name, { path: `./${name}` });
+  const failing = await waitForPackage(client, namespace, 'failing', (p) => isStalled(p));
+  t.is(conditionOf(failing, 'Stalled')?.reason, 'KustomizeFailed');
+  t.regex(conditionOf(failing, 'Ready')?.message ?? '', /^failing\/kustomization\.yaml: kustomize build failed: .*nowhere/);
+  t.notRegex(conditionOf(failing, 'Ready')?.message ?? '', /\/tmp\/|apply-cache/, 'no absolute paths of the controller');
+  const invalid = await waitForPackage(client, namespace, 'invalid', (p) => isStalled(p));
+  t.is(conditionOf(invalid, 'Stalled')?.reason, 'InvalidName');
+  t.regex(conditionOf(invalid, 'Ready')?.message ?? '', /^invalid\/kustomization\.yaml( \(document \d\))?: ConfigMap [^ ]*\/x-Bad_Name: metadata\.name "x-Bad_Name"/);
   const { items } = await client.list<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace });
   t.deepEqual(items.map((c) => c.metadata?.name).filter((n) => n !== 'kube-root-ca.crt'), []);
 });
