@@ -1,7 +1,8 @@
 /**
  * Bundles of manifests someone else rendered: `helm template` output on standard
  * input, or a folder of plain YAML or a Kustomize overlay rendered in CI (within
- * the Git checkout the folder is in, so an overlay may use `../base`). They
+ * the Git checkout the folder is in, else the current folder when it holds it, so
+ * an overlay may use `../base`). They
  * become a Trellis bundle (a generated package.yaml and one manifests file) that
  * `trellis push` sends like any other, checked by the apply controller's own
  * loader and validation first. A Helm chart's name and version, read from the
@@ -86,7 +87,8 @@ async function objectsOf(input: RenderedInput): Promise<{ objects: readonly Sour
   }
   // A kustomization's bases are often beside it (`../base`): the checkout it is in is the root it may read.
   const dir = resolve(input.dir);
-  const root = checkoutOf(dir) ?? dir;
+  const cwd = process.cwd();
+  const root = checkoutOf(dir) ?? (dir.startsWith(`${cwd}/`) ? cwd : dir);
   const loaded = await loadBundle(root, { path: relative(root, dir) || '.' });
   if (loaded.errors.length > 0) failed(loaded.errors);
   return { objects: loaded.objects };
