@@ -23,6 +23,7 @@ import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
 import { Manager } from '../runtime/manager.ts';
 import { ArtifactCache } from './artifact.ts';
+import { configureKustomize, defaultKustomizeSettings } from './kustomize/settings.ts';
 import { createPackageController } from './reconcile/controller.ts';
 
 /** The settings of one apply-controller process, as the flags give them. */
@@ -57,6 +58,10 @@ export interface ApplyControllerFlags {
   readonly dependencyRequeueMs: number;
   /** The controller's namespace, holding the `trellis-revision-key` Secret. */
   readonly revisionKeyNamespace: string;
+  /** `--kustomize-path`: the kustomize binary that renders kustomizations (default `kustomize` from the PATH). */
+  readonly kustomizePath: string;
+  /** `--kustomize-timeout`: how long one render may take. */
+  readonly kustomizeTimeoutMs: number;
   readonly logLevel: Level;
 }
 
@@ -89,6 +94,8 @@ export function applyControllerCommand(): Command {
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
     .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationFlag, 10_000)
     .option('--revision-key-namespace <ns>', 'namespace of the trellis-revision-key Secret that seals and signs PackageRevisions (default: POD_NAMESPACE or trellis-system)')
+    .option('--kustomize-path <path>', 'the kustomize binary that renders a spec.path holding a kustomization (default: TRELLIS_KUSTOMIZE, else kustomize from the PATH)')
+    .option('--kustomize-timeout <duration>', 'how long one kustomize render may take before it is stopped and refused', durationFlag, 30_000)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
     .allowExcessArguments(false);
 }
@@ -116,6 +123,8 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     watchNamespace: o.watchNamespace as string | undefined,
     dependencyRequeueMs: o.dependencyRequeueInterval as number,
     revisionKeyNamespace: (o.revisionKeyNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
+    kustomizePath: (o.kustomizePath as string | undefined) ?? defaultKustomizeSettings(env).binary,
+    kustomizeTimeoutMs: o.kustomizeTimeout as number,
     logLevel: o.logLevel as Level,
   };
 }
@@ -125,6 +134,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
   const log = logger ?? createLogger({ name: 'apply-controller', level: flags.logLevel });
   const kubeConfig = loadKubeConfig({ path: flags.kubeconfig });
   await mkdir(flags.artifactCacheDir, { recursive: true });
+  configureKustomize({ binary: flags.kustomizePath, timeoutMs: flags.kustomizeTimeoutMs });
   const manager = new Manager({
     name: 'apply-controller', kubeConfig, qps: flags.kubeApiQps, burst: flags.kubeApiBurst, logger: log,
     ...(flags.metricsAddr !== '' ? { listen: flags.metricsAddr } : {}),

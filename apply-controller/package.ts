@@ -33,6 +33,7 @@ import { REQUESTED_AT_ANNOTATION } from '../runtime/predicates.ts';
 import { errorMessage } from '../runtime/redact.ts';
 import { packageResource, type InventoryEntry, type Package, type PackageRevision, type PackageStatus } from './api.ts';
 import type { ArtifactCache } from './artifact.ts';
+import { announceSkippedFiles } from './bundle/notes.ts';
 import { inventoryOfRecord, unionInventory } from './inventory.ts';
 import { KindScopes } from './reconcile/bundle.ts';
 import { RolledBackFailure, toPackageFailure } from './reconcile/failure.ts';
@@ -159,6 +160,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       outcome = await runSteps(pkg, {
         client, reads: opts.reads, objectsClient: objectsClientFor(client, pkg, settings.serviceAccount), artifacts: opts.artifacts, scopes, flags,
         settings, log: ctx.log, healthPollIntervalMs: opts.healthPollIntervalMs, revisionSizeLimit: opts.revisionSizeLimit, onRolloutStart, onCorrectionStart,
+        onBundleRead: (bundle) => announceSkippedFiles(opts.events, pkg, bundle),
         key, engine: opts.engine, revisionCache: opts.revisionCache, signal: ctx.signal, revisionKeys: opts.revisionKeys,
       }, run);
     } catch (err) {

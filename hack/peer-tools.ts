@@ -1,5 +1,5 @@
 /**
- * Real peer clients for interop tests and benchmarks: `oras` and `cosign` from
+ * Real peer clients for interop tests and benchmarks: `oras`, `cosign` and `kustomize` from
  * Debian 13 (trixie) packages, whose static binaries run on Debian 12. They are
  * downloaded with apt through a private state folder that points the machine's
  * own Debian archive at another suite, and unpacked with `dpkg -x` into
@@ -40,6 +40,23 @@ export function ensurePeerTools(log: (line: string) => void = defaultLog): PeerT
     if (!isExecutable(path)) throw new MissingToolError(`the ${PEER_SUITE} package ${name} did not contain ${path}`);
   }
   return tools;
+}
+
+/**
+ * Returns the path of `kustomize` (5.6 from trixie, a static binary), downloading
+ * and unpacking it once next to oras and cosign. Integration tests render
+ * overlays with it and compare with its own `kustomize build` output.
+ */
+export function ensureKustomize(log: (line: string) => void = defaultLog): string {
+  const root = join(peerToolsDir, PEER_SUITE);
+  const path = join(root, 'usr', 'bin', 'kustomize');
+  if (isExecutable(path)) return path;
+  withLock(join(peerToolsDir, 'lock'), () => {
+    if (isExecutable(path)) return;
+    unpackDebianPackages({ suite: PEER_SUITE, packages: ['kustomize'], dest: root, log });
+  });
+  if (!isExecutable(path)) throw new MissingToolError(`the ${PEER_SUITE} package kustomize did not contain ${path}`);
+  return path;
 }
 
 /** Path of skopeo (Debian 12 has it), the baseline for OCI pull speed. */

@@ -9,8 +9,10 @@ export {
   PHASE_ANNOTATION, TEMPLATE_PLACEHOLDER, packageManifestSchema, validatePackageManifest,
   type PackageManifest, type PackageManifestResult, type PackageValues, type Placement, type PlacementTarget,
 } from './format.ts';
+export { classifyFile, classifyParsed, type FileKind } from './classify.ts';
 export { loadBundle, type LoadBundleOptions, type LoadedBundle } from './load.ts';
 export { applyNamespaces, type NamespaceOptions } from './namespace.ts';
+export { announceSkippedFiles, skippedFilesNote } from './notes.ts';
 export {
   describeRef, describeSource, groupOf, type BundleObject, type KubeObject, type ObjectMeta, type ObjectRef,
   type ObjectSource, type SourcedObject, type UnstructuredObject,
@@ -34,3 +36,8 @@ export {
   applyPlacements, canonicalJSON, mergeValues, resolveValues, schemaDefaults, valuesHash,
   type PlacementOptions, type PlacementResult, type ResolvedValues, type ResolveValuesInput, type Values,
 } from './values.ts';
+export { IGNORE_FILE, walkManifests, type BundleEntry, type SkippedFile, type WalkResult } from './walk.ts';
+export {
+  configureKustomize, defaultKustomizeSettings, findKustomization, KUSTOMIZATION_FILES, kustomizeSettings, renderKustomization,
+  type KustomizeRender, type KustomizeSettings,
+} from '../kustomize/index.ts';

@@ -1,15 +1,21 @@
 /**
  * Reading a bundle from an unpacked artifact: a Trellis bundle (`package.yaml`
- * plus a manifests folder) or a plain folder of YAML/JSON manifests, in a stable
- * order (files by sorted path, then document order).
+ * plus a manifests folder), a kustomization (rendered by kustomize), or a plain
+ * folder of YAML/JSON manifests as a repository holds it, in a stable order
+ * (files by sorted path, then document order).
  */
-import { lstat, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, posix, sep } from 'node:path';
 import { parseDocument } from 'yaml';
+import { findKustomization } from '../kustomize/files.ts';
+import { renderKustomization } from '../kustomize/render.ts';
+import type { KustomizeSettings } from '../kustomize/settings.ts';
+import { classifyParsed } from './classify.ts';
 import { DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_FILE, validatePackageManifest, type PackageManifest } from './format.ts';
 import { isPlainObject, type SourcedObject } from './object.ts';
 import { parseManifests } from './parse.ts';
 import { problem, type BundleProblem } from './problems.ts';
+import { walkManifests, type SkippedFile, type WalkResult } from './walk.ts';
 
 /** Options for {@link loadBundle}. */
 export interface LoadBundleOptions {
@@ -19,6 +25,10 @@ export interface LoadBundleOptions {
   readonly maxFileBytes?: number;
   /** Aliases expanded per YAML document; default 100. */
   readonly maxAliasCount?: number;
+  /** How kustomizations are rendered; default the process-wide settings (kustomize/settings.ts). */
+  readonly kustomize?: KustomizeSettings | undefined;
+  /** Cancels a kustomize render under way. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What {@link loadBundle} found. Errors do not stop loading: everything readable is read. */
@@ -31,9 +41,11 @@ export interface LoadedBundle {
   readonly manifestsDir: string;
   readonly objects: readonly SourcedObject[];
   readonly errors: readonly BundleProblem[];
+  /** Files and folders left out (not Kubernetes objects, ignored, a Helm chart's sources), with why. */
+  readonly skipped: readonly SkippedFile[];
+  /** The kustomization files rendered with kustomize (their objects name them as their file). */
+  readonly rendered: readonly string[];
 }
-
-const MANIFEST_EXTENSIONS = /\.(ya?ml|json)$/i;
 
 /** `spec.path` as a clean relative path, or undefined when it leaves the artifact. */
 function normalizeBundlePath(path: string): string | undefined {
@@ -55,16 +67,20 @@ async function isDirectory(path: string): Promise<boolean> {
 /**
  * Loads the bundle at `<dir>/<opts.path>`. With a `package.yaml` there, it is a
  * Trellis bundle: the manifest is validated and the manifests folder it names is
- * read. Otherwise every `*.yaml`, `*.yml` and `*.json` file under the path is read
- * recursively, skipping hidden files and folders (`.git`, `.github`, ...) and
- * other files (README.md, ...). Symbolic links are never followed: a link with a
- * manifest extension is reported. I/O errors other than "not found" are thrown.
+ * read. When that folder holds a kustomization, kustomize renders it (hardened,
+ * see kustomize/render.ts) and its output is the bundle's objects. Otherwise
+ * every `*.yaml`, `*.yml` and `*.json` file under the folder is read recursively
+ * (walk.ts says what is left out); a sub-folder holding a kustomization is
+ * rendered instead of read file by file; files that are not Kubernetes objects
+ * (classify.ts) are skipped and listed in `skipped`. Symbolic links are never
+ * followed: a link with a manifest extension is reported. I/O errors other than
+ * "not found" are thrown.
  */
 export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Promise<LoadedBundle> {
   const problems: BundleProblem[] = [];
   const rel = normalizeBundlePath(opts.path ?? '.');
   const fail = (detail: string): LoadedBundle => ({
-    format: 'plain', manifestsDir: rel ?? '.', objects: [], errors: [problem('PathNotFound', detail)],
+    format: 'plain', manifestsDir: rel ?? '.', objects: [], errors: [problem('PathNotFound', detail)], skipped: [], rendered: [],
   });
   if (rel === undefined) return fail(`path "${opts.path}" is outside the artifact`);
   const root = join(dir, rel);
@@ -85,26 +101,56 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
     manifestsDir = posix.join(rel, manifest?.manifests ?? read.manifestsHint ?? DEFAULT_MANIFESTS_DIR);
     if (!(await isDirectory(join(dir, manifestsDir)))) {
       problems.push(problem('PathNotFound', `the manifests folder "${manifestsDir}" does not exist`, { file: manifestFile }));
-      return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects: [], errors: problems };
+      return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects: [], errors: problems, skipped: [], rendered: [] };
     }
   }
 
   const skip = format === 'trellis' ? posix.join(rel, PACKAGE_MANIFEST_FILE) : undefined;
-  const files = (await listManifestFiles(dir, manifestsDir, problems)).filter((f) => f !== skip);
+  const rootKustomization = await findKustomization(join(dir, manifestsDir));
+  const walked: WalkResult = rootKustomization === undefined ? await walkManifests(dir, manifestsDir)
+    : { entries: [{ kind: 'kustomization', dir: manifestsDir, file: posix.join(manifestsDir, rootKustomization) }], skipped: [], problems: [] };
+  problems.push(...walked.problems);
+  const skipped: SkippedFile[] = [...walked.skipped];
   const objects: SourcedObject[] = [];
-  const maxBytes = opts.maxFileBytes ?? 8 * 1024 * 1024;
-  for (const file of files) {
-    const abs = join(dir, file);
-    const size = (await lstat(abs)).size;
-    if (size > maxBytes) {
-      problems.push(problem('FileTooLarge', `the file is ${size} bytes, more than the limit of ${maxBytes}`, { file }));
-      continue;
+  const rendered: string[] = [];
+  const limits = opts.maxAliasCount === undefined ? {} : { maxAliasCount: opts.maxAliasCount };
+  for (const entry of walked.entries) {
+    if (entry.file === skip) continue;
+    const text = entry.kind === 'file' ? await readManifestFile(dir, entry.file, opts.maxFileBytes ?? 8 * 1024 * 1024, problems)
+      : await renderEntry(dir, entry, opts, problems);
+    if (text === undefined) continue;
+    const parsed = parseManifests(text, entry.file, limits);
+    if (entry.kind === 'kustomization') rendered.push(entry.file);
+    else {
+      const kind = classifyParsed(parsed, text, entry.file);
+      if (!kind.manifest) {
+        skipped.push({ file: entry.file, why: kind.why });
+        continue;
+      }
     }
-    const parsed = parseManifests(await readFile(abs, 'utf8'), file, opts.maxAliasCount === undefined ? {} : { maxAliasCount: opts.maxAliasCount });
     objects.push(...parsed.objects);
     problems.push(...parsed.errors);
   }
-  return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, errors: problems };
+  skipped.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, errors: problems, skipped, rendered };
+}
+
+async function readManifestFile(dir: string, file: string, maxBytes: number, problems: BundleProblem[]): Promise<string | undefined> {
+  const abs = join(dir, file);
+  const size = (await lstat(abs)).size;
+  if (size > maxBytes) {
+    problems.push(problem('FileTooLarge', `the file is ${size} bytes, more than the limit of ${maxBytes}`, { file }));
+    return undefined;
+  }
+  return readFile(abs, 'utf8');
+}
+
+async function renderEntry(dir: string, entry: { readonly dir: string; readonly file: string }, opts: LoadBundleOptions,
+  problems: BundleProblem[]): Promise<string | undefined> {
+  const result = await renderKustomization(dir, entry.dir, entry.file, { settings: opts.kustomize, signal: opts.signal });
+  if (result.ok) return result.yaml;
+  problems.push(...result.problems);
+  return undefined;
 }
 
 function isInside(child: string, parent: string): boolean {
@@ -137,23 +183,4 @@ async function readPackageManifest(path: string, file: string): Promise<{ manife
   if (result.ok) return { manifest: result.manifest, problems: [] };
   const hint = isPlainObject(data) && typeof data.manifests === 'string' ? normalizeBundlePath(data.manifests) : undefined;
   return { ...(hint === undefined ? {} : { manifestsHint: hint }), problems: [...result.errors] };
-}
-
-/** Manifest files under `folder` (artifact-relative), sorted by path. */
-async function listManifestFiles(dir: string, folder: string, problems: BundleProblem[]): Promise<string[]> {
-  const found: string[] = [];
-  const walk = async (relDir: string): Promise<void> => {
-    const entries = await readdir(join(dir, relDir), { withFileTypes: true });
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const rel = relDir === '.' ? entry.name : posix.join(relDir, entry.name);
-      if (entry.isDirectory()) await walk(rel);
-      else if (!MANIFEST_EXTENSIONS.test(entry.name)) continue;
-      else if (entry.isSymbolicLink()) problems.push(problem('SymlinkNotFollowed', 'manifest files must not be symbolic links', { file: rel }));
-      else if (entry.isFile()) found.push(rel);
-    }
-  };
-  await walk(folder);
-  // Code-unit order, not locale order: the same on every machine.
-  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

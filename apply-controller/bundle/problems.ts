@@ -43,7 +43,13 @@ export type BundleProblemReason =
   /** A placement names a file, object or path that is not in the bundle. */
   | 'InvalidPlacement'
   /** A `health.trellis.dev/current` (`failed`, `message`) annotation whose CEL expression does not compile. */
-  | 'InvalidHealthCheck';
+  | 'InvalidHealthCheck'
+  /** A kustomization asks for what is never done for it: a remote base, a plugin, a file outside the artifact, Helm. */
+  | 'KustomizeRefused'
+  /** `kustomize build` failed, ran past its time limit or printed more than allowed. */
+  | 'KustomizeFailed'
+  /** The path holds a kustomization, and the `kustomize` binary is not there to render it. */
+  | 'KustomizeNotAvailable';
 
 /** One thing wrong with a bundle. `message` is complete on its own (it names file and object). */
 export interface BundleProblem {

@@ -14,6 +14,7 @@ import { applyPlacements } from './placements.ts';
 import { problem, type BundleProblem } from './problems.ts';
 import { findBundleCRDs, scopeResolver, type IsNamespaced } from './scope.ts';
 import { validateObjects } from './validate.ts';
+import type { SkippedFile } from './walk.ts';
 import { resolveValues, valuesHash, type Values } from './values.ts';
 
 /** Options for {@link readBundle}. */
@@ -47,6 +48,10 @@ export interface ReadBundleSuccess {
   readonly objects: readonly BundleObject[];
   /** The objects in apply order, see order.ts for the rule. */
   readonly phases: readonly Stage[];
+  /** Files and folders left out because they are not Kubernetes objects (or are ignored), with why. */
+  readonly skipped: readonly SkippedFile[];
+  /** The kustomization files rendered with kustomize. */
+  readonly rendered: readonly string[];
 }
 
 /** A bundle that must not be applied, with everything wrong with it. */
@@ -86,7 +91,7 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
       else problems.push(...placed.errors);
     }
   } else if (loaded.format === 'plain' && given) {
-    problems.push(problem('InvalidValues', 'values are set, but the bundle is a plain folder of manifests (values need a package.yaml that declares them)'));
+    problems.push(problem('InvalidValues', `values are set, but the bundle is ${loaded.rendered.length > 0 ? 'a kustomization' : 'a plain folder of manifests'} (values need a package.yaml that declares them)`));
   }
 
   const scopeOf = scopeResolver(opts.isNamespaced, findBundleCRDs(objects));
@@ -118,5 +123,7 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
     valuesHash: valuesHash(values),
     objects: bundleObjects,
     phases: orderStages(bundleObjects, loaded.manifest?.phases ?? []),
+    skipped: loaded.skipped,
+    rendered: loaded.rendered,
   };
 }

@@ -93,6 +93,8 @@ export interface StepDeps {
    * not Available yet), so the status can say what is under way before it happens.
    */
   readonly onRolloutStart?: ((revision: PackageRevision, sourceRevision: string) => Promise<void>) | undefined;
+  /** Told when a new bundle was read (not when the engine kept it), so what it skipped can be announced. */
+  readonly onBundleRead?: ((bundle: ReadBundleSuccess) => Promise<void>) | undefined;
   /** Told before a drift correction re-creates objects of the current revision that are missing or being deleted. */
   readonly onCorrectionStart?: ((message: string) => Promise<void>) | undefined;
 }
@@ -470,6 +472,7 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
     const bundle = await deps.artifacts.withArtifact(artifact, (dir) => readPackageBundle(dir, pkg, deps.scopes, {
       values: pkg.spec.values, valuesFrom, restricted: deps.settings.confinedToNamespace,
     }));
+    await deps.onBundleRead?.(bundle);
     const phases = phasesOf(bundle.phases);
     const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
     // A tenant's reach outside its namespace is its account's to grant: asked before the revision is recorded.

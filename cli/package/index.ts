@@ -4,6 +4,7 @@
  * file only assembles them.
  */
 import { Command, CommanderError } from 'commander';
+import { adoptCommand } from './adopt.ts';
 import { processIO, type CommandIO } from './context.ts';
 import { diffCommand } from './diff.ts';
 import { historyCommand } from './history.ts';
@@ -31,7 +32,7 @@ export function packageCommand(io: CommandIO = processIO()): Command {
     ].join('\n'));
   for (const sub of [
     installCommand(io), listCommand(io), getCommand(io), statusCommand(io), historyCommand(io), rollbackCommand(io),
-    diffCommand(io), reconcileCommand(io), suspendCommand(io), resumeCommand(io), uninstallCommand(io),
+    diffCommand(io), reconcileCommand(io), suspendCommand(io), resumeCommand(io), uninstallCommand(io), adoptCommand(io),
   ]) cmd.addCommand(sub);
   return cmd;
 }
