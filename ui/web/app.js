@@ -1,0 +1,52 @@
+// @ts-check
+/**
+ * The dashboard's entry point: a hash router over the views, and the live
+ * stream that keeps whatever view is open up to date without a reload.
+ */
+import { follow } from './api.js';
+import { replace } from './dom.js';
+import { mountOverview } from './overview.js';
+import { mountPackage } from './package.js';
+import { mountSource, mountSources } from './sources.js';
+
+const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+const live = /** @type {HTMLElement} */ (document.getElementById('live'));
+const context = /** @type {HTMLElement} */ (document.getElementById('context'));
+
+/** @type {any} */
+let overview;
+/** @type {{ overview?: (o: any) => void, changed?: (keys: string[]) => void }} */
+let view = {};
+
+/** Mounts the view the address names. */
+function route() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    a.toggleAttribute('aria-current', a.getAttribute('data-nav') === (parts[0] === 'sources' ? 'sources' : parts[0] === '' ? 'overview' : ''));
+  }
+  if (parts[0] === 'packages' && parts.length === 3) {
+    view = { changed: mountPackage(main, parts[1] ?? '', parts[2] ?? '') };
+    document.title = `${parts[2]} · Trellis`;
+  } else if (parts[0] === 'sources' && parts.length === 4) {
+    view = { changed: mountSource(main, parts[1] ?? '', parts[2] ?? '', parts[3] ?? '') };
+    document.title = `${parts[3]} · Trellis`;
+  } else if (parts[0] === 'sources') {
+    view = { overview: mountSources(main) };
+    document.title = 'Sources · Trellis';
+  } else {
+    view = { overview: mountOverview(main) };
+    document.title = 'Packages · Trellis';
+  }
+  if (overview) view.overview?.(overview);
+  main.focus({ preventScroll: true });
+}
+
+follow((update) => {
+  overview = update.overview;
+  replace(context, `${overview.context} · ${overview.cluster}`);
+  view.overview?.(overview);
+  if (update.changed.length > 0) view.changed?.(update.changed);
+}, (state) => replace(live, state === 'live' ? 'live' : 'reconnecting…'));
+
+window.addEventListener('hashchange', route);
+route();
