@@ -46,7 +46,7 @@ function timelineView(d, onRollback) {
       ' ', ago(r.created), ' ',
       h('span', { title: r.sourceRevision, 'data-field': 'source' }, shortRevision(r.sourceRevision)),
       r.valuesChanged ? h('span', { class: 'note' }, ' values changed') : '',
-      r.message ? h('div', { class: 'reason' }, r.message) : '',
+      r.message ? h('div', { class: r.phase === 'Failed' ? 'reason' : 'note' }, r.message) : '',
       healthy && !r.current ? h('button', { type: 'button', class: 'small', 'data-action': 'rollback', onclick: () => onRollback(r.revision) },
         `Roll back to #${r.revision}`) : '');
   }));

@@ -2,11 +2,13 @@
 // rights to one namespace does not see another's Packages, in the browser), and it refuses
 // requests a hostile web page could make — another Host (DNS rebinding), no session token,
 // a cross-site Origin or Sec-Fetch-Site, a form-encodable body — without touching the cluster.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import anyTest, { type ExecutionContext } from 'ava';
 import type { Package } from '../../../apply-controller/index.ts';
+import { bundleCommand } from '../../../hack/build-cli.ts';
+import { projectRoot } from '../../../hack/lib/system-tools.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, scratchDir, testNamespace, useCluster, withCluster, type TestCluster } from '../../support/cluster.ts';
@@ -134,4 +136,22 @@ test('DNS rebinding and cross-site requests are refused, and change nothing', as
   const managers = (await client.get<KubeObject>({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' }))
     ?.metadata?.managedFields?.map((f) => (f as { manager?: string }).manager);
   t.true(managers?.includes('kubectl-package'), 'written with the CLI\'s field manager');
+});
+
+test('the shipped CLI bundle serves the same dashboard, its files embedded', async (t) => {
+  const cluster = await useCluster();
+  const bundle = join(scratchDir('ui-bundle'), 'trellis.cjs');
+  writeFileSync(bundle, await bundleCommand('trellis'));
+  const ui = await startUi(t, cluster.kubeconfigPath, [bundle]);
+  const host = `127.0.0.1:${ui.port}`;
+  const page = await send(ui.port, { path: '/', headers: { host } });
+  t.regex(page.body, /<script type="module" src="\/app\.js">/);
+  for (const file of ['app.js', 'package.js', 'style.css']) {
+    const served = await send(ui.port, { path: `/${file}`, headers: { host } });
+    t.is(served.body, readFileSync(join(projectRoot, 'ui', 'web', file), 'utf8'), file);
+  }
+  const token = /name="trellis-token" content="([^"]+)"/.exec(page.body)?.[1] ?? '';
+  const overview = await send(ui.port, { path: '/api/overview', headers: { host, 'x-trellis-token': token } });
+  t.is(overview.status, 200);
+  t.true(Array.isArray((JSON.parse(overview.body) as { packages: unknown }).packages));
 });
