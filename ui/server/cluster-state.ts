@@ -170,7 +170,7 @@ export class ClusterState {
       ...w.type, ...(namespace ? { namespace } : {}), transform: stripManagedFields,
       ...(this.#opts.onError ? { onError: this.#opts.onError } : {}),
     });
-    const changed = (obj: KubeObject): void => this.#changed(`${w.label}/${keyOf(obj)}`, w.label === 'Event' ? obj as AnyEvent : undefined);
+    const changed = (obj: KubeObject): void => this.#changed(`${w.label}/${keyOf(obj)}`, w.label === 'Event' ? obj : undefined);
     informer.on({ add: changed, update: (_, obj) => changed(obj), delete: changed });
     try {
       await informer.start();

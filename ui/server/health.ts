@@ -21,7 +21,7 @@ export interface Verdict {
 
 /** The Package's own checks; none when they do not compile (the controller stalls on those anyway). */
 export function packageChecks(pkg: Package): HealthChecks {
-  const compiled = compileHealthChecks(pkg.spec.healthChecks as Parameters<typeof compileHealthChecks>[0], 'spec.healthChecks');
+  const compiled = compileHealthChecks(pkg.spec.healthChecks, 'spec.healthChecks');
   return compiled.ok ? compiled.checks : [];
 }
 

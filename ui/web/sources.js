@@ -32,12 +32,12 @@ function sourceHref(s) {
 export function mountSources(main) {
   const body = h('tbody');
   replace(main, h('h1', {}, 'Sources'), h('table', { class: 'sources' },
-    h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Namespace', 'State', 'Revision', 'Size', 'Fetched', 'Verification', 'Used by']
+    h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Namespace', 'State', 'Revision', 'Digest', 'Size', 'Fetched', 'Verification', 'Used by']
       .map((t) => h('th', { scope: 'col' }, t)))), body));
   return (overview) => replace(body, overview.sources.map((/** @type {any} */ s) => h('tr', { 'data-source': `${s.kind}/${s.namespace}/${s.name}` },
     h('td', {}, h('a', { href: sourceHref(s) }, s.name)), h('td', {}, s.kind), h('td', {}, s.namespace),
     h('td', {}, badge(s.state, 'state')), h('td', { title: s.revision ?? '', 'data-field': 'revision' }, shortRevision(s.revision)),
-    h('td', {}, bytes(s.size)), h('td', {}, ago(s.lastUpdate)), h('td', {}, s.verification ?? '–'),
+    h('td', { title: s.digest ?? '' }, shortRevision(s.digest)), h('td', { class: 'nowrap' }, bytes(s.size)), h('td', {}, ago(s.lastUpdate)), h('td', {}, s.verification ?? '–'),
     h('td', {}, s.packages.flatMap((/** @type {string} */ p, /** @type {number} */ i) => (i > 0 ? [', ', packageLink(p)] : [packageLink(p)]))))));
 }
 

@@ -83,6 +83,16 @@ test('a user without rights to a namespace does not see its Packages', async (t)
   await createPackage(client, mine, 'second');
   await page.waitForSelector(`tr[data-package="${mine}/second"]`);
   await screenshot(t, page, 'overview-limited-user');
+  // Search and the state filter narrow the table.
+  await page.fill('#search', 'seco');
+  await page.waitForSelector(`tr[data-package="${mine}/mine"]`, { state: 'detached' });
+  t.truthy(await page.$(`tr[data-package="${mine}/second"]`));
+  await page.fill('#search', '');
+  await page.waitForSelector(`tr[data-package="${mine}/mine"]`);
+  t.is(await page.textContent('button[data-count="Unknown"]'), 'Unknown 2', 'no controller runs here: both are Unknown');
+  await page.click('button[data-count="Ready"]');
+  await page.waitForSelector('table.packages tbody tr', { state: 'detached' });
+  t.regex(await page.textContent('p.empty') ?? '', /No Package matches/);
   t.deepEqual(errors, []);
 });
 

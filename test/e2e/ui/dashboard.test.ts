@@ -19,6 +19,12 @@ import { openBrowser, pushVersion, screenshot, startUi, watchedPage, type Versio
 
 const test = withControllers(withServers(withCluster(anyTest)));
 
+/** An element, as the in-page functions below read it. */
+interface InPageElement {
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): { readonly textContent: string | null } | null;
+}
+
 /** The browser globals the in-page functions below use (tests are type-checked without the DOM library). */
 interface InPage {
   readonly document: {
@@ -132,9 +138,10 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   // The Package page: phases with health, the history timeline, a diff between revisions.
   await page.click(`${row} a`);
   await page.waitForSelector('ol.timeline li[data-revision="3"]');
-  t.is(await page.textContent('li[data-phase="config"] li[data-object="ConfigMap/web-config"] [data-field="health"]'), 'Current');
-  t.is(await page.textContent('li[data-phase="apps"] li[data-object="Deployment/web"] [data-field="health"]'), 'Current');
-  t.deepEqual(await page.$$eval('ol.timeline > li', (items) => items.map((li) =>
+  // Each object's health as the apply controller judges it (the rolled-back Deployment may still be settling).
+  await waitForText(page, 'li[data-phase="config"] li[data-object="ConfigMap/web-config"] [data-field="health"]', /^Current$/);
+  await waitForText(page, 'li[data-phase="apps"] li[data-object="Deployment/web"] [data-field="health"]', /^Current$/);
+  t.deepEqual(await page.$$eval('ol.timeline > li', (items) => (items as unknown as InPageElement[]).map((li) =>
     `${li.getAttribute('data-revision') ?? ''}:${li.querySelector('[data-field="phase"]')?.textContent ?? ''}`
     + `${li.querySelector('[data-field="current"]') ? ':current' : ''}${li.querySelector('[data-field="rolled-back"]') ? ':rolled-back' : ''}`)),
   ['3:Failed', '2:Available:current:rolled-back', '1:Superseded']);

@@ -36,7 +36,7 @@ export async function startUi(t: ExecutionContext, kubeconfig: string, command: 
   const proc = startProcess('trellis-ui', process.execPath, [...command, 'ui', '--port', '0', '--kubeconfig', kubeconfig], { logFile, cwd: projectRoot });
   t.teardown(() => proc.stop(5_000));
   const log = (): string => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } };
-  const url = await waitFor('trellis ui to print its address', async () => /Trellis UI: (http:\S+)/.exec(log())?.[1], { timeoutMs: 60_000, process: proc });
+  const url = await waitFor('trellis ui to print its address', () => Promise.resolve(/Trellis UI: (http:\S+)/.exec(log())?.[1]), { timeoutMs: 60_000, process: proc });
   return { url, port: Number(new URL(url).port), log };
 }
 

@@ -28,7 +28,7 @@ test('the state follows kstatus: Stalled, then Reconciling, then Ready; suspende
 test('rows carry redacted messages and never values', (t) => {
   const row = packageRow(pkg([cond('Ready', 'False', 'pull from https://bob:hunter2@registry.example/x failed')], { values: { password: 'hunter2' } }));
   t.notRegex(JSON.stringify(row), /hunter2/);
-  t.is(eventView({ reason: 'Applied', note: 'token=abc123 set', involvedObject: { kind: 'Package', name: 'web', namespace: 'ns' } } as never).message, 'token=[REDACTED] set');
+  t.is(eventView({ reason: 'Applied', note: 'token=abc123 set', involvedObject: { kind: 'Package', name: 'web', namespace: 'ns' } }).message, 'token=[REDACTED] set');
 });
 
 test('action bodies are checked and named as the CLI command', (t) => {

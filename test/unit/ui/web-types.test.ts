@@ -9,6 +9,6 @@ import { projectRoot } from '../../../hack/lib/system-tools.ts';
 test('the browser modules type-check', async (t) => {
   const tsc = join(projectRoot, 'node_modules', 'typescript', 'bin', 'tsc');
   const result = await promisify(execFile)(process.execPath, [tsc, '-p', join(projectRoot, 'ui', 'web', 'tsconfig.json')], { cwd: projectRoot })
-    .then(() => '', (err: { stdout?: string }) => err.stdout ?? String(err));
+    .then(() => '', (err: Error & { stdout?: string }) => err.stdout ?? err.message);
   t.is(result, '');
 });
