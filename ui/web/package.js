@@ -110,6 +110,8 @@ export function mountPackage(main, namespace, name) {
   /** @param {any} d */
   function draw(d) {
     const s = d.summary;
+    // A live redraw must not take the keyboard focus away from an action button.
+    const focused = top.contains(document.activeElement) ? document.activeElement?.getAttribute('data-action') : null;
     replace(top,
       h('h1', {}, s.name, ' ', h('span', { class: 'ns' }, s.namespace), ' ', badge(s.state, 'state')),
       h('p', { class: 'message', 'data-field': 'message' }, s.message),
@@ -123,14 +125,15 @@ export function mountPackage(main, namespace, name) {
         h('dt', {}, 'Rollback on failure'), h('dd', {}, d.spec.rollbackOnFailure ? 'yes' : 'no')),
       actionBar(d, (action, input) => void act(action, input, d)),
       result);
+    if (focused) /** @type {HTMLElement | null} */ (top.querySelector(`[data-action="${focused}"]`))?.focus();
     replace(phases, h('h2', { id: 'h-phases' }, 'Phases'), phasesView(d.phases, d.objectsNotShown));
     replace(history, h('h2', { id: 'h-history' }, 'History'), timelineView(d, (n) => void act('rollback', { to: n }, d)));
     revisions.setHistory(d.history);
     replace(rest,
-      h('section', {}, h('h2', {}, 'Drift'), table(d.drift, ['Type', 'Reason', 'When', 'Count', 'What changed'], eventCells)),
+      h('section', { 'data-section': 'drift' }, h('h2', {}, 'Drift'), table(d.drift, ['Type', 'Reason', 'When', 'Count', 'What changed'], eventCells)),
       h('section', {}, h('h2', {}, 'Conditions'), table(d.conditions, ['Type', 'Status', 'Reason', 'Since', 'Message'],
         (c) => [c.type, c.status, c.reason, ago(c.lastTransitionTime), c.message])),
-      h('section', {}, h('h2', {}, 'Events'), table(d.events, ['Type', 'Reason', 'When', 'Count', 'Message'], eventCells)),
+      h('section', { 'data-section': 'events' }, h('h2', {}, 'Events'), table(d.events, ['Type', 'Reason', 'When', 'Count', 'Message'], eventCells)),
       h('section', { class: 'values' }, h('h2', {}, 'Values in effect'),
         h('pre', { 'data-field': 'values' }, JSON.stringify(d.values.values, null, 2)),
         d.values.valuesFrom.length > 0 ? h('ul', {}, d.values.valuesFrom.map((/** @type {string} */ v) => h('li', {}, `from ${v}`))) : ''));

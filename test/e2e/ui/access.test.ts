@@ -16,10 +16,10 @@ import { openBrowser, screenshot, startUi, watchedPage } from './support.ts';
 
 const test = withCluster(anyTest);
 
-async function createPackage(client: KubeClient, ns: string, name: string): Promise<void> {
+async function createPackage(client: KubeClient, ns: string, name: string, values?: Record<string, unknown>): Promise<void> {
   await client.create({
     apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', metadata: { name, namespace: ns },
-    spec: { sourceRef: { kind: 'OCIRepository', name } },
+    spec: { sourceRef: { kind: 'OCIRepository', name }, ...(values ? { values } : {}) },
   });
 }
 
@@ -71,7 +71,7 @@ test('a user without rights to a namespace does not see its Packages', async (t)
   const cluster = await useCluster();
   const client = new KubeClient(cluster.kubeConfig, { qps: 0 });
   const [mine, theirs] = await Promise.all([testNamespace(t, cluster), testNamespace(t, cluster)]);
-  await Promise.all([createPackage(client, mine, 'mine'), createPackage(client, theirs, 'theirs')]);
+  await Promise.all([createPackage(client, mine, 'mine', { replicas: 2, database: { password: 'hunter2' } }), createPackage(client, theirs, 'theirs')]);
   const kubeconfig = await namespaceUser(t, cluster, client, mine);
   const [ui, browser] = await Promise.all([startUi(t, kubeconfig), openBrowser(t)]);
   const { page, errors } = await watchedPage(browser);
@@ -93,6 +93,14 @@ test('a user without rights to a namespace does not see its Packages', async (t)
   await page.click('button[data-count="Ready"]');
   await page.waitForSelector('table.packages tbody tr', { state: 'detached' });
   t.regex(await page.textContent('p.empty') ?? '', /No Package matches/);
+  await page.click('button[data-count="Ready"]');
+
+  // The Package page shows the values in effect with secrets masked.
+  await page.click(`tr[data-package="${mine}/mine"] a`);
+  await page.waitForSelector('pre[data-field="values"]');
+  const values = JSON.parse(await page.textContent('pre[data-field="values"]') ?? '{}') as unknown;
+  t.deepEqual(values, { replicas: 2, database: { password: '[REDACTED]' } });
+  t.notRegex(await page.content(), /hunter2/);
   t.deepEqual(errors, []);
 });
 

@@ -123,6 +123,9 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   await pushVersion(oci, repo, v2);
   await waitForText(page, `${row} [data-field="source-revision"]`, /^1\.1\.0@sha256:/);
   await waitForText(page, `${row} [data-field="state"]`, /^Ready$/);
+  // Drift: someone edits a managed object; the correction shows up as the row's last event.
+  await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'web-config' }, { data: { greeting: 'tampered' } });
+  await waitForText(page, `${row} [data-field="message"]`, /^DriftCorrected: .*ConfigMap/);
   await screenshot(t, page, 'overview');
 
   await pushVersion(oci, repo, bad);
@@ -154,6 +157,7 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   t.is(await page.textContent('#revision-diff li[data-diff="phase config"]'), 'phase config: changed (1 objects)');
   t.is(await page.textContent('#revision-diff li[data-diff="phase apps"]'), 'phase apps: unchanged (1 objects)');
   t.regex(await page.textContent('#revision-diff li[data-diff="values"]') ?? '', /unchanged/);
+  await waitForText(page, '[data-section="drift"] tbody', /DriftCorrected.*ConfigMap/);
   await page.click('#plan-preview');
   await waitForText(page, '#plan', /Source 1\.2\.0@sha256:\w+: 2 to create or change, 0 to delete/);
   await screenshot(t, page, 'package');
@@ -170,6 +174,14 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   const config = await client.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'web-config' });
   t.is(config?.data?.greeting, 'one', 'the cluster runs revision 1 again');
   await waitForText(page, '[data-field="revision"]', /^1 pinned to #1/);
+
+  // A confirmation dismissed from the keyboard sends nothing.
+  await page.focus('button[data-action="suspend"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog#confirm[open]');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('dialog#confirm', { state: 'hidden' });
+  t.false((await getPackage())?.spec.suspend, 'Escape cancelled the suspend');
 
   // Unpin, suspend, resume, reconcile: each the CLI's request.
   t.regex(await confirmAction(t, page, 'button[data-action="unpin"]', /follows OCIRepository/), /unpinned/);
