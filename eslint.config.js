@@ -73,7 +73,7 @@ const boundaries = [
     languageOptions: {
       globals: {
         window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', EventSource: 'readonly',
-        HTMLElement: 'readonly', Node: 'readonly', Event: 'readonly', CustomEvent: 'readonly', URL: 'readonly',
+        HTMLElement: 'readonly', Node: 'readonly', Event: 'readonly', CustomEvent: 'readonly', URL: 'readonly', setInterval: 'readonly',
       },
     },
   },

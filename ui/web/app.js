@@ -4,7 +4,7 @@
  * stream that keeps whatever view is open up to date without a reload.
  */
 import { follow } from './api.js';
-import { replace } from './dom.js';
+import { age, replace } from './dom.js';
 import { mountOverview } from './overview.js';
 import { mountPackage } from './package.js';
 import { mountSource, mountSources } from './sources.js';
@@ -47,6 +47,11 @@ follow((update) => {
   view.overview?.(overview);
   if (update.changed.length > 0) view.changed?.(update.changed);
 }, (state) => replace(live, state === 'live' ? 'live' : 'reconnecting…'));
+
+// Ages keep counting between updates.
+setInterval(() => {
+  for (const el of document.querySelectorAll('time[datetime]')) el.textContent = age(el.getAttribute('datetime') ?? undefined);
+}, 5000);
 
 window.addEventListener('hashchange', route);
 route();

@@ -96,16 +96,16 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   await page.goto(ui.url);
   await page.waitForSelector('table.packages');
   // Marks this document: a reload would lose it. Records every state the row shows.
-  await page.evaluate(() => {
+  await page.evaluate((selector) => {
     const w = globalThis as unknown as InPage;
     const states: string[] = [];
     w.marker = true;
     w.states = states;
     new w.MutationObserver(() => {
-      const state = w.document.querySelector('tr[data-package$="/web"] [data-field="state"]')?.textContent;
+      const state = w.document.querySelector(selector)?.textContent;
       if (state && states.at(-1) !== state) states.push(state);
     }).observe(w.document.body, { subtree: true, childList: true, characterData: true });
-  });
+  }, `tr[data-package="${ns}/web"] [data-field="state"]`);
 
   const row = `tr[data-package="${ns}/web"]`;
   await client.create({
