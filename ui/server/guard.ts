@@ -5,9 +5,10 @@
  * - **DNS rebinding**: a hostile name that resolves to 127.0.0.1 makes the browser
  *   treat the dashboard as that site's origin. Every request must name the server
  *   by an address it was started for in its `Host` header, or it is refused.
- * - **Cross-site requests** (CSRF, cross-origin reads): every API request carries
- *   the session token, which only a page served by this process can read (the
- *   HTML carries it); state-changing requests also need a same-origin `Origin`,
+ * - **Cross-site requests** (CSRF, cross-origin reads) and other users of the
+ *   machine: every API request carries the session token, which only the address
+ *   `trellis ui` printed holds (in its fragment, which browsers never send; the
+ *   page keeps it in its origin's storage); state-changing requests also need a same-origin `Origin`,
  *   a JSON body (so no HTML form can send one) and the token in a custom header
  *   (so a cross-origin `fetch` needs a CORS preflight, which is never granted).
  *   Browsers' `Sec-Fetch-Site: cross-site` is refused on the API as well.

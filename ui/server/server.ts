@@ -33,10 +33,10 @@ export interface UiServerOptions {
 
 /** A running dashboard. */
 export interface UiServer {
-  /** `http://host:port/`. */
+  /** `http://host:port/#token=…`: the address to open, with the session token (in the fragment, which browsers never send). */
   readonly url: string;
   readonly port: number;
-  /** The session token (the page gets it from the HTML). */
+  /** The session token: only whoever started the server (and its terminal) knows it. */
   readonly token: string;
   close(): Promise<void>;
 }
@@ -174,8 +174,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
     const body = assets.get(name);
     if (body === undefined || name.includes('/')) return send(res, 404, 'not found\n', 'text/plain; charset=utf-8');
-    const text = name === 'index.html' ? body.replace('%%TRELLIS_TOKEN%%', token) : body;
-    return send(res, 200, text, CONTENT_TYPES[extname(name)] ?? 'application/octet-stream');
+    return send(res, 200, body, CONTENT_TYPES[extname(name)] ?? 'application/octet-stream');
   };
 
   const server: Server = createServer((req, res) => {
@@ -196,7 +195,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   hosts = allowedHosts({ address, port });
   const shown = address.includes(':') ? `[${address}]` : address === '0.0.0.0' ? '127.0.0.1' : address;
   return {
-    url: `http://${shown}:${port}/`,
+    url: `http://${shown}:${port}/#token=${token}`,
     port,
     token,
     async close() {

@@ -5,8 +5,26 @@
  * event stream.
  */
 
-/** The session token the server put in the page. */
-const token = document.querySelector('meta[name="trellis-token"]')?.getAttribute('content') ?? '';
+/**
+ * The session token. `trellis ui` prints the address with it in the fragment
+ * (`#token=…`), which the browser never sends anywhere; the page keeps it in this
+ * origin's storage (so reloads and new tabs work) and drops it from the address bar.
+ * Without it the server answers nothing but these static files.
+ * @returns {string}
+ */
+function sessionToken() {
+  const given = /^#token=([A-Za-z0-9_-]+)$/.exec(location.hash)?.[1];
+  if (given) {
+    localStorage.setItem('trellis-token', given);
+    history.replaceState(null, '', `${location.pathname}#/`);
+  }
+  return localStorage.getItem('trellis-token') ?? '';
+}
+
+const token = sessionToken();
+
+/** Shown when the server refuses the token (a new `trellis ui` has a new one). */
+export const NO_TOKEN = 'This page has no valid session token: open the address `trellis ui` printed (it ends in #token=…).';
 
 /**
  * @template T
@@ -16,6 +34,7 @@ const token = document.querySelector('meta[name="trellis-token"]')?.getAttribute
 async function bodyOf(res) {
   /** @type {any} */
   const body = await res.json().catch(() => ({}));
+  if (res.status === 403 && /session token/.test(body.error ?? '')) throw new Error(NO_TOKEN);
   if (!res.ok && !('output' in body)) throw new Error(body.error ?? `${res.status} ${res.statusText}`);
   return body;
 }

@@ -3,8 +3,8 @@
  * The dashboard's entry point: a hash router over the views, and the live
  * stream that keeps whatever view is open up to date without a reload.
  */
-import { follow } from './api.js';
-import { age, replace } from './dom.js';
+import { follow, getJson } from './api.js';
+import { age, h, replace } from './dom.js';
 import { mountOverview } from './overview.js';
 import { mountPackage } from './package.js';
 import { mountSource, mountSources } from './sources.js';
@@ -41,17 +41,28 @@ function route() {
   main.focus({ preventScroll: true });
 }
 
-follow((update) => {
-  overview = update.overview;
-  replace(context, `${overview.context} · ${overview.cluster}`);
-  view.overview?.(overview);
-  if (update.changed.length > 0) view.changed?.(update.changed);
-}, (state) => replace(live, state === 'live' ? 'live' : 'reconnecting…'));
+/** Follows the live stream once the server accepted the session token. */
+async function start() {
+  try {
+    await getJson('/api/overview');
+  } catch (err) {
+    replace(live, 'not connected');
+    replace(main, h('p', { class: 'failed', role: 'alert' }, err instanceof Error ? err.message : String(err)));
+    return;
+  }
+  follow((update) => {
+    overview = update.overview;
+    replace(context, `${overview.context} · ${overview.cluster}`);
+    view.overview?.(overview);
+    if (update.changed.length > 0) view.changed?.(update.changed);
+  }, (state) => replace(live, state === 'live' ? 'live' : 'reconnecting…'));
+  window.addEventListener('hashchange', route);
+  route();
+}
 
 // Ages keep counting between updates.
 setInterval(() => {
   for (const el of document.querySelectorAll('time[datetime]')) el.textContent = age(el.getAttribute('datetime') ?? undefined);
 }, 5000);
 
-window.addEventListener('hashchange', route);
-route();
+void start();

@@ -74,6 +74,12 @@ test('a user without rights to a namespace does not see its Packages', async (t)
   await Promise.all([createPackage(client, mine, 'mine', { replicas: 2, database: { password: 'hunter2' } }), createPackage(client, theirs, 'theirs')]);
   const kubeconfig = await namespaceUser(t, cluster, client, mine);
   const [ui, browser] = await Promise.all([startUi(t, kubeconfig), openBrowser(t)]);
+  // Without the token (the address without its #token=…) the page gets nothing but says what to open.
+  const stranger = await browser.newPage();
+  await stranger.goto(ui.url.replace(/#.*$/, ''));
+  await stranger.waitForSelector('p[role="alert"]');
+  t.regex(await stranger.textContent('p[role="alert"]') ?? '', /no valid session token/);
+  await stranger.close();
   const { page, errors } = await watchedPage(browser);
   await page.goto(ui.url);
   await page.waitForSelector(`tr[data-package="${mine}/mine"]`);
@@ -128,12 +134,14 @@ test('DNS rebinding and cross-site requests are refused, and change nothing', as
   const host = `127.0.0.1:${ui.port}`;
   const page = await send(ui.port, { path: '/', headers: { host } });
   t.is(page.status, 200);
-  const token = /name="trellis-token" content="([^"]+)"/.exec(page.body)?.[1] ?? '';
+  // The token is only in the address `trellis ui` printed: another user of this machine reading the page learns nothing.
+  const token = /#token=([\w-]+)$/.exec(ui.url)?.[1] ?? '';
   t.true(token.length > 20);
+  t.false(page.body.includes(token));
   const action = `/api/packages/${ns}/web/actions/suspend`;
   const good = { host, origin: `http://${host}`, 'x-trellis-token': token, 'content-type': 'application/json' };
 
-  // A rebound name reaches the server, but is not who it answers to: not even the page (and its token).
+  // A rebound name reaches the server, but is not who it answers to: not even the page.
   t.is((await send(ui.port, { path: '/', headers: { host: `evil.example:${ui.port}` } })).status, 421);
   t.is((await send(ui.port, { method: 'POST', path: action, headers: { ...good, host: `evil.example:${ui.port}`, origin: `http://evil.example:${ui.port}` }, body: '{}' })).status, 421);
   t.is((await send(ui.port, { path: '/api/overview', headers: { host } })).status, 403, 'no token, no data');
@@ -168,7 +176,7 @@ test('the shipped CLI bundle serves the same dashboard, its files embedded', asy
     const served = await send(ui.port, { path: `/${file}`, headers: { host } });
     t.is(served.body, readFileSync(join(projectRoot, 'ui', 'web', file), 'utf8'), file);
   }
-  const token = /name="trellis-token" content="([^"]+)"/.exec(page.body)?.[1] ?? '';
+  const token = /#token=([\w-]+)$/.exec(ui.url)?.[1] ?? '';
   const overview = await send(ui.port, { path: '/api/overview', headers: { host, 'x-trellis-token': token } });
   t.is(overview.status, 200);
   t.true(Array.isArray((JSON.parse(overview.body) as { packages: unknown }).packages));
