@@ -4,7 +4,9 @@
  * with the user's own credentials. What the user may not list is simply not
  * there: the informers run cluster-wide when the user may list everywhere, else
  * one per namespace the user may list (namespaces the user cannot even name
- * fall back to the kubeconfig's namespace). Subscribers hear about changes,
+ * fall back to the kubeconfig's namespace; namespaces created later are found by
+ * listing the namespaces again now and then, and a few refused namespaces are
+ * asked again each time, so rights granted later show). Subscribers hear about changes,
  * batched, so a burst of watch events costs one update per subscriber.
  */
 import { packageResource, type Package } from '../../apply-controller/index.ts';
@@ -41,6 +43,8 @@ export interface ClusterStateOptions {
   readonly defaultNamespace: string;
   /** How long changes are gathered before listeners hear of them (default 150 ms). */
   readonly batchMs?: number;
+  /** When watching namespace by namespace: how often new namespaces are looked for (default 30 s). */
+  readonly namespaceRescanMs?: number;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -65,6 +69,11 @@ const WATCHED: readonly Watched[] = [
   { type: { apiVersion: 'v1', kind: 'Event', fieldSelector: 'involvedObject.kind=Package' }, label: 'Event' },
 ];
 
+const KIND_ORDER = WATCHED.map((w) => w.label);
+
+/** Refused namespaces asked again per rescan: access granted later shows, at a bounded cost. */
+const PROBES_PER_RESCAN = 10;
+
 /** Live caches of what the dashboard shows, scoped to what the user may list. */
 export class ClusterState {
   readonly #opts: ClusterStateOptions;
@@ -73,7 +82,11 @@ export class ClusterState {
   readonly #pending = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #namespaces: string[] = [];
-  readonly #denied: string[] = [];
+  /** Namespace (or '' for the namespace list itself) -> the kinds the user may not list there. */
+  readonly #denied = new Map<string, string[]>();
+  #rescan: NodeJS.Timeout | undefined;
+  #rescanning = false;
+  #probeCursor = 0;
 
   constructor(opts: ClusterStateOptions) {
     this.#opts = opts;
@@ -89,12 +102,24 @@ export class ClusterState {
     }
     const namespaces = await this.#listableNamespaces();
     this.#namespaces = namespaces;
-    await Promise.all(WATCHED.flatMap((w, i) => (clusterWide[i] ? [] : namespaces.map((ns) => this.#tryStart(w, ns)))));
+    const perNamespace = WATCHED.filter((_, i) => !clusterWide[i]);
+    await Promise.all(perNamespace.flatMap((w) => namespaces.map((ns) => this.#tryStart(w, ns))));
+    if (!this.#denied.has('')) {
+      this.#rescan = setInterval(() => {
+        if (this.#rescanning) return;
+        this.#rescanning = true;
+        this.#watchNewNamespaces(perNamespace).then(() => this.#retryRefused())
+          .catch((err: unknown) => this.#opts.onError?.(err))
+          .finally(() => { this.#rescanning = false; });
+      }, this.#opts.namespaceRescanMs ?? 30_000);
+      this.#rescan.unref();
+    }
   }
 
   /** Stops every informer. */
   async stop(): Promise<void> {
     clearTimeout(this.#timer);
+    clearInterval(this.#rescan);
     await Promise.all([...this.#informers.values()].flat().map((i) => i.stop()));
   }
 
@@ -148,8 +173,9 @@ export class ClusterState {
       packages: packages.map((p) => packageRow(p, lastEvents.get(keyOf(p)))).sort(byKey),
       sources: SOURCE_KINDS.flatMap((kind) => this.objects<SourceObject>(kind)
         .map((s) => sourceRow(s, users.get(`${kind}/${keyOf(s)}`) ?? []))).sort(byKey),
-      namespaces: this.#namespaces,
-      denied: [...this.#denied],
+      namespaces: [...this.#namespaces],
+      denied: [...this.#denied].map(([ns, kinds]) => (ns === '' ? `namespaces: cannot list them (only ${this.#opts.defaultNamespace} is shown)`
+        : `namespace ${ns}: cannot list ${[...kinds].sort((a, b) => KIND_ORDER.indexOf(a) - KIND_ORDER.indexOf(b)).join(', ')}`)),
     };
   }
 
@@ -159,8 +185,34 @@ export class ClusterState {
       return items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '').sort();
     } catch (err) {
       if (!isForbidden(err)) throw err;
-      this.#denied.push('Namespaces: forbidden (only the kubeconfig\'s namespace is shown)');
+      this.#denied.set('', ['Namespace']);
       return [this.#opts.defaultNamespace];
+    }
+  }
+
+  /** Starts the per-namespace informers of namespaces that appeared since the last look. */
+  async #watchNewNamespaces(kinds: readonly Watched[]): Promise<void> {
+    const { items } = await this.#opts.client.list({ apiVersion: 'v1', kind: 'Namespace' });
+    const fresh = items.map((n) => n.metadata?.name ?? '').filter((n) => n !== '' && !this.#namespaces.includes(n));
+    if (fresh.length === 0) return;
+    this.#namespaces.push(...fresh);
+    this.#namespaces.sort();
+    await Promise.all(kinds.flatMap((w) => fresh.map((ns) => this.#tryStart(w, ns))));
+    for (const ns of fresh) this.#changed(`Namespace//${ns}`, undefined);
+  }
+
+  /** Asks again, for a few refused namespaces in turn, for the kinds that were refused there. */
+  async #retryRefused(): Promise<void> {
+    const refused = [...this.#denied.keys()].filter((ns) => ns !== '');
+    if (refused.length === 0) return;
+    const first = this.#probeCursor % refused.length;
+    const batch = [...refused.slice(first), ...refused.slice(0, first)].slice(0, PROBES_PER_RESCAN);
+    this.#probeCursor = first + batch.length;
+    for (const ns of batch) {
+      const kinds = this.#denied.get(ns) ?? [];
+      this.#denied.delete(ns);
+      const started = await Promise.all(WATCHED.filter((w) => kinds.includes(w.label)).map((w) => this.#tryStart(w, ns)));
+      if (started.some(Boolean)) this.#changed(`Namespace//${ns}`, undefined);
     }
   }
 
@@ -177,7 +229,7 @@ export class ClusterState {
     } catch (err) {
       await informer.stop();
       if (!isForbidden(err)) throw err;
-      if (namespace !== undefined) this.#denied.push(`${w.label} in namespace ${namespace}: forbidden`);
+      if (namespace !== undefined) this.#denied.set(namespace, [...(this.#denied.get(namespace) ?? []), w.label]);
       return false;
     }
     this.#informers.get(w.label)?.push(informer);

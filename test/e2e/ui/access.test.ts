@@ -11,6 +11,8 @@ import { bundleCommand } from '../../../hack/build-cli.ts';
 import { projectRoot } from '../../../hack/lib/system-tools.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
+import { connect } from '../../../cli/kube.ts';
+import { ClusterState } from '../../../ui/server/cluster-state.ts';
 import { eventually, scratchDir, testNamespace, useCluster, withCluster, type TestCluster } from '../../support/cluster.ts';
 import { openBrowser, screenshot, startUi, watchedPage } from './support.ts';
 
@@ -23,10 +25,11 @@ async function createPackage(client: KubeClient, ns: string, name: string, value
   });
 }
 
-/** A kubeconfig for a new ServiceAccount of `ns` that may read Trellis objects and Events in `ns` only (and list namespaces). */
-async function namespaceUser(t: ExecutionContext, cluster: TestCluster, client: KubeClient, ns: string): Promise<string> {
-  const name = 'dashboard-viewer';
-  await client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } });
+const VIEWER = 'dashboard-viewer';
+
+/** Lets the ServiceAccount `dashboard-viewer` of `saNamespace` read Trellis objects and Events in `ns`. */
+async function grantRead(client: KubeClient, ns: string, saNamespace: string): Promise<void> {
+  const name = VIEWER;
   await client.create({
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: ns },
     rules: [
@@ -37,8 +40,15 @@ async function namespaceUser(t: ExecutionContext, cluster: TestCluster, client: 
   await client.create({
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace: ns },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-    subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    subjects: [{ kind: 'ServiceAccount', name, namespace: saNamespace }],
   } as KubeObject);
+}
+
+/** A kubeconfig for a new ServiceAccount of `ns` that may read Trellis objects and Events in `ns` only (and list namespaces). */
+async function namespaceUser(t: ExecutionContext, cluster: TestCluster, client: KubeClient, ns: string): Promise<string> {
+  const name = VIEWER;
+  await client.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace: ns } });
+  await grantRead(client, ns, ns);
   const clusterRole = `${ns}-list-namespaces`;
   await client.create({
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: clusterRole },
@@ -84,7 +94,7 @@ test('a user without rights to a namespace does not see its Packages', async (t)
   await page.goto(ui.url);
   await page.waitForSelector(`tr[data-package="${mine}/mine"]`);
   t.is(await page.$(`tr[data-package="${theirs}/theirs"]`), null, 'the other namespace\'s Package is not listed');
-  t.regex(await page.textContent('p.denied') ?? '', new RegExp(`Package in namespace ${theirs}: forbidden`));
+  t.regex(await page.textContent('p.denied') ?? '', new RegExp(`namespace ${theirs}: cannot list Package, OCIRepository, GitRepository, Event`));
   // Live for what the user may see: a new Package of their namespace appears without a reload.
   await createPackage(client, mine, 'second');
   await page.waitForSelector(`tr[data-package="${mine}/second"]`);
@@ -180,4 +190,20 @@ test('the shipped CLI bundle serves the same dashboard, its files embedded', asy
   const overview = await send(ui.port, { path: '/api/overview', headers: { host, 'x-trellis-token': token } });
   t.is(overview.status, 200);
   t.true(Array.isArray((JSON.parse(overview.body) as { packages: unknown }).packages));
+});
+
+test('namespaces created after the start are watched too, for a user who lists namespace by namespace', async (t) => {
+  const cluster = await useCluster();
+  const client = new KubeClient(cluster.kubeConfig, { qps: 0 });
+  const mine = await testNamespace(t, cluster);
+  const kubeconfig = await namespaceUser(t, cluster, client, mine);
+  const state = new ClusterState({ client: connect({ kubeconfig }).client, defaultNamespace: mine, namespaceRescanMs: 200 });
+  await state.start();
+  t.teardown(() => state.stop());
+  t.notDeepEqual(state.overview().namespaces, ['*'], 'this user cannot list across namespaces');
+  const later = await testNamespace(t, cluster);
+  await grantRead(client, later, mine);
+  await createPackage(client, later, 'later');
+  await eventually(() => Promise.resolve(state.overview().packages.some((p) => p.namespace === later && p.name === 'later')), 30_000);
+  t.true(state.overview().namespaces.includes(later));
 });
