@@ -74,7 +74,7 @@ const boundaries = [
       globals: {
         window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', EventSource: 'readonly',
         HTMLElement: 'readonly', Node: 'readonly', Event: 'readonly', CustomEvent: 'readonly', URL: 'readonly', setInterval: 'readonly',
-        localStorage: 'readonly', history: 'readonly',
+        localStorage: 'readonly', history: 'readonly', clearInterval: 'readonly',
       },
     },
   },

@@ -15,7 +15,7 @@ const context = /** @type {HTMLElement} */ (document.getElementById('context'));
 
 /** @type {any} */
 let overview;
-/** @type {{ overview?: (o: any) => void, changed?: (keys: string[]) => void }} */
+/** @type {{ overview?: (o: any) => void, changed?: (keys: string[]) => void, dispose?: () => void }} */
 let view = {};
 
 /** Mounts the view the address names. */
@@ -24,8 +24,9 @@ function route() {
   for (const a of document.querySelectorAll('[data-nav]')) {
     a.toggleAttribute('aria-current', a.getAttribute('data-nav') === (parts[0] === 'sources' ? 'sources' : parts[0] === '' ? 'overview' : ''));
   }
+  view.dispose?.();
   if (parts[0] === 'packages' && parts.length === 3) {
-    view = { changed: mountPackage(main, parts[1] ?? '', parts[2] ?? '') };
+    view = mountPackage(main, parts[1] ?? '', parts[2] ?? '');
     document.title = `${parts[2]} · Trellis`;
   } else if (parts[0] === 'sources' && parts.length === 4) {
     view = { changed: mountSource(main, parts[1] ?? '', parts[2] ?? '', parts[3] ?? '') };

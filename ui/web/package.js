@@ -3,7 +3,8 @@
  * One Package: state and actions, its phases with each object's health, the
  * revision timeline with rollback, diffs (between two revisions, and what the
  * next reconcile would do), drift, conditions, Events and the values in effect.
- * Redrawn whenever the live stream says the Package changed.
+ * Redrawn whenever the live stream says the Package (or an Event about it)
+ * changed, and every 15 s while shown: objects' health can change without either.
  */
 import { getJson, packagePath, postJson } from './api.js';
 import { confirmAction } from './confirm.js';
@@ -71,11 +72,11 @@ function table(rows, headers, cells) {
 const eventCells = (e) => [e.type, e.reason, ago(e.time), e.count > 1 ? `×${e.count}` : '', e.message];
 
 /**
- * Mounts the page of Package `namespace/name`; returns a function told about changed keys.
+ * Mounts the page of Package `namespace/name`; returns a function told about changed keys, and one that unmounts it.
  * @param {HTMLElement} main
  * @param {string} namespace
  * @param {string} name
- * @returns {(changed: string[]) => void}
+ * @returns {{ changed: (changed: string[]) => void, dispose: () => void }}
  */
 export function mountPackage(main, namespace, name) {
   const key = `Package/${namespace}/${name}`;
@@ -160,7 +161,9 @@ export function mountPackage(main, namespace, name) {
 
   replace(main, h('p', {}, h('a', { href: '#/' }, '← Packages')), top, phases, history, diffs, rest);
   void load();
-  return (changed) => {
-    if (changed.includes(key)) void load();
+  const timer = setInterval(() => { if (document.visibilityState === 'visible') void load(); }, 15_000);
+  return {
+    changed: (changed) => { if (changed.includes(key)) void load(); },
+    dispose: () => clearInterval(timer),
   };
 }
