@@ -200,8 +200,9 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     token,
     async close() {
       for (const s of streams) s.end();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await closed;
       await state.stop();
     },
   };
