@@ -59,6 +59,7 @@ export function mountOverview(main) {
   const denied = h('p', { class: 'denied' });
   /** @type {any} */
   let last = { packages: [], namespaces: [], denied: [] };
+  let knownNamespaces = '-';
 
   function redraw() {
     const packages = last.packages;
@@ -72,8 +73,12 @@ export function mountOverview(main) {
       }, `${s} ${n}`);
     }));
     const namespaces = [...new Set(packages.map((/** @type {any} */ p) => p.namespace))].sort();
-    replace(namespace, h('option', { value: '' }, 'all namespaces'),
-      namespaces.map((n) => h('option', { value: n, selected: n === filters.namespace }, n)));
+    // Rebuilt only when the namespaces change: an open list must not close under the user.
+    if (namespaces.join(' ') !== knownNamespaces) {
+      knownNamespaces = namespaces.join(' ');
+      replace(namespace, h('option', { value: '' }, 'all namespaces'),
+        namespaces.map((n) => h('option', { value: n, selected: n === filters.namespace }, n)));
+    }
     const shown = packages.filter(matches);
     replace(body, shown.map(packageRowView));
     replace(empty, packages.length === 0 ? 'No Packages you may see.' : shown.length === 0 ? 'No Package matches the filters.' : '');
