@@ -10,6 +10,7 @@
  * batched, so a burst of watch events costs one update per subscriber.
  */
 import { packageResource, type Package } from '../../apply-controller/index.ts';
+import { UnknownKindError } from '../../runtime/discovery.ts';
 import { KubeApiError } from '../../runtime/kube-transport.ts';
 import { Informer } from '../../runtime/informer.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -228,6 +229,9 @@ export class ClusterState {
       await informer.start();
     } catch (err) {
       await informer.stop();
+      if (err instanceof UnknownKindError) {
+        throw new Error(`the cluster does not serve ${w.type.kind} (${w.type.apiVersion}): is Trellis installed? (trellis install)`);
+      }
       if (!isForbidden(err)) throw err;
       if (namespace !== undefined) this.#denied.set(namespace, [...(this.#denied.get(namespace) ?? []), w.label]);
       return false;
