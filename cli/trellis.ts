@@ -8,6 +8,7 @@ import { installCommands } from './install/index.ts';
 import { imageCommand } from './image/command.ts';
 import { packageCommand } from './package/index.ts';
 import { pushCommand } from './push.ts';
+import { uiCommand } from './ui.ts';
 
 const program = new Command()
   .name('trellis')
@@ -20,6 +21,7 @@ program.addCommand(pushCommand());
 program.addCommand(packageCommand());
 program.addCommand(imageCommand());
 for (const command of installCommands()) program.addCommand(command);
+program.addCommand(uiCommand());
 
 // No top-level await: the shipped builds are CommonJS (hack/build-cli.ts). A failure still
 // ends the process with its stack, as an unhandled rejection.

@@ -10,14 +10,15 @@
  *
  * What ships differs from the checkout's `trellis` in two modules (SUBSTITUTES): no
  * `up`/`build`/`dev` commands, and no package-program runner (pushing a folder says to
- * build it in a checkout). A bundle that would contain anything of hack/ is refused,
+ * build it in a checkout); and the dashboard's browser files (ui/web/) are embedded
+ * instead of read from disk. A bundle that would contain anything of hack/ is refused,
  * which catches what the lint rule cannot see: an import of an import.
  *
  * `node hack/build-cli.ts [--npm] [--sea] [--out DIR]` (both when neither is named).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, chmod, copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -64,6 +65,31 @@ const substitutes: esbuild.Plugin = {
   },
 };
 
+/** The module that reads the dashboard's browser files from ui/web/ (a checkout has them on disk). */
+const UI_ASSETS_MODULE = 'ui/server/assets.ts';
+
+/**
+ * The shipped builds carry the dashboard's browser files inside the bundle: the
+ * module that reads them from disk is replaced by one that returns them embedded.
+ */
+const embedUiAssets: esbuild.Plugin = {
+  name: 'trellis-embedded-ui-assets',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]ui[\\/]server[\\/]assets\.ts$/ }, async (args) => {
+      if (relative(projectRoot, args.path) !== UI_ASSETS_MODULE) return undefined;
+      const dir = join(projectRoot, 'ui', 'web');
+      const names = (await readdir(dir)).filter((n) => /\.(html|js|css|svg)$/.test(n)).sort();
+      const files = await Promise.all(names.map(async (n) => [n, await readFile(join(dir, n), 'utf8')] as const));
+      return {
+        loader: 'ts',
+        contents: `/** The dashboard's browser files, embedded by hack/build-cli.ts. */\n`
+          + `export async function readWebAssets(): Promise<ReadonlyMap<string, string>> {\n`
+          + `  return new Map(${JSON.stringify(files)});\n}\n`,
+      };
+    });
+  },
+};
+
 /** Bundles one shipped command into a CommonJS file; returns its text. */
 export async function bundleCommand(command: ShippedCommand, opts: { readonly banner?: string } = {}): Promise<string> {
   const result = await esbuild.build({
@@ -79,7 +105,7 @@ export async function bundleCommand(command: ShippedCommand, opts: { readonly ba
     metafile: true,
     logLevel: 'silent',
     legalComments: 'inline',
-    plugins: [substitutes],
+    plugins: [substitutes, embedUiAssets],
     ...(opts.banner !== undefined ? { banner: { js: opts.banner } } : {}),
   });
   const tooling = Object.keys(result.metafile.inputs).filter((input) => /^(hack|test|bench)\//.test(input));
