@@ -53,19 +53,9 @@ const boundaries = [
     rules: restrict([...controllerInternals, ...notShipped, ...checkoutOnly]),
   },
   {
-    // The dashboard (`trellis ui`) ships with the CLI: the same boundaries. Its one exception is
-    // the apply controller's health library (ui/server/health.ts), which the controller's index
-    // does not re-export yet.
+    // The dashboard (`trellis ui`) ships with the CLI: the same boundaries.
     files: ['ui/**/*.ts'],
-    ignores: ['ui/server/health.ts'],
     rules: restrict([...controllerInternals, ...notShipped, ...checkoutOnly]),
-  },
-  {
-    files: ['ui/server/health.ts'],
-    rules: restrict([
-      { regex: '(^|/)apply-controller/(?!index\\.ts$|health/index\\.ts$)', message: 'the dashboard uses apply-controller/index.ts (and the health library\'s index).' },
-      ...notShipped, ...checkoutOnly,
-    ]),
   },
   {
     // The dashboard's browser modules: plain JavaScript run by the browser (type-checked with ui/web/tsconfig.json).

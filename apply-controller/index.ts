@@ -17,6 +17,7 @@ export {
   planPackage, renderPackage, type PackagePlan, type PlanOptions, type PlanSource, type RenderedPackage, type RenderOptions,
   type ValuesOverride,
 } from './plan.ts';
+export { assessHealth, compileHealthChecks, type HealthChecks } from './health/index.ts';
 export type { PhaseObjects } from './reconcile/apply.ts';
 export type { TenancyFlags } from './reconcile/settings.ts';
 export type { FieldChange } from './ssa/compare.ts';

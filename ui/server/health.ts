@@ -8,8 +8,7 @@
  * index.ts: the health library is pure and has its own entry point, but the
  * controller's index does not re-export it yet (eslint.config.js names this file).
  */
-import type { Package } from '../../apply-controller/index.ts';
-import { assessHealth, compileHealthChecks, type HealthChecks } from '../../apply-controller/health/index.ts';
+import { assessHealth, compileHealthChecks, type HealthChecks, type Package } from '../../apply-controller/index.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { redactString } from '../../runtime/redact.ts';
 
