@@ -66,6 +66,32 @@ test('the steps run in the documented order', (t) => {
     ['dependencies', 'history', 'pin', 'source', 'content', 'observe', 'hold', 'record', 'apply', 'prune', 'finish']);
 });
 
+test('dependencies: none asks nothing; a Package naming itself stalls; a missing one waits, read through the informer reads', async (t) => {
+  t.is(await step('dependencies')(runOf(pkgOf())), undefined, 'no dependsOn: no read at all');
+  const self = await t.throwsAsync(step('dependencies')(runOf(pkgOf({ dependsOn: [{ name: 'web' }] }))), { instanceOf: PackageFailure });
+  t.is(self.reason, 'InvalidSpec');
+  t.is(self.retry, 'stall');
+  const asked: string[] = [];
+  const reads = { get: (ref: { namespace?: string; name: string }) => { asked.push(`${ref.namespace}/${ref.name}`); return Promise.resolve(undefined); } };
+  const run = runOf(pkgOf({ dependsOn: [{ name: 'db' }] }));
+  const missing = await t.throwsAsync(step('dependencies')({ ...run, deps: { ...run.deps, reads: reads as unknown as StepDeps['reads'] } }), { instanceOf: PackageFailure });
+  t.is(missing.reason, 'DependencyNotReady');
+  t.is(missing.retry, 'dependency');
+  t.deepEqual(asked, ['team/db'], 'the dependency is read through the reads (the informer), not the client');
+});
+
+test('history: the revisions come from the revision cache, the current one is found, and the inventory is kept', async (t) => {
+  const revisions = [revisionOf(1, 'Superseded'), revisionOf(2, 'Available')];
+  const cache = { list: (namespace: string, name: string) => (namespace === 'team' && name === 'web' ? revisions : undefined) };
+  const pkg = pkgOf({}, { ...readyStatus, currentRevision: 2, inventory: [{ id: 'team_cm__ConfigMap', v: 'v1' }] });
+  const run = runOf(pkg);
+  const withCache = { ...run, deps: { ...run.deps, revisionCache: cache as unknown as StepDeps['revisionCache'] } };
+  t.is(await step('history')(withCache), undefined);
+  t.is(withCache.revisions, revisions);
+  t.is(withCache.current, revisions[1]);
+  t.deepEqual(withCache.managed, [{ id: 'team_cm__ConfigMap', v: 'v1' }], 'finished revisions add nothing to what may exist');
+});
+
 test('pin: without a pin the list goes on; a pin to a revision that does not exist stalls before anything is read', async (t) => {
   t.is(await step('pin')(runOf(pkgOf(), { revisions: [], managed: [] })), undefined);
   const pinned = pkgOf({ rollback: { onFailure: false, revision: 7 } });
