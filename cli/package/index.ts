@@ -4,7 +4,8 @@
  * file only assembles them.
  */
 import { Command, CommanderError } from 'commander';
-import { processIO, type CommandIO } from './context.ts';
+import { completeCommand, completionCommand } from './completion.ts';
+import { processIO, usageExitOverride, type CommandIO } from './context.ts';
 import { diffCommand } from './diff.ts';
 import { historyCommand } from './history.ts';
 import { installCommand } from './install.ts';
@@ -14,12 +15,23 @@ import { rollbackCommand } from './rollback.ts';
 import { statusCommand } from './status.ts';
 import { resumeCommand, suspendCommand } from './suspend.ts';
 import { uninstallCommand } from './uninstall.ts';
+import { clientVersionLine, versionCommand } from './version.ts';
+
+/** The command at the top of `cmd`'s tree (the program). */
+export function programOf(cmd: Command): Command {
+  let top = cmd;
+  while (top.parent) top = top.parent;
+  return top;
+}
 
 /** The `package` command with every subcommand, writing through `io`. */
 export function packageCommand(io: CommandIO = processIO()): Command {
   const cmd = new Command('package')
     .description('install, inspect, upgrade and roll back Trellis packages (also: kubectl package …)')
     .showHelpAfterError()
+    // Options of the group only before a subcommand: `install --version RANGE` is install's, not this --version.
+    .enablePositionalOptions()
+    .version(clientVersionLine(), '--version', 'print the version of kubectl-package')
     .addHelpText('after', [
       '',
       'Quick start:',
@@ -32,7 +44,9 @@ export function packageCommand(io: CommandIO = processIO()): Command {
   for (const sub of [
     installCommand(io), listCommand(io), getCommand(io), statusCommand(io), historyCommand(io), rollbackCommand(io),
     diffCommand(io), reconcileCommand(io), suspendCommand(io), resumeCommand(io), uninstallCommand(io),
+    versionCommand(io), completionCommand(io, 'kubectl-package'),
   ]) cmd.addCommand(sub);
+  cmd.addCommand(completeCommand(io, () => programOf(cmd)), { hidden: true });
   return cmd;
 }
 
@@ -51,7 +65,7 @@ export async function runPackageCli(argv: readonly string[], io: CommandIO): Pro
   const scoped: CommandIO = { ...io, exit: (c) => { code = c; io.exit(c); } };
   const cmd = packageCommand(scoped);
   configureTree(cmd, (c) => {
-    c.exitOverride();
+    c.exitOverride(usageExitOverride(c));
     c.configureOutput({ writeOut: (s) => io.term.out(s), writeErr: (s) => io.term.err(s) });
   });
   try {

@@ -14,7 +14,7 @@ import type { KubeObject } from '../../runtime/object.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { age, formatTable, oneLine, paint, statusColor, type Cell } from './format.ts';
 import { readPackage } from './list.ts';
-import { renderObjects } from './output.ts';
+import { renderFormatted } from './output.ts';
 import { sourceRefOf } from './reconcile.ts';
 import type { SourceObject } from './wait.ts';
 
@@ -144,8 +144,8 @@ export async function showStatus(io: CommandIO, name: string, flags: ClusterFlag
   ]);
   const report: PackageStatusReport = { package: pkg, source, inventory: inventoryCounts(pkg.status?.inventory ?? []), events };
   const format = flags.output ?? 'table';
-  if (format === 'table') io.term.out(formatStatus(report, io.now(), io.term.color));
-  else io.term.out(renderObjects([report as unknown as KubeObject], format));
+  if (format === 'table' || format === 'wide' || format === 'name') io.term.out(formatStatus(report, io.now(), io.term.color));
+  else io.term.out(renderFormatted([report as unknown as KubeObject], format));
 }
 
 /** The `status` subcommand. */
@@ -153,7 +153,7 @@ export function statusCommand(io: CommandIO): Command {
   const cmd = new Command('status')
     .description('show a Package\'s source, revision, conditions, inventory and latest events')
     .argument('<name>', 'name of the Package');
-  withClusterFlags(cmd, { output: 'table' });
+  withClusterFlags(cmd, { output: 'table', formats: ['table', 'json', 'yaml', 'jsonpath'] });
   return cmd
     .addHelpText('after', examples('kubectl package status web', 'kubectl package status web -n shop -o json'))
     .action(async (name: string, flags: ClusterFlags) => { await runAction(io, () => showStatus(io, name, flags)); });
