@@ -22,6 +22,7 @@ export type { TenancyFlags } from './reconcile/settings.ts';
 export type { FieldChange } from './ssa/compare.ts';
 export { MASK, type DiffAction, type ObjectDiff } from './ssa/diff.ts';
 export { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL, packageLabels } from './ssa/options.ts';
+export { assessHealth, type Health, type HealthStatus } from './health/index.ts';
 export { newestAvailable } from './revisions/history.ts';
 export { readRevisionPhases } from './revisions/read.ts';
 export { revisionForDisplay } from './revisions/show.ts';

@@ -252,3 +252,23 @@ test('bash completion: the script calls the real CLI back for subcommands, flags
   t.deepEqual(complete('trellis', 'package', 'status', '-n', c.ns, 'w'), ['web', 'worker']);
   t.deepEqual(complete('trellis', 'package', 'diff', '-n', c.ns, 'wo'), ['worker']);
 });
+
+test('status shows each managed object with its health, read from the cluster', async (t) => {
+  const c = await setup(t);
+  await installed(c, 'web');
+  await c.client.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'web-content', namespace: c.ns }, data: { a: 'b' } });
+  await c.client.create({
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: c.ns },
+    spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { nodeSelector: { 'trellis.dev/nowhere': 'true' }, containers: [{ name: 'web', image: 'nginx' }] } } },
+  });
+  await c.client.patchStatus({ ...PKG, namespace: c.ns, name: 'web' }, {
+    inventory: [{ id: `${c.ns}_web-content__ConfigMap`, v: 'v1' }, { id: `${c.ns}_web_apps_Deployment`, v: 'v1' }, { id: `${c.ns}_gone__Service`, v: 'v1' }],
+  });
+  const r = await c.run('status', 'web');
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, new RegExp(`^ +ConfigMap +${c.ns}/web-content +Current `, 'm'));
+  t.regex(r.out, new RegExp(`^ +Deployment\\.apps +${c.ns}/web +InProgress +`, 'm'), 'a Deployment whose Pods cannot be scheduled is still rolling out');
+  t.regex(r.out, new RegExp(`^ +Service +${c.ns}/gone +NotFound +`, 'm'));
+  const json = JSON.parse((await c.run('status', 'web', '-o', 'json')).out) as { objects: { name: string; health: string }[] };
+  t.deepEqual(json.objects.map((o) => `${o.name}=${o.health}`), ['web-content=Current', 'web=InProgress', 'gone=NotFound']);
+});

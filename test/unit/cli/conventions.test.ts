@@ -51,7 +51,7 @@ test('jsonpath: fields, indexes, slices, wildcards, quoted keys, recursive desce
 });
 
 test('-o: every format kind is accepted, unknown ones and bad templates are refused naming the choices', (t) => {
-  for (const format of ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath={.metadata.name}']) t.is(parseOutputFormat(format), format);
+  for (const format of ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath={.metadata.name}'] as const) t.is(parseOutputFormat(format), format);
   t.throws(() => parseOutputFormat('xml'), { message: /must be one of table, wide, json, yaml, name, jsonpath=TEMPLATE/ });
   t.throws(() => parseOutputFormat('jsonpath={.a['), { message: /bad jsonpath template: unclosed/ });
   t.is(objectName(pkg('web', 'True')), 'package.apply.trellis.dev/web');
