@@ -47,7 +47,7 @@ export function registerSourceMetrics(metrics: ControllerMetrics, informers: rea
     for (const informer of informers) {
       for (const obj of informer.list()) {
         const { namespace, name } = obj.metadata ?? {};
-        if (namespace !== undefined && name !== undefined) yield [{ kind: informer.kind, namespace, name }, obj as SourceLike];
+        if (namespace !== undefined && name !== undefined) yield [{ kind: informer.kind, namespace, name }, obj];
       }
     }
   };

@@ -125,15 +125,15 @@ function parsePath(path: string): Step[] {
 }
 
 function childrenOf(value: unknown): unknown[] {
-  if (Array.isArray(value)) return value;
-  if (value !== null && typeof value === 'object') return Object.values(value);
+  if (Array.isArray(value)) return value as unknown[];
+  if (value !== null && typeof value === 'object') return Object.values(value as Record<string, unknown>);
   return [];
 }
 
 function descendants(value: unknown, name: string, out: unknown[]): void {
   if (value === null || typeof value !== 'object') return;
   if (!Array.isArray(value)) {
-    if (name === '*') out.push(...Object.values(value));
+    if (name === '*') out.push(...Object.values(value as Record<string, unknown>));
     else if (Object.hasOwn(value, name)) out.push((value as Record<string, unknown>)[name]);
   }
   for (const child of childrenOf(value)) descendants(child, name, out);
@@ -143,7 +143,7 @@ function compare(left: unknown, op: string, right: Literal | undefined): boolean
   if (op === '==') return left === right;
   if (op === '!=') return left !== right;
   if (typeof left !== typeof right || (typeof left !== 'number' && typeof left !== 'string')) return false;
-  const l = left as number | string;
+  const l = left;
   const r = right as number | string;
   return op === '<' ? l < r : op === '>' ? l > r : op === '<=' ? l <= r : l >= r;
 }
@@ -167,7 +167,7 @@ function applyStep(values: readonly unknown[], step: Step): unknown[] {
         }
         break;
       case 'slice':
-        if (Array.isArray(value)) out.push(...value.slice(step.start ?? 0, step.end ?? value.length));
+        if (Array.isArray(value)) out.push(...(value as unknown[]).slice(step.start ?? 0, step.end ?? value.length));
         break;
       case 'descend':
         descendants(value, step.name, out);
@@ -190,7 +190,8 @@ function evaluate(root: unknown, steps: readonly Step[]): unknown[] {
 function show(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === undefined) return '';
-  return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value as number | boolean | null);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return JSON.stringify(value) ?? '';
 }
 
 /** Splits the template into text and `{…}` actions, and nests `range … end`. */
@@ -239,7 +240,7 @@ function run(nodes: readonly Node[], current: unknown): string {
   for (const node of nodes) {
     if (node.kind === 'text') out += node.text;
     else if (node.kind === 'path') out += evaluate(current, node.steps).map(show).join(' ');
-    else for (const item of evaluate(current, node.steps).flatMap((v) => (Array.isArray(v) ? v : [v]))) out += run(node.body, item);
+    else for (const item of evaluate(current, node.steps).flatMap((v): unknown[] => (Array.isArray(v) ? v as unknown[] : [v]))) out += run(node.body, item);
   }
   return out;
 }
