@@ -10,6 +10,7 @@ import { diffCommand } from './diff.ts';
 import { historyCommand } from './history.ts';
 import { installCommand } from './install.ts';
 import { getCommand, listCommand } from './list.ts';
+import { logsCommand } from './logs.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { rollbackCommand } from './rollback.ts';
 import { statusCommand } from './status.ts';
@@ -42,7 +43,7 @@ export function packageCommand(io: CommandIO = processIO()): Command {
       '',
     ].join('\n'));
   for (const sub of [
-    installCommand(io), listCommand(io), getCommand(io), statusCommand(io), historyCommand(io), rollbackCommand(io),
+    installCommand(io), listCommand(io), getCommand(io), statusCommand(io), logsCommand(io), historyCommand(io), rollbackCommand(io),
     diffCommand(io), reconcileCommand(io), suspendCommand(io), resumeCommand(io), uninstallCommand(io),
     versionCommand(io), completionCommand(io, 'kubectl-package'),
   ]) cmd.addCommand(sub);

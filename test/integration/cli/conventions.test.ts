@@ -272,3 +272,15 @@ test('status shows each managed object with its health, read from the cluster', 
   const json = JSON.parse((await c.run('status', 'web', '-o', 'json')).out) as { objects: { name: string; health: string }[] };
   t.deepEqual(json.objects.map((o) => `${o.name}=${o.health}`), ['web-content=Current', 'web=InProgress', 'gone=NotFound']);
 });
+
+test('logs reads the controllers\' Pods in the Trellis namespace, and says so when there are none', async (t) => {
+  const c = await setup(t);
+  await installed(c, 'web');
+  const none = await c.run('logs', 'web', '--trellis-namespace', c.ns);
+  t.is(none.code, 1);
+  t.is(none.err, `error: no running source-controller or apply-controller Pod in namespace ${c.ns}: is Trellis installed there? (--trellis-namespace)\n`);
+  const missing = await c.run('logs', 'nope', '--trellis-namespace', c.ns);
+  t.is(missing.err, `error: package "nope" not found in namespace ${c.ns}\n`);
+  const bad = await c.run('logs', 'web', '--tail', 'lots');
+  t.regex(bad.err, /option '--tail <lines>' argument 'lots' is invalid/);
+});

@@ -10,6 +10,7 @@ import { completeWords, completionScript, type NameLookup } from '../../../cli/p
 import type { CommandIO } from '../../../cli/package/context.ts';
 import { unreachableServer } from '../../../cli/package/errors.ts';
 import { packageCommand, runPackageCli } from '../../../cli/package/index.ts';
+import { formatLogLine, linesAbout } from '../../../cli/package/logs.ts';
 import { JsonPathError, parseJsonPath } from '../../../cli/package/jsonpath.ts';
 import { captureTerminal, objectName, parseOutputFormat, renderFormatted, type CapturedTerminal } from '../../../cli/package/output.ts';
 import { highestVersion } from '../../../cli/package/registry.ts';
@@ -156,4 +157,19 @@ test('diff: a usage error exits 2, never 1 (which means "there are changes")', a
   t.regex(io.term.stderr(), /no kubeconfig/);
   const other = offline();
   t.is(await runPackageCli(['get', 'web', '--bogus'], other), 1, 'other commands keep exit code 1');
+});
+
+test('logs: only the JSON lines about the Package and its source, formatted for a person', (t) => {
+  const log = [
+    '{"level":"info","time":"2026-12-03T10:00:01.000Z","kind":"Package","key":"shop/web","msg":"applied","reason":"Applied","revision":2}',
+    '{"level":"info","time":"2026-12-03T10:00:02.000Z","kind":"Package","key":"shop/other","msg":"not this one"}',
+    '{"level":"warn","time":"2026-12-03T10:00:03.000Z","kind":"OCIRepository","key":"shop/web","msg":"fetch failed","err":{"message":"connection refused"}}',
+    '{"level":"info","time":"2026-12-03T10:00:04.000Z","kind":"GitRepository","key":"shop/web","msg":"another kind, same name"}',
+    'a line that is not JSON',
+    '{"broken json',
+  ].join('\n');
+  const lines = linesAbout(log, { objects: [{ kind: 'Package', key: 'shop/web' }, { kind: 'OCIRepository', key: 'shop/web' }] }, 'apply-controller');
+  t.deepEqual(lines.map((l) => l.msg), ['applied', 'fetch failed']);
+  t.is(formatLogLine(lines[0] ?? { controller: '' }), '2026-12-03T10:00:01.000Z INFO  apply-controller Package shop/web: applied  reason=Applied revision=2');
+  t.is(formatLogLine(lines[1] ?? { controller: '' }), '2026-12-03T10:00:03.000Z WARN  apply-controller OCIRepository shop/web: fetch failed  err="connection refused"');
 });
