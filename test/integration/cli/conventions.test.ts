@@ -1,5 +1,5 @@
-// The CLI conventions against the real apiserver, the real registry and the
-// real bash: -l/-w/-o on list and get, diff's three exit codes, install
+// The CLI conventions against the real apiserver, the real registry (with
+// tags written by trellis push and by the real oras) and the real bash: -l/-w/-o on list and get, diff's three exit codes, install
 // without a version (tags read from the registry), version with the
 // controllers' versions, errors that name the unreachable server, and bash
 // completion calling the real CLI back for Package names.
@@ -13,6 +13,7 @@ import type { CommandIO } from '../../../cli/package/context.ts';
 import { runPackageCli } from '../../../cli/package/index.ts';
 import { captureTerminal, type CapturedTerminal } from '../../../cli/package/output.ts';
 import { runPush } from '../../../cli/push.ts';
+import { ensurePeerTools } from '../../../hack/peer-tools.ts';
 import { buildBundle } from '../../../packages-cdk8s/build/bundle.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
 import type { OCIRepository } from '../../../source-controller/api.ts';
@@ -181,13 +182,21 @@ test('install without --version follows the major version of the highest version
   t.is(r.err, `note: no --version given: the highest version in ${repo}/web is 1.2.0; web follows ^1 (new 1.x releases are applied; --version changes this)\n`);
   t.deepEqual((await c.client.get<OCIRepository>({ ...OCI, namespace: c.ns, name: 'web' }))?.spec.ref, { semver: '^1' });
 
-  await runPush(built.file, `${repo}/nightly:latest`, { insecure: true }, { stdout: sink, stderr: sink });
+  // Tags other tools write: the real oras pushing `latest` and a branch name.
+  const { oras } = ensurePeerTools(() => undefined);
+  const work = scratchDir('oras');
+  writeFileSync(join(work, 'notes.txt'), 'not a Trellis bundle\n');
+  const orasPush = (ref: string): void => {
+    const r = spawnSync(oras, ['push', '--plain-http', ref.replace(/^oci:\/\//, ''), 'notes.txt:text/plain'], { cwd: work, encoding: 'utf8', env: { ...process.env, HOME: work, DOCKER_CONFIG: work } });
+    if (r.status !== 0) throw new Error(r.stderr);
+  };
+  orasPush(`${repo}/nightly:latest`);
   const latest = await c.run('install', 'nightly', `${repo}/nightly`, '--dry-run');
   t.is(latest.code, 0, latest.err);
   t.regex(latest.err, /has no version tags: following its "latest" tag/);
   t.regex(latest.out, /ref:\n {4}tag: latest/);
 
-  await runPush(built.file, `${repo}/branchy:main`, { insecure: true }, { stdout: sink, stderr: sink });
+  orasPush(`${repo}/branchy:main`);
   const noVersions = await c.run('install', 'branchy', `${repo}/branchy`);
   t.is(noVersions.code, 1);
   t.is(noVersions.err, `error: ${repo}/branchy has no tag that is a semantic version (tags: main); give --tag or --digest\n`);
