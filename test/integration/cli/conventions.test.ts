@@ -238,7 +238,7 @@ test('version: the client, the Kubernetes server and the controllers\' versions;
   t.regex(list.err, /^error: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/);
 });
 
-test('bash completion: the script calls the real CLI back for subcommands, flags and Package names', async (t) => {
+test('the trellis process: --version, diff\'s exit code 2 on a usage error, and bash completion calling it back for names', async (t) => {
   const c = await setup(t);
   await installed(c, 'web');
   await installed(c, 'worker');
@@ -255,6 +255,17 @@ test('bash completion: the script calls the real CLI back for subcommands, flags
     if (r.status !== 0) throw new Error(r.stderr);
     return r.stdout.split('\n').filter((l) => l !== '');
   };
+  // The process itself: --version, a subcommand's own --version flag, diff's usage-error exit code.
+  const version = spawnSync(trellis, ['--version'], { encoding: 'utf8', env });
+  t.is(version.status, 0);
+  t.regex(version.stdout, /^trellis \d+\.\d+\.\d+ \(Node\.js v\d+/);
+  const dryRun = spawnSync(trellis, ['package', 'install', 'web', 'oci://r.example/web', '--version', '^3', '--dry-run'], { encoding: 'utf8', env });
+  t.is(dryRun.status, 0, dryRun.stderr);
+  t.regex(dryRun.stdout, /semver: \^3/, 'install --version is install\'s flag, not the program\'s');
+  const usage = spawnSync(trellis, ['package', 'diff', 'web', '--bogus'], { encoding: 'utf8', env });
+  t.is(usage.status, 2, usage.stderr);
+  t.regex(usage.stderr, /unknown option '--bogus'/);
+
   t.deepEqual(complete('trellis', 'pack'), ['package']);
   t.deepEqual(complete('trellis', 'package', 'st'), ['status']);
   t.deepEqual(complete('trellis', 'package', 'list', '-o', 'w'), ['wide']);
