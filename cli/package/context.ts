@@ -1,7 +1,8 @@
 /**
  * What every `package` subcommand shares: the kubectl-style flags (`-n`, `-A`,
- * `--kubeconfig`, `--context`, `-o`), the terminal it writes to, the clock, and
- * one way of turning an error into a message and an exit code. Subcommands get
+ * `--kubeconfig`, `--context`, `-o`, `-l`, `-w`), the terminal it writes to, the
+ * clock, and one way of turning an error into a message (naming the API server
+ * when it could not be reached) and an exit code. Subcommands get
  * a {@link CommandIO} instead of reaching for process globals, so tests run them
  * in-process against a real apiserver and read exactly what was printed.
  */
@@ -55,7 +56,7 @@ export interface ClusterFlagOptions {
   readonly selectAndWatch?: boolean;
 }
 
-/** Adds `-n`, `--kubeconfig`, `--context` (and optionally `-A`, `-o`) to a command. */
+/** Adds `-n`, `--kubeconfig`, `--context` (and optionally `-A`, `-o`, `-l`, `-w`) to a command. */
 export function withClusterFlags(cmd: Command, opts: ClusterFlagOptions = {}): Command {
   cmd.option('-n, --namespace <namespace>', 'namespace (default: the context\'s namespace, else "default")')
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)')
