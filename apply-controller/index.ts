@@ -17,12 +17,12 @@ export {
   planPackage, renderPackage, type PackagePlan, type PlanOptions, type PlanSource, type RenderedPackage, type RenderOptions,
   type ValuesOverride,
 } from './plan.ts';
-export { assessHealth, compileHealthChecks, type HealthChecks } from './health/index.ts';
 export type { PhaseObjects } from './reconcile/apply.ts';
 export type { TenancyFlags } from './reconcile/settings.ts';
 export type { FieldChange } from './ssa/compare.ts';
 export { MASK, type DiffAction, type ObjectDiff } from './ssa/diff.ts';
 export { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL, packageLabels } from './ssa/options.ts';
+export { assessHealth, compileHealthChecks, type Health, type HealthChecks, type HealthStatus } from './health/index.ts';
 export { newestAvailable } from './revisions/history.ts';
 export { readRevisionPhases } from './revisions/read.ts';
 export { revisionForDisplay } from './revisions/show.ts';

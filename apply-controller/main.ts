@@ -14,7 +14,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
-import { Counter } from 'prom-client';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
 import { durationFlag, KUBE_API_FLAG_HELP, labelSelectorFlag, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
@@ -24,6 +23,7 @@ import { runControllerMain } from '../runtime/main.ts';
 import { Manager } from '../runtime/manager.ts';
 import { ArtifactCache } from './artifact.ts';
 import { configureKustomize, defaultKustomizeSettings } from './kustomize/settings.ts';
+import { createPackageMetrics, registerArtifactMetrics } from './metrics.ts';
 import { createPackageController } from './reconcile/controller.ts';
 
 /** The settings of one apply-controller process, as the flags give them. */
@@ -147,14 +147,16 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
     log.info({ url: health.url }, 'serving /healthz and /readyz');
   }
   const artifacts = new ArtifactCache({ dir: flags.artifactCacheDir });
-  registerArtifactMetrics(manager, artifacts);
+  registerArtifactMetrics(manager.metrics.registry, artifacts);
+  const packageMetrics = createPackageMetrics(manager.metrics.registry);
   const packages = createPackageController({
-    client: manager.client, events: manager.events, artifacts, logger: log, metrics: manager.metrics,
+    client: manager.client, events: packageMetrics.countEvents(manager.events), artifacts, logger: log, metrics: manager.metrics,
     concurrency: flags.concurrent, defaultServiceAccount: flags.defaultServiceAccount,
     allowCrossNamespaceRefs: flags.allowCrossNamespaceRefs, watchLabelSelector: flags.watchLabelSelector,
     dependencyRequeueMs: flags.dependencyRequeueMs, revisionKeyNamespace: flags.revisionKeyNamespace,
     ...(flags.watchNamespace === undefined ? {} : { namespace: flags.watchNamespace }),
   });
+  packageMetrics.watch(packages.controller.informer);
   manager.add(packages.controller);
   manager.add({ kind: 'PackageRevision', start: () => packages.revisionCache.start(), stop: () => packages.revisionCache.stop() });
   let outcome: 'signal' | 'leadership-lost';
@@ -166,24 +168,6 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
   }
   log.info({ outcome }, 'apply-controller stopped');
   return outcome === 'signal' ? 0 : 1;
-}
-
-/** Exposes the artifact cache's work: downloads, cache hits, refused artifacts. */
-function registerArtifactMetrics(manager: Manager, artifacts: ArtifactCache): void {
-  const counters: [string, string, keyof ArtifactCache['stats']][] = [
-    ['trellis_artifact_downloads_total', 'Artifacts downloaded and unpacked.', 'downloads'],
-    ['trellis_artifact_cache_hits_total', 'Artifacts found unpacked already (no download).', 'hits'],
-    ['trellis_artifact_failures_total', 'Artifacts refused (download failed, digest mismatch, unsafe archive).', 'failures'],
-  ];
-  for (const [name, help, field] of counters) {
-    new Counter({
-      name, help, registers: [manager.metrics.registry],
-      collect() {
-        this.reset();
-        this.inc(artifacts.stats[field]);
-      },
-    });
-  }
 }
 
 if (import.meta.main) {

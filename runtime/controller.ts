@@ -204,6 +204,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.#act(key, outcome, error, log, seconds);
     this.#options.metrics?.reconcileDuration.observe({ kind: this.kind, result: outcome.kind }, seconds);
     this.#options.metrics?.reconcileTotal.inc({ kind: this.kind, result: outcome.kind });
+    this.#options.metrics?.reconciled({ kind: this.kind, key, result: outcome.kind, seconds });
   }
 
   #act(key: string, outcome: ReconcileOutcome, error: unknown, log: Logger, seconds: number): void {

@@ -13,7 +13,7 @@ import { startHttpServer, type HttpEndpoints } from './http.ts';
 import { KubeClient } from './kube.ts';
 import { LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './logging.ts';
-import { countApiRequests, createMetrics, type ControllerMetrics } from './metrics.ts';
+import { countApiRequests, createMetrics, registerLeaderGauge, type ControllerMetrics } from './metrics.ts';
 
 /** Leader election settings for {@link Manager}. */
 export interface ManagerLeaderElection {
@@ -79,6 +79,7 @@ export class Manager {
     this.metrics = options.metrics ?? createMetrics({ processMetrics: true });
     this.client = new KubeClient(options.kubeConfig, { qps: options.qps, burst: options.burst, userAgent: `trellis/${options.name}` });
     countApiRequests(this.metrics, this.client.requests);
+    registerLeaderGauge(this.metrics, options.name, () => this.#synced);
     this.events = new EventRecorder({ client: this.client, controller: `trellis.dev/${options.name}`, logger: this.logger });
   }
 

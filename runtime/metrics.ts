@@ -15,6 +15,15 @@ export interface QueueProbe {
   readonly inFlight: number;
 }
 
+/** One finished reconcile of one object, for per-object metrics. */
+export interface ReconcileObservation {
+  readonly kind: string;
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly result: ReconcileResultLabel;
+  readonly seconds: number;
+}
+
 /** The metrics shared by all controllers of a process. */
 export interface ControllerMetrics {
   /** The registry to expose at /metrics and to register controller-specific metrics on. */
@@ -24,6 +33,13 @@ export interface ControllerMetrics {
   readonly apiRequests: Counter<'verb'>;
   /** Makes the depth/in-flight gauges report `probe` for `kind`; returns an unregister function. */
   registerQueue(kind: string, probe: () => QueueProbe): () => void;
+  /**
+   * Calls `listener` after every reconcile of any object (per-object metrics keep
+   * their own bounded series); returns an unsubscribe function.
+   */
+  onReconciled(listener: (observation: ReconcileObservation) => void): () => void;
+  /** Tells the per-object listeners about a finished reconcile (the runtime Controller calls it). */
+  reconciled(observation: ReconcileObservation): void;
 }
 
 /** Options for {@link createMetrics}. */
@@ -81,11 +97,19 @@ export function createMetrics(options: MetricsOptions = {}): ControllerMetrics {
       for (const [kind, probe] of probes) this.set({ kind }, probe().inFlight);
     },
   });
+  const listeners = new Set<(observation: ReconcileObservation) => void>();
   return {
     registry, reconcileDuration, reconcileTotal, apiRequests,
     registerQueue(kind, probe) {
       probes.set(kind, probe);
       return () => { if (probes.get(kind) === probe) probes.delete(kind); };
+    },
+    onReconciled(listener) {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
+    reconciled(observation) {
+      for (const listener of listeners) listener(observation);
     },
   };
 }
@@ -98,4 +122,21 @@ export interface RequestSource {
 /** Counts every request of `source` in `trellis_kube_api_requests_total` (dry runs as `<verb>_dry_run`). */
 export function countApiRequests(metrics: ControllerMetrics, source: RequestSource): () => void {
   return source.onRequest((verb, dryRun) => metrics.apiRequests.inc({ verb: dryRun ? `${verb}_dry_run` : verb }));
+}
+
+/**
+ * `trellis_leader_active{controller}`: 1 while this replica leads (or runs without
+ * election) and its controllers run, 0 otherwise. Summed over replicas it says
+ * whether any replica is reconciling.
+ */
+export function registerLeaderGauge(metrics: ControllerMetrics, controller: string, active: () => boolean): void {
+  new Gauge({
+    name: 'trellis_leader_active',
+    help: 'Whether this replica leads and its controllers run (1) or not (0).',
+    labelNames: ['controller'] as const,
+    registers: [metrics.registry],
+    collect() {
+      this.set({ controller }, active() ? 1 : 0);
+    },
+  });
 }

@@ -26,6 +26,7 @@ import { ARTIFACT_SERVER_LABEL, leaderPodLabel } from '../runtime/leader-pod-lab
 import { Manager } from '../runtime/manager.ts';
 import { gitRepositoryController } from './gitrepository.ts';
 import { apiserverDenyRules, DEFAULT_DENIED_HOSTS, HostPolicy, parseHostRule } from './net/host-policy.ts';
+import { registerSourceMetrics } from './metrics.ts';
 import { ociRepositoryController } from './ocirepository.ts';
 import type { SourceControllerOptions } from './reconcile/controller.ts';
 import { DEFAULT_SOURCE_LIMITS } from './reconcile/source.ts';
@@ -236,7 +237,9 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
       maxEntries: flags.maxUnpackedEntries, maxTreeDepth: flags.maxTreeDepth,
     },
   };
-  manager.add(gitRepositoryController(options)).add(ociRepositoryController(options));
+  const sources = [gitRepositoryController(options), ociRepositoryController(options)];
+  for (const controller of sources) manager.add(controller);
+  registerSourceMetrics(manager.metrics, sources.map((c) => ({ kind: c.kind, list: () => c.informer.list(), get: (key: string) => c.informer.get(key), on: (h) => c.informer.on(h) })));
   // HA: the leader's Pod carries the label the artifact Service selects (runtime/leader-pod-label.ts).
   if (flags.leaderElect && process.env.POD_NAME) {
     manager.add(leaderPodLabel({ client: manager.client, namespace: flags.leaderElectionNamespace, podName: process.env.POD_NAME, label: ARTIFACT_SERVER_LABEL, logger: log }));

@@ -4,6 +4,7 @@
  * kubectl-package.mjs, which goes through cli/trellis.ts.)
  */
 import { packageCommand } from '../package/index.ts';
+import { endOnUsageError } from './exit.ts';
 
 // No top-level await: the shipped builds are CommonJS.
-void packageCommand().name('kubectl package').parseAsync(process.argv);
+void packageCommand().name('kubectl package').parseAsync(process.argv).catch(endOnUsageError);

@@ -4,8 +4,9 @@
  * apply controller's public planning API (`planPackage`: the reconciler's own
  * bundle reading, values, tenancy and server-side dry-run diff, Secret values
  * masked) with the Package's values plus the given ones, and the objects a prune
- * would delete. Nothing is written. Like `kubectl diff`, exits 1 when there are
- * differences.
+ * would delete. Nothing is written. Exit codes as `kubectl diff` has them, so a
+ * script can tell the three apart: 0 no changes, 1 changes, 2 the diff could
+ * not be computed (a usage error included).
  */
 import { Command } from 'commander';
 import {
@@ -13,12 +14,14 @@ import {
 } from '../../apply-controller/index.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { collect } from './args.ts';
-import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
+import {
+  examples, runAction, usageErrorExitCode, withClusterFlags, withErrorExitCode, type ClusterFlags, type CommandIO,
+} from './context.ts';
 import { CliError, ExitStatus } from './errors.ts';
 import { paint, type Color } from './format.ts';
 import { readValuesFiles } from './install.ts';
 import { readPackage } from './list.ts';
-import { renderObjects } from './output.ts';
+import { renderFormatted } from './output.ts';
 import { sourceRefOf } from './reconcile.ts';
 import { applySetValues, SetValueError, setsWithoutSchema } from './set-values.ts';
 import type { SourceObject } from './wait.ts';
@@ -110,20 +113,30 @@ export async function computeDiff(io: CommandIO, name: string, flags: DiffFlags)
 export async function diffPackage(io: CommandIO, name: string, flags: DiffFlags): Promise<void> {
   const diff = await computeDiff(io, name, flags);
   const format = flags.output ?? 'table';
-  if (format === 'table') io.term.out(formatDiff(diff, io.term.color));
-  else io.term.out(renderObjects([diff as unknown as KubeObject], format));
-  if (diff.changes.length > 0 || diff.prune.length > 0) throw new ExitStatus(1);
+  if (format === 'table' || format === 'wide') io.term.out(formatDiff(diff, io.term.color));
+  else if (format === 'name') io.term.out([...diff.changes.map((d) => d.subject), ...diff.prune.map((p) => p.id)].map((l) => `${l}\n`).join(''));
+  else io.term.out(renderFormatted([diff as unknown as KubeObject], format));
+  if (diff.changes.length > 0 || diff.prune.length > 0) throw new ExitStatus(DIFF_CHANGES);
 }
+
+/** `diff`'s exit code when the next revision would change something. */
+export const DIFF_CHANGES = 1;
+/** `diff`'s exit code when it could not tell (an error, a usage error). */
+export const DIFF_FAILED = 2;
 
 /** The `diff` subcommand. */
 export function diffCommand(io: CommandIO): Command {
   const cmd = new Command('diff')
-    .description('show what the next revision would change (server-side dry-run; secret values masked); exits 1 when something would change')
+    .description('show what the next revision would change (server-side dry-run; secret values masked); exits 0 when nothing would change, 1 when something would, 2 on errors')
     .argument('<name>', 'name of the Package')
     .option('-f, --values <file>', 'values to diff with, merged over the Package\'s (repeatable)', collect)
     .option('--set <key=value>', 'a value to diff with, typed by the package\'s schema (repeatable)', collect);
-  withClusterFlags(cmd, { output: 'table' });
+  withClusterFlags(cmd, { output: 'table', formats: ['table', 'json', 'yaml', 'name', 'jsonpath'] });
+  usageErrorExitCode(cmd, DIFF_FAILED);
+  const scoped = withErrorExitCode(io, DIFF_FAILED);
   return cmd
-    .addHelpText('after', examples('kubectl package diff web', 'kubectl package diff web --set replicas=5'))
-    .action(async (name: string, flags: DiffFlags) => { await runAction(io, () => diffPackage(io, name, flags)); });
+    .addHelpText('after', `${examples('kubectl package diff web', 'kubectl package diff web --set replicas=5', 'kubectl package diff web -o name')}
+Exit status: 0 no changes, 1 something would change, 2 the diff failed.
+`)
+    .action(async (name: string, flags: DiffFlags) => { await runAction(scoped, () => diffPackage(scoped, name, flags)); });
 }

@@ -55,3 +55,27 @@ export function describeError(err: unknown): string {
 export function exitCodeOf(err: unknown): number {
   return err instanceof CliError ? err.exitCode : 1;
 }
+
+/** Error codes of a connection that never reached the server (or was cut). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+function networkCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth += 1) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && (NETWORK_CODES.has(code) || /CERT|TLS|SSL/.test(code))) return code;
+    if (/ timed out$/.test(e.message)) return 'timed out';
+  }
+  return undefined;
+}
+
+/**
+ * The line for an error that is a failure to reach the API server (refused,
+ * unknown host, timeout, TLS), naming the server, as kubectl does; undefined
+ * for any other error.
+ */
+export function unreachableServer(err: unknown, server: string): string | undefined {
+  const code = networkCode(err);
+  if (code === undefined) return undefined;
+  const tls = /CERT|TLS|SSL/.test(code);
+  return `error: ${tls ? 'no trusted TLS connection to' : 'cannot reach'} the Kubernetes API server at ${server} (${code}): is the cluster running, and is this the right kubeconfig context?`;
+}

@@ -10,7 +10,7 @@ import { listRevisions, revisionForDisplay, type PackageRevision } from '../../a
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
 import { age, formatTable, shortRevision, type Cell, type Color } from './format.ts';
 import { readPackage } from './list.ts';
-import { renderObjects } from './output.ts';
+import { renderFormatted } from './output.ts';
 
 const PHASE_COLORS: Record<string, Color> = { Available: 'green', Failed: 'red', Superseded: 'gray' };
 
@@ -35,8 +35,8 @@ export async function showHistory(io: CommandIO, name: string, flags: ClusterFla
   const { pkg, target } = await readPackage(io, flags, name);
   const revisions = (await listRevisions(target.client, target.namespace, name)).map(revisionForDisplay);
   const format = flags.output ?? 'table';
-  if (format !== 'table') {
-    io.term.out(renderObjects(revisions, format, true));
+  if (format !== 'table' && format !== 'wide') {
+    io.term.out(renderFormatted(revisions, format, true));
     return;
   }
   if (revisions.length === 0) {

@@ -5,22 +5,35 @@
  */
 import { Command, CommanderError } from 'commander';
 import { adoptCommand } from './adopt.ts';
-import { processIO, type CommandIO } from './context.ts';
+import { completeCommand, completionCommand } from './completion.ts';
+import { processIO, usageExitOverride, type CommandIO } from './context.ts';
 import { diffCommand } from './diff.ts';
 import { historyCommand } from './history.ts';
 import { installCommand } from './install.ts';
 import { getCommand, listCommand } from './list.ts';
+import { logsCommand } from './logs.ts';
 import { reconcileCommand } from './reconcile.ts';
 import { rollbackCommand } from './rollback.ts';
 import { statusCommand } from './status.ts';
 import { resumeCommand, suspendCommand } from './suspend.ts';
 import { uninstallCommand } from './uninstall.ts';
+import { clientVersionLine, versionCommand } from './version.ts';
+
+/** The command at the top of `cmd`'s tree (the program). */
+export function programOf(cmd: Command): Command {
+  let top = cmd;
+  while (top.parent) top = top.parent;
+  return top;
+}
 
 /** The `package` command with every subcommand, writing through `io`. */
 export function packageCommand(io: CommandIO = processIO()): Command {
   const cmd = new Command('package')
     .description('install, inspect, upgrade and roll back Trellis packages (also: kubectl package …)')
     .showHelpAfterError()
+    // Options of the group only before a subcommand: `install --version RANGE` is install's, not this --version.
+    .enablePositionalOptions()
+    .version(clientVersionLine(), '--version', 'print the version of kubectl-package')
     .addHelpText('after', [
       '',
       'Quick start:',
@@ -31,9 +44,11 @@ export function packageCommand(io: CommandIO = processIO()): Command {
       '',
     ].join('\n'));
   for (const sub of [
-    installCommand(io), listCommand(io), getCommand(io), statusCommand(io), historyCommand(io), rollbackCommand(io),
+    installCommand(io), listCommand(io), getCommand(io), statusCommand(io), logsCommand(io), historyCommand(io), rollbackCommand(io),
     diffCommand(io), reconcileCommand(io), suspendCommand(io), resumeCommand(io), uninstallCommand(io), adoptCommand(io),
+    versionCommand(io), completionCommand(io, 'kubectl-package'),
   ]) cmd.addCommand(sub);
+  cmd.addCommand(completeCommand(io, () => programOf(cmd)), { hidden: true });
   return cmd;
 }
 
@@ -52,7 +67,7 @@ export async function runPackageCli(argv: readonly string[], io: CommandIO): Pro
   const scoped: CommandIO = { ...io, exit: (c) => { code = c; io.exit(c); } };
   const cmd = packageCommand(scoped);
   configureTree(cmd, (c) => {
-    c.exitOverride();
+    c.exitOverride(usageExitOverride(c));
     c.configureOutput({ writeOut: (s) => io.term.out(s), writeErr: (s) => io.term.err(s) });
   });
   try {

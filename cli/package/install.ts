@@ -8,9 +8,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import semver from 'semver';
 import { parse } from 'yaml';
 import { isPlainObject, mergeValues, resolveValues, type Package, type Values } from '../../apply-controller/index.ts';
-import type { OCIRepository } from '../../source-controller/index.ts';
+import type { OCIRepository, OciReference } from '../../source-controller/index.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { refOf, type KubeObject } from '../../runtime/object.ts';
 import { KubeConfigNotFoundError } from '../../runtime/kubeconfig.ts';
@@ -19,7 +20,7 @@ import { examples, runAction, target, withClusterFlags, type ClusterFlags, type 
 import { CliError } from './errors.ts';
 import { createdByInstall, FIELD_MANAGER, installObjects, type InstallRef, type InstallSpec } from './objects.ts';
 import { renderObjects } from './output.ts';
-import { readRegistryPackage } from './registry.ts';
+import { highestVersion, readRegistryPackage, readRegistryTags } from './registry.ts';
 import { applySetValues, SetValueError, setsWithoutSchema } from './set-values.ts';
 import { installVerdict, pollUntil } from './wait.ts';
 
@@ -86,7 +87,7 @@ async function valuesFor(io: CommandIO, spec: InstallSpec, flags: InstallFlags):
   if (sets.length === 0 && files.length === 0) return undefined;
   const base = readValuesFiles(files);
   const { repository, ref, source } = installObjects(spec);
-  const pkg = await readRegistryPackage(repository, ref ?? { tag: 'latest' }, { insecure: source.spec.insecure === true, env: io.env });
+  const pkg = await readRegistryPackage(repository, ref ?? { semver: '*' }, { insecure: source.spec.insecure === true, env: io.env });
   const schema = pkg.valuesSchema;
   if (!schema) {
     if (sets.length > 0) throw setsWithoutSchema(sets);
@@ -102,6 +103,37 @@ async function valuesFor(io: CommandIO, spec: InstallSpec, flags: InstallFlags):
   const resolved = resolveValues({ schema, values: base });
   if (!resolved.ok) throw new CliError(`the values do not fit the package's schema:\n  ${resolved.errors.map((e) => e.message).join('\n  ')}`);
   return base;
+}
+
+/**
+ * The ref of an install given no version: the major version of the highest
+ * released version among the repository's tags (`^1` when 1.4.0 is the
+ * highest), said on stderr. `trellis push` writes version tags and never
+ * `latest`, so following `latest` would wait forever; following the whole
+ * major version takes new releases but never a breaking one. A repository
+ * without version tags is followed at `latest` only when it has that tag.
+ */
+async function defaultRef(io: CommandIO, repository: OciReference, insecure: boolean, name: string): Promise<InstallRef> {
+  const where = `oci://${repository.host}/${repository.repository}`;
+  let tags: string[];
+  try {
+    tags = await readRegistryTags(repository, { insecure, env: io.env });
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    throw new CliError(`${err.message}\n(no --version given: install reads the tags to pick the highest version; --version RANGE, --tag or --digest installs without asking)`);
+  }
+  const highest = highestVersion(tags);
+  if (highest) {
+    const range = `^${semver.major(highest.version)}`;
+    io.term.err(`note: no --version given: the highest version in ${where} is ${highest.version}; ${name} follows ${range} (new ${semver.major(highest.version)}.x releases are applied; --version changes this)\n`);
+    return { semver: range };
+  }
+  if (tags.includes('latest')) {
+    io.term.err(`note: no --version given and ${where} has no version tags: following its "latest" tag\n`);
+    return { tag: 'latest' };
+  }
+  const shown = tags.slice(0, 5).join(', ');
+  throw new CliError(`${where} has no tag that is a semantic version${tags.length > 0 ? ` (tags: ${shown}${tags.length > 5 ? ', …' : ''})` : ' (no tags at all: push one first)'}; give --tag or --digest`);
 }
 
 /** `created`, `configured` or `unchanged`, as kubectl apply says it. */
@@ -133,11 +165,12 @@ export async function installPackage(io: CommandIO, name: string, url: string, f
     // A dry run needs no cluster: it prints objects for Git.
     if (!(flags.dryRun && err instanceof KubeConfigNotFoundError)) throw err;
   }
-  const spec: InstallSpec = {
+  let spec: InstallSpec = {
     name, namespace: namespace ?? 'default', url, ref, serviceAccountName: flags.serviceAccount,
     insecure: flags.insecure, interval: flags.interval, path: flags.path, targetNamespace: flags.targetNamespace,
   };
-  installObjects(spec); // checks name and URL before any registry or cluster call
+  const checked = installObjects(spec); // checks name and URL before any registry or cluster call
+  if (checked.ref === undefined) spec = { ...spec, ref: await defaultRef(io, checked.repository, checked.source.spec.insecure === true, name) };
   const values = await valuesFor(io, spec, flags);
   const objects = installObjects({ ...spec, values });
 
@@ -174,7 +207,7 @@ export function installCommand(io: CommandIO): Command {
     .description('install or upgrade a package from an OCI registry (an OCIRepository and a Package)')
     .argument('<name>', 'name of the Package (and of its OCIRepository)')
     .argument('<url>', 'the package\'s repository: oci://host/repo (a :tag or @digest may follow)')
-    .option('--version <range>', 'follow the highest version in this semver range (e.g. \'^1.4\')')
+    .option('--version <range>', 'follow the highest version in this semver range (e.g. \'^1.4\'; default: the major version of the highest version tag)')
     .option('--tag <tag>', 'follow this tag')
     .option('--digest <digest>', 'pin this manifest digest (sha256:…)')
     .option('-f, --values <file>', 'values from a YAML file (repeatable; later files win)', collect)
@@ -188,7 +221,7 @@ export function installCommand(io: CommandIO): Command {
     .option('--wait', 'wait until the package is applied and Ready', false)
     .addOption(timeoutOption())
     .option('--dry-run', 'print the objects (for committing to Git) instead of writing them', false);
-  withClusterFlags(cmd, { output: 'yaml' });
+  withClusterFlags(cmd, { output: 'yaml', formats: ['json', 'yaml'] });
   return cmd
     .addHelpText('after', examples(
       'kubectl package install web oci://$TRELLIS_REGISTRY/examples/web --version \'^1\' --wait',

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../runtime/object.ts';
 import { colorEnabled } from './format.ts';
+import { JsonPathError, parseJsonPath } from './jsonpath.ts';
 
 /** Output streams and what they are connected to. */
 export interface Terminal {
@@ -51,18 +52,69 @@ export function captureTerminal(): CapturedTerminal {
   };
 }
 
-/** `-o` values. */
-export type OutputFormat = 'table' | 'json' | 'yaml';
+/**
+ * `-o` values: `table` (the default of most commands), `wide` (the table with
+ * more columns), `json`, `yaml`, `name` (`kind.group/name`, one a line, for
+ * scripts) and `jsonpath=TEMPLATE` (cli/package/jsonpath.ts).
+ */
+export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name' | `jsonpath=${string}`;
 
-/** The formats `-o` accepts. */
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'yaml'];
+/** The kinds of `-o` formats, as a command lists the ones it supports. */
+export type OutputKind = 'table' | 'wide' | 'json' | 'yaml' | 'name' | 'jsonpath';
 
-/** commander parser for `-o`. */
+/** Every kind of format, in the order help and errors list them. */
+export const OUTPUT_FORMATS: readonly OutputKind[] = ['table', 'wide', 'json', 'yaml', 'name', 'jsonpath'];
+
+/** The kind of a format (`jsonpath` for any `jsonpath=…`). */
+export function outputKind(format: OutputFormat): OutputKind {
+  return format.startsWith('jsonpath=') ? 'jsonpath' : format as OutputKind;
+}
+
+function describeKinds(kinds: readonly OutputKind[]): string {
+  return kinds.map((k) => (k === 'jsonpath' ? 'jsonpath=TEMPLATE' : k)).join(', ');
+}
+
+/** A commander parser for `-o` that accepts the given kinds (default all); a template is checked here. */
+export function outputFormatParser(kinds: readonly OutputKind[] = OUTPUT_FORMATS): (value: string) => OutputFormat {
+  return (value) => {
+    const text = value.trim();
+    const kind = text.startsWith('jsonpath=') ? 'jsonpath' : text;
+    if (!(kinds as readonly string[]).includes(kind)) throw new InvalidArgumentError(`must be one of ${describeKinds(kinds)}`);
+    if (kind === 'jsonpath') {
+      try {
+        parseJsonPath(text.slice('jsonpath='.length));
+      } catch (err) {
+        if (err instanceof JsonPathError) throw new InvalidArgumentError(`bad jsonpath template: ${err.message}`);
+        throw err;
+      }
+    }
+    return text as OutputFormat;
+  };
+}
+
+/** commander parser for `-o` accepting every format. */
 export function parseOutputFormat(value: string): OutputFormat {
-  if (!(OUTPUT_FORMATS as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`must be one of ${OUTPUT_FORMATS.join(', ')}`);
-  }
-  return value as OutputFormat;
+  return outputFormatParser()(value);
+}
+
+/** `kind.group/name` (`package.apply.trellis.dev/web`), as `kubectl get -o name` prints an object. */
+export function objectName(obj: KubeObject): string {
+  const [group, version] = (obj.apiVersion ?? '').split('/');
+  const kind = (obj.kind ?? '').toLowerCase();
+  return `${version === undefined ? kind : `${kind}.${group ?? ''}`}/${obj.metadata?.name ?? ''}`;
+}
+
+/**
+ * Objects in a format other than a table: `json`/`yaml` as {@link renderObjects},
+ * `name` one name a line, `jsonpath=…` run on the object (or on the List when
+ * `asList`, as kubectl does for `get` without a name).
+ */
+export function renderFormatted(objects: readonly KubeObject[], format: Exclude<OutputFormat, 'table' | 'wide'>, asList = false): string {
+  if (format === 'json' || format === 'yaml') return renderObjects(objects, format, asList);
+  if (format === 'name') return objects.map((o) => `${objectName(o)}\n`).join('');
+  const template = parseJsonPath(format.slice('jsonpath='.length));
+  const clean = objects.map(withoutManagedFields);
+  return template.execute(clean.length === 1 && !asList ? clean[0] : { apiVersion: 'v1', kind: 'List', items: clean });
 }
 
 /** The object without managedFields (noise for people, as kubectl hides it). */

@@ -9,9 +9,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import semver from 'semver';
 import { isPlainObject } from '../../apply-controller/index.ts';
 import {
-  credentialsForHost, OciClient, parseDockerConfig, TRELLIS_CONFIG_MEDIA_TYPE, type CredentialSource, type OciReference,
+  credentialsForHost, OciClient, parseDockerConfig, tagVersion, TRELLIS_CONFIG_MEDIA_TYPE, type CredentialSource, type OciReference,
   type RefSelector,
 } from '../../source-controller/index.ts';
 import { CliError } from './errors.ts';
@@ -86,6 +87,39 @@ export async function readRegistryPackage(repository: OciReference, selector: Re
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot read the package from ${where}: ${err instanceof Error ? err.message : String(err)}`);
+  } finally {
+    client.close();
+  }
+}
+
+/** The highest released version among a repository's tags (pre-releases only when there is nothing else). */
+export interface HighestVersion {
+  readonly tag: string;
+  readonly version: string;
+}
+
+/** The highest semantic version among `tags` (a release over any pre-release), or undefined when none is one. */
+export function highestVersion(tags: readonly string[]): HighestVersion | undefined {
+  const versions = tags.flatMap((tag) => {
+    const version = tagVersion(tag);
+    return version === undefined ? [] : [{ tag, version }];
+  });
+  const releases = versions.filter((v) => semver.prerelease(v.version) === null);
+  const pool = releases.length > 0 ? releases : versions;
+  return pool.sort((a, b) => semver.rcompare(a.version, b.version) || a.tag.localeCompare(b.tag))[0];
+}
+
+/** Lists the tags of `repository` (credentials from the Docker config). Throws CliError naming the registry. */
+export async function readRegistryTags(repository: OciReference, opts: RegistryReadOptions): Promise<string[]> {
+  const credentials = dockerCredentials(opts.env ?? process.env);
+  const client = new OciClient({
+    insecure: opts.insecure, timeoutMs: opts.timeoutMs ?? 15_000, maxRetries: 1, userAgent: 'kubectl-package',
+    ...(credentials ? { credentials } : {}),
+  });
+  try {
+    return await client.listTags(repository);
+  } catch (err) {
+    throw new CliError(`cannot list the tags of oci://${repository.host}/${repository.repository}: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     client.close();
   }

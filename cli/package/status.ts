@@ -1,8 +1,9 @@
 /**
  * `kubectl package status NAME`: everything about one Package on one screen —
  * its source and what it resolved, the revision it runs (and a pin), its
- * conditions, how many objects of each kind it manages, and its latest Events
- * (events.k8s.io/v1, written by the controllers).
+ * conditions, how many objects of each kind it manages and the health of each
+ * (up to {@link OBJECTS_SHOWN}), and its latest Events (events.k8s.io/v1,
+ * written by the controllers).
  */
 import { Command } from 'commander';
 import { parseInventoryId, type Package } from '../../apply-controller/index.ts';
@@ -12,9 +13,10 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import { KubeApiError } from '../../runtime/kube-transport.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { examples, runAction, withClusterFlags, type ClusterFlags, type CommandIO } from './context.ts';
-import { age, formatTable, oneLine, paint, statusColor, type Cell } from './format.ts';
+import { age, formatTable, oneLine, paint, statusColor, type Cell, type Color } from './format.ts';
+import { readObjectHealth, type ObjectHealth } from './object-health.ts';
 import { readPackage } from './list.ts';
-import { renderObjects } from './output.ts';
+import { renderFormatted } from './output.ts';
 import { sourceRefOf } from './reconcile.ts';
 import type { SourceObject } from './wait.ts';
 
@@ -75,7 +77,24 @@ export interface PackageStatusReport {
   readonly package: Package;
   readonly source?: SourceObject | undefined;
   readonly inventory: Record<string, number>;
+  /** The health of each managed object (the first {@link OBJECTS_SHOWN}). */
+  readonly objects: readonly ObjectHealth[];
   readonly events: readonly KubeEvent[];
+}
+
+/** Objects whose health `status` reads and shows. */
+export const OBJECTS_SHOWN = 50;
+
+const HEALTH_COLORS: Partial<Record<ObjectHealth['health'], Color>> = { Current: 'green', InProgress: 'yellow', Failed: 'red', NotFound: 'red', Terminating: 'yellow' };
+
+function objectsTable(report: PackageStatusReport, color: boolean): string[] {
+  const total = Object.values(report.inventory).reduce((a, b) => a + b, 0);
+  if (report.objects.length === 0) return [];
+  const rows = report.objects.map((o): Cell[] => [
+    o.kind, o.namespace ? `${o.namespace}/${o.name}` : o.name, { text: o.health, color: HEALTH_COLORS[o.health] }, o.message,
+  ]);
+  const more = total > report.objects.length ? [`  … and ${total - report.objects.length} more (kubectl get with the package's labels lists them)`] : [];
+  return ['Objects:', indent(formatTable(['KIND', 'NAME', 'HEALTH', 'MESSAGE'], rows, color)), ...more];
 }
 
 function conditionsTable(conditions: readonly Condition[], now: Date, color: boolean): string {
@@ -120,6 +139,7 @@ export function formatStatus(report: PackageStatusReport, now: Date, color = fal
   const total = Object.values(report.inventory).reduce((a, b) => a + b, 0);
   lines.push(`Inventory:    ${total} object${total === 1 ? '' : 's'}`);
   if (total > 0) lines.push(indent(formatTable(['KIND', 'COUNT'], Object.entries(report.inventory).map(([k, n]) => [k, String(n)]))));
+  lines.push(...objectsTable(report, color));
   lines.push('Events:');
   if (report.events.length === 0) lines.push('  <none>');
   else {
@@ -138,22 +158,24 @@ export function formatStatus(report: PackageStatusReport, now: Date, color = fal
 export async function showStatus(io: CommandIO, name: string, flags: ClusterFlags): Promise<void> {
   const { pkg, target } = await readPackage(io, flags, name);
   const { client } = target;
-  const [source, events] = await Promise.all([
+  const inventory = pkg.status?.inventory ?? [];
+  const [source, events, objects] = await Promise.all([
     client.get<SourceObject>(sourceRefOf(pkg)),
     packageEvents(client, pkg),
+    readObjectHealth(client, inventory, OBJECTS_SHOWN),
   ]);
-  const report: PackageStatusReport = { package: pkg, source, inventory: inventoryCounts(pkg.status?.inventory ?? []), events };
+  const report: PackageStatusReport = { package: pkg, source, inventory: inventoryCounts(inventory), objects, events };
   const format = flags.output ?? 'table';
-  if (format === 'table') io.term.out(formatStatus(report, io.now(), io.term.color));
-  else io.term.out(renderObjects([report as unknown as KubeObject], format));
+  if (format === 'table' || format === 'wide' || format === 'name') io.term.out(formatStatus(report, io.now(), io.term.color));
+  else io.term.out(renderFormatted([report as unknown as KubeObject], format));
 }
 
 /** The `status` subcommand. */
 export function statusCommand(io: CommandIO): Command {
   const cmd = new Command('status')
-    .description('show a Package\'s source, revision, conditions, inventory and latest events')
+    .description('show a Package\'s source, revision, conditions, objects with their health, and latest events')
     .argument('<name>', 'name of the Package');
-  withClusterFlags(cmd, { output: 'table' });
+  withClusterFlags(cmd, { output: 'table', formats: ['table', 'json', 'yaml', 'jsonpath'] });
   return cmd
     .addHelpText('after', examples('kubectl package status web', 'kubectl package status web -n shop -o json'))
     .action(async (name: string, flags: ClusterFlags) => { await runAction(io, () => showStatus(io, name, flags)); });

@@ -11,6 +11,7 @@ import { packageResource, packageRevisionResource, revisionSliceResource } from 
 import { gitRepositoryResource, ociRepositoryResource } from '../../source-controller/api.ts';
 import { definePackage, value, type PackageDefinition } from '../kit/index.ts';
 import { controllerDeployment, controllerService, PORTS, podLabels } from './controllers.ts';
+import { monitoringObjects, type MonitoringOptions } from './monitoring.ts';
 import { ARTIFACT_SERVER_LABEL, LEADER_LABEL_VALUE } from '../../runtime/leader-pod-label.ts';
 import { APPLY_CONTROLLER_RULES, applyAggregatedRbac, artifactLeaderRbac, controllerRbac, revisionKeyRbac, SOURCE_CONTROLLER_RULES } from './rbac.ts';
 import { DEFAULT_IMAGE, TRELLIS_VERSION } from './version.ts';
@@ -30,6 +31,12 @@ export interface TrellisPackageOptions {
   readonly image?: string;
   /** The package version (default: this checkout's). */
   readonly version?: string;
+  /**
+   * The Grafana dashboard and the alert rules (docs/metrics.md), chosen when the
+   * package is built: objects cannot depend on values (the kit forbids it).
+   * Default: neither.
+   */
+  readonly monitoring?: MonitoringOptions;
 }
 
 /** The values of the installation package. */
@@ -102,6 +109,7 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
         // Only the leader builds artifacts, on its own disk: the Service routes to it alone (docs/install.md, High availability).
         [servicePort('http', 80, 'artifacts'), servicePort('metrics', PORTS.metrics, 'metrics')], { [ARTIFACT_SERVER_LABEL]: LEADER_LABEL_VALUE });
       controllerService(controllers, 'apply-controller', ns, labels, [servicePort('metrics', PORTS.metrics, 'metrics')]);
+      if (options.monitoring) monitoringObjects(controllers, ns, labels, options.monitoring);
 
       // Artifacts are what the cluster will apply: only the apply controller may fetch them.
       // Metrics and health stay reachable (scrapers, kubelet probes).

@@ -395,14 +395,14 @@ test('diff shows what the next revision would create, change and prune, writing 
   const changed = await c.run('diff', 'web', '--set', 'message=Goodbye');
   t.regex(changed.out, new RegExp(`^~ ConfigMap/${c.ns}/web-content\\n {4}~ /data/index\\.html: ".*Hello from Trellis.*" -> ".*Goodbye.*"$`, 'm'));
   const badSet = await c.run('diff', 'web', '--set', 'replicas=lots');
-  t.is(badSet.code, 1);
+  t.is(badSet.code, 2, 'an error, not "changes"');
   t.regex(badSet.err, /replicas must be an integer/);
 });
 
-test('diff without an artifact says the source has none yet', async (t) => {
+test('diff without an artifact says the source has none yet, exit code 2', async (t) => {
   const c = await setup(t);
   await installed(c);
   const r = await c.run('diff', 'web');
-  t.is(r.code, 1);
+  t.is(r.code, 2, 'an error exits 2: 1 means "there are changes"');
   t.is(r.err, 'error: the source OCIRepository/web has no artifact yet\n');
 });

@@ -150,6 +150,10 @@ test('status shows source, revision, pin, conditions, inventory and events', (t)
       status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Succeeded', message: 'stored', lastTransitionTime: ago(1000) }] },
     } as never,
     inventory: { 'Deployment.apps': 1, Service: 1 },
+    objects: [
+      { kind: 'Deployment.apps', namespace: 'default', name: 'web', health: 'InProgress', message: 'Deployment web: 0/2 replicas available' },
+      { kind: 'Service', namespace: 'default', name: 'web', health: 'Current', message: 'Service web: ready' },
+    ],
     events: [{ type: 'Normal', reason: 'Applied', note: '3 created', reportingController: 'trellis.dev/apply-controller', eventTime: ago(5000), series: { count: 2 } }],
   }, now);
   t.regex(text, /^Name: +web$/m);
@@ -158,11 +162,12 @@ test('status shows source, revision, pin, conditions, inventory and events', (t)
   t.regex(text, /^ +Ready +True +R +60s +Applied revision 1\.0\.0$/m);
   t.regex(text, /^Inventory: +2 objects$/m);
   t.regex(text, /^ +Deployment\.apps +1$/m);
+  t.regex(text, /^Objects:\n +KIND +NAME +HEALTH +MESSAGE\n +Deployment\.apps +default\/web +InProgress +Deployment web: 0\/2 replicas available\n +Service +default\/web +Current +Service web: ready$/m);
   t.regex(text, /^ +Normal +Applied +5s \(x2\) +trellis\.dev\/apply-controller +3 created$/m);
 });
 
 test('status of a Package the controller has not seen yet', (t) => {
-  const text = formatStatus({ package: pkg('web'), source: undefined, inventory: {}, events: [] }, now);
+  const text = formatStatus({ package: pkg('web'), source: undefined, inventory: {}, objects: [], events: [] }, now);
   t.regex(text, /Source: +OCIRepository\/web +\(not found\)/);
   t.regex(text, /\(none yet: the apply controller has not reported\)/);
   t.regex(text, /Inventory: +0 objects\nEvents:\n +<none>/);

@@ -96,7 +96,7 @@ test('install --dry-run without -n and without a cluster uses "default"; -o json
 test('usage errors exit non-zero with a message: unknown flag, bad -o, bad duration, two refs', async (t) => {
   const cases: [string[], RegExp][] = [
     [['install', 'web', 'oci://r.example/web', '--bogus'], /unknown option '--bogus'/],
-    [['list', '-o', 'xml'], /argument 'xml' is invalid.*table, json, yaml/],
+    [['list', '-o', 'xml'], /argument 'xml' is invalid.*table, wide, json, yaml, name, jsonpath=TEMPLATE/],
     [['install', 'web', 'oci://r.example/web', '--wait', '--timeout', 'soon'], /argument 'soon' is invalid/],
     [['install', 'web', 'oci://r.example/web', '--tag', 'a', '--version', '^1', '--dry-run'], /only one of --version, --tag and --digest/],
     [['rollback', 'web', '--to', 'zero'], /whole number/],
