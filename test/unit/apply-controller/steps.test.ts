@@ -74,7 +74,7 @@ test('dependencies: none asks nothing; a Package naming itself stalls; a missing
   const asked: string[] = [];
   const reads = { get: (ref: { namespace?: string; name: string }) => { asked.push(`${ref.namespace}/${ref.name}`); return Promise.resolve(undefined); } };
   const run = runOf(pkgOf({ dependsOn: [{ name: 'db' }] }));
-  const missing = await t.throwsAsync(step('dependencies')({ ...run, deps: { ...run.deps, reads: reads as unknown as StepDeps['reads'] } }), { instanceOf: PackageFailure });
+  const missing = await t.throwsAsync(step('dependencies')({ ...run, deps: { ...run.deps, reads } }), { instanceOf: PackageFailure });
   t.is(missing.reason, 'DependencyNotReady');
   t.is(missing.retry, 'dependency');
   t.deepEqual(asked, ['team/db'], 'the dependency is read through the reads (the informer), not the client');
