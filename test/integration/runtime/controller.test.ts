@@ -239,8 +239,8 @@ test('a change the controller calls stale aborts the reconcile in flight; abortI
   let started = 0;
   const controller = await startController<ConfigMap>(t, client, ns, async (_key, ctx) => {
     if (ctx.name !== 'slow') return;
-    started += 1;
     const v = (await client.get<ConfigMap>(cmRef(ns, 'slow')))?.data?.v ?? '';
+    started += 1; // counted once v is read, so the test's change cannot land before the read
     // A long piece of work that stops as soon as its signal says the attempt no longer counts.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 20_000);
