@@ -69,7 +69,7 @@ test('a source failure and its recovery reach a generic webhook, each once, the 
   await ready(env, 'Provider', 'hook', (c) => c.status === 'True');
 
   await failingSource(env, registry.host, 'app');
-  await eventually(async () => listener.received.length >= 2, 30_000);
+  await eventually(() => Promise.resolve(listener.received.length >= 2), 30_000);
   const [first, second] = listener.received;
   t.is(first?.status, 500);
   t.is(second?.status, 200);
@@ -87,7 +87,7 @@ test('a source failure and its recovery reach a generic webhook, each once, the 
   const pushed = await pushLayer(registry.host, 'team/app', '1.0.0', layerOf({ 'v.txt': 'one\n' }));
   await env.client.patch({ apiVersion: SOURCE_API, kind: 'OCIRepository', namespace: env.namespace, name: 'app' },
     { metadata: { annotations: { [REQUESTED_AT_ANNOTATION]: new Date().toISOString() } } });
-  await eventually(async () => listener.received.length >= 3, 30_000);
+  await eventually(() => Promise.resolve(listener.received.length >= 3), 30_000);
   const recovered = sent(listener)[2];
   t.like(recovered, { involvedObject: { name: 'app' }, severity: 'info', reason: 'NewArtifact', metadata: { category: 'recovered', revision: `1.0.0@${pushed.digest}` } });
   t.is(sent(listener).filter((s) => s.metadata.category === 'failed').length, 2, 'one failure: its first attempt and its retry');
@@ -135,7 +135,7 @@ test('slack bodies, the error severity filter, a missing Provider and a denied a
   await pushLayer(registry.host, 'team/good', '1.0.0', layerOf({ 'v.txt': 'good\n' }));
   await failingSource(env, registry.host, 'good');
   await failingSource(env, registry.host, 'bad');
-  await eventually(async () => slack.received.length >= 2, 30_000);
+  await eventually(() => Promise.resolve(slack.received.length >= 2), 30_000);
   const bodies = slack.received.map((r) => JSON.parse(r.body) as { channel: string; username: string; text: string; attachments: { color: string }[] });
   const texts = bodies.map((b) => b.text).sort();
   t.is(texts.length, 2);

@@ -135,3 +135,26 @@ export async function startNotifyingRegistry(t: ExecutionContext, endpoint: stri
     { timeoutMs: 30_000, process: proc });
   return { host: `127.0.0.1:${port}`, stop: () => proc.stop() };
 }
+
+/** A running Alertmanager (the real one, Debian's `prometheus-alertmanager`). */
+export interface Alertmanager {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+}
+
+/** Starts Alertmanager on a loopback port with a route that notifies nobody; stopped when the test ends. */
+export async function startAlertmanager(t: ExecutionContext): Promise<Alertmanager> {
+  const dir = scratchDir('alertmanager');
+  const binary = ensureDebianTool('prometheus-alertmanager', 'prometheus-alertmanager', () => undefined);
+  const port = await freePort();
+  writeFileSync(join(dir, 'alertmanager.yml'), 'route:\n  receiver: nobody\nreceivers:\n  - name: nobody\n');
+  const proc = startProcess('alertmanager', binary, [
+    `--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=',
+  ], { logFile: join(dir, 'alertmanager.log') });
+  t.teardown(() => proc.stop());
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('alertmanager /-/ready', async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok ?? false,
+    { timeoutMs: 30_000, process: proc });
+  return { url };
+}
