@@ -207,7 +207,8 @@ class AlertDispatcher implements Runnable {
 
   #onEvent(e: EventObject): void {
     const ev = observeEvent(e);
-    if (!ev || Date.parse(ev.time) < this.#startedAt - 1_000) return;
+    // An unreadable time counts as old: replaying the past is worse than missing one event.
+    if (!ev || !(Date.parse(ev.time) >= this.#startedAt - 1_000)) return;
     this.#dispatch(ev).catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, 'could not dispatch an event'));
   }
 
