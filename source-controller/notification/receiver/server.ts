@@ -21,11 +21,11 @@ import { parseListenAddress } from '../../../runtime/http.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { Logger } from '../../../runtime/logging.ts';
 import { errorMessage } from '../../../runtime/redact.ts';
-import { TokenBucket } from '../../../runtime/rate-limit.ts';
 import { receiverResource } from '../api.ts';
 import { decideEvent } from './events.ts';
 import { WorkGate, type Scope } from './gate.ts';
 import type { ReceiverEntry, ReceiverTable } from './index-table.ts';
+import { RequestLimiter } from './limiter.ts';
 import { requestReconciles, type RequestOutcome } from './request.ts';
 import { verifyRequest } from './verify.ts';
 
@@ -94,7 +94,7 @@ export async function startReceiverServer(options: ReceiverServerOptions): Promi
   const log = options.logger.child({ component: 'receiver' });
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const qps = options.requestsPerSecond ?? 10;
-  const buckets = new Map<string, TokenBucket>();
+  const buckets = new Map<string, RequestLimiter>();
   const counter = new Counter({
     name: 'trellis_receiver_requests_total', help: 'Webhook requests answered, by Receiver type and result.',
     labelNames: ['type', 'result'] as const, registers: options.registry ? [options.registry] : [],
@@ -126,8 +126,8 @@ export async function startReceiverServer(options: ReceiverServerOptions): Promi
     if (!entry) return refuse(404, 'not_found', 'not found');
     if (req.method !== 'POST') return refuse(405, 'method_not_allowed', 'method not allowed', { allow: 'POST' });
     let bucket = buckets.get(entry.key);
-    if (!bucket) buckets.set(entry.key, bucket = new TokenBucket({ qps, burst: qps * 2 }));
-    const wait = bucket.reserve();
+    if (!bucket) buckets.set(entry.key, bucket = new RequestLimiter(qps, qps * 2));
+    const wait = bucket.tryTake();
     if (wait > 0) {
       log.info({ receiver: entry.key }, 'webhook request refused: rate limited');
       return refuse(429, 'rate_limited', 'too many requests', { 'retry-after': String(Math.ceil(wait / 1000)) });
@@ -167,8 +167,10 @@ export async function startReceiverServer(options: ReceiverServerOptions): Promi
       reply(res, 500, 'internal error', { connection: 'close' });
     });
   });
+  // Slow senders cannot hold the server: whole requests within 30 s, headers within 10 s, 256 connections.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  server.maxConnections = 256;
   const { host, port } = parseListenAddress(options.listen);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -6,6 +6,7 @@ import { parseSourceControllerFlags } from '../../../source-controller/main.ts';
 import type { Receiver, ReceiverSpec } from '../../../source-controller/notification/api.ts';
 import { receiverSpecProblems } from '../../../source-controller/notification/receiver/controller.ts';
 import { WorkGate, type Scope } from '../../../source-controller/notification/receiver/gate.ts';
+import { RequestLimiter } from '../../../source-controller/notification/receiver/limiter.ts';
 
 test('a burst of requests costs one round now and one merged round after it', async (t) => {
   const rounds: Scope[] = [];
@@ -60,4 +61,14 @@ test('notification flags: receivers off and alerts on by default; every flag is 
   for (const args of [['--alert-retry-base-delay', 'soon'], ['--alert-retry-attempts', '0'], ['--receiver-max-body-size', '-1']]) {
     t.throws(() => parseSourceControllerFlags(args, {}, () => undefined), undefined, args.join(' '));
   }
+});
+
+test('the request limiter refuses beyond the burst without going into debt', (t) => {
+  let now = 0;
+  const limiter = new RequestLimiter(10, 20, () => now);
+  for (let i = 0; i < 20; i++) t.is(limiter.tryTake(), 0);
+  for (let i = 0; i < 1000; i++) t.true(limiter.tryTake() > 0, 'a flood is refused');
+  now += 100;
+  t.is(limiter.tryTake(), 0, 'one tenth of a second later one request passes: the flood left no debt');
+  t.true(limiter.tryTake() > 0);
 });
