@@ -1,8 +1,10 @@
 // Receivers and Alerts with both controllers as processes: a bundle pushed to a
 // registry that notifies a Receiver is fetched at once (the OCIRepository's
-// interval is an hour) and applied by the Package; a version the apiserver
-// refuses reaches the team's webhook as a failure of the Package naming its
-// revision and reason, and the next good version as its recovery.
+// interval is an hour) and applied by the Package; a deleted object put back
+// reaches a drift Alert; a version the apiserver refuses reaches the team's
+// webhook as a failure of the Package naming its revision and reason, the next
+// good version as its recovery, and, with automatic rollback, a bad version as
+// a rollback.
 import anyTest from 'ava';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -48,7 +50,7 @@ async function pushBundle(oci: OciClient, repo: string, version: string, data: R
 
 interface Sent { involvedObject: { kind: string; name: string }; severity: string; reason: string; message: string; metadata: { category: string; revision?: string } }
 
-test('a registry push reaches the Package through a Receiver; its failure and recovery reach the webhook', async (t) => {
+test('a registry push reaches the Package through a Receiver; drift, failure, recovery and rollback reach the webhook', async (t) => {
   const env = await useNotificationEnv(t);
   const listener = await startListener(t);
   const oci = new OciClient({ insecure: true });
@@ -71,6 +73,10 @@ test('a registry push reaches the Package through a Receiver; its failure and re
     apiVersion: NOTIFICATION_API, kind: 'Alert', metadata: { name: 'packages' },
     spec: { providerRef: { name: 'team' }, eventSeverity: 'error', eventSources: [{ kind: 'Package', name: 'web' }] },
   } as Alert);
+  await env.create<Alert>({
+    apiVersion: NOTIFICATION_API, kind: 'Alert', metadata: { name: 'drift' },
+    spec: { providerRef: { name: 'team' }, eventSources: [{ kind: 'Package' }], categories: ['driftCorrected'] },
+  } as Alert);
 
   const first = await pushBundle(oci, repo, '1.0.0', { greeting: 'one' });
   await env.create<OCIRepository>({ apiVersion: 'source.trellis.dev/v1alpha1', kind: 'OCIRepository', metadata: { name: 'web' }, spec: { url: repo, insecure: true, interval: '1h', ref: { semver: '^1' } } } as unknown as OCIRepository);
@@ -80,6 +86,14 @@ test('a registry push reaches the Package through a Receiver; its failure and re
   const pkg = () => env.client.get<Package>({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: env.namespace, name: 'web' });
   await eventually(async () => (await pkg())?.status?.lastAppliedRevision === `1.0.0@${first}`, 60_000);
   t.is(listener.received.length, 0, `eventSeverity error: the first install is not sent (got ${listener.received.map((r) => r.body).join(' ')})`);
+
+  // Someone deletes the ConfigMap: the apply controller puts it back, and the drift Alert says so.
+  await env.client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: env.namespace, name: 'web-config' });
+  await eventually(() => Promise.resolve(listener.received.length >= 1), 60_000);
+  t.like(JSON.parse(listener.received[0]!.body), {
+    involvedObject: { kind: 'Package', name: 'web' }, reason: 'DriftCorrected', metadata: { category: 'driftCorrected', alert: `${env.namespace}/drift`, revision: `1.0.0@${first}` },
+  });
+  listener.received.length = 0;
 
   // A key the apiserver refuses: the Package fails, and only the registry's notification told anyone about 1.1.0.
   const bad = await pushBundle(oci, repo, '1.1.0', { 'not a valid key!': 'x' });
@@ -96,4 +110,13 @@ test('a registry push reaches the Package through a Receiver; its failure and re
   t.like(recovered, { involvedObject: { kind: 'Package', name: 'web' }, severity: 'info', reason: 'Applied', metadata: { revision: `1.2.0@${good}` } });
   const cm = await env.client.get<{ data?: Record<string, string> } & { metadata?: object }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: env.namespace, name: 'web-config' });
   t.is(cm?.data?.greeting, 'two');
+
+  // With automatic rollback, the next bad version is rolled back, and that is what the team hears.
+  await env.client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: env.namespace, name: 'web' }, { spec: { rollback: { onFailure: true } } });
+  const sentBefore = listener.received.length;
+  await pushBundle(oci, repo, '1.3.0', { 'also not valid!': 'x' });
+  await eventually(() => Promise.resolve(listener.received.slice(sentBefore).some((r) => (JSON.parse(r.body) as Sent).metadata.category === 'rolledBack')), 60_000);
+  const rolledBack = listener.received.slice(sentBefore).map((r) => JSON.parse(r.body) as Sent).find((x) => x.metadata.category === 'rolledBack');
+  t.like(rolledBack, { involvedObject: { kind: 'Package', name: 'web' }, severity: 'error', reason: 'RolledBack' });
+  t.regex(rolledBack?.message ?? '', /1\.2\.0|revision/);
 });
