@@ -144,8 +144,13 @@ test('github: a signed push reconciles the GitRepository; bad signatures, other 
   t.true(statuses.includes(429), 'rate limited');
   t.true(statuses.every((s) => s === 401 || s === 429));
   t.truthy(flood.find((r) => r.status === 429)?.headers.get('retry-after'));
-  const metrics = env.controller.lines().filter((l) => l.msg === 'webhook request refused: not verified');
-  t.true(metrics.every((l) => typeof l.why === 'string' && !String(l.why).includes(TOKEN)));
+  const refusedLines = env.controller.lines().filter((l) => l.msg === 'webhook request refused: not verified');
+  t.true(refusedLines.length > 0 && refusedLines.every((l) => typeof l.why === 'string' && !String(l.why).includes(TOKEN)));
+  const metricsUrl = env.controller.lines().find((l) => l.msg === 'serving /healthz, /readyz and /metrics')?.url as string;
+  const scraped = await (await fetch(`${metricsUrl}/metrics`)).text();
+  for (const result of ['accepted', 'unauthorized', 'rate_limited', 'too_large', 'ignored']) {
+    t.regex(scraped, new RegExp(`trellis_receiver_requests_total\\{type="github",result="${result}"\\} [1-9]`), result);
+  }
   assertNoToken(t, env);
 });
 
