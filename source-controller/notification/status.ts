@@ -28,8 +28,9 @@ export function conditionsFor(previous: readonly Condition[] | undefined, readin
 }
 
 /**
- * Patches the status of `obj` to `readiness` plus `extra` fields when it
- * differs from what the object shows; returns true when it wrote. An object
+ * Patches the status of `obj` to `readiness` plus `extra` fields (null
+ * removes one) when it differs from what the object shows; returns true when
+ * it wrote. An object
  * deleted meanwhile is not an error.
  */
 export async function writeReadiness(client: KubeClient, obj: WithStatus, readiness: Readiness,
@@ -37,7 +38,8 @@ export async function writeReadiness(client: KubeClient, obj: WithStatus, readin
   const generation = obj.metadata.generation;
   const conditions = conditionsFor(obj.status?.conditions, readiness, generation);
   const same = conditionsEqual(obj.status?.conditions, conditions) && obj.status?.observedGeneration === generation
-    && Object.entries(extra).every(([k, v]) => JSON.stringify(obj.status?.[k]) === JSON.stringify(v));
+    // A null in `extra` removes the field (merge patch): absent and null are the same here.
+    && Object.entries(extra).every(([k, v]) => JSON.stringify(obj.status?.[k] ?? null) === JSON.stringify(v ?? null));
   if (same) return false;
   const ref: ObjectRef = { apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name ?? '' };
   try {

@@ -66,7 +66,8 @@ export function receiverController(options: ReceiverControllerOptions): Controll
         return;
       }
       const settle = async (readiness: Readiness, path?: string): Promise<void> => {
-        await writeReadiness(client, receiver, readiness, path ? { webhookPath: path } : {});
+        // A Receiver that serves no path shows none.
+        await writeReadiness(client, receiver, readiness, { webhookPath: path ?? null });
       };
       if (receiver.spec.suspend) {
         table.remove(key);

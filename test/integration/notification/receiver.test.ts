@@ -225,4 +225,13 @@ test('a Receiver without its Secret (or with a short token) serves no path and s
   t.is((await post(`${env.receiverUrl}${ready.status!.webhookPath!}`, '{}', { authorization: `Bearer ${TOKEN}` })).status, 404);
   // Verified: done now (200) or merged into the round that follows the last one (202).
   t.true([200, 202].includes((await post(`${env.receiverUrl}${moved.status!.webhookPath!}`, '{}', { authorization: `Bearer ${TOKEN}-rotated` })).status));
+
+  // The Secret goes: the path stops answering and leaves the status.
+  await env.client.delete({ apiVersion: 'v1', kind: 'Secret', namespace: env.namespace, name: 'later' });
+  const gone = await eventually(async () => {
+    const r = await get();
+    return r?.status?.conditions?.some((c) => c.type === 'Ready' && c.reason === 'SecretNotFound') ? r : undefined;
+  });
+  t.is(gone.status?.webhookPath, undefined);
+  t.is((await post(`${env.receiverUrl}${moved.status!.webhookPath!}`, '{}', { authorization: `Bearer ${TOKEN}-rotated` })).status, 404);
 });
