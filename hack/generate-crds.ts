@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import type { CustomResourceDefinition } from '../runtime/schema.ts';
 import { gitRepositoryResource, ociRepositoryResource } from '../source-controller/api.ts';
 import { packageResource, packageRevisionResource, revisionSliceResource } from '../apply-controller/api.ts';
+import { alertResource, providerResource, receiverResource } from '../source-controller/notification/api.ts';
 import { projectRoot } from './lib/system-tools.ts';
 
 /** Every kind Trellis defines, with the file that defines it. */
@@ -23,6 +24,9 @@ const definitions = [
   { resource: packageResource, definedIn: 'apply-controller/api.ts' },
   { resource: packageRevisionResource, definedIn: 'apply-controller/api.ts' },
   { resource: revisionSliceResource, definedIn: 'apply-controller/api.ts' },
+  { resource: receiverResource, definedIn: 'source-controller/notification/api.ts' },
+  { resource: providerResource, definedIn: 'source-controller/notification/api.ts' },
+  { resource: alertResource, definedIn: 'source-controller/notification/api.ts' },
 ] as const;
 
 /** The first line of every generated file; also how stale generated files are recognised. */

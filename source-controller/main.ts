@@ -8,8 +8,10 @@
  * released, then the servers close.
  *
  * Log lines tests and operators look for: `serving artifacts` (with `url` and
- * `advertisedUrl`), `serving /healthz, /readyz and /metrics` (with `url`) and
- * `controllers running`.
+ * `advertisedUrl`), `serving /healthz, /readyz and /metrics` (with `url`),
+ * `serving webhook receivers` (with `url`, when `--receiver-addr` is set) and
+ * `controllers running`. Receivers and Alerts run in this process
+ * (source-controller/notification/, docs/notifications.md).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -30,6 +32,10 @@ import { registerSourceMetrics } from './metrics.ts';
 import { ociRepositoryController } from './ocirepository.ts';
 import type { SourceControllerOptions } from './reconcile/controller.ts';
 import { DEFAULT_SOURCE_LIMITS } from './reconcile/source.ts';
+import { DEFAULT_DELIVERY } from './notification/alerts/dispatcher.ts';
+import { DEFAULT_MAX_BODY_BYTES } from './notification/receiver/server.ts';
+import { setUpNotifications, type Notifications } from './notification/setup.ts';
+import { parsePositiveDuration } from '../runtime/duration.ts';
 import { startArtifactServer, type ArtifactServer } from './storage/server.ts';
 import { ArtifactStorage } from './storage/storage.ts';
 
@@ -78,6 +84,25 @@ export interface SourceControllerFlags {
   readonly sourceHostDeny: readonly string[];
   /** False with `--no-source-host-default-deny`: drop the built-in deny rules. */
   readonly sourceHostDefaultDeny: boolean;
+  /** `--receiver-addr`: listen address of the webhook receiver server; empty (the default) for none. */
+  readonly receiverAddr: string;
+  /** Largest webhook body read. */
+  readonly receiverMaxBodySize: number;
+  /** False with `--no-alerts`: no alert dispatcher. */
+  readonly alerts: boolean;
+  /** Delivery attempts per alert, the first included. */
+  readonly alertRetryAttempts: number;
+  /** Wait after the first failed delivery (doubles each time), in ms. */
+  readonly alertRetryBaseDelayMs: number;
+}
+
+/** A positive duration flag (`2s`, `500ms`) in milliseconds. */
+function durationFlag(value: string): number {
+  try {
+    return parsePositiveDuration(value, 'the duration');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 /** Collects a repeatable, comma-separated list flag, each rule checked now. */
@@ -129,6 +154,11 @@ export function sourceControllerCommand(): Command {
     .option('--source-host-deny <rules>', `hosts sources may never reach, same syntax (repeatable); always denied unless --no-source-host-default-deny: ${DEFAULT_DENIED_HOSTS.join(', ')} and the cluster's apiserver`,
       hostRulesFlag, [])
     .option('--no-source-host-default-deny', 'drop the built-in deny rules (link-local, unspecified addresses, the apiserver)')
+    .option('--receiver-addr <addr>', 'listen address of the webhook receiver server (Receivers); "" (the default) for none', '')
+    .option('--receiver-max-body-size <bytes>', 'largest webhook request body read', positiveIntFlag, DEFAULT_MAX_BODY_BYTES)
+    .option('--no-alerts', 'do not send alerts (Alert and Provider objects are then left alone)')
+    .option('--alert-retry-attempts <n>', 'delivery attempts per alert, the first included', positiveIntFlag, DEFAULT_DELIVERY.attempts)
+    .option('--alert-retry-base-delay <duration>', 'wait after the first failed delivery; doubles after each', durationFlag, DEFAULT_DELIVERY.baseDelayMs)
     .allowExcessArguments(false);
 }
 
@@ -167,6 +197,11 @@ export function parseSourceControllerFlags(argv: readonly string[], env: NodeJS.
     sourceHostAllow: o.sourceHostAllow as string[],
     sourceHostDeny: o.sourceHostDeny as string[],
     sourceHostDefaultDeny: o.sourceHostDefaultDeny !== false,
+    receiverAddr: o.receiverAddr as string,
+    receiverMaxBodySize: o.receiverMaxBodySize as number,
+    alerts: o.alerts !== false,
+    alertRetryAttempts: o.alertRetryAttempts as number,
+    alertRetryBaseDelayMs: o.alertRetryBaseDelay as number,
   };
 }
 
@@ -226,11 +261,12 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
     health = await startHttpServer({ listen: flags.healthAddr, ready: () => manager.ready || flags.leaderElect });
     log.info({ url: health.url }, 'serving /healthz and /readyz');
   }
+  const hostPolicy = sourceHostPolicy(flags, kubeConfig.getCurrentCluster()?.server, log);
   const options: SourceControllerOptions = {
     client: manager.client, storage, workDir,
     artifactUrl: (kind, namespace, name, digest) => artifacts.urlFor(kind, namespace, name, digest), events: manager.events,
     retention: flags.artifactRetention, namespace: flags.watchNamespace, labelSelector: flags.watchLabelSelector, concurrency: flags.concurrent,
-    logger: log, metrics: manager.metrics, hostPolicy: sourceHostPolicy(flags, kubeConfig.getCurrentCluster()?.server, log),
+    logger: log, metrics: manager.metrics, hostPolicy,
     limits: {
       maxDownloadBytes: flags.maxFetchSize, maxGitDownloadBytes: flags.maxGitFetchSize, maxGitInflatedBytes: flags.maxGitInflatedSize,
       maxExtractBytes: flags.maxUnpackedSize,
@@ -240,6 +276,12 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
   const sources = [gitRepositoryController(options), ociRepositoryController(options)];
   for (const controller of sources) manager.add(controller);
   registerSourceMetrics(manager.metrics, sources.map((c) => ({ kind: c.kind, list: () => c.informer.list(), get: (key: string) => c.informer.get(key), on: (h) => c.informer.on(h) })));
+  // Receivers and Alerts (docs/notifications.md); provider addresses pass the same host policy as sources.
+  const notifications: Notifications = await setUpNotifications(manager, {
+    receiverAddr: flags.receiverAddr, receiverMaxBodyBytes: flags.receiverMaxBodySize, alerts: flags.alerts,
+    watchNamespace: flags.watchNamespace, hostPolicy,
+    delivery: { attempts: flags.alertRetryAttempts, baseDelayMs: flags.alertRetryBaseDelayMs },
+  });
   // HA: the leader's Pod carries the label the artifact Service selects (runtime/leader-pod-label.ts).
   if (flags.leaderElect && process.env.POD_NAME) {
     manager.add(leaderPodLabel({ client: manager.client, namespace: flags.leaderElectionNamespace, podName: process.env.POD_NAME, label: ARTIFACT_SERVER_LABEL, logger: log }));
@@ -250,6 +292,7 @@ export async function runSourceController(flags: SourceControllerFlags, logger?:
     outcome = await manager.runUntilSignal();
   } finally {
     await health?.close();
+    await notifications.close();
     await artifacts.stop();
   }
   log.info({ outcome }, 'source-controller stopped');

@@ -19,6 +19,8 @@ export interface ControllerProcess {
   readonly logFile: string;
   /** Its /metrics URL, when it serves one. */
   readonly metricsUrl: string | undefined;
+  /** Its webhook receiver server's URL (the source controller's). */
+  readonly receiverUrl: string | undefined;
   /** Memory now (and its peak so far); undefined once it exited. */
   memory(): ProcessMemory | undefined;
   /** The last lines of its log. */
@@ -99,6 +101,7 @@ async function startOne(name: string, entry: string, args: readonly string[], di
       const metricsUrl = lines.find((l) => l.msg === 'serving /healthz, /readyz and /metrics')?.url;
       return {
         name, pid: proc.pid, logFile, metricsUrl: metricsUrl === undefined ? undefined : `${metricsUrl.replace(/\/$/, '')}/metrics`,
+        receiverUrl: lines.find((l) => l.msg === 'serving webhook receivers')?.url,
         memory: () => readProcessMemory(proc.pid),
         tail: (n) => proc.tail(n),
         stop: () => proc.stop(15_000),
@@ -119,7 +122,7 @@ export async function startControllers(opts: StartControllersOptions): Promise<C
   const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', opts.logLevel ?? 'info',
     ...(opts.extraArgs ?? [])];
   const source = await startOne('source-controller', CONTROLLER_ENTRIES.source, [
-    ...common, '--storage-path', join(opts.dir, 'storage'), '--artifact-addr', '127.0.0.1:0',
+    ...common, '--storage-path', join(opts.dir, 'storage'), '--artifact-addr', '127.0.0.1:0', '--receiver-addr', '127.0.0.1:0',
   ], opts.dir, opts.log);
   let apply: ControllerProcess;
   try {

@@ -8,7 +8,7 @@ import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 
 /** Ports the controllers listen on (their flags' defaults). */
-export const PORTS = { metrics: 8080, health: 8081, artifacts: 9090 } as const;
+export const PORTS = { metrics: 8080, health: 8081, artifacts: 9090, webhooks: 9292 } as const;
 
 /** A writable emptyDir folder. */
 export interface ScratchVolume {

@@ -2,13 +2,14 @@
  * Trellis's own installation as a Trellis package: the CRDs (from the same API
  * definitions `npm run crds` writes to crds/) and the namespace in phase `crds`;
  * service accounts, least-privilege RBAC, both controller Deployments, their
- * Services, and a NetworkPolicy that lets only the apply controller reach the
- * artifact server in phase `controllers`.
+ * Services (the webhook receiver's too), and a NetworkPolicy that lets only the
+ * apply controller reach the artifact server in phase `controllers`.
  */
 import { ApiObject } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
 import { packageResource, packageRevisionResource, revisionSliceResource } from '../../apply-controller/api.ts';
 import { gitRepositoryResource, ociRepositoryResource } from '../../source-controller/api.ts';
+import { alertResource, providerResource, receiverResource } from '../../source-controller/notification/api.ts';
 import { definePackage, value, type PackageDefinition } from '../kit/index.ts';
 import { controllerDeployment, controllerService, PORTS, podLabels } from './controllers.ts';
 import { monitoringObjects, type MonitoringOptions } from './monitoring.ts';
@@ -23,7 +24,10 @@ export const TRELLIS_NAMESPACE = 'trellis-system';
 export const TRELLIS_PART_OF = { 'app.kubernetes.io/part-of': 'trellis' } as const;
 
 const labels = { ...TRELLIS_PART_OF, 'app.kubernetes.io/managed-by': 'trellis' };
-const resources = [gitRepositoryResource, ociRepositoryResource, packageResource, packageRevisionResource, revisionSliceResource];
+const resources = [
+  gitRepositoryResource, ociRepositoryResource, packageResource, packageRevisionResource, revisionSliceResource,
+  receiverResource, providerResource, alertResource,
+];
 
 /** What {@link trellisPackage} may change from the shipped definition. */
 export interface TrellisPackageOptions {
@@ -88,8 +92,8 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
         name: 'source-controller', namespace: ns, image: values.image, replicas: values.sourceController.replicas, labels,
         entry: 'source-controller/main.ts',
         args: [...common, '--storage-path=/data', `--artifact-addr=:${PORTS.artifacts}`,
-          `--storage-adv-addr=source-controller.${ns}.svc.cluster.local`],
-        ports: [port('artifacts', PORTS.artifacts), port('metrics', PORTS.metrics), port('health', PORTS.health)],
+          `--storage-adv-addr=source-controller.${ns}.svc.cluster.local`, `--receiver-addr=:${PORTS.webhooks}`],
+        ports: [port('artifacts', PORTS.artifacts), port('metrics', PORTS.metrics), port('health', PORTS.health), port('webhooks', PORTS.webhooks)],
         scratch: { data: { mountPath: '/data', sizeLimit: '2Gi' }, tmp: { mountPath: '/tmp', sizeLimit: '256Mi' } },
         memoryLimit: '512Mi',
       });
@@ -110,9 +114,18 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
         [servicePort('http', 80, 'artifacts'), servicePort('metrics', PORTS.metrics, 'metrics')], { [ARTIFACT_SERVER_LABEL]: LEADER_LABEL_VALUE });
       controllerService(controllers, 'apply-controller', ns, labels, [servicePort('metrics', PORTS.metrics, 'metrics')]);
       if (options.monitoring) monitoringObjects(controllers, ns, labels, options.monitoring);
+      // Webhooks (Receivers) are served by the leader, which holds the Receivers' table: expose this Service
+      // through an Ingress or a LoadBalancer of your own (docs/notifications.md).
+      new k8s.KubeService(controllers, 'webhook-receiver-service', {
+        metadata: { name: 'webhook-receiver', namespace: ns, labels },
+        spec: {
+          type: 'ClusterIP', selector: { ...podLabels('source-controller'), [ARTIFACT_SERVER_LABEL]: LEADER_LABEL_VALUE },
+          ports: [servicePort('http', 80, 'webhooks')],
+        },
+      });
 
       // Artifacts are what the cluster will apply: only the apply controller may fetch them.
-      // Metrics and health stay reachable (scrapers, kubelet probes).
+      // Metrics and health stay reachable (scrapers, kubelet probes), and webhooks (senders outside the cluster).
       new k8s.KubeNetworkPolicy(controllers, 'source-controller-ingress', {
         metadata: { name: 'source-controller-ingress', namespace: ns, labels },
         spec: {
@@ -127,6 +140,7 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
               ports: [
                 { protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.metrics) },
                 { protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.health) },
+                { protocol: 'TCP', port: k8s.IntOrString.fromNumber(PORTS.webhooks) },
               ],
             },
           ],

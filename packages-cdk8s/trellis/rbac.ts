@@ -41,9 +41,18 @@ export interface ControllerRbac {
 const read = ['get', 'list', 'watch'];
 const events: k8s.PolicyRule = { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] };
 
-/** The source controller: its two kinds, the Secrets they reference, events. */
+/**
+ * The source controller: its two kinds, the Secrets they reference, events; and
+ * the notification kinds it runs (Receivers annotate sources, which `patch`
+ * covers; Alerts read the Events the controllers record and the Packages they
+ * name, for the revision).
+ */
 export const SOURCE_CONTROLLER_RULES: readonly k8s.PolicyRule[] = [
   { apiGroups: ['source.trellis.dev'], resources: ['gitrepositories', 'ocirepositories'], verbs: [...read, 'patch', 'update'] },
+  { apiGroups: ['notification.trellis.dev'], resources: ['receivers', 'alerts', 'providers'], verbs: read },
+  { apiGroups: ['notification.trellis.dev'], resources: ['receivers/status', 'alerts/status', 'providers/status'], verbs: ['get', 'patch', 'update'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['list', 'watch'] },
+  { apiGroups: ['apply.trellis.dev'], resources: ['packages'], verbs: ['get'] },
   { apiGroups: ['source.trellis.dev'], resources: ['gitrepositories/status', 'ocirepositories/status'], verbs: ['get', 'patch', 'update'] },
   { apiGroups: ['source.trellis.dev'], resources: ['gitrepositories/finalizers', 'ocirepositories/finalizers'], verbs: ['update'] },
   // secretRef / certSecretRef / verify.secretRef are read by name.

@@ -39,6 +39,7 @@ test('generation is deterministic and every file says it is generated', (t) => {
   t.deepEqual([...first], [...second]);
   t.deepEqual([...first.keys()].sort(), [
     'apply.trellis.dev_packagerevisions.yaml', 'apply.trellis.dev_packages.yaml', 'apply.trellis.dev_revisionslices.yaml',
+    'notification.trellis.dev_alerts.yaml', 'notification.trellis.dev_providers.yaml', 'notification.trellis.dev_receivers.yaml',
     'source.trellis.dev_gitrepositories.yaml', 'source.trellis.dev_ocirepositories.yaml',
   ]);
   for (const content of first.values()) t.true(content.startsWith(GENERATED_MARKER));
@@ -172,7 +173,9 @@ test('printer columns point at fields that exist in the schema', (t) => {
     if (!version) return t.fail();
     const names = version.additionalPrinterColumns.map((c) => c.name);
     // A RevisionSlice is content, not state: it has no revision or status of its own to show.
-    const wantedColumns = crd.spec.names.kind === 'RevisionSlice' ? ['Package', 'Objects', 'Age'] : ['Revision', 'Status', 'Age'];
+    // Receivers, Providers and Alerts follow no revision: Ready and its message are their story.
+    const wantedColumns = crd.spec.names.kind === 'RevisionSlice' ? ['Package', 'Objects', 'Age']
+      : crd.spec.group === 'notification.trellis.dev' ? ['Ready', 'Status', 'Age'] : ['Revision', 'Status', 'Age'];
     for (const wanted of wantedColumns) t.true(names.includes(wanted), `${crd.metadata.name} lacks ${wanted}`);
     for (const column of version.additionalPrinterColumns) {
       if (column.jsonPath.startsWith('.metadata.')) continue;
@@ -194,6 +197,9 @@ test('CRD names, scope, categories and the status subresource', (t) => {
     ['packages.apply.trellis.dev', 'apply.trellis.dev_packages.yaml', ['pkg']],
     ['packagerevisions.apply.trellis.dev', 'apply.trellis.dev_packagerevisions.yaml', ['pkgrev']],
     ['revisionslices.apply.trellis.dev', 'apply.trellis.dev_revisionslices.yaml', ['revslice']],
+    ['receivers.notification.trellis.dev', 'notification.trellis.dev_receivers.yaml', ['rcv']],
+    ['providers.notification.trellis.dev', 'notification.trellis.dev_providers.yaml', []],
+    ['alerts.notification.trellis.dev', 'notification.trellis.dev_alerts.yaml', []],
   ]);
   for (const crd of crds) {
     t.is(crd.spec.scope, 'Namespaced');

@@ -271,7 +271,7 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0]!;
     t.is(container.command[0], 'node', 'the Deployment runs node from the image PATH');
-    // One network namespace for both (and the other tests): each listens on free ports instead of 8080/8081/9090.
+    // One network namespace for both (and the other tests): each listens on free ports instead of 8080/8081/9090/9292.
     const [metrics, health, artifacts] = [await freePort(), await freePort(), await freePort()];
     let args = withFlag(container.args, '--metrics-addr', `:${metrics}`);
     args = withFlag(args, '--health-addr', `:${health}`);
@@ -280,6 +280,7 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
       const advertised = container.args.find((a) => a.startsWith('--storage-adv-addr='))!.split('=')[1]!;
       hostnames.add(advertised);
       args = withFlag(args, '--storage-adv-addr', `${advertised}:${artifacts}`);
+      args = withFlag(args, '--receiver-addr', `:${await freePort()}`);
     }
     args.push(`--watch-namespace=${ns}`);
     writeFileSync(hosts, `127.0.0.1 localhost\n${[...hostnames].map((h) => `127.0.0.1 ${h}`).join('\n')}\n`);
