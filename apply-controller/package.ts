@@ -211,7 +211,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       const announced = getCondition(before?.conditions, ConditionType.RolledBack);
       if (failure instanceof RolledBackFailure && announced?.status === 'True' && announced.message.startsWith(failure.rollbackMessage)) {
         // The rollback was announced when it happened; while its restore becomes healthy only the end is worth an Event.
-        if (failure.restoring === undefined) await opts.events.normal(pkg, 'Restored', `revision ${failure.restoredRevision} is healthy again`);
+        if (failure.restoring === undefined) await opts.events.normal(pkg, 'Restored', `rolled back to revision ${failure.restoredRevision}, which is healthy again`);
         return;
       }
       await opts.events.warning(pkg, failure.reason, failure.message);

@@ -137,7 +137,7 @@ test('an automatic rollback whose restore becomes healthy slowly holds no worker
     return found.some((e) => e.reason === 'Restored') ? found : undefined;
   });
   t.is(events.filter((e) => e.reason === 'RolledBack').length, 1, 'the rollback is announced once, not at every wake-up');
-  t.regex(events.find((e) => e.reason === 'Restored')?.note ?? '', /revision 1 is healthy again/);
+  t.regex(events.find((e) => e.reason === 'Restored')?.note ?? '', /rolled back to revision 1, which is healthy again/);
 });
 
 test('a controller restarted on a warm cluster writes nothing and needs no dry run for what its cache can decide', async (t) => {
