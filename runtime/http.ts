@@ -71,6 +71,19 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
     };
     handle().catch(() => reply(500, 'internal error\n'));
   });
+  const { port: bound, url } = await listen(server, host, port);
+  return {
+    port: bound,
+    url,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+/** Starts `server` on `host:port` (port 0: any free one); resolves with the port it got and its `http://` URL. */
+export async function listen(server: Server, host: string | undefined, port: number): Promise<{ port: number; url: string }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -80,12 +93,5 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpE
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return {
-    port: address.port,
-    url: `http://${shownHost}:${address.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  };
+  return { port: address.port, url: `http://${shownHost}:${address.port}` };
 }

@@ -14,10 +14,9 @@
  *    what was requested, or 202 when merged into a round that follows.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
 import type { EventRecorder } from '../../../runtime/events.ts';
-import { parseListenAddress } from '../../../runtime/http.ts';
+import { listen, parseListenAddress } from '../../../runtime/http.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { Logger } from '../../../runtime/logging.ts';
 import { errorMessage } from '../../../runtime/redact.ts';
@@ -172,18 +171,10 @@ export async function startReceiverServer(options: ReceiverServerOptions): Promi
   server.headersTimeout = 10_000;
   server.maxConnections = 256;
   const { host, port } = parseListenAddress(options.listen);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const bound = await listen(server, host, port);
   return {
-    url: `http://${shownHost}:${address.port}`,
-    port: address.port,
+    url: bound.url,
+    port: bound.port,
     close: () => new Promise<void>((resolve) => {
       gate.close();
       server.close(() => resolve());
