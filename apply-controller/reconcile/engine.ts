@@ -12,7 +12,8 @@
  *   health (then any change of one of its objects wakes it, status included).
  *
  * All of it is memory only: after a restart it is rebuilt by the first
- * reconciles, which is why planning also works without records.
+ * reconciles, which is why planning also works without records; a rollout's
+ * start is taken from the Package's status then (`persistedRolloutStart`).
  */
 import { createHash } from 'node:crypto';
 import type { InventoryEntry } from '../api.ts';
@@ -56,12 +57,17 @@ export class EngineMemory {
     this.cache = cache;
   }
 
-  /** When the rollout of `revision` started for the Package `key` (now, the first time it is asked). */
-  rolloutStart(key: string, revision: number, now = Date.now()): number {
+  /**
+   * When the rollout of `revision` started for the Package `key`: what this
+   * process remembers, else `persisted` (what the Package's status says, after a
+   * restart), else now.
+   */
+  rolloutStart(key: string, revision: number, persisted?: number, now = Date.now()): number {
     const clock = this.#rollouts.get(key);
     if (clock?.revision === revision) return clock.startedAt;
-    this.#rollouts.set(key, { revision, startedAt: now });
-    return now;
+    const startedAt = persisted !== undefined && persisted <= now ? persisted : now;
+    this.#rollouts.set(key, { revision, startedAt });
+    return startedAt;
   }
 
   /** Records how a reconcile of `key` ended: still waiting for health, or not (the clock stops). */

@@ -22,7 +22,7 @@
  * looked for drift; other outcomes leave it as it was.
  */
 import {
-  ConditionType, markFailed, markReady, markReconciling, markStalled, readyAtGeneration, removeCondition, setCondition,
+  ConditionType, getCondition, markFailed, markReady, markReconciling, markStalled, readyAtGeneration, removeCondition, setCondition,
   type Condition,
 } from '../../runtime/conditions.ts';
 import { REVISION_PATTERN } from '../../source-controller/api.ts';
@@ -56,6 +56,29 @@ export function waitingForHealth(doing: string, pending: PendingHealth, startedA
     message: `${doing}; waiting for ${unhealthy.length} object(s) of phase ${pending.phase} to become healthy: ${shown}${more}`,
     recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
   };
+}
+
+/**
+ * When the rollout of `revision` started, as the Package's status says, so the
+ * `spec.timeout` deadline survives a controller restart: a rollout or pin under
+ * way is `Ready=Unknown` (`Progressing`) since its start (`Applying revision N: …`,
+ * `Pinning to revision N …`), a rollback's restore is `RolledBack=True` since the
+ * rollback (`…; restoring revision N; …`). Undefined when the status says neither.
+ */
+export function persistedRolloutStart(status: PackageStatus | undefined, revision: number): number | undefined {
+  const ready = getCondition(status?.conditions, ConditionType.Ready);
+  const rollingOut = new RegExp(`^(Applying|Pinning to) revision ${revision}\\b`);
+  const since = ready?.status === 'Unknown' && ready.reason === 'Progressing' && rollingOut.test(ready.message)
+    ? ready.lastTransitionTime
+    : restoringSince(status, revision);
+  const at = since === undefined ? Number.NaN : Date.parse(since);
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** When the rollback whose restore of `revision` is still becoming healthy happened. */
+function restoringSince(status: PackageStatus | undefined, revision: number): string | undefined {
+  const rolledBack = getCondition(status?.conditions, ConditionType.RolledBack);
+  return rolledBack?.status === 'True' && rolledBack.message.includes(`; restoring revision ${revision};`) ? rolledBack.lastTransitionTime : undefined;
 }
 
 /** What a reconcile learned, for {@link summarizeStatus}. Absent fields keep their previous values. */

@@ -50,7 +50,7 @@ import { readPackageBundle, type KindScopes } from './bundle.ts';
 import { PackageFailure, toPackageFailure } from './failure.ts';
 import type { PackageSettings, TenancyFlags } from './settings.ts';
 import { checkDependencies, resolveSource, type ObjectReads } from './source.ts';
-import { readyForGeneration, waitingForHealth, type PackageOutcome } from './status.ts';
+import { persistedRolloutStart, readyForGeneration, waitingForHealth, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { checkReach } from './reach.ts';
 import { restoreContext, type EngineMemory } from './engine.ts';
@@ -257,7 +257,7 @@ const applyRevision: PackageStep = async (run) => {
   const key = keyOf(pkg, deps);
   const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
-  const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision) ?? Date.now();
+  const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision, persistedRolloutStart(pkg.status, revision.spec.revision)) ?? Date.now();
   if (record.upToDate && engine && deps.onCorrectionStart) {
     const missing = missingObjects(engine, content.phases);
     if (missing.length > 0) {
@@ -421,7 +421,7 @@ async function holdRolledBack(pkg: Package, deps: StepDeps, run: RunRecord, fail
   const { settings } = deps;
   const engine = await restoreContext(deps.engine, deps.key, managed);
   // A restore still becoming healthy is looked at once per reconcile; its deadline counts from the rollback.
-  const startedAt = deps.engine?.rolloutStart(keyOf(pkg, deps), restored.spec.revision) ?? Date.now();
+  const startedAt = deps.engine?.rolloutStart(keyOf(pkg, deps), restored.spec.revision, persistedRolloutStart(pkg.status, restored.spec.revision)) ?? Date.now();
   const result = await restoreRevision(deps.objectsClient, restored, {
     recordsClient: deps.client, verify: restoreVerification(pkg, deps.revisionKeys, deps.scopes, settings),
     ...(engine ? { engine, checkHealthOnce: { startedAt } } : {}),

@@ -14,7 +14,7 @@ import { collisionOf } from '../reconcile/collision.ts';
 import { restoreContext } from '../reconcile/engine.ts';
 import { finishRevision } from '../reconcile/finish.ts';
 import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
-import { readyForGeneration, waitingForHealth, type PackageOutcome } from '../reconcile/status.ts';
+import { persistedRolloutStart, readyForGeneration, waitingForHealth, type PackageOutcome } from '../reconcile/status.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { describeRevision } from './recorded.ts';
 import { restoreRevision, restoreVerification } from './restore.ts';
@@ -40,7 +40,7 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   const engine = await restoreContext(deps.engine, deps.key, managed);
   const key = deps.key ?? `${namespace}/${name}`;
   if (!run.upToDate && settings.wait) deps.engine?.expectHealth(key);
-  const startedAt = deps.engine?.rolloutStart(key, number) ?? Date.now();
+  const startedAt = deps.engine?.rolloutStart(key, number, persistedRolloutStart(previous, number)) ?? Date.now();
   const result = await restoreRevision(deps.objectsClient, rev, {
     ...(engine ? { engine, checkHealthOnce: { startedAt } } : {}),
     managed, labels: packageLabels(name, namespace), settings, pollIntervalMs: deps.healthPollIntervalMs, signal: deps.signal,

@@ -3,7 +3,9 @@
 import test from 'ava';
 import type { PackageStatus } from '../../../apply-controller/api.ts';
 import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
-import { readyForGeneration, summarizeStatus, rolloutStartStatus, rolloutUnderWay } from '../../../apply-controller/reconcile/status.ts';
+import { persistedRolloutStart, readyForGeneration, summarizeStatus, rolloutStartStatus, rolloutUnderWay } from '../../../apply-controller/reconcile/status.ts';
+import { EngineMemory } from '../../../apply-controller/reconcile/engine.ts';
+import type { ManagedObjectCache } from '../../../apply-controller/cache/managed-objects.ts';
 import { mergePatch } from '../../../runtime/merge-patch.ts';
 import { getCondition } from '../../../runtime/conditions.ts';
 
@@ -99,4 +101,25 @@ test('a rollout already under way is not announced again; another revision, sour
   t.false(rolloutUnderWay(waiting, 4, 2, source), 'a new generation');
   t.false(rolloutUnderWay(waiting, 3, 3, source), 'another revision');
   t.false(rolloutUnderWay(undefined, 3, 2, source));
+});
+
+test('a rollout\'s start survives a restart: read from the status when the process does not remember it', (t) => {
+  const ready: PackageStatus = summarizeStatus({ previous: undefined, generation: 1, outcome: { kind: 'ready', message: 'Applied revision 1' }, now: new Date('2026-01-01T00:00:00Z') });
+  const started = rolloutStartStatus(ready, 2, 2, `1.1.0@sha256:${'a'.repeat(64)}`, new Date('2026-01-01T00:10:00Z'));
+  const at = Date.parse('2026-01-01T00:10:00Z');
+  t.is(persistedRolloutStart(started, 2), at);
+  // Still waiting later: Ready stays Unknown, so its time stays the start.
+  const waiting = summarizeStatus({ previous: started, generation: 2,
+    outcome: { kind: 'progressing', message: 'Applying revision 2: x; waiting for 1 object(s)', recheckAfterMs: 1000 }, now: new Date('2026-01-01T00:12:00Z') });
+  t.is(persistedRolloutStart(waiting, 2), at);
+  t.is(persistedRolloutStart(waiting, 3), undefined, 'another revision\'s rollout');
+  t.is(persistedRolloutStart(ready, 1), undefined, 'nothing under way');
+  t.is(persistedRolloutStart(rolloutStartStatus(ready, 2, 12, 'x'), 1), undefined, 'revision 12 is not revision 1');
+
+  const memory = new EngineMemory({} as ManagedObjectCache);
+  const now = at + 300_000;
+  t.is(memory.rolloutStart('team/web', 2, persistedRolloutStart(waiting, 2), now), at, 'after a restart the deadline counts from the status');
+  t.is(memory.rolloutStart('team/web', 2, undefined, now + 1), at, 'then from memory');
+  t.is(memory.rolloutStart('team/web', 3, undefined, now + 2), now + 2, 'a new revision starts now');
+  t.is(memory.rolloutStart('team/other', 1, now + 60_000, now), now, 'a start in the future is not believed');
 });
