@@ -4,7 +4,7 @@
 // corrupted cache entry replaced), and a real static kustomize 5 inside.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,9 +16,15 @@ import {
 const run = promisify(execFile);
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
+function scratch(t: { teardown(fn: () => void): void }, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }); });
+  return dir;
+}
+
 test.serial('kustomize comes from trixie\'s lists, is cached once, and its SHA-256 is checked against them', async (t) => {
   t.timeout(10 * 60_000, 'the trixie package lists and the .deb are downloaded');
-  const cache = mkdtempSync(join(tmpdir(), 'trellis-debs-'));
+  const cache = scratch(t, 'trellis-debs-');
   const lines: string[] = [];
   const log = (line: string): void => { lines.push(line); };
   const apt = suiteAptState(cache, 'trixie');
@@ -44,7 +50,7 @@ test.serial('kustomize comes from trixie\'s lists, is cached once, and its SHA-2
   await fetchDebianPackage(pkg, cache, log, apt);
   t.deepEqual(lines, [], 'the second build takes it from the cache');
 
-  const root = mkdtempSync(join(tmpdir(), 'trellis-kustomize-root-'));
+  const root = scratch(t, 'trellis-kustomize-root-');
   await extractDebianPackage(fetched, root);
   const version = await run(join(root, 'usr', 'bin', 'kustomize'), ['version'], { env: {} });
   t.truthy(version.stdout.trim(), 'a kustomize that runs with no environment (a static binary)');
@@ -56,7 +62,7 @@ test.serial('kustomize comes from trixie\'s lists, is cached once, and its SHA-2
 
   // Lists that name another SHA-256 than the archive serves: refused, and nothing enters the cache.
   const tampered = { ...pkg, sha256: 'f'.repeat(64) };
-  const other = mkdtempSync(join(tmpdir(), 'trellis-debs-other-'));
+  const other = scratch(t, 'trellis-debs-other-');
   await t.throwsAsync(fetchDebianPackage(tampered, other, log, apt),
     { instanceOf: DebianPackageError, message: /SHA-256 [a-f0-9]{64} does not match the apt lists' f{64}/ });
   t.deepEqual(readdirSync(other), [], 'nothing enters the cache, no download folder is left behind');
