@@ -6,7 +6,7 @@
  * `~/.cache/trellis/debs/` by file name (which carries the version), and unpacked
  * with `dpkg -x` — no maintainer scripts, no dpkg database, no shell.
  *
- * A few static binaries Debian 12 does not package (kustomize) come from a later
+ * A few Go binaries Debian 12 does not package (kustomize) come from a later
  * suite of the same archive, through a private apt state (apt-suite.ts) whose lists
  * are kept beside the cache and refreshed once a day: the same `apt-get download`,
  * the same SHA-256 check against that suite's own signed lists, the same cache.
@@ -26,8 +26,8 @@ const run = promisify(execFile);
 export const BASE_DEBIAN_PACKAGES: readonly string[] = ['libc6', 'libgcc-s1', 'gcc-12-base', 'libstdc++6', 'ca-certificates', 'tzdata'];
 
 /**
- * Packages taken from another suite of the machine's archive: static binaries that
- * run on Debian 12 but are not in it. kustomize renders the kustomizations the
+ * Packages taken from another suite of the machine's archive: Go binaries that run
+ * on Debian 12 (they link only against glibc) but are not in it. kustomize renders the kustomizations the
  * apply controller meets; it lands at `/usr/bin/kustomize`, on the image's PATH.
  */
 export const SUITE_DEBIAN_PACKAGES: readonly { readonly suite: string; readonly name: string }[] = [{ suite: 'trixie', name: 'kustomize' }];

@@ -1,7 +1,7 @@
 // kustomize for the image, from the real Debian archive's trixie suite through a
 // private apt state: described by that suite's signed lists, downloaded once into
 // the .deb cache, checked against the lists' SHA-256 (a mismatch is refused, a
-// corrupted cache entry replaced), and a real static kustomize 5 inside.
+// corrupted cache entry replaced), and a real kustomize 5 inside.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +53,7 @@ test.serial('kustomize comes from trixie\'s lists, is cached once, and its SHA-2
   const root = scratch(t, 'trellis-kustomize-root-');
   await extractDebianPackage(fetched, root);
   const version = await run(join(root, 'usr', 'bin', 'kustomize'), ['version'], { env: {} });
-  t.truthy(version.stdout.trim(), 'a kustomize that runs with no environment (a static binary)');
+  t.truthy(version.stdout.trim(), 'a kustomize that runs with no environment');
 
   // A corrupted cache entry is replaced by a fresh, verified download.
   writeFileSync(fetched.file, 'not a deb');
