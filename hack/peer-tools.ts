@@ -7,8 +7,9 @@
  * configuration is not touched.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { preparePrivateAptState, type PrivateAptState } from '../cli/image/apt-suite.ts';
 import { isAlive } from './lib/processes.ts';
 import { ensureDebianTool, MissingToolError, projectRoot } from './lib/system-tools.ts';
 
@@ -77,34 +78,22 @@ export interface UnpackOptions {
 /**
  * Downloads Debian packages (without their dependencies) from `suite` of the
  * machine's Debian archive and unpacks them into `dest`. Uses apt with a private
- * state folder next to `dest`, so the system's package lists stay as they are.
+ * state folder next to `dest` (cli/image/apt-suite.ts, which the image builder
+ * uses too), so the system's package lists stay as they are.
  */
 export function unpackDebianPackages(opts: UnpackOptions): void {
-  const archive = debianArchive();
-  const state = `${opts.dest}.apt`;
-  const downloads = join(state, 'debs');
+  let state: PrivateAptState;
+  try {
+    state = preparePrivateAptState(`${opts.dest}.apt`, opts.suite);
+  } catch (err) {
+    throw new MissingToolError((err as Error).message);
+  }
+  const downloads = join(state.dir, 'debs');
   rmSync(downloads, { recursive: true, force: true });
-  for (const d of ['lists/partial', 'sources.list.d', 'cache/archives/partial', 'debs']) mkdirSync(join(state, d), { recursive: true });
-  writeFileSync(join(state, 'sources.list.d', 'peers.sources'), [
-    'Types: deb', `URIs: ${archive.uri}`, `Suites: ${opts.suite}`, 'Components: main',
-    ...(archive.signedBy ? [`Signed-By: ${archive.signedBy}`] : []), '',
-  ].join('\n'));
-  writeFileSync(join(state, 'sources.list'), '');
-  // An empty dpkg status: what the machine has installed must not decide which version is downloaded.
-  writeFileSync(join(state, 'status'), '');
-  const aptOptions = [
-    '-o', `Dir::Etc::SourceList=${join(state, 'sources.list')}`,
-    '-o', `Dir::Etc::SourceParts=${join(state, 'sources.list.d')}`,
-    '-o', `Dir::State::Lists=${join(state, 'lists')}`,
-    '-o', `Dir::Cache=${join(state, 'cache')}`,
-    '-o', `Dir::State::status=${join(state, 'status')}`,
-    '-o', 'Acquire::Languages=none',
-    // The private folder is not readable by apt's unprivileged download user.
-    '-o', 'APT::Sandbox::User=root',
-  ];
+  mkdirSync(downloads, { recursive: true });
   const run = (args: readonly string[], cwd?: string): void => {
     try {
-      execFileSync('apt-get', [...aptOptions, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+      execFileSync('apt-get', [...state.options, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
       throw new MissingToolError(`apt-get ${args.join(' ')} (suite ${opts.suite}) failed${stderr ? `: ${stderr}` : ''}`);
@@ -119,34 +108,7 @@ export function unpackDebianPackages(opts: UnpackOptions): void {
   for (const deb of debs) execFileSync('dpkg', ['-x', join(downloads, deb), opts.dest], { stdio: ['ignore', 'ignore', 'pipe'] });
   opts.log(`unpacked ${debs.join(', ')}`);
   // The package lists (tens of MB) are only needed for the download.
-  rmSync(state, { recursive: true, force: true });
-}
-
-/** The machine's main Debian archive, from its apt sources (never hard-coded). */
-export function debianArchive(): { uri: string; signedBy?: string } {
-  const dir = '/etc/apt/sources.list.d';
-  const entries: { uri: string; suites: string[]; signedBy?: string }[] = [];
-  for (const file of existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sources')) : []) {
-    for (const stanza of readFileSync(join(dir, file), 'utf8').split(/\n\s*\n/)) {
-      const field = (name: string): string | undefined =>
-        new RegExp(`^${name}:\\s*(.+)$`, 'mi').exec(stanza)?.[1]?.trim();
-      if (!(field('Types') ?? '').split(/\s+/).includes('deb') || /^Enabled:\s*no/mi.test(stanza)) continue;
-      const uri = field('URIs')?.split(/\s+/)[0];
-      if (!uri) continue;
-      const signedBy = field('Signed-By');
-      entries.push({ uri, suites: (field('Suites') ?? '').split(/\s+/), ...(signedBy ? { signedBy } : {}) });
-    }
-  }
-  if (existsSync('/etc/apt/sources.list')) {
-    for (const line of readFileSync('/etc/apt/sources.list', 'utf8').split('\n')) {
-      const m = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)/.exec(line.trim());
-      if (m?.[1] && m[2]) entries.push({ uri: m[1], suites: [m[2]] });
-    }
-  }
-  // The main archive carries the release suite itself (`bookworm`), not only `-security`/`-updates`.
-  const main = entries.find((e) => e.suites.some((s) => /^[a-z]+$/.test(s)) && !/security/.test(e.uri));
-  if (!main) throw new MissingToolError('no Debian archive found in the apt sources of this machine');
-  return main.signedBy ? { uri: main.uri, signedBy: main.signedBy } : { uri: main.uri };
+  rmSync(state.dir, { recursive: true, force: true });
 }
 
 function isExecutable(path: string): boolean {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { problem, type BundleProblem } from '../bundle/problems.ts';
 import { checkKustomization } from './preflight.ts';
-import { kustomizeSettings, type KustomizeSettings } from './settings.ts';
+import { kustomizeSettings, locateKustomize, type KustomizeSettings } from './settings.ts';
 
 /** What {@link renderKustomization} gives: the YAML stream kustomize printed, or why there is none. */
 export type KustomizeRender =
@@ -39,12 +39,18 @@ export async function renderKustomization(root: string, dir: string, file: strin
   const settings = opts.settings ?? kustomizeSettings();
   const refused = await checkKustomization(root, dir, { maxKustomizations: settings.maxKustomizations });
   if (refused.length > 0) return { ok: false, problems: refused };
+  const binary = await locateKustomize(settings.binary);
+  if (binary === undefined) return notAvailable(file, settings.binary, 'ENOENT');
   const home = await mkdtemp(join(tmpdir(), 'trellis-kustomize-'));
   try {
-    return await runBuild(root, dir, file, home, settings, opts.signal);
+    return await runBuild(root, dir, file, home, { ...settings, binary }, opts.signal);
   } finally {
     await rm(home, { recursive: true, force: true });
   }
+}
+
+function notAvailable(file: string, binary: string, code: string): KustomizeRender {
+  return { ok: false, problems: [problem('KustomizeNotAvailable', `the folder holds a kustomization, and the kustomize binary "${binary}" cannot be run (${code}); install kustomize 5 or point the apply controller's --kustomize-path (the CLI's TRELLIS_KUSTOMIZE) at it`, { file })] };
 }
 
 function isolatedEnv(home: string): NodeJS.ProcessEnv {
@@ -86,7 +92,7 @@ function runBuild(root: string, dir: string, file: string, home: string, setting
     };
     child.on('error', (err: NodeJS.ErrnoException) => {
       settle(err.code === 'ENOENT' || err.code === 'EACCES'
-        ? fail('KustomizeNotAvailable', `the folder holds a kustomization, and the kustomize binary "${settings.binary}" cannot be run (${err.code}); install kustomize 5 or point the apply controller's --kustomize-path (the CLI's TRELLIS_KUSTOMIZE) at it`)
+        ? notAvailable(file, settings.binary, err.code)
         : fail('KustomizeFailed', `kustomize build could not start: ${err.message}`));
     });
     child.on('close', (code) => {

@@ -5,6 +5,10 @@
  * tests), so that every reader of bundles renders the same way.
  */
 
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+
 /** Limits and the binary for rendering a kustomization. */
 export interface KustomizeSettings {
   /** The `kustomize` executable: a path, or a name looked up on the PATH of the calling process. */
@@ -40,4 +44,21 @@ export function configureKustomize(changes: Partial<KustomizeSettings>): Kustomi
   const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
   current = { ...kustomizeSettings(), ...defined };
   return current;
+}
+
+/**
+ * The absolute path of `binary`: a name with a `/` as it is (made absolute), a bare
+ * name looked up on `pathEnv` (the PATH of the controller, not of the render, whose
+ * PATH is empty) in absolute folders only. Undefined when no executable is found.
+ * Resolving here matters: given a bare name and an empty PATH, the child process
+ * would look for it in its working directory, which is the artifact's root.
+ */
+export async function locateKustomize(binary: string, pathEnv: string | undefined = process.env.PATH): Promise<string | undefined> {
+  if (binary.includes('/')) return resolve(binary);
+  for (const dir of (pathEnv ?? '').split(delimiter)) {
+    if (dir === '' || !isAbsolute(dir)) continue;
+    const candidate = join(dir, binary);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return undefined;
 }

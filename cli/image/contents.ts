@@ -3,7 +3,7 @@
  * changes most so an application change re-pushes only the last layer:
  *
  * 1. `debian`: the Debian packages' files (without documentation other than
- *    copyright files), the CA bundle, `/etc/passwd` and `/etc/group` with the
+ *    copyright files) — Debian 12's, and `kustomize` from Debian 13 —, the CA bundle, `/etc/passwd` and `/etc/group` with the
  *    unprivileged user 65532 (`nonroot`), `/tmp`, and a status.d entry per package
  *    so scanners can see them, as distroless images do;
  * 2. `node`: the Node 24 binary at `/usr/local/bin/node`;
@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { applicationClosure, isDroppedFromPackage, npmClosure, type NpmPackage } from './application.ts';
 import {
   BASE_DEBIAN_PACKAGES, debianLicences, describeDebianPackage, extractDebianPackage, fetchDebianPackage, packagesForBinary,
-  spdxExpressionOf, type FetchedDebianPackage,
+  spdxExpressionOf, suiteAptState, SUITE_DEBIAN_PACKAGES, updateSuiteLists, type FetchedDebianPackage,
 } from './debian.ts';
 import { entriesFromTree, textEntry, type LayerEntry } from './layer.ts';
 import { debianPurl, npmPurl, type SbomComponent } from './sbom.ts';
@@ -108,28 +108,42 @@ async function baseEntries(debianRoot: string): Promise<LayerEntry[]> {
   ];
 }
 
-async function debianLayer(opts: ContentsOptions): Promise<{ layer: PlannedLayer; packages: FetchedDebianPackage[]; components: SbomComponent[] }> {
+/** A Debian package's SBOM entry: version, licences from its copyright file, purl, and the suite when not the machine's own. */
+export function debianComponent(pkg: FetchedDebianPackage, licences: readonly string[]): SbomComponent {
+  const from = pkg.suite !== undefined ? `from Debian ${pkg.suite}; ` : '';
+  return {
+    kind: 'deb', name: pkg.name, version: pkg.version, license: spdxExpressionOf(licences),
+    purl: debianPurl(pkg.name, pkg.version, pkg.architecture, pkg.suite),
+    comment: `${from}${licences.length > 0 ? `licences named in /usr/share/doc/${pkg.name}/copyright: ${licences.join(', ')}` : 'no copyright file'}`,
+  };
+}
+
+/** The image's .debs, described and fetched (verified): the machine's own lists first, then the other suites'. */
+async function fetchImagePackages(opts: ContentsOptions): Promise<FetchedDebianPackage[]> {
   const names = [...new Set([...BASE_DEBIAN_PACKAGES, ...(await packagesForBinary(opts.nodeBinary))])].sort();
+  const packages: FetchedDebianPackage[] = [];
+  for (const name of names) packages.push(await fetchDebianPackage(await describeDebianPackage(name), opts.debCache, opts.log));
+  for (const { suite, name } of SUITE_DEBIAN_PACKAGES) {
+    if (names.includes(name)) throw new Error(`${name} is both a Debian 12 package of the image and one from ${suite}`);
+    const apt = suiteAptState(opts.debCache, suite);
+    await updateSuiteLists(apt, opts.log);
+    packages.push(await fetchDebianPackage(await describeDebianPackage(name, apt), opts.debCache, opts.log, apt));
+  }
+  return packages;
+}
+
+async function debianLayer(opts: ContentsOptions): Promise<{ layer: PlannedLayer; packages: FetchedDebianPackage[]; components: SbomComponent[] }> {
   const rootfs = join(opts.workDir, 'debian-root');
   await mkdir(rootfs, { recursive: true });
-  const packages: FetchedDebianPackage[] = [];
+  const packages = await fetchImagePackages(opts);
   const status: LayerEntry[] = [];
-  for (const name of names) {
-    const pkg = await fetchDebianPackage(await describeDebianPackage(name), opts.debCache, opts.log);
+  for (const pkg of packages) {
     await extractDebianPackage(pkg, rootfs);
-    packages.push(pkg);
     const { stdout } = await run('dpkg-deb', ['-f', pkg.file]);
-    status.push(textEntry(`var/lib/dpkg/status.d/${name}`, `${stdout.trimEnd()}\n`));
+    status.push(textEntry(`var/lib/dpkg/status.d/${pkg.name}`, `${stdout.trimEnd()}\n`));
   }
   const components: SbomComponent[] = [];
-  for (const pkg of packages) {
-    const licences = await debianLicences(rootfs, pkg.name);
-    components.push({
-      kind: 'deb', name: pkg.name, version: pkg.version, license: spdxExpressionOf(licences),
-      purl: debianPurl(pkg.name, pkg.version, pkg.architecture),
-      comment: licences.length > 0 ? `licences named in /usr/share/doc/${pkg.name}/copyright: ${licences.join(', ')}` : 'no copyright file',
-    });
-  }
+  for (const pkg of packages) components.push(debianComponent(pkg, await debianLicences(rootfs, pkg.name)));
   const entries = [
     ...await entriesFromTree(rootfs, { exclude: isDroppedFromDebian }),
     ...await baseEntries(rootfs),
@@ -137,7 +151,7 @@ async function debianLayer(opts: ContentsOptions): Promise<{ layer: PlannedLayer
   ];
   const layer: PlannedLayer = {
     name: 'debian', entries,
-    createdBy: `trellis image build: Debian packages (dpkg -x) ${packages.map((p) => `${p.name}=${p.version}`).join(' ')}; users; CA bundle`,
+    createdBy: `trellis image build: Debian packages (dpkg -x) ${packages.map((p) => `${p.name}=${p.version}${p.suite !== undefined ? ` (${p.suite})` : ''}`).join(' ')}; users; CA bundle`,
   };
   return { layer, packages, components };
 }

@@ -5,23 +5,41 @@
  * machine's apt lists name, verified against those lists' SHA-256, cached under
  * `~/.cache/trellis/debs/` by file name (which carries the version), and unpacked
  * with `dpkg -x` — no maintainer scripts, no dpkg database, no shell.
+ *
+ * A few Go binaries Debian 12 does not package (kustomize) come from a later
+ * suite of the same archive, through a private apt state (apt-suite.ts) whose lists
+ * are kept beside the cache and refreshed once a day: the same `apt-get download`,
+ * the same SHA-256 check against that suite's own signed lists, the same cache.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { preparePrivateAptState, type PrivateAptState } from './apt-suite.ts';
 
 const run = promisify(execFile);
 
 /** The packages every image gets, before those `ldd` adds for the Node binary. */
 export const BASE_DEBIAN_PACKAGES: readonly string[] = ['libc6', 'libgcc-s1', 'gcc-12-base', 'libstdc++6', 'ca-certificates', 'tzdata'];
 
+/**
+ * Packages taken from another suite of the machine's archive: Go binaries that run
+ * on Debian 12 (they link only against glibc) but are not in it. kustomize renders the kustomizations the
+ * apply controller meets; it lands at `/usr/bin/kustomize`, on the image's PATH.
+ */
+export const SUITE_DEBIAN_PACKAGES: readonly { readonly suite: string; readonly name: string }[] = [{ suite: 'trixie', name: 'kustomize' }];
+
+/** How old a private suite's lists may be before a build asks the archive again. */
+export const SUITE_LISTS_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
 /** A Debian package as the apt lists describe it. */
 export interface DebianPackage {
   readonly name: string;
+  /** The suite whose private lists describe it (apt-suite.ts); absent for the machine's own lists. */
+  readonly suite?: string;
   readonly version: string;
   readonly architecture: string;
   /** The source package (for the SBOM); the binary's own name when it has no separate source. */
@@ -55,24 +73,53 @@ export function parseControlFields(text: string): Map<string, string> {
   return fields;
 }
 
-/** The candidate version of `name` from the apt lists. */
-export async function describeDebianPackage(name: string): Promise<DebianPackage> {
+/** The private apt state of `suite`, kept in `<cacheDir>/.apt/<suite>`. */
+export function suiteAptState(cacheDir: string, suite: string): PrivateAptState {
+  return preparePrivateAptState(join(cacheDir, '.apt', suite), suite);
+}
+
+/**
+ * Brings the private lists of `state` up to date when they are missing or older
+ * than `maxAgeMs`. `apt-get update` checks the suite's Release signature; a list
+ * that does not verify fails the update, and so the build.
+ */
+export async function updateSuiteLists(state: PrivateAptState, log: (line: string) => void, maxAgeMs = SUITE_LISTS_MAX_AGE_MS): Promise<void> {
+  const stamp = join(state.dir, 'updated');
+  const age = Date.now() - ((await stat(stamp).catch(() => undefined))?.mtimeMs ?? 0);
+  if (age < maxAgeMs) return;
+  log(`updating the package lists of Debian ${state.suite} (private apt state in ${state.dir})`);
+  try {
+    await run('apt-get', [...state.options, 'update', '-qq'], { maxBuffer: 4 * 1024 * 1024 });
+  } catch (err) {
+    throw new DebianPackageError(`apt-get update for Debian ${state.suite} failed: ${(err as { stderr?: string }).stderr?.trim() || String(err)}`);
+  }
+  await writeFile(stamp, `${new Date().toISOString()}\n`);
+}
+
+/**
+ * The candidate version of `name` from the apt lists: the machine's own, or those
+ * of a private suite state (kept up to date by {@link updateSuiteLists}).
+ */
+export async function describeDebianPackage(name: string, apt?: PrivateAptState): Promise<DebianPackage> {
   if (!/^[a-z0-9][a-z0-9+.-]+$/.test(name)) throw new DebianPackageError(`invalid Debian package name ${JSON.stringify(name)}`);
+  const lists = apt !== undefined ? ` of Debian ${apt.suite}` : '';
   let stdout: string;
   try {
-    ({ stdout } = await run('apt-cache', ['show', '--no-all-versions', name], { maxBuffer: 4 * 1024 * 1024 }));
+    ({ stdout } = await run('apt-cache', [...apt?.options ?? [], 'show', '--no-all-versions', name], { maxBuffer: 4 * 1024 * 1024 }));
   } catch (err) {
-    throw new DebianPackageError(`apt-cache knows no package ${name} (run apt-get update?): ${(err as Error).message.split('\n')[0]}`);
+    throw new DebianPackageError(`the apt lists${lists} have no package ${name} (run apt-get update?): ${(err as Error).message.split('\n')[0]}`);
   }
   const stanza = stdout.split(/\n\n/)[0] ?? '';
   const f = parseControlFields(stanza);
   const version = f.get('Version');
   const architecture = f.get('Architecture');
   const sha256 = f.get('SHA256');
-  if (!version || !architecture || !sha256) throw new DebianPackageError(`apt-cache show ${name}: no Version, Architecture or SHA256`);
+  if (!version || !architecture || !sha256) throw new DebianPackageError(`apt-cache show ${name}${lists}: no Version, Architecture or SHA256`);
+  if (!/^[a-f0-9]{64}$/.test(sha256)) throw new DebianPackageError(`apt-cache show ${name}${lists}: SHA256 ${JSON.stringify(sha256)} is not a SHA-256 sum`);
   const homepage = f.get('Homepage');
   return {
     name, version, architecture, sha256,
+    ...(apt !== undefined ? { suite: apt.suite } : {}),
     source: (f.get('Source') ?? name).split(' ')[0]!,
     ...(homepage !== undefined ? { homepage } : {}),
   };
@@ -91,17 +138,22 @@ export function debFileName(pkg: DebianPackage): string {
 
 /**
  * The package's .deb from the cache, or downloaded into it with `apt-get download`
- * (`name=version`, so the file is the one the lists describe). Verified either way.
+ * (`name=version`, so the file is the one the lists describe; `apt` for a package
+ * of another suite, the state that described it). Verified either way.
  */
-export async function fetchDebianPackage(pkg: DebianPackage, cacheDir: string, log: (line: string) => void): Promise<FetchedDebianPackage> {
+export async function fetchDebianPackage(pkg: DebianPackage, cacheDir: string, log: (line: string) => void,
+  apt?: PrivateAptState): Promise<FetchedDebianPackage> {
+  if (pkg.suite !== apt?.suite) {
+    throw new DebianPackageError(`${pkg.name} was described by the lists of ${pkg.suite ?? 'this machine'}, not of ${apt?.suite ?? 'this machine'}`);
+  }
   await mkdir(cacheDir, { recursive: true });
   const file = join(cacheDir, debFileName(pkg));
   if (existsSync(file) && (await sha256File(file)) === pkg.sha256) return { ...pkg, file };
-  log(`downloading ${pkg.name} ${pkg.version}`);
+  log(`downloading ${pkg.name} ${pkg.version}${pkg.suite !== undefined ? ` from Debian ${pkg.suite}` : ''}`);
   const work = await mkdtemp(join(cacheDir, '.download-'));
   try {
     try {
-      await run('apt-get', ['download', '-q', `${pkg.name}=${pkg.version}`], { cwd: work, maxBuffer: 4 * 1024 * 1024 });
+      await run('apt-get', [...apt?.options ?? [], 'download', '-q', `${pkg.name}=${pkg.version}`], { cwd: work, maxBuffer: 4 * 1024 * 1024 });
     } catch (err) {
       throw new DebianPackageError(`apt-get download ${pkg.name}=${pkg.version} failed: ${(err as { stderr?: string }).stderr?.trim() ?? String(err)}`);
     }

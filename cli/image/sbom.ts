@@ -29,9 +29,23 @@ export interface SbomInput {
   readonly components: readonly SbomComponent[];
 }
 
-/** purl of a Debian binary package. */
-export function debianPurl(name: string, version: string, arch: string): string {
-  return `pkg:deb/debian/${encodeURIComponent(name)}@${encodeURIComponent(version)}?arch=${arch}&distro=debian-12`;
+/** Debian releases by suite name, for the purl's `distro` qualifier. */
+const DEBIAN_RELEASES: Readonly<Record<string, string>> = { bookworm: '12', trixie: '13', forky: '14' };
+
+/**
+ * The purl `distro` of a package from `suite`: `debian-<release>`, or the suite
+ * name itself when its release number is not known here (purl allows either).
+ * Without a suite, the machine's own lists: Debian 12, which the image is built on.
+ */
+export function debianDistro(suite?: string): string {
+  if (suite === undefined) return 'debian-12';
+  const release = DEBIAN_RELEASES[suite];
+  return release !== undefined ? `debian-${release}` : suite;
+}
+
+/** purl of a Debian binary package (`suite` absent: the machine's own Debian 12 lists). */
+export function debianPurl(name: string, version: string, arch: string, suite?: string): string {
+  return `pkg:deb/debian/${encodeURIComponent(name)}@${encodeURIComponent(version)}?arch=${arch}&distro=${encodeURIComponent(debianDistro(suite))}`;
 }
 
 /** purl of an npm package (`@scope/name` becomes `%40scope/name`). */

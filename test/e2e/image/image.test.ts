@@ -5,14 +5,16 @@
 // referrers tag, its layers unpacked in order (whiteouts honoured) into a root
 // filesystem; both controllers start from that root as the shipped Deployments say
 // (command, args, uid 65532, read-only root, emptyDirs, in-cluster service-account
-// configuration and nothing else), and a Package installed through them becomes Ready.
+// configuration and nothing else), and a Package installed through them becomes Ready;
+// so does a Package whose path is a Kustomize overlay, rendered by the kustomize the
+// image carries (the same binary, run in the image as uid 65532, prints the same objects).
 import { execFile } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync, existsSync, mkdirSync, chownSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import anyTest, { type ExecutionContext } from 'ava';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import type { Package } from '../../../apply-controller/api.ts';
 import { projectRoot, runImageBuild } from '../../../cli/image/command.ts';
 import { MEDIA_TYPES, referrersTag } from '../../../cli/image/oci-image.ts';
@@ -117,6 +119,8 @@ test.serial('trellis image build: reproducible, pushed with its SBOM, an app cha
   t.regex(readFileSync(join(root, 'etc', 'passwd'), 'utf8'), /^nonroot:x:65532:65532:/m);
   t.false(existsSync(join(root, 'app', 'node_modules', 'typescript')), 'no development dependencies');
   t.false(existsSync(join(root, 'bin', 'sh')), 'no shell: distroless');
+  t.true(existsSync(join(root, 'usr', 'bin', 'kustomize')), 'kustomize (from Debian trixie) is on the image PATH');
+  t.regex(config.history[0]?.created_by ?? '', /kustomize=5\.\S+ \(trixie\)/);
   pulled = { reference: `${registry.host}/trellis/controllers@${digest}`, digest, root, config: config.config };
 });
 
@@ -141,6 +145,12 @@ async function checkSbom(t: ExecutionContext, oci: OciClient, repo: OciReference
   t.regex(find('@kubernetes/client-node')?.versionInfo ?? '', /^\d+\.\d+\.\d+/);
   t.is(find('@kubernetes/client-node')?.licenseDeclared, 'Apache-2.0');
   t.regex(find('node')?.versionInfo ?? '', /^24\./);
+  const kustomize = doc.packages.find((p) => p.name === 'kustomize') as { versionInfo: string; licenseDeclared: string; comment?: string;
+    externalRefs?: { referenceLocator: string }[] } | undefined;
+  t.regex(kustomize?.versionInfo ?? '', /^5\.\d+\.\d+/);
+  t.is(kustomize?.licenseDeclared, 'Apache-2.0');
+  t.regex(kustomize?.externalRefs?.[0]?.referenceLocator ?? '', /^pkg:deb\/debian\/kustomize@5\.[^?]+\?arch=\w+&distro=debian-13$/);
+  t.regex(kustomize?.comment ?? '', /^from Debian trixie/);
   t.falsy(find('typescript'), 'development dependencies are not in the image, nor in its SBOM');
   // A real peer finds it too: oras discovers referrers through the API or, here, the fallback tag.
   const { oras } = ensurePeerTools(() => undefined);
@@ -194,23 +204,65 @@ async function serviceAccountFiles(t: ExecutionContext, admin: KubeClient, ns: s
   return dir;
 }
 
-/** Writes a one-ConfigMap Trellis bundle and pushes it as `repo:version`. */
-async function pushBundle(oci: OciClient, repo: string, version: string): Promise<void> {
+/** Writes `files` into a tree and pushes it as a Trellis artifact `repo:version`. */
+async function pushTree(oci: OciClient, repo: string, name: string, version: string, files: Record<string, string>): Promise<void> {
   const tree = join(scratchDir('bundle'), 'tree');
-  mkdirSync(join(tree, 'manifests'), { recursive: true });
-  writeFileSync(join(tree, 'package.yaml'), stringify({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'hello', version, phases: ['config'] }));
-  writeFileSync(join(tree, 'manifests', 'config.yaml'), stringify({
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hello-from-the-image', annotations: { 'apply.trellis.dev/phase': 'config' } },
-    data: { greeting: 'applied by controllers running from the image' },
-  }));
+  writeTree(tree, files);
   const tarball = join(tree, '..', 'content.tar.gz');
   await createDeterministicTarGz(tree, tarball);
   await oci.pushArtifact(parseReference(repo), {
     artifactType: TRELLIS_ARTIFACT_TYPE,
-    config: { mediaType: TRELLIS_CONFIG_MEDIA_TYPE, bytes: new TextEncoder().encode(JSON.stringify({ name: 'hello', version })) },
+    config: { mediaType: TRELLIS_CONFIG_MEDIA_TYPE, bytes: new TextEncoder().encode(JSON.stringify({ name, version })) },
     layers: [{ mediaType: TRELLIS_CONTENT_MEDIA_TYPE, file: tarball }],
     tag: version,
   });
+}
+
+function writeTree(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(dir, path, '..'), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+}
+
+/** Writes a one-ConfigMap Trellis bundle and pushes it as `repo:version`. */
+async function pushBundle(oci: OciClient, repo: string, version: string): Promise<void> {
+  await pushTree(oci, repo, 'hello', version, {
+    'package.yaml': stringify({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageManifest', name: 'hello', version, phases: ['config'] }),
+    'manifests/config.yaml': stringify({
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hello-from-the-image', annotations: { 'apply.trellis.dev/phase': 'config' } },
+      data: { greeting: 'applied by controllers running from the image' },
+    }),
+  });
+}
+
+/** A plain repository with a base and an overlay: a namePrefix, a strategic-merge patch, a ConfigMap generator. */
+const OVERLAY: Record<string, string> = {
+  'base/kustomization.yaml': 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [settings.yaml]\n',
+  'base/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {level: base, team: shop}\n',
+  'overlay/kustomization.yaml': [
+    'apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'namePrefix: image-', 'resources: [../base]',
+    'patches:', '  - patch: |-', '      apiVersion: v1', '      kind: ConfigMap', '      metadata: {name: settings}', '      data: {level: overlay}',
+    'configMapGenerator:', '  - name: generated', '    literals: [RENDERED_BY=kustomize-in-the-image]', '',
+  ].join('\n'),
+};
+
+/**
+ * Runs the image's own kustomize on {@link OVERLAY} as a Pod container would: read-only
+ * root, uid 65532, the image's environment, `kustomize` found on the image's PATH.
+ */
+async function kustomizeInImage(image: PulledImage, env: Record<string, string>): Promise<KubeObject[]> {
+  const tree = join(scratchDir('overlay-src'), 'tree');
+  writeTree(tree, OVERLAY);
+  const logFile = join(scratchDir('kustomize-log'), 'container.log');
+  const proc = startContainer({
+    name: 'image-kustomize', root: image.root, workingDir: '/', command: ['kustomize', 'build', '/work/overlay'], env,
+    uid: 65532, gid: 65532, mounts: [{ source: tree, target: '/work', readOnly: true, kind: 'dir' }], logFile,
+  });
+  const code = await proc.exited;
+  const output = readFileSync(logFile, 'utf8');
+  if (code !== 0) throw new Error(`kustomize build in the image exited ${String(code)}:\n${output}`);
+  return parseAllDocuments(output).map((d) => d.toJS() as KubeObject).filter((o) => o !== null);
 }
 
 /** A container the test started, and how it ended once it has. */
@@ -349,4 +401,34 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
   const lease = await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>(
     { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', namespace: ns, name: 'trellis-apply-controller' });
   t.truthy(lease?.spec?.holderIdentity, 'the apply controller holds its lease in the Pod namespace');
+
+  // A Kustomize overlay: the apply controller renders it with the image's kustomize (its default, `kustomize` on the PATH).
+  const imageEnv = Object.fromEntries(image.config.Env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  const expected = await kustomizeInImage(image, { ...imageEnv, HOME: '/home/nonroot' });
+  t.deepEqual(expected.map((o) => `${o.kind}/${(o.metadata?.name ?? '').replace(/-[a-z0-9]{10}$/, '-<hash>')}`),
+    ['ConfigMap/image-generated-<hash>', 'ConfigMap/image-settings'], 'kustomize in the image, as uid 65532, renders the overlay');
+  const overlayRepo = `oci://${forwarder.host}/e2e/overlay`;
+  await pushTree(oci, overlayRepo, 'overlay', '1.0.0', OVERLAY);
+  await admin.create({ apiVersion: 'source.trellis.dev/v1alpha1', kind: 'OCIRepository', metadata: { name: 'overlay', namespace: ns },
+    spec: { url: overlayRepo, ref: { tag: '1.0.0' }, interval: '1m', insecure: true } } as KubeObject);
+  await admin.create({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', metadata: { name: 'overlay', namespace: ns },
+    spec: { sourceRef: { kind: 'OCIRepository', name: 'overlay' }, path: './overlay', interval: '1m', timeout: '60s' } } as KubeObject);
+  t.teardown(async () => {
+    await admin.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'overlay' }).catch(() => undefined);
+    await eventually(async () => (await admin.get({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'overlay' })) === undefined, 60_000, 500)
+      .catch(() => undefined);
+  });
+  const rendered = await whileRunning(containers, async () => {
+    const pkg = await admin.get<Package>({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'overlay' });
+    const settled = pkg?.status?.conditions?.some((c) => (c.type === 'Ready' || c.type === 'Stalled') && c.status === 'True');
+    return settled ? pkg : undefined;
+  }, 180_000).catch((err: unknown) => {
+    throw new Error(`the overlay Package did not become Ready: ${(err as Error).message}\n${containers.map((c) => `--- ${c.name}\n${c.process.tail(20)}`).join('\n')}`);
+  });
+  const overlayReady = rendered.status?.conditions?.find((c) => c.type === 'Ready');
+  t.is(overlayReady?.status, 'True', `${overlayReady?.reason ?? ''}: ${overlayReady?.message ?? ''}`);
+  t.deepEqual(rendered.status?.inventory?.map((e) => e.id).sort(), expected.map((o) => `${ns}_${o.metadata?.name ?? ''}__ConfigMap`).sort(),
+    'the controller in the image applied exactly what kustomize in the image prints');
+  const settings = await admin.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'image-settings' });
+  t.deepEqual(settings?.data, { level: 'overlay', team: 'shop' });
 });
