@@ -43,7 +43,11 @@ export type BundleProblemReason =
   /** A placement names a file, object or path that is not in the bundle. */
   | 'InvalidPlacement'
   /** A `health.trellis.dev/current` (`failed`, `message`) annotation whose CEL expression does not compile. */
-  | 'InvalidHealthCheck';
+  | 'InvalidHealthCheck'
+  /** The program of a program bundle failed, broke a sandbox limit, or returned something malformed. */
+  | 'RenderFailed'
+  /** A program bundle where the controller forbids them (`--no-program-bundles`). */
+  | 'ProgramNotAllowed';
 
 /** One thing wrong with a bundle. `message` is complete on its own (it names file and object). */
 export interface BundleProblem {

@@ -1,0 +1,17 @@
+/**
+ * The process-wide switch for program bundles. A cluster operator who wants only
+ * pre-rendered manifests starts the apply controller with `--no-program-bundles`;
+ * a program bundle is then refused (`ProgramNotAllowed`) before anything runs.
+ */
+
+let allowed = true;
+
+/** Allows or forbids program bundles in this process (default allowed). */
+export function setProgramBundlesAllowed(allow: boolean): void {
+  allowed = allow;
+}
+
+/** Whether program bundles may run in this process. */
+export function programBundlesAllowed(): boolean {
+  return allowed;
+}
