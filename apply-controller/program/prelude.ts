@@ -58,6 +58,8 @@ export function preludeSource(maxLogLines: number): string {
   Object.defineProperty(globalThis, '${LOGS_GLOBAL}', {
     value: () => JSON.stringify(dropped > 0 ? [...logs, '(' + dropped + ' more lines not kept)'] : logs),
   });
+  // JSON data is all a program handles; a JSON round trip is its deep copy.
+  globalThis.structuredClone = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
   globalThis.process = Object.freeze({ env: Object.freeze({}), platform: 'sandbox', version: '', versions: Object.freeze({}) });
 })();`;
 }

@@ -17,7 +17,8 @@ import {
 import { createDeterministicTarGz, extractTarGz } from '../../runtime/archive.ts';
 import type { BuildPlan } from '../kit/index.ts';
 import { PackageBuildError } from './errors.ts';
-import { runPackageProgram, type RunProgramOptions } from './program.ts';
+import { packageEntry, runPackageProgram, type RunProgramOptions } from './program.ts';
+import { planProgramBundle, PROGRAM_FILE, type ProgramPlan } from './program-bundle.ts';
 
 /**
  * Namespaced objects without a namespace are normal in a package: at install time
@@ -53,9 +54,10 @@ export interface BundleFileEntry {
 }
 
 /** Writes package.yaml and one YAML file per object into `dir` (which must be empty or absent). */
-export async function writeBundleDir(plan: BuildPlan, dir: string): Promise<void> {
+export async function writeBundleDir(plan: BuildPlan | ProgramPlan, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, PACKAGE_MANIFEST_FILE), stringify(plan.manifest, YAML_OPTIONS));
+  if ('program' in plan) await writeFile(join(dir, PROGRAM_FILE), plan.program.source);
   for (const file of plan.files) {
     const path = join(dir, plan.manifest.manifests, ...file.path.split('/'));
     await mkdir(dirname(path), { recursive: true });
@@ -103,11 +105,19 @@ export interface BuildBundleOptions extends RunProgramOptions {
   readonly out?: string;
   /** Folder for temporary files (default the system's). */
   readonly workDir?: string;
+  /**
+   * Build a pre-rendered bundle (manifests with placements, the program run once
+   * in a child process) instead of a program bundle. Pre-rendered bundles cannot
+   * branch on values or take lists and maps.
+   */
+  readonly prerendered?: boolean;
 }
 
 /** Builds the package in `dir` into a validated, deterministic bundle tarball. */
 export async function buildBundle(dir: string, opts: BuildBundleOptions = {}): Promise<BuiltBundle> {
-  const plan = await runPackageProgram(dir, opts);
+  const plan = opts.prerendered
+    ? await runPackageProgram(dir, opts)
+    : await planProgramBundle(await packageEntry(dir, opts.entry), opts.onOutput ? { onOutput: opts.onOutput } : {});
   const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'trellis-build-'));
   try {
     const bundleDir = join(work, 'bundle');
