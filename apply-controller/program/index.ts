@@ -16,4 +16,4 @@ export { parseProgramDescription, parseProgramOutput, type ProgramDescription, t
 export { programBundlesAllowed, setProgramBundlesAllowed } from './policy.ts';
 export { PROGRAM_GLOBAL } from './prelude.ts';
 export type { ProgramCall, RenderFailureReason } from './protocol.ts';
-export { runProgram, type RunResult } from './render.ts';
+export { runProgram, setRenderConcurrency, type RunResult } from './render.ts';

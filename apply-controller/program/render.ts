@@ -39,6 +39,31 @@ const WORKER_HEAP_MB = 128;
 
 let interpreter: Promise<object | undefined> | undefined;
 
+/** Renders run at once in this process; the others wait their turn (their deadline starts when they run). */
+let concurrency = 2;
+let slots = concurrency;
+const waiting: (() => void)[] = [];
+
+/** Sets how many renders may run at once (default 2: a render takes a core while it runs). */
+export function setRenderConcurrency(n: number): void {
+  slots += Math.max(1, Math.floor(n)) - concurrency;
+  concurrency = Math.max(1, Math.floor(n));
+  while (slots > 0 && waiting.length > 0) {
+    slots -= 1;
+    waiting.shift()!();
+  }
+}
+
+async function acquire(): Promise<() => void> {
+  if (slots > 0) slots -= 1;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  return () => {
+    const next = waiting.shift();
+    if (next) next();
+    else slots += 1;
+  };
+}
+
 /** The QuickJS WebAssembly module, compiled once per process and shared with every Worker. */
 function compiledInterpreter(): Promise<object | undefined> {
   interpreter ??= (async () => {
@@ -58,8 +83,17 @@ function compiledInterpreter(): Promise<object | undefined> {
  */
 export async function runProgram(source: string, call: ProgramCall, limits: Partial<RenderLimits> = {}): Promise<RunResult> {
   const checked = renderLimits(limits);
-  const started = Date.now();
   const wasmModule = await compiledInterpreter();
+  const release = await acquire();
+  try {
+    return await runInWorker(source, call, checked, wasmModule);
+  } finally {
+    release();
+  }
+}
+
+function runInWorker(source: string, call: ProgramCall, checked: RenderLimits, wasmModule: object | undefined): Promise<RunResult> {
+  const started = Date.now();
   const task: WorkerTask = {
     source, call, limits: checked, deadline: started + checked.timeoutMs, ...(wasmModule ? { wasmModule } : {}),
   };

@@ -16,5 +16,5 @@ export {
 } from './values.ts';
 export { synthesize, NonFiniteNumberError, type Synthesis, type SynthesizedObject } from './synthesize.ts';
 export { layoutFiles, planBuild, verifyPlan, type BuildPlan, type BundleFile } from './plan.ts';
-export { planOf, synth } from './testing.ts';
+export { planOf, render, synth } from './testing.ts';
 export { InvalidValuesError, PackageDefinitionError, ValuesNotPlaceableError, type OutputLocation } from './errors.ts';
