@@ -22,6 +22,8 @@ const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', 'kit');
 const KIT_INDEX = join(KIT, 'index.ts');
 const SANDBOX = join(KIT, 'sandbox');
 const BUNDLE_INDEX = resolve(KIT, '..', '..', 'apply-controller', 'bundle', 'index.ts');
+/** The kit's own dependencies (cdk8s, cdk8s-plus, constructs): found when the package folder has none of its own. */
+const KIT_NODE_MODULES = resolve(KIT, '..', '..', 'node_modules');
 
 /** Built-ins with a working stand-in inside the sandbox. */
 const SHIMS: Readonly<Record<string, string>> = { path: join(SANDBOX, 'path.ts'), crypto: join(SANDBOX, 'crypto.ts') };
@@ -49,9 +51,10 @@ function sandboxPlugin(): Plugin {
         if (target === BUNDLE_INDEX) return { path: join(SANDBOX, 'bundle-constants.ts') };
         return undefined;
       });
-      build.onLoad({ filter: /.*/, namespace: 'trellis-unavailable' }, (args) => ({
-        contents: unavailableModuleSource(args.path), loader: 'js',
-      }));
+      build.onLoad({ filter: /.*/, namespace: 'trellis-unavailable' }, async (args) => {
+        const real = await import(`node:${args.path}`).catch(() => ({})) as Record<string, unknown>;
+        return { contents: unavailableModuleSource(args.path, Object.keys(real)), loader: 'js' };
+      });
     },
   };
 }
@@ -80,6 +83,7 @@ export async function compileProgram(entry: string): Promise<CompiledProgram> {
     result = await esbuild.build({
       stdin: { contents: stdin, resolveDir: dir, sourcefile: 'trellis-program-entry.ts', loader: 'ts' },
       absWorkingDir: dir,
+      nodePaths: [KIT_NODE_MODULES],
       bundle: true,
       write: false,
       format: 'iife',

@@ -20,7 +20,7 @@ export function normalize(p: string): string {
       else if (!absolute) parts.push('..');
     } else parts.push(part);
   }
-  const joined = parts.join('/');
+  const joined = parts.join('/') + (p.endsWith('/') && parts.length > 0 ? '/' : '');
   return absolute ? `/${joined}` : joined === '' ? '.' : joined;
 }
 
