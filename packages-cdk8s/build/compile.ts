@@ -9,6 +9,7 @@
  * `kit/sandbox/kit.ts`). esbuild is a build-time tool: nothing in the controller
  * needs it.
  */
+import { realpathSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -18,7 +19,7 @@ import { programDigest } from '../../apply-controller/program/index.ts';
 import { unavailableModuleSource } from '../kit/sandbox/unavailable.ts';
 import { PackageBuildError } from './errors.ts';
 
-const KIT = join(dirname(fileURLToPath(import.meta.url)), '..', 'kit');
+const KIT = realTarget(join(dirname(fileURLToPath(import.meta.url)), '..', 'kit'));
 const KIT_INDEX = join(KIT, 'index.ts');
 const SANDBOX = join(KIT, 'sandbox');
 const BUNDLE_INDEX = resolve(KIT, '..', '..', 'apply-controller', 'bundle', 'index.ts');
@@ -36,6 +37,14 @@ export interface CompiledProgram {
   readonly digest: string;
 }
 
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 function sandboxPlugin(): Plugin {
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
   return {
@@ -46,7 +55,8 @@ function sandboxPlugin(): Plugin {
         if (SHIMS[bare] && builtins.has(args.path)) return { path: SHIMS[bare] };
         if (builtins.has(args.path)) return { path: bare, namespace: 'trellis-unavailable' };
         if (!args.path.startsWith('.') && !isAbsolute(args.path)) return undefined;
-        const target = resolve(args.resolveDir, args.path);
+        // Through symbolic links too: a package folder may link the kit in.
+        const target = realTarget(resolve(args.resolveDir, args.path));
         if (target === KIT_INDEX) return { path: join(SANDBOX, 'kit.ts') };
         if (target === BUNDLE_INDEX) return { path: join(SANDBOX, 'bundle-constants.ts') };
         return undefined;
