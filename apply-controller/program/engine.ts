@@ -12,6 +12,7 @@ import type { RenderLimits } from './limits.ts';
 import { parseProgramDescription, parseProgramOutput, type ProgramDescription, type ProgramOutput } from './output.ts';
 import type { RenderFailureReason } from './protocol.ts';
 import { RenderCache } from './cache.ts';
+import { defaultRenderLimits } from './policy.ts';
 import { runProgram } from './render.ts';
 
 /** A render that gave no objects. Its message names what happened, never a value. */
@@ -77,7 +78,7 @@ export async function renderProgram(source: string, digest: string, values: Reco
     return { ...(parseProgramOutput(hit) as ProgramOutput), logs: [], cached: true };
   }
   cache.misses += 1;
-  const result = await runProgram(source, { method: 'render', input }, opts.limits);
+  const result = await runProgram(source, { method: 'render', input }, opts.limits ?? defaultRenderLimits());
   const logs = result.logs.map((l) => redact(l, opts.sensitive));
   if (!result.ok) throw new RenderError(result.reason, redact(result.message, opts.sensitive), logs);
   const output = parseProgramOutput(result.output);
@@ -88,7 +89,7 @@ export async function renderProgram(source: string, digest: string, values: Reco
 
 /** Asks the program for its name, version and values schema (no values involved, never cached). */
 export async function describeProgram(source: string, opts: RenderProgramOptions = {}): Promise<ProgramDescription> {
-  const result = await runProgram(source, { method: 'describe' }, opts.limits);
+  const result = await runProgram(source, { method: 'describe' }, opts.limits ?? defaultRenderLimits());
   if (!result.ok) throw new RenderError(result.reason, result.message, result.logs);
   const description = parseProgramDescription(result.output);
   if (typeof description === 'string') throw new RenderError('InvalidOutput', description, result.logs);
