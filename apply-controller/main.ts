@@ -23,6 +23,7 @@ import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
 import { Manager } from '../runtime/manager.ts';
 import { ArtifactCache } from './artifact.ts';
+import { configureRendering } from './program/index.ts';
 import { createPackageController } from './reconcile/controller.ts';
 
 /** The settings of one apply-controller process, as the flags give them. */
@@ -58,6 +59,12 @@ export interface ApplyControllerFlags {
   /** The controller's namespace, holding the `trellis-revision-key` Secret. */
   readonly revisionKeyNamespace: string;
   readonly logLevel: Level;
+  /** `--no-program-bundles` sets it false: only pre-rendered bundles and plain manifests are applied. */
+  readonly programBundles: boolean;
+  /** Time, memory and parallelism of program renders (apply-controller/program/). */
+  readonly renderTimeoutMs: number;
+  readonly renderMemoryMb: number;
+  readonly renderConcurrency: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -90,6 +97,10 @@ export function applyControllerCommand(): Command {
     .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationFlag, 10_000)
     .option('--revision-key-namespace <ns>', 'namespace of the trellis-revision-key Secret that seals and signs PackageRevisions (default: POD_NAMESPACE or trellis-system)')
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
+    .option('--no-program-bundles', 'refuse program bundles (packages rendered at install time in the sandbox); pre-rendered bundles and plain manifests still apply')
+    .option('--render-timeout <duration>', 'time limit of one program render', durationFlag, 30_000)
+    .option('--render-memory-mb <n>', 'memory limit of one program render (MiB)', positiveIntFlag, 256)
+    .option('--render-concurrency <n>', 'program renders running at once (each takes a core while it runs)', positiveIntFlag, 2)
     .allowExcessArguments(false);
 }
 
@@ -117,6 +128,10 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     dependencyRequeueMs: o.dependencyRequeueInterval as number,
     revisionKeyNamespace: (o.revisionKeyNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     logLevel: o.logLevel as Level,
+    programBundles: o.programBundles !== false,
+    renderTimeoutMs: o.renderTimeout as number,
+    renderMemoryMb: o.renderMemoryMb as number,
+    renderConcurrency: o.renderConcurrency as number,
   };
 }
 
@@ -136,6 +151,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
     health = await startHttpServer({ listen: flags.healthAddr, ready: () => manager.ready || flags.leaderElect });
     log.info({ url: health.url }, 'serving /healthz and /readyz');
   }
+  configureRendering(flags);
   const artifacts = new ArtifactCache({ dir: flags.artifactCacheDir });
   registerArtifactMetrics(manager, artifacts);
   const packages = createPackageController({

@@ -13,7 +13,10 @@ export {
 } from './engine.ts';
 export { DEFAULT_RENDER_LIMITS, renderLimits, type RenderLimits } from './limits.ts';
 export { parseProgramDescription, parseProgramOutput, type ProgramDescription, type ProgramOutput } from './output.ts';
-export { defaultRenderLimits, programBundlesAllowed, setDefaultRenderLimits, setProgramBundlesAllowed } from './policy.ts';
+export {
+  configureRendering, defaultRenderLimits, programBundlesAllowed, setDefaultRenderLimits, setProgramBundlesAllowed,
+  type RenderingSettings,
+} from './policy.ts';
 export { PROGRAM_GLOBAL } from './prelude.ts';
 export type { ProgramCall, RenderFailureReason } from './protocol.ts';
 export { runProgram, setRenderConcurrency, type RunResult } from './render.ts';

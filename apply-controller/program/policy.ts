@@ -5,6 +5,7 @@
  */
 
 import type { RenderLimits } from './limits.ts';
+import { setRenderConcurrency } from './render.ts';
 
 let allowed = true;
 
@@ -28,4 +29,19 @@ export function setDefaultRenderLimits(limits: Partial<RenderLimits>): void {
 /** The limits set by {@link setDefaultRenderLimits} (over the built-in defaults when rendered). */
 export function defaultRenderLimits(): Partial<RenderLimits> {
   return defaultLimits;
+}
+
+/** The controller's settings for programs (its `--no-program-bundles` and `--render-*` flags). */
+export interface RenderingSettings {
+  readonly programBundles: boolean;
+  readonly renderTimeoutMs: number;
+  readonly renderMemoryMb: number;
+  readonly renderConcurrency: number;
+}
+
+/** Applies the controller's flags to this process's renders. */
+export function configureRendering(settings: RenderingSettings): void {
+  setProgramBundlesAllowed(settings.programBundles);
+  setDefaultRenderLimits({ timeoutMs: settings.renderTimeoutMs, memoryBytes: settings.renderMemoryMb * 1024 * 1024 });
+  setRenderConcurrency(settings.renderConcurrency);
 }

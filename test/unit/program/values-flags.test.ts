@@ -51,3 +51,10 @@ test('errors name the flag, the path and the rule, before anything is written', 
   t.regex(err.message, /values\/replicas must be <= 20/);
   t.regex(err.message, /values\/servers\/0 must have required property 'port'/);
 });
+
+test('the apply controller\'s program flags: allowed by default, forbidden by --no-program-bundles, limits settable', async (t) => {
+  const { parseApplyControllerFlags } = await import('../../../apply-controller/main.ts');
+  t.like(parseApplyControllerFlags([], {}), { programBundles: true, renderTimeoutMs: 30_000, renderMemoryMb: 256, renderConcurrency: 2 });
+  t.like(parseApplyControllerFlags(['--no-program-bundles', '--render-timeout', '10s', '--render-memory-mb', '128', '--render-concurrency', '1'], {}),
+    { programBundles: false, renderTimeoutMs: 10_000, renderMemoryMb: 128, renderConcurrency: 1 });
+});
