@@ -110,7 +110,7 @@ export function formatPath(path: readonly PathSegment[]): string {
 function typeSet(schema: Record<string, unknown>, assignment: ValueAssignment): unknown {
   const key = formatPath(assignment.path);
   if (assignment.path.every((s) => typeof s === 'string')) {
-    return typeAssignment(schema, { path: assignment.path as readonly string[], raw: assignment.raw });
+    return typeAssignment(schema, { path: assignment.path, raw: assignment.raw });
   }
   const lastIndex = assignment.path.findLastIndex((s) => typeof s === 'number');
   const head = assignment.path.slice(0, lastIndex + 1);

@@ -50,5 +50,5 @@ export function renderLimits(limits: Partial<RenderLimits> = {}): RenderLimits {
 }
 
 function definedOnly(limits: Partial<RenderLimits>): Partial<RenderLimits> {
-  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as Partial<RenderLimits>;
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
 }

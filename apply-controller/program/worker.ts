@@ -34,7 +34,7 @@ function describeGuestError(vm: QuickJSContext, handle: QuickJSHandle): { name: 
     const where = typeof e.stack === 'string' ? e.stack.split('\n').find((l) => l.trim().startsWith('at '))?.trim() : undefined;
     return {
       name: typeof e.name === 'string' ? e.name : 'Error',
-      message: `${typeof e.message === 'string' ? e.message : String(dumped)}${where ? ` (${where})` : ''}`,
+      message: `${typeof e.message === 'string' ? e.message : 'an error without a message'}${where ? ` (${where})` : ''}`,
     };
   }
   return { name: 'Error', message: `the program threw ${typeof dumped === 'string' ? dumped : JSON.stringify(dumped)}` };
@@ -85,10 +85,10 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
   const deadline = task.deadline;
   const maxPages = Math.floor(limits.memoryBytes / WASM_PAGE);
   const memory = new wasm.Memory({ initial: Math.min(INITIAL_PAGES, maxPages), maximum: maxPages });
-  type VariantOptions = Parameters<typeof newVariant>[1];
+  // The library types these with the DOM's WebAssembly declarations, which this project does not load.
   const quickjs = await newQuickJSWASMModuleFromVariant(newVariant(RELEASE_SYNC, {
-    wasmMemory: memory as VariantOptions['wasmMemory'],
-    ...(task.wasmModule ? { wasmModule: task.wasmModule as VariantOptions['wasmModule'] } : {}),
+    wasmMemory: memory as never,
+    ...(task.wasmModule ? { wasmModule: task.wasmModule } : {}),
   }));
   memoryExhausted = () => memory.buffer.byteLength >= limits.memoryBytes - 2 * HEADROOM;
   const runtime = quickjs.newRuntime();
@@ -117,9 +117,9 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
   fn.dispose();
   program.dispose();
   const logs = logsOf(vm);
-  if (result.error) return { ...result.error.consume((h) => classify(describeGuestError(vm, h), deadline)), logs } as WorkerReply;
+  if (result.error) return { ...result.error.consume((h) => classify(describeGuestError(vm, h), deadline)), logs };
   const output = result.value.consume((h) => readString(vm, h, limits));
-  if (typeof output !== 'string') return { ...output, logs } as WorkerReply;
+  if (typeof output !== 'string') return { ...output, logs };
   // Tearing the instance down is left to the Worker's exit: the memory goes with it.
   return { ok: true, output, logs };
 }

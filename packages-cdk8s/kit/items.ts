@@ -137,7 +137,7 @@ export const item = {
     for (const [key, p] of Object.entries(shape)) {
       const optional = p[ITEM] === 'optional';
       Object.defineProperty(properties, key, {
-        value: optional ? (p as OptionalItem).inner.schema : (p as ItemType).schema, enumerable: true, writable: true, configurable: true,
+        value: optional ? (p).inner.schema : (p).schema, enumerable: true, writable: true, configurable: true,
       });
       if (!optional) required.push(key);
     }

@@ -50,7 +50,7 @@ export function planOf(pkg: PackageDefinition): BuildPlan {
  */
 export function synth<S extends ValuesShape>(pkg: PackageDefinition<S>, values: ValuesInput<S> = {}): Record<string, unknown>[] {
   const def = pkg as unknown as PackageDefinition;
-  const resolved = resolveValues({ schema: def.schema, values: values as Record<string, unknown> });
+  const resolved = resolveValues({ schema: def.schema, values: values });
   if (!resolved.ok) throw new InvalidValuesError(resolved.errors);
   const canonical = JSON.parse(canonicalJSON(resolved.values)) as Record<string, unknown>;
   return synthesize(def, canonical).objects.map((o) => o.object);

@@ -200,8 +200,8 @@ export function valueLeaves(shape: ValuesShape): ValueLeaf[] {
       if (!isValueDeclaration(decl)) {
         throw new PackageDefinitionError(`value ${pointer} is not a declaration (use value.string(...), value.integer(...), value.object(...), ...)`);
       }
-      if (decl[DECLARATION] === 'object') walk((decl as ObjectValue).shape, here);
-      else if (decl[DECLARATION] === 'scalar') out.push({ pointer, path: here, declaration: decl as ScalarValue });
+      if (decl[DECLARATION] === 'object') walk((decl).shape, here);
+      else if (decl[DECLARATION] === 'scalar') out.push({ pointer, path: here, declaration: decl });
       // Lists and maps are not leaves: only a program bundle can use them (see hasCollections).
     }
   };
@@ -215,8 +215,8 @@ export function valuesSchema(shape: ValuesShape): Record<string, unknown> {
     const properties: Record<string, unknown> = {};
     for (const [key, decl] of Object.entries(s)) {
       Object.defineProperty(properties, key, {
-        value: decl[DECLARATION] === 'object' ? objectSchema((decl as ObjectValue).shape, (decl as ObjectValue).description)
-          : structuredClone((decl as ScalarValue | ListValue | MapValue).schema),
+        value: decl[DECLARATION] === 'object' ? objectSchema((decl).shape, (decl).description)
+          : structuredClone((decl).schema),
         enumerable: true, writable: true, configurable: true,
       });
     }
@@ -235,7 +235,7 @@ export function valuesSchema(shape: ValuesShape): Record<string, unknown> {
 export function collectionValues(shape: ValuesShape, path = ''): string[] {
   return Object.entries(shape).flatMap(([key, decl]) => {
     const here = `${path}/${escapeToken(key)}`;
-    if (decl[DECLARATION] === 'object') return collectionValues((decl as ObjectValue).shape, here);
+    if (decl[DECLARATION] === 'object') return collectionValues((decl).shape, here);
     return decl[DECLARATION] === 'collection' ? [here] : [];
   });
 }
