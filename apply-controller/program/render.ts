@@ -32,7 +32,18 @@ export interface RenderSuccess {
 /** The outcome of {@link runProgram}. */
 export type RunResult = RenderSuccess | RenderFailure;
 
-const WORKER = new URL('./worker.ts', import.meta.url);
+/**
+ * The Worker's module, found next to this one. Looked up when a render starts,
+ * not when this module loads: the shipped single-file CLI (a CommonJS bundle)
+ * has no module URL and no worker file, and must still start.
+ */
+function workerModule(): URL | undefined {
+  try {
+    return new URL('./worker.ts', import.meta.url);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Room for the Worker's own JavaScript (the program text, the output), apart from the capped interpreter memory. */
 const WORKER_HEAP_MB = 128;
@@ -94,12 +105,19 @@ export async function runProgram(source: string, call: ProgramCall, limits: Part
 
 function runInWorker(source: string, call: ProgramCall, checked: RenderLimits, wasmModule: object | undefined): Promise<RunResult> {
   const started = Date.now();
+  const module = workerModule();
+  if (!module) {
+    return Promise.resolve({
+      ok: false, reason: 'Crashed', logs: [],
+      message: 'the program sandbox is not part of this build (run the command from a Trellis checkout, or let the cluster render)',
+    });
+  }
   const task: WorkerTask = {
     source, call, limits: checked, deadline: started + checked.timeoutMs, ...(wasmModule ? { wasmModule } : {}),
   };
   return new Promise<RunResult>((resolve) => {
     let settled = false;
-    const worker = new Worker(WORKER, {
+    const worker = new Worker(module, {
       workerData: task,
       // No environment, no stdin/stdout of ours, a bounded heap for the Worker's own JavaScript.
       env: {},
