@@ -17,7 +17,7 @@ import {
 import { createDeterministicTarGz, extractTarGz } from '../../runtime/archive.ts';
 import type { BuildPlan } from '../kit/index.ts';
 import { PackageBuildError } from './errors.ts';
-import { packageEntry, runPackageProgram, type RunProgramOptions } from './program.ts';
+import { runPackageProgram, type RunProgramOptions } from './program.ts';
 import { planProgramBundle, PROGRAM_FILE, type ProgramPlan } from './program-bundle.ts';
 
 /**
@@ -117,7 +117,8 @@ export interface BuildBundleOptions extends RunProgramOptions {
 export async function buildBundle(dir: string, opts: BuildBundleOptions = {}): Promise<BuiltBundle> {
   const plan = opts.prerendered
     ? await runPackageProgram(dir, opts)
-    : await planProgramBundle(await packageEntry(dir, opts.entry), opts.onOutput ? { onOutput: opts.onOutput } : {});
+    // program.ts is replaced in the shipped CLI: the entry is resolved here, and compile.ts checks it exists.
+    : await planProgramBundle(resolve(dir, opts.entry ?? 'package.ts'), opts.onOutput ? { onOutput: opts.onOutput } : {});
   const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'trellis-build-'));
   try {
     const bundleDir = join(work, 'bundle');

@@ -14,7 +14,10 @@ import { access } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type * as EsbuildNamespace from 'esbuild';
 import type { Plugin } from 'esbuild';
+
+type EsbuildModule = typeof EsbuildNamespace;
 import { programDigest } from '../../apply-controller/program/index.ts';
 import { unavailableModuleSource } from '../kit/sandbox/unavailable.ts';
 import { PackageBuildError } from './errors.ts';
@@ -77,7 +80,9 @@ export async function compileProgram(entry: string): Promise<CompiledProgram> {
   await access(entry).catch(() => {
     throw new PackageBuildError('EntryNotFound', `${entry} does not exist: a package folder needs a package.ts that default-exports definePackage({...})`);
   });
-  const esbuild = await import('esbuild').catch(() => {
+  // Not a literal: the shipped CLI bundle must not try to take esbuild (a native tool) in.
+  const esbuildModule = 'esbuild';
+  const esbuild = await (import(esbuildModule) as Promise<EsbuildModule>).catch(() => {
     throw new PackageBuildError('CompileFailed', 'compiling a package needs esbuild, which is installed in a Trellis checkout (npm install)');
   });
   const dir = dirname(entry);
