@@ -15,6 +15,8 @@ export interface BuildCommandOptions {
   readonly output?: string;
   readonly entry?: string;
   readonly prerendered?: boolean;
+  /** commander's `--no-typecheck` sets it false. */
+  readonly typecheck?: boolean;
 }
 
 const say = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -49,6 +51,7 @@ export async function runBuild(dir: string, opts: BuildCommandOptions): Promise<
     ...(opts.output !== undefined ? { out: opts.output } : {}),
     ...(opts.entry !== undefined ? { entry: opts.entry } : {}),
     ...(opts.prerendered ? { prerendered: true } : {}),
+    ...(opts.typecheck !== false && !opts.prerendered ? { typecheck: true } : {}),
     onOutput: programOutput,
   });
   for (const v of built.unusedValues) say(`warning: value ${v} is declared but used nowhere`);
@@ -64,6 +67,7 @@ export function buildCommand(): Command {
     .argument('<dir>', 'the package folder (with package.ts)')
     .option('-o, --output <file>', 'the tarball to write (default <name>-<version>.tgz)')
     .option('--entry <file>', 'the package program, relative to <dir>', 'package.ts')
+    .option('--no-typecheck', 'skip type-checking the package with TypeScript (esbuild compiles without reading types)')
     .option('--prerendered', 'run the program once now and ship manifests with placements (no branching on values, no lists or maps)')
     .addHelpText('after', '\nExample:\n  trellis build packages-cdk8s/examples/web -o web.tgz')
     .action(async (dir: string, o: BuildCommandOptions) => { await runBuild(dir, o).catch(failCommand); });

@@ -111,6 +111,8 @@ export interface BuildBundleOptions extends RunProgramOptions {
    * branch on values or take lists and maps.
    */
   readonly prerendered?: boolean;
+  /** Type-check the package with TypeScript before compiling it (a program bundle only; several seconds). */
+  readonly typecheck?: boolean;
 }
 
 /** Builds the package in `dir` into a validated, deterministic bundle tarball. */
@@ -118,7 +120,9 @@ export async function buildBundle(dir: string, opts: BuildBundleOptions = {}): P
   const plan = opts.prerendered
     ? await runPackageProgram(dir, opts)
     // program.ts is replaced in the shipped CLI: the entry is resolved here, and compile.ts checks it exists.
-    : await planProgramBundle(resolve(dir, opts.entry ?? 'package.ts'), opts.onOutput ? { onOutput: opts.onOutput } : {});
+    : await planProgramBundle(resolve(dir, opts.entry ?? 'package.ts'), {
+      ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.typecheck ? { typecheck: true } : {}),
+    });
   const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'trellis-build-'));
   try {
     const bundleDir = join(work, 'bundle');

@@ -13,6 +13,7 @@ import { describeProgram, RenderError, renderProgram, type RenderLimits } from '
 import { layoutFiles, type BuildPlan } from '../kit/index.ts';
 import { compileProgram, type CompiledProgram } from './compile.ts';
 import { PackageBuildError } from './errors.ts';
+import { typecheckPackage } from './typecheck.ts';
 
 /** The program file's name in a bundle, beside package.yaml. */
 export const PROGRAM_FILE = 'program.js';
@@ -27,6 +28,8 @@ export interface PlanProgramOptions {
   /** Each line the program logs while it is described and rendered. */
   readonly onOutput?: (line: string, stream: 'stdout' | 'stderr') => void;
   readonly limits?: Partial<RenderLimits>;
+  /** Type-check the package first (typecheck.ts). */
+  readonly typecheck?: boolean;
 }
 
 function renderFailure(err: unknown, what: string): never {
@@ -40,6 +43,7 @@ function renderFailure(err: unknown, what: string): never {
 
 /** Compiles the package file `entry` and renders it with its defaults into a bundle plan. */
 export async function planProgramBundle(entry: string, opts: PlanProgramOptions = {}): Promise<ProgramPlan> {
+  if (opts.typecheck) await typecheckPackage(entry);
   const program = await compileProgram(entry);
   const limits = opts.limits ?? {};
   const description = await describeProgram(program.source, { limits }).catch((err: unknown) => renderFailure(err, 'loading the package program'));

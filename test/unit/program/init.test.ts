@@ -24,3 +24,15 @@ test('the scaffold builds, and its test (node --test) passes as written', async 
   await t.throwsAsync(initPackage('shop', dir), { message: /not empty/ });
   await t.throwsAsync(initPackage('Shop', join(scratchDir('init'), 'x')), { message: /DNS-1123/ });
 });
+
+test('trellis build type-checks the package: a type error fails the build with its file, line and column', async (t) => {
+  const dir = join(scratchDir('typecheck'), 'bad');
+  await initPackage('bad', dir);
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const file = join(dir, 'package.ts');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('replicas: values.replicas,', 'replicas: values.image,'));
+  const err = await t.throwsAsync(buildBundle(dir, { out: join(dir, 'bad.tgz'), typecheck: true }));
+  t.regex(err?.message ?? '', /package\.ts:\d+:\d+: Type 'string' is not assignable to type 'number'/);
+  // esbuild alone compiles it: the type check is what catches it.
+  await t.notThrowsAsync(buildBundle(dir, { out: join(dir, 'bad.tgz') }));
+});
