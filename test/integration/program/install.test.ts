@@ -131,3 +131,16 @@ test.serial('a hostile program stalls its own Package with RenderFailed; another
   t.regex(conditionOf(stalled, 'Stalled')?.message ?? '', /RenderFailed.*\(Timeout\)|Timeout/);
   t.true(isReadyAt((await waitForPackage(client, ns, 'web', () => true))));
 });
+
+test.serial('rollback re-applies the recorded objects of a program Package and never runs the program', async (t) => {
+  const { client, ns } = await installWeb(t, { replicas: 1, ingress: { enabled: true } });
+  await patchSpec(client, ns, 'web', { values: { replicas: 1, ingress: { enabled: false } } });
+  await waitForPackage(client, ns, 'web', (p) => isReadyAt(p) && p.status?.currentRevision === 2);
+  await eventually(async () => !(await exists(client, 'networking.k8s.io/v1', 'Ingress', ns, 'web')), 30_000);
+  const rendersBefore = sharedRenderCache.misses + sharedRenderCache.hits;
+
+  await patchSpec(client, ns, 'web', { rollback: { revision: 1 } });
+  await waitForPackage(client, ns, 'web', (p) => isReadyAt(p) && p.status?.currentRevision === 1);
+  t.truthy(await getObject(client, 'networking.k8s.io/v1', 'Ingress', ns, 'web'), 'revision 1\'s Ingress is back');
+  t.is(sharedRenderCache.misses + sharedRenderCache.hits, rendersBefore, 'no render ran, not even a cached one');
+});
