@@ -72,14 +72,19 @@ function sandboxPlugin(): Plugin {
   };
 }
 
+/** Throws PackageBuildError(EntryNotFound) when the package file `entry` does not exist. */
+export async function checkEntry(entry: string): Promise<void> {
+  await access(entry).catch(() => {
+    throw new PackageBuildError('EntryNotFound', `${entry} does not exist: a package folder needs a package.ts that default-exports definePackage({...})`);
+  });
+}
+
 /**
  * Compiles the package file `entry` (absolute) into a program. Throws
  * PackageBuildError(CompileFailed) with esbuild's messages (file, line, text).
  */
 export async function compileProgram(entry: string): Promise<CompiledProgram> {
-  await access(entry).catch(() => {
-    throw new PackageBuildError('EntryNotFound', `${entry} does not exist: a package folder needs a package.ts that default-exports definePackage({...})`);
-  });
+  await checkEntry(entry);
   // Not a literal: the shipped CLI bundle must not try to take esbuild (a native tool) in.
   const esbuildModule = 'esbuild';
   const esbuild = await (import(esbuildModule) as Promise<EsbuildModule>).catch(() => {

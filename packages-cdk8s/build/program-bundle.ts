@@ -11,7 +11,7 @@ import {
 } from '../../apply-controller/bundle/index.ts';
 import { describeProgram, RenderError, renderProgram, type RenderLimits } from '../../apply-controller/program/index.ts';
 import { layoutFiles, type BuildPlan } from '../kit/index.ts';
-import { compileProgram, type CompiledProgram } from './compile.ts';
+import { checkEntry, compileProgram, type CompiledProgram } from './compile.ts';
 import { PackageBuildError } from './errors.ts';
 import { typecheckPackage } from './typecheck.ts';
 
@@ -43,6 +43,7 @@ function renderFailure(err: unknown, what: string): never {
 
 /** Compiles the package file `entry` and renders it with its defaults into a bundle plan. */
 export async function planProgramBundle(entry: string, opts: PlanProgramOptions = {}): Promise<ProgramPlan> {
+  await checkEntry(entry);
   if (opts.typecheck) await typecheckPackage(entry);
   const program = await compileProgram(entry);
   const limits = opts.limits ?? {};
