@@ -24,6 +24,7 @@ import { Manager } from '../runtime/manager.ts';
 import { ArtifactCache } from './artifact.ts';
 import { configureKustomize, defaultKustomizeSettings } from './kustomize/settings.ts';
 import { createPackageMetrics, registerArtifactMetrics } from './metrics.ts';
+import { configureRendering } from './program/index.ts';
 import { createPackageController } from './reconcile/controller.ts';
 
 /** The settings of one apply-controller process, as the flags give them. */
@@ -63,6 +64,12 @@ export interface ApplyControllerFlags {
   /** `--kustomize-timeout`: how long one render may take. */
   readonly kustomizeTimeoutMs: number;
   readonly logLevel: Level;
+  /** `--no-program-bundles` sets it false: only pre-rendered bundles and plain manifests are applied. */
+  readonly programBundles: boolean;
+  /** Time, memory and parallelism of program renders (apply-controller/program/). */
+  readonly renderTimeoutMs: number;
+  readonly renderMemoryMb: number;
+  readonly renderConcurrency: number;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -97,6 +104,10 @@ export function applyControllerCommand(): Command {
     .option('--kustomize-path <path>', 'the kustomize binary that renders a spec.path holding a kustomization (default: TRELLIS_KUSTOMIZE, else kustomize from the PATH)')
     .option('--kustomize-timeout <duration>', 'how long one kustomize render may take before it is stopped and refused', durationFlag, 30_000)
     .option('--log-level <level>', `one of ${LOG_LEVELS.join(', ')}`, logLevelFlag, 'info' as Level)
+    .option('--no-program-bundles', 'refuse program bundles (packages rendered at install time in the sandbox); pre-rendered bundles and plain manifests still apply')
+    .option('--render-timeout <duration>', 'time limit of one program render', durationFlag, 30_000)
+    .option('--render-memory-mb <n>', 'memory limit of one program render (MiB)', positiveIntFlag, 256)
+    .option('--render-concurrency <n>', 'program renders running at once (each takes a core while it runs)', positiveIntFlag, 2)
     .allowExcessArguments(false);
 }
 
@@ -126,6 +137,10 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     kustomizePath: (o.kustomizePath as string | undefined) ?? defaultKustomizeSettings(env).binary,
     kustomizeTimeoutMs: o.kustomizeTimeout as number,
     logLevel: o.logLevel as Level,
+    programBundles: o.programBundles !== false,
+    renderTimeoutMs: o.renderTimeout as number,
+    renderMemoryMb: o.renderMemoryMb as number,
+    renderConcurrency: o.renderConcurrency as number,
   };
 }
 
@@ -146,6 +161,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
     health = await startHttpServer({ listen: flags.healthAddr, ready: () => manager.ready || flags.leaderElect });
     log.info({ url: health.url }, 'serving /healthz and /readyz');
   }
+  configureRendering(flags);
   const artifacts = new ArtifactCache({ dir: flags.artifactCacheDir });
   registerArtifactMetrics(manager.metrics.registry, artifacts);
   const packageMetrics = createPackageMetrics(manager.metrics.registry);

@@ -1,7 +1,10 @@
 /**
- * `trellis build <dir> [-o bundle.tgz]`: runs the package program in `<dir>` in a
- * child process, validates the result as the apply controller would, and writes a
- * deterministic bundle tarball. Prints the tarball's path, digest and size.
+ * `trellis build <dir> [-o bundle.tgz] [--prerendered]`: compiles the package in
+ * `<dir>` into a program bundle (the program, its values schema and its output for
+ * the defaults; the cluster renders it with the installed values in a sandbox), or
+ * with `--prerendered` runs it once in a child process and writes manifests with
+ * placements. Either way the bundle is validated as the apply controller would and
+ * written as a deterministic tarball; prints its path, digest and size.
  */
 import { Command } from 'commander';
 import { buildBundle, type BuiltBundle } from '../packages-cdk8s/build/bundle.ts';
@@ -11,6 +14,9 @@ import { formatBytes } from './progress.ts';
 export interface BuildCommandOptions {
   readonly output?: string;
   readonly entry?: string;
+  readonly prerendered?: boolean;
+  /** commander's `--no-typecheck` sets it false. */
+  readonly typecheck?: boolean;
 }
 
 const say = (line: string): void => { process.stderr.write(`${line}\n`); };
@@ -32,9 +38,11 @@ export function failCommand(err: unknown): void {
 
 /** Describes a built bundle in one line. */
 export function describeBuilt(b: BuiltBundle, opts: { file?: boolean } = {}): string {
+  const placements = b.manifest.values.placements.length;
+  const how = b.manifest.program ? 'a program' : `${placements} placement${placements === 1 ? '' : 's'}`;
   return `built ${b.manifest.name} ${b.manifest.version}: ${b.objects} object${b.objects === 1 ? '' : 's'} in `
-    + `${b.manifest.phases.length} phase${b.manifest.phases.length === 1 ? '' : 's'}, ${b.manifest.values.placements.length} placement`
-    + `${b.manifest.values.placements.length === 1 ? '' : 's'}${opts.file === false ? '' : ` -> ${b.file}`} (${formatBytes(b.size)}, ${b.digest})`;
+    + `${b.manifest.phases.length} phase${b.manifest.phases.length === 1 ? '' : 's'}, ${how}`
+    + `${opts.file === false ? '' : ` -> ${b.file}`} (${formatBytes(b.size)}, ${b.digest})`;
 }
 
 /** Runs `trellis build`; returns the bundle. */
@@ -42,6 +50,8 @@ export async function runBuild(dir: string, opts: BuildCommandOptions): Promise<
   const built = await buildBundle(dir, {
     ...(opts.output !== undefined ? { out: opts.output } : {}),
     ...(opts.entry !== undefined ? { entry: opts.entry } : {}),
+    ...(opts.prerendered ? { prerendered: true } : {}),
+    ...(opts.typecheck !== false && !opts.prerendered ? { typecheck: true } : {}),
     onOutput: programOutput,
   });
   for (const v of built.unusedValues) say(`warning: value ${v} is declared but used nowhere`);
@@ -53,10 +63,12 @@ export async function runBuild(dir: string, opts: BuildCommandOptions): Promise<
 /** The `build` subcommand. */
 export function buildCommand(): Command {
   return new Command('build')
-    .description('build a cdk8s package into a deterministic, validated bundle tarball')
+    .description('build a cdk8s package into a deterministic, validated program bundle tarball')
     .argument('<dir>', 'the package folder (with package.ts)')
     .option('-o, --output <file>', 'the tarball to write (default <name>-<version>.tgz)')
     .option('--entry <file>', 'the package program, relative to <dir>', 'package.ts')
+    .option('--no-typecheck', 'skip type-checking the package with TypeScript (esbuild compiles without reading types)')
+    .option('--prerendered', 'run the program once now and ship manifests with placements (no branching on values, no lists or maps)')
     .addHelpText('after', '\nExample:\n  trellis build packages-cdk8s/examples/web -o web.tgz')
     .action(async (dir: string, o: BuildCommandOptions) => { await runBuild(dir, o).catch(failCommand); });
 }

@@ -95,6 +95,18 @@ export interface PackageValues {
   readonly placements: readonly Placement[];
 }
 
+/**
+ * A program bundle's compiled program: the manifests are rendered at install time
+ * by running it with the values (apply-controller/program/), and the manifests
+ * folder holds its output for the defaults, for review.
+ */
+export interface PackageProgram {
+  /** The JavaScript file, relative to package.yaml. */
+  readonly file: string;
+  /** `sha256:<hex>` of the file; checked before it runs. */
+  readonly digest: string;
+}
+
 /** `package.yaml`: what a Trellis bundle is and how to apply it. */
 export interface PackageManifest {
   readonly apiVersion: typeof PACKAGE_MANIFEST_API_VERSION;
@@ -114,6 +126,8 @@ export interface PackageManifest {
    * Package's `spec.healthChecks` and an object's own annotations override them.
    */
   readonly healthChecks?: readonly HealthCheckSpec[];
+  /** Set for a program bundle: the objects come from running it with the values. */
+  readonly program?: PackageProgram;
 }
 
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
@@ -209,6 +223,10 @@ export const packageManifestSchema: Record<string, unknown> = {
       },
     },
     healthChecks: { type: 'array', maxItems: MAX_HEALTH_CHECKS, items: healthCheckSchema },
+    program: {
+      type: 'object', additionalProperties: false, required: ['file', 'digest'],
+      properties: { file: { type: 'string', minLength: 1 }, digest: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } },
+    },
   },
 };
 
@@ -246,6 +264,7 @@ export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_F
     name: string; version: string; description?: string; phases?: string[]; manifests?: string;
     values?: { schema?: Record<string, unknown>; placements?: Placement[] };
     healthChecks?: HealthCheckSpec[];
+    program?: PackageProgram;
   };
   const manifest: PackageManifest = {
     apiVersion: PACKAGE_MANIFEST_API_VERSION,
@@ -260,6 +279,7 @@ export function validatePackageManifest(data: unknown, file = PACKAGE_MANIFEST_F
       placements: (raw.values?.placements ?? []).map((p) => ({ ...p, file: cleanRelative(p.file) ?? p.file })),
     },
     ...(raw.healthChecks === undefined ? {} : { healthChecks: raw.healthChecks }),
+    ...(raw.program === undefined ? {} : { program: { file: cleanRelative(raw.program.file) ?? raw.program.file, digest: raw.program.digest } }),
   };
   return { ok: true, manifest };
 }
@@ -300,6 +320,9 @@ function semanticProblems(data: Record<string, unknown>): string[] {
       out.push(`${at}.file "${p.file}" must be inside the manifests folder`);
     }
   });
+  if (isPlainObject(data.program) && typeof data.program.file === 'string' && cleanRelative(data.program.file) === undefined) {
+    out.push(`program.file "${data.program.file}" must be inside the bundle`);
+  }
   out.push(...healthCheckProblems(data.healthChecks));
   return out;
 }

@@ -7,7 +7,7 @@ export { builtinIsNamespaced } from './builtin-kinds.ts';
 export {
   DEFAULT_MANIFESTS_DIR, DEFAULT_PHASE, PACKAGE_MANIFEST_API_VERSION, PACKAGE_MANIFEST_FILE, PACKAGE_MANIFEST_KIND,
   PHASE_ANNOTATION, TEMPLATE_PLACEHOLDER, packageManifestSchema, validatePackageManifest,
-  type PackageManifest, type PackageManifestResult, type PackageValues, type Placement, type PlacementTarget,
+  type PackageManifest, type PackageManifestResult, type PackageProgram, type PackageValues, type Placement, type PlacementTarget,
 } from './format.ts';
 export { classifyFile, classifyParsed, type FileKind } from './classify.ts';
 export { loadBundle, type LoadBundleOptions, type LoadedBundle } from './load.ts';

@@ -49,7 +49,11 @@ export type BundleProblemReason =
   /** `kustomize build` failed, ran past its time limit or printed more than allowed. */
   | 'KustomizeFailed'
   /** The path holds a kustomization, and the `kustomize` binary is not there to render it. */
-  | 'KustomizeNotAvailable';
+  | 'KustomizeNotAvailable'
+  /** The program of a program bundle failed, broke a sandbox limit, or returned something malformed. */
+  | 'RenderFailed'
+  /** A program bundle where the controller forbids them (`--no-program-bundles`). */
+  | 'ProgramNotAllowed';
 
 /** One thing wrong with a bundle. `message` is complete on its own (it names file and object). */
 export interface BundleProblem {

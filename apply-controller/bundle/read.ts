@@ -4,6 +4,8 @@
  * talks to the cluster; what the cluster knows (which kinds it serves) comes in as
  * a function. Every step runs as far as it can, so one call reports every problem.
  */
+import { posix } from 'node:path';
+import { renderBundleProgram, stringLeaves } from '../program/index.ts';
 import type { PackageManifest } from './format.ts';
 import { loadBundle, type LoadBundleOptions } from './load.ts';
 import { applyNamespaces } from './namespace.ts';
@@ -72,6 +74,7 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
   const loaded = await loadBundle(dir, opts);
   const problems: BundleProblem[] = [...loaded.errors];
   let objects: readonly SourcedObject[] = loaded.objects;
+  let manifest = loaded.manifest;
   let values: Values = {};
 
   const given = opts.values !== undefined && Object.keys(opts.values).length > 0
@@ -86,9 +89,17 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
       problems.push(...resolved.errors);
     } else {
       values = resolved.values;
-      const placed = applyPlacements(objects, loaded.manifest.values.placements, values, { manifestsDir: loaded.manifestsDir });
-      if (placed.ok) objects = placed.objects;
-      else problems.push(...placed.errors);
+      if (loaded.manifest.program) {
+        // A program bundle: its objects are the program's render with these values, not the files.
+        const sensitive = [opts.values, ...(opts.valuesFrom ?? [])].flatMap((v) => stringLeaves(v));
+        const rendered = await renderBundleProgram(dir, posix.normalize((opts.path ?? '.').replace(/^\/+/, '') || '.'), loaded.manifest, values, { sensitive });
+        if (rendered.ok) ({ objects, manifest } = rendered);
+        else problems.push(...rendered.errors);
+      } else {
+        const placed = applyPlacements(objects, loaded.manifest.values.placements, values, { manifestsDir: loaded.manifestsDir });
+        if (placed.ok) objects = placed.objects;
+        else problems.push(...placed.errors);
+      }
     }
   } else if (loaded.format === 'plain' && given) {
     problems.push(problem('InvalidValues', `values are set, but the bundle is ${loaded.rendered.length > 0 ? 'a kustomization' : 'a plain folder of manifests'} (values need a package.yaml that declares them)`));
@@ -105,7 +116,7 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
   const manifestBroken = loaded.format === 'trellis' && !loaded.manifest;
   problems.push(...validateObjects(objects, {
     scopeOf,
-    ...(loaded.manifest ? { phases: loaded.manifest.phases } : {}),
+    ...(manifest ? { phases: manifest.phases } : {}),
     ...(manifestBroken ? { phasesUnknown: true } : {}),
     ...(opts.restrictToNamespace === undefined ? {} : { restrictToNamespace: opts.restrictToNamespace }),
   }));
@@ -118,11 +129,11 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
   return {
     ok: true,
     format: loaded.format,
-    ...(loaded.manifest ? { manifest: loaded.manifest } : {}),
+    ...(manifest ? { manifest } : {}),
     values,
     valuesHash: valuesHash(values),
     objects: bundleObjects,
-    phases: orderStages(bundleObjects, loaded.manifest?.phases ?? []),
+    phases: orderStages(bundleObjects, manifest?.phases ?? []),
     skipped: loaded.skipped,
     rendered: loaded.rendered,
   };

@@ -12,9 +12,10 @@
 import type { Command } from 'commander';
 import { buildCommand } from '../build.ts';
 import { devCommand } from '../dev.ts';
+import { initCommand } from '../init.ts';
 import { upCommand } from '../up.ts';
 
-/** `up`, `build` and `dev`, in the order `trellis --help` lists them. */
+/** `up`, `init`, `build` and `dev`, in the order `trellis --help` lists them. */
 export function checkoutCommands(): Command[] {
-  return [upCommand(), buildCommand(), devCommand()];
+  return [upCommand(), initCommand(), buildCommand(), devCommand()];
 }

@@ -23,13 +23,15 @@ import { readValuesFiles } from './install.ts';
 import { readPackage } from './list.ts';
 import { renderFormatted } from './output.ts';
 import { sourceRefOf } from './reconcile.ts';
-import { applySetValues, SetValueError, setsWithoutSchema } from './set-values.ts';
+import { applyValueFlags } from '../values.ts';
+import { SetValueError, setsWithoutSchema } from './set-values.ts';
 import type { SourceObject } from './wait.ts';
 
 /** Flags of `diff`. */
 export interface DiffFlags extends ClusterFlags {
   readonly values?: readonly string[];
   readonly set?: readonly string[];
+  readonly setJson?: readonly string[];
 }
 
 /** What the next revision would do. */
@@ -73,14 +75,14 @@ export function formatDiff(diff: PackageDiff, color = false): string {
 
 /** Values for the diff: the Package's, then `--values` files, then `--set` typed by the bundle's schema. */
 function valuesFor(pkg: Package, flags: DiffFlags, schema: Record<string, unknown> | undefined): Values | undefined {
-  const sets = flags.set ?? [];
+  const sets = [...flags.set ?? [], ...flags.setJson ?? []];
   const files = flags.values ?? [];
   let values: Values | undefined = pkg.spec.values;
   if (files.length > 0) values = mergeValues(values ?? {}, readValuesFiles(files));
   if (sets.length === 0) return values;
   if (!schema) throw new CliError(setsWithoutSchema(sets).message);
   try {
-    return applySetValues(schema, values ?? {}, sets);
+    return applyValueFlags(schema, values ?? {}, flags);
   } catch (err) {
     if (err instanceof SetValueError) throw new CliError(err.message);
     throw err;
@@ -130,7 +132,8 @@ export function diffCommand(io: CommandIO): Command {
     .description('show what the next revision would change (server-side dry-run; secret values masked); exits 0 when nothing would change, 1 when something would, 2 on errors')
     .argument('<name>', 'name of the Package')
     .option('-f, --values <file>', 'values to diff with, merged over the Package\'s (repeatable)', collect)
-    .option('--set <key=value>', 'a value to diff with, typed by the package\'s schema (repeatable)', collect);
+    .option('--set <key=value>', 'a value to diff with, typed by the package\'s schema (repeatable)', collect)
+    .option('--set-json <key=json>', 'a value to diff with, as JSON (repeatable; before --set)', collect);
   withClusterFlags(cmd, { output: 'table', formats: ['table', 'json', 'yaml', 'name', 'jsonpath'] });
   usageErrorExitCode(cmd, DIFF_FAILED);
   const scoped = withErrorExitCode(io, DIFF_FAILED);

@@ -21,7 +21,8 @@ import { CliError } from './errors.ts';
 import { createdByInstall, FIELD_MANAGER, installObjects, type InstallRef, type InstallSpec } from './objects.ts';
 import { renderObjects } from './output.ts';
 import { highestVersion, readRegistryPackage, readRegistryTags } from './registry.ts';
-import { applySetValues, SetValueError, setsWithoutSchema } from './set-values.ts';
+import { applyValueFlags } from '../values.ts';
+import { SetValueError, setsWithoutSchema } from './set-values.ts';
 import { installVerdict, pollUntil } from './wait.ts';
 
 /** Flags of `install`. */
@@ -32,6 +33,7 @@ export interface InstallFlags extends ClusterFlags {
   /** `--values` files, in order. */
   readonly values?: readonly string[];
   readonly set?: readonly string[];
+  readonly setJson?: readonly string[];
   readonly serviceAccount?: string;
   readonly insecure?: boolean;
   readonly interval?: string;
@@ -82,7 +84,7 @@ export function readValuesFiles(files: readonly string[]): Values {
  * values are given (a plain install works offline).
  */
 async function valuesFor(io: CommandIO, spec: InstallSpec, flags: InstallFlags): Promise<Values | undefined> {
-  const sets = flags.set ?? [];
+  const sets = [...flags.set ?? [], ...flags.setJson ?? []];
   const files = flags.values ?? [];
   if (sets.length === 0 && files.length === 0) return undefined;
   const base = readValuesFiles(files);
@@ -95,7 +97,7 @@ async function valuesFor(io: CommandIO, spec: InstallSpec, flags: InstallFlags):
     return undefined;
   }
   try {
-    if (sets.length > 0) return applySetValues(schema, base, sets);
+    if (sets.length > 0) return applyValueFlags(schema, base, flags);
   } catch (err) {
     if (err instanceof SetValueError) throw new CliError(err.message);
     throw err;
@@ -211,7 +213,8 @@ export function installCommand(io: CommandIO): Command {
     .option('--tag <tag>', 'follow this tag')
     .option('--digest <digest>', 'pin this manifest digest (sha256:…)')
     .option('-f, --values <file>', 'values from a YAML file (repeatable; later files win)', collect)
-    .option('--set <key=value>', 'a value, typed by the package\'s schema: replicas=3, image.tag=1.2 (repeatable)', collect)
+    .option('--set <key=value>', 'a value, typed by the package\'s schema: replicas=3, image.tag=1.2, hosts[0]=a.example (repeatable)', collect)
+    .option('--set-json <key=json>', 'a value as JSON, any shape: extraConfigs=\'{"db": {"url": "x"}}\' (repeatable; before --set)', collect)
     .option('--service-account <name>', 'apply the package as this service account of the namespace')
     .option('--target-namespace <namespace>', 'namespace for the package\'s namespaced objects')
     .option('--path <dir>', 'folder inside the artifact to apply')

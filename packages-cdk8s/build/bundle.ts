@@ -18,6 +18,7 @@ import { createDeterministicTarGz, extractTarGz } from '../../runtime/archive.ts
 import type { BuildPlan } from '../kit/index.ts';
 import { PackageBuildError } from './errors.ts';
 import { runPackageProgram, type RunProgramOptions } from './program.ts';
+import { planProgramBundle, PROGRAM_FILE, type ProgramPlan } from './program-bundle.ts';
 
 /**
  * Namespaced objects without a namespace are normal in a package: at install time
@@ -53,9 +54,10 @@ export interface BundleFileEntry {
 }
 
 /** Writes package.yaml and one YAML file per object into `dir` (which must be empty or absent). */
-export async function writeBundleDir(plan: BuildPlan, dir: string): Promise<void> {
+export async function writeBundleDir(plan: BuildPlan | ProgramPlan, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, PACKAGE_MANIFEST_FILE), stringify(plan.manifest, YAML_OPTIONS));
+  if ('program' in plan) await writeFile(join(dir, PROGRAM_FILE), plan.program.source);
   for (const file of plan.files) {
     const path = join(dir, plan.manifest.manifests, ...file.path.split('/'));
     await mkdir(dirname(path), { recursive: true });
@@ -103,11 +105,24 @@ export interface BuildBundleOptions extends RunProgramOptions {
   readonly out?: string;
   /** Folder for temporary files (default the system's). */
   readonly workDir?: string;
+  /**
+   * Build a pre-rendered bundle (manifests with placements, the program run once
+   * in a child process) instead of a program bundle. Pre-rendered bundles cannot
+   * branch on values or take lists and maps.
+   */
+  readonly prerendered?: boolean;
+  /** Type-check the package with TypeScript before compiling it (a program bundle only; several seconds). */
+  readonly typecheck?: boolean;
 }
 
 /** Builds the package in `dir` into a validated, deterministic bundle tarball. */
 export async function buildBundle(dir: string, opts: BuildBundleOptions = {}): Promise<BuiltBundle> {
-  const plan = await runPackageProgram(dir, opts);
+  const plan = opts.prerendered
+    ? await runPackageProgram(dir, opts)
+    // program.ts is replaced in the shipped CLI: the entry is resolved here, and compile.ts checks it exists.
+    : await planProgramBundle(resolve(dir, opts.entry ?? 'package.ts'), {
+      ...(opts.onOutput ? { onOutput: opts.onOutput } : {}), ...(opts.typecheck ? { typecheck: true } : {}),
+    });
   const work = await mkdtemp(join(opts.workDir ?? tmpdir(), 'trellis-build-'));
   try {
     const bundleDir = join(work, 'bundle');

@@ -22,7 +22,9 @@ export type PackageBuildReason =
   /** The synthesized bundle fails the apply controller's validation. */
   | 'InvalidBundle'
   /** No Node.js that runs TypeScript (24+) to run the program with. */
-  | 'NodeVersion';
+  | 'NodeVersion'
+  /** esbuild could not compile the package into a program (syntax, a missing import, a type error). */
+  | 'CompileFailed';
 
 /** A failed build. `problems` lists every validation problem for `InvalidBundle`. */
 export class PackageBuildError extends Error {

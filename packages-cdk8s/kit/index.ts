@@ -8,11 +8,13 @@ export {
   type PackageDefinition, type PackageProps, type PhaseProps,
 } from './package.ts';
 export {
-  value, valueLeaves, valuesSchema, VALUES_SCHEMA_URI,
-  type NumberOptions, type ObjectValue, type ScalarKind, type ScalarValue, type StringOptions, type ValueDeclaration,
+  collectionValues, item, value, valueLeaves, valuesSchema, VALUES_SCHEMA_URI,
+  type ItemOptions, type ItemShape, type ItemType, type ListOptions, type ListValue, type MapOptions, type MapValue,
+  type NumberItemOptions, type NumberOptions, type ObjectValue, type OptionalItem, type ScalarKind, type ScalarValue,
+  type StringItemOptions, type StringOptions, type ValueDeclaration,
   type ValueLeaf, type ValueOptions, type ValuesInput, type ValuesOf, type ValuesShape,
 } from './values.ts';
 export { synthesize, NonFiniteNumberError, type Synthesis, type SynthesizedObject } from './synthesize.ts';
 export { layoutFiles, planBuild, verifyPlan, type BuildPlan, type BundleFile } from './plan.ts';
-export { planOf, synth } from './testing.ts';
+export { planOf, render, synth } from './testing.ts';
 export { InvalidValuesError, PackageDefinitionError, ValuesNotPlaceableError, type OutputLocation } from './errors.ts';

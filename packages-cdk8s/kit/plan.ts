@@ -8,11 +8,11 @@
 import {
   DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_API_VERSION, PACKAGE_MANIFEST_KIND, type PackageManifest, type Placement,
 } from '../../apply-controller/bundle/index.ts';
-import { ValuesNotPlaceableError } from './errors.ts';
+import { PackageDefinitionError, ValuesNotPlaceableError } from './errors.ts';
 import type { PackageDefinition } from './package.ts';
 import { findPlacements, makeSentinels, type FoundPlacement } from './sentinels.ts';
 import { synthesize, type Synthesis } from './synthesize.ts';
-import { valueLeaves } from './values.ts';
+import { collectionValues, valueLeaves } from './values.ts';
 import {
   compareBuilds, defaultValues, placeValues, probeValues, substituteDefaults, synthesizeWith, type BundleFile,
 } from './verify.ts';
@@ -39,6 +39,10 @@ const RENAMING_PATHS = new Set(['/metadata/name', '/metadata/namespace']);
  * for a malformed package (phases, output that is not JSON).
  */
 export function planBuild(def: PackageDefinition): BuildPlan {
+  const collections = collectionValues(def.values);
+  if (collections.length > 0) {
+    throw new PackageDefinitionError(`package ${def.name}: the list and map values ${collections.join(', ')} need a program bundle (build without --prerendered)`);
+  }
   const leaves = valueLeaves(def.values);
   const defaults = defaultValues(def);
   const built = synthesize(def, defaults);

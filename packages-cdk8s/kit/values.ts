@@ -17,6 +17,9 @@
  * lands, and the apply controller replaces it at install time.
  */
 import { PackageDefinitionError } from './errors.ts';
+import { listKeywords, mapKeywords, type ItemType, type ListOptions, type MapOptions } from './items.ts';
+
+export { item, isItemType, type ItemOptions, type ItemShape, type ItemShapeOf, type ItemType, type ListOptions, type MapOptions, type NumberItemOptions, type OptionalItem, type StringItemOptions } from './items.ts';
 
 const DECLARATION = Symbol.for('trellis.kit.value');
 
@@ -44,8 +47,24 @@ export interface ObjectValue<S extends ValuesShape = ValuesShape> {
   readonly description?: string;
 }
 
-/** One declaration: a scalar or a group. */
-export type ValueDeclaration = ScalarValue | ObjectValue;
+/** A declared list value (`value.list`): its entries are typed by an {@link ItemType}. */
+export interface ListValue<T = unknown> {
+  readonly [DECLARATION]: 'collection';
+  readonly kind: 'list';
+  readonly default: readonly T[];
+  readonly schema: Readonly<Record<string, unknown>>;
+}
+
+/** A declared map value (`value.map`): string keys, entries typed by an {@link ItemType}. */
+export interface MapValue<T = unknown> {
+  readonly [DECLARATION]: 'collection';
+  readonly kind: 'map';
+  readonly default: Readonly<Record<string, T>>;
+  readonly schema: Readonly<Record<string, unknown>>;
+}
+
+/** One declaration: a scalar, a group, a list or a map. */
+export type ValueDeclaration = ScalarValue | ObjectValue | ListValue | MapValue;
 
 /** The values a package declares, by name. */
 export interface ValuesShape {
@@ -54,12 +73,14 @@ export interface ValuesShape {
 
 /** The TypeScript type of the values a shape declares (what the package code receives). */
 export type ValuesOf<S extends ValuesShape> = {
-  readonly [K in keyof S]: S[K] extends ScalarValue<infer T> ? T : S[K] extends ObjectValue<infer N> ? ValuesOf<N> : never;
+  readonly [K in keyof S]: S[K] extends ScalarValue<infer T> ? T : S[K] extends ObjectValue<infer N> ? ValuesOf<N>
+    : S[K] extends ListValue<infer T> ? readonly T[] : S[K] extends MapValue<infer T> ? Readonly<Record<string, T>> : never;
 };
 
 /** Values as a user gives them: any subset, the rest comes from the defaults. */
 export type ValuesInput<S extends ValuesShape> = {
-  readonly [K in keyof S]?: S[K] extends ScalarValue<infer T> ? T : S[K] extends ObjectValue<infer N> ? ValuesInput<N> : never;
+  readonly [K in keyof S]?: S[K] extends ScalarValue<infer T> ? T : S[K] extends ObjectValue<infer N> ? ValuesInput<N>
+    : S[K] extends ListValue<infer T> ? readonly T[] : S[K] extends MapValue<infer T> ? Readonly<Record<string, T>> : never;
 };
 
 /** What every value declaration takes. */
@@ -101,6 +122,12 @@ function scalar<T extends string | number | boolean>(kind: ScalarKind, type: str
   });
 }
 
+function collection(kind: 'list' | 'map', keywords: Record<string, unknown>, opts: ValueOptions<unknown>): ListValue | MapValue {
+  const schema: Record<string, unknown> = { ...keywords, default: structuredClone(opts.default) };
+  if (opts.description !== undefined) schema.description = opts.description;
+  return Object.freeze({ [DECLARATION]: 'collection' as const, kind, default: opts.default, schema: Object.freeze(schema) }) as ListValue | MapValue;
+}
+
 /** Declarations of values; see the module comment. */
 export const value = {
   /** A string value. */
@@ -125,6 +152,14 @@ export const value = {
   /** One of a fixed list of strings; its TypeScript type is the union of them. */
   enum<const O extends readonly [string, ...string[]]>(options: O, opts: ValueOptions<O[number]>): ScalarValue<O[number]> {
     return scalar('enum', 'string', opts, {}, options);
+  },
+  /** A list of entries of one type (`item.string()`, `item.object({...})`, ...), with its default. */
+  list<T>(of: ItemType<T>, opts: ValueOptions<readonly T[]> & ListOptions): ListValue<T> {
+    return collection('list', listKeywords(of.schema, opts), opts) as ListValue<T>;
+  },
+  /** A map from string keys to entries of one type, with its default. */
+  map<T>(of: ItemType<T>, opts: ValueOptions<Readonly<Record<string, T>>> & MapOptions): MapValue<T> {
+    return collection('map', mapKeywords(of.schema, opts), opts) as MapValue<T>;
   },
   /** A group of values: a nested object (`image.tag`). */
   object<const S extends ValuesShape>(shape: S, opts: { readonly description?: string } = {}): ObjectValue<S> {
@@ -166,7 +201,8 @@ export function valueLeaves(shape: ValuesShape): ValueLeaf[] {
         throw new PackageDefinitionError(`value ${pointer} is not a declaration (use value.string(...), value.integer(...), value.object(...), ...)`);
       }
       if (decl[DECLARATION] === 'object') walk((decl).shape, here);
-      else out.push({ pointer, path: here, declaration: decl });
+      else if (decl[DECLARATION] === 'scalar') out.push({ pointer, path: here, declaration: decl });
+      // Lists and maps are not leaves: only a program bundle can use them (see hasCollections).
     }
   };
   walk(shape, []);
@@ -193,6 +229,15 @@ export function valuesSchema(shape: ValuesShape): Record<string, unknown> {
   };
   valueLeaves(shape); // reports malformed shapes with a clear message
   return { $schema: VALUES_SCHEMA_URI, ...objectSchema(shape) };
+}
+
+/** Pointers of the list and map values of `shape` (which a pre-rendered bundle cannot carry). */
+export function collectionValues(shape: ValuesShape, path = ''): string[] {
+  return Object.entries(shape).flatMap(([key, decl]) => {
+    const here = `${path}/${escapeToken(key)}`;
+    if (decl[DECLARATION] === 'object') return collectionValues((decl).shape, here);
+    return decl[DECLARATION] === 'collection' ? [here] : [];
+  });
 }
 
 /** Builds a values object with the shape's structure, each scalar from `pick`. */

@@ -15,6 +15,8 @@ export function packageRoot(): string {
   const root = mkdtempSync(join(scratchDir('cdk8s'), 'root-'));
   symlinkSync(join(projectRoot, 'node_modules'), join(root, 'node_modules'));
   symlinkSync(join(projectRoot, 'packages-cdk8s', 'kit'), join(root, 'kit'));
+  // ES modules, as in the repository (and as trellis init writes): the compiled program depends on it.
+  writeFileSync(join(root, 'package.json'), '{"type": "module"}\n');
   return root;
 }
 

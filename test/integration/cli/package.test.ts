@@ -114,7 +114,7 @@ test('install --set is typed by the package\'s schema read from the registry; a 
   const tooMany = await c.run('install', 'web', url, '--version', '^1', '--set', 'replicas=21');
   t.regex(tooMany.err, /replicas must be <= 20/);
   const unknown = await c.run('install', 'web', url, '--version', '^1', '--set', 'replica=3');
-  t.regex(unknown.err, /the package has no value replica \(known: image, message, replicas\)/);
+  t.regex(unknown.err, /the package has no value replica \(known: extraConfigs, image, ingress, message, replicas\)/);
   t.is(await getPkg(c), undefined, 'nothing written for bad values');
 
   const good = await c.run('install', 'web', url, '--version', '^1', '--set', 'replicas=3', '--set', 'message=42');

@@ -7,7 +7,7 @@ import { k8s } from 'cdk8s-plus-33';
 import { PHASE_ANNOTATION, resolveValues } from '../../../apply-controller/bundle/index.ts';
 import {
   definePackage, InvalidValuesError, NonFiniteNumberError, PackageDefinitionError, planBuild, synth, value, valuesSchema,
-  ValuesNotPlaceableError, type PackageApp, type ValuesOf,
+  ValuesNotPlaceableError, verifyPlan, type PackageApp, type ValuesOf,
 } from '../../../packages-cdk8s/kit/index.ts';
 
 const cm = (scope: ReturnType<PackageApp['phase']>, name: string, data: Record<string, string>): void => {
@@ -229,7 +229,7 @@ test('synth checks the values against the schema like the apply controller does'
   t.true(resolveValues({ schema: pkg.schema, values: { replicas: 5 } }).ok);
 });
 
-test('synth catches a branch the build-time probes missed, for the values a test gives', (t) => {
+test('a branch on a value: synth follows it (a program bundle renders it at install time), a pre-rendered plan cannot reproduce it', (t) => {
   const pkg = definePackage({
     name: 'threshold', version: '1.0.0',
     values: { replicas: value.integer({ default: 2 }) },
@@ -242,7 +242,8 @@ test('synth catches a branch the build-time probes missed, for the values a test
   });
   t.notThrows(() => planBuild(pkg));
   t.is(synth(pkg, { replicas: 4 }).length, 1);
-  t.throws(() => synth(pkg, { replicas: 7 }), { instanceOf: ValuesNotPlaceableError, message: /\/replicas/ });
+  t.is(synth(pkg, { replicas: 7 }).length, 2);
+  t.throws(() => verifyPlan(pkg, planBuild(pkg), { replicas: 7 }, 'replicas 7'), { instanceOf: ValuesNotPlaceableError, message: /\/replicas/ });
 });
 
 test('a declared value used nowhere is reported', (t) => {

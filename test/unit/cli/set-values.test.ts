@@ -52,7 +52,7 @@ test('a value of the right type but outside the schema\'s constraints is refused
 
 test('an unknown key is refused and the known ones are listed', (t) => {
   const err = t.throws(() => applySetValues(webSchema, {}, ['replica=3']), { instanceOf: SetValueError });
-  t.is(err?.message, '--set replica=…: the package has no value replica (known: image, message, replicas)');
+  t.is(err?.message, '--set replica=…: the package has no value replica (known: extraConfigs, image, ingress, message, replicas)');
 });
 
 test('a key below a scalar is refused', (t) => {

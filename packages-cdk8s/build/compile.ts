@@ -1,0 +1,130 @@
+/**
+ * Compiling a package into a program bundle's program: esbuild bundles the
+ * package file, its imports (cdk8s, cdk8s-plus, `cdk8s import` output, other
+ * TypeScript: enums and namespaces work, as esbuild compiles rather than strips)
+ * and the kit's sandbox entry into one script for the QuickJS sandbox
+ * (apply-controller/program/). Node built-ins are replaced: `path` and `crypto`
+ * by small pure versions, the rest by modules that throw a clear error when used.
+ * The kit's build and test machinery is left out (its `index.ts` resolves to
+ * `kit/sandbox/kit.ts`). esbuild is a build-time tool: nothing in the controller
+ * needs it.
+ */
+import { realpathSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as EsbuildNamespace from 'esbuild';
+import type { Plugin } from 'esbuild';
+
+type EsbuildModule = typeof EsbuildNamespace;
+import { programDigest } from '../../apply-controller/program/index.ts';
+import { unavailableModuleSource } from '../kit/sandbox/unavailable.ts';
+import { PackageBuildError } from './errors.ts';
+
+const KIT = realTarget(join(dirname(fileURLToPath(import.meta.url)), '..', 'kit'));
+const KIT_INDEX = join(KIT, 'index.ts');
+const SANDBOX = join(KIT, 'sandbox');
+const BUNDLE_INDEX = resolve(KIT, '..', '..', 'apply-controller', 'bundle', 'index.ts');
+/** The kit's own dependencies (cdk8s, cdk8s-plus, constructs): found when the package folder has none of its own. */
+const KIT_NODE_MODULES = resolve(KIT, '..', '..', 'node_modules');
+
+/** Built-ins with a working stand-in inside the sandbox. */
+const SHIMS: Readonly<Record<string, string>> = { path: join(SANDBOX, 'path.ts'), crypto: join(SANDBOX, 'crypto.ts') };
+
+/** A compiled program. */
+export interface CompiledProgram {
+  /** The script (JavaScript, UTF-8). */
+  readonly source: string;
+  /** `sha256:<hex>` of {@link source}. */
+  readonly digest: string;
+}
+
+function realTarget(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function sandboxPlugin(): Plugin {
+  const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  return {
+    name: 'trellis-sandbox',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, (args) => {
+        const bare = args.path.replace(/^node:/, '');
+        if (SHIMS[bare] && builtins.has(args.path)) return { path: SHIMS[bare] };
+        if (builtins.has(args.path)) return { path: bare, namespace: 'trellis-unavailable' };
+        if (!args.path.startsWith('.') && !isAbsolute(args.path)) return undefined;
+        // Through symbolic links too: a package folder may link the kit in.
+        const target = realTarget(resolve(args.resolveDir, args.path));
+        if (target === KIT_INDEX) return { path: join(SANDBOX, 'kit.ts') };
+        if (target === BUNDLE_INDEX) return { path: join(SANDBOX, 'bundle-constants.ts') };
+        return undefined;
+      });
+      build.onLoad({ filter: /.*/, namespace: 'trellis-unavailable' }, async (args) => {
+        const real = await import(`node:${args.path}`).catch(() => ({})) as Record<string, unknown>;
+        return { contents: unavailableModuleSource(args.path, Object.keys(real)), loader: 'js' };
+      });
+    },
+  };
+}
+
+/** Throws PackageBuildError(EntryNotFound) when the package file `entry` does not exist. */
+export async function checkEntry(entry: string): Promise<void> {
+  await access(entry).catch(() => {
+    throw new PackageBuildError('EntryNotFound', `${entry} does not exist: a package folder needs a package.ts that default-exports definePackage({...})`);
+  });
+}
+
+/**
+ * Compiles the package file `entry` (absolute) into a program. Throws
+ * PackageBuildError(CompileFailed) with esbuild's messages (file, line, text).
+ */
+export async function compileProgram(entry: string): Promise<CompiledProgram> {
+  await checkEntry(entry);
+  // Not a literal: the shipped CLI bundle must not try to take esbuild (a native tool) in.
+  const esbuildModule = 'esbuild';
+  const esbuild = await (import(esbuildModule) as Promise<EsbuildModule>).catch(() => {
+    throw new PackageBuildError('CompileFailed', 'compiling a package needs esbuild, which is installed in a Trellis checkout (npm install)');
+  });
+  const dir = dirname(entry);
+  const importPath = (file: string): string => {
+    const rel = relative(dir, file).split(sep).join('/');
+    return rel.startsWith('.') ? rel : `./${rel}`;
+  };
+  const stdin = `import definition from ${JSON.stringify(importPath(entry))};\n`
+    + `import { exposeProgram } from ${JSON.stringify(importPath(join(SANDBOX, 'entry.ts')))};\n`
+    + 'exposeProgram(definition);\n';
+  let result;
+  try {
+    result = await esbuild.build({
+      stdin: { contents: stdin, resolveDir: dir, sourcefile: 'trellis-program-entry.ts', loader: 'ts' },
+      absWorkingDir: dir,
+      nodePaths: [KIT_NODE_MODULES],
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'neutral',
+      target: 'es2022',
+      mainFields: ['main', 'module'],
+      conditions: ['require', 'default'],
+      // Identifiers too: the interpreter parses the whole script on every render, so size is time.
+      minify: true,
+      keepNames: false,
+      legalComments: 'none',
+      charset: 'utf8',
+      logLevel: 'silent',
+      define: { 'process.env.NODE_ENV': '"production"' },
+      plugins: [sandboxPlugin()],
+    });
+  } catch (err) {
+    const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors ?? [];
+    const lines = errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text));
+    throw new PackageBuildError('CompileFailed', `compiling ${entry} failed:\n${lines.length > 0 ? lines.join('\n') : String(err)}`);
+  }
+  const source = result.outputFiles[0]?.text ?? '';
+  return { source, digest: programDigest(source) };
+}
