@@ -5,6 +5,8 @@
  * checks the Kubernetes version, the APIs and the user's rights, so a refused
  * install leaves nothing half done. `--wait` waits for both Deployments to roll
  * out (their Pods must run: on a cluster without nodes it times out and says so).
+ * `--monitoring` adds the Grafana dashboard and/or the PrometheusRule; the
+ * rule's CRD is part of the checks before the first write.
  */
 import { Command, Option } from 'commander';
 import { packageResource } from '../../apply-controller/index.ts';
