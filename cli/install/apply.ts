@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient } from '../../runtime/kube.ts';
+import { isForbidden } from '../../runtime/kube-transport.ts';
 import { refOf, type KubeObject } from '../../runtime/object.ts';
 import { CliError } from '../package/errors.ts';
 import { describeObject, type InstallObject, type RenderedInstall } from './render.ts';
@@ -75,27 +76,40 @@ async function waitEstablished(client: KubeClient, crds: readonly InstallObject[
   }
 }
 
-/** The kinds an installation holds that an upgrade may leave behind (never CRDs nor the namespace: they hold data). */
-const PRUNABLE_KINDS: readonly (readonly [string, string, boolean])[] = [
-  ['v1', 'ServiceAccount', true], ['v1', 'Service', true], ['apps/v1', 'Deployment', true],
-  ['networking.k8s.io/v1', 'NetworkPolicy', true],
-  ['rbac.authorization.k8s.io/v1', 'Role', true], ['rbac.authorization.k8s.io/v1', 'RoleBinding', true],
-  ['rbac.authorization.k8s.io/v1', 'ClusterRole', false], ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false],
+/**
+ * The kinds an installation holds that an upgrade (or an install without
+ * `--monitoring`) may leave behind: `[apiVersion, kind, namespaced, only when
+ * served]`. Never CRDs nor the namespace: they hold data.
+ */
+const PRUNABLE_KINDS: readonly (readonly [string, string, boolean, boolean])[] = [
+  ['v1', 'ServiceAccount', true, false], ['v1', 'Service', true, false], ['apps/v1', 'Deployment', true, false],
+  ['networking.k8s.io/v1', 'NetworkPolicy', true, false],
+  ['rbac.authorization.k8s.io/v1', 'Role', true, false], ['rbac.authorization.k8s.io/v1', 'RoleBinding', true, false],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole', false, false], ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false, false],
+  // The monitoring objects (--monitoring): the dashboard's ConfigMap, and the PrometheusRule where its CRD is served.
+  ['v1', 'ConfigMap', true, false], ['monitoring.coreos.com/v1', 'PrometheusRule', true, true],
 ];
 
 /** The labels only objects of the installation carry (`managed-by` tells them from other `part-of: trellis` objects). */
 export const INSTALL_SELECTOR = 'app.kubernetes.io/part-of=trellis,app.kubernetes.io/managed-by=trellis';
 
 /**
- * Deletes what an older version installed and this one no longer has: objects
- * with the installation's labels, of the kinds it holds, that it does not
- * render. Returns them (`Kind ns/name`).
+ * Deletes what an older version (or an install with other `--monitoring`)
+ * installed and this one does not have: objects with the installation's
+ * labels, of the kinds it holds, that it does not render. Returns them
+ * (`Kind ns/name`). A PrometheusRule the user may not list is left alone
+ * (installing without the rules does not need rights on them).
  */
 export async function pruneStale(client: KubeClient, rendered: RenderedInstall): Promise<string[]> {
   const wanted = new Set(rendered.objects.map(describeObject));
   const pruned: string[] = [];
-  for (const [apiVersion, kind, namespaced] of PRUNABLE_KINDS) {
-    const list = await client.list({ apiVersion, kind, ...(namespaced ? { namespace: rendered.namespace } : {}) }, { labelSelector: INSTALL_SELECTOR });
+  for (const [apiVersion, kind, namespaced, ifServed] of PRUNABLE_KINDS) {
+    if (ifServed && !await client.serves(apiVersion, kind)) continue;
+    const type = { apiVersion, kind, ...(namespaced ? { namespace: rendered.namespace } : {}) };
+    const list = await client.list(type, { labelSelector: INSTALL_SELECTOR }).catch((err: unknown) => {
+      if (ifServed && isForbidden(err)) return { items: [] };
+      throw err;
+    });
     for (const item of list.items) {
       const o = { ...item, apiVersion, kind };
       if (wanted.has(describeObject(o))) continue;

@@ -26,6 +26,7 @@ import { checkBundleDir, writeBundleDir } from '../../packages-cdk8s/build/bundl
 import { loadCredentials } from '../../packages-cdk8s/build/credentials.ts';
 import { pushBundle, reproducibleCreated } from '../../packages-cdk8s/build/push.ts';
 import { planBuild } from '../../packages-cdk8s/kit/index.ts';
+import type { MonitoringOptions } from '../../packages-cdk8s/trellis/monitoring.ts';
 import { trellisPackage } from '../../packages-cdk8s/trellis/package.ts';
 import { DEFAULT_IMAGE, TRELLIS_VERSION } from '../../packages-cdk8s/trellis/version.ts';
 import { createDeterministicTarGz } from '../../runtime/archive.ts';
@@ -36,7 +37,7 @@ import { parseDuration, parseDurationText, timeoutOption } from '../package/args
 import { examples, processIO, runAction, target, type CommandIO } from '../package/context.ts';
 import { CliError } from '../package/errors.ts';
 import { applyInstall, describeAction, INSTALL_FIELD_MANAGER } from './apply.ts';
-import { preflightInstall } from './install.ts';
+import { monitoringOption, preflightInstall } from './install.ts';
 import { checkImageReference, labelledForSelfPackage, renderInstall, SELF_PACKAGE } from './render.ts';
 import { waitForRollout } from './rollout.ts';
 
@@ -60,6 +61,8 @@ export interface BootstrapFlags {
   readonly timeout?: number | undefined;
   readonly kubeconfig?: string | undefined;
   readonly context?: string | undefined;
+  /** `--monitoring`: the Grafana dashboard and/or the PrometheusRule, in the pushed package too. */
+  readonly monitoring?: MonitoringOptions | undefined;
 }
 
 /** What bootstrap settled on after validation. */
@@ -87,7 +90,7 @@ export function planBootstrap(target: string, flags: BootstrapFlags): BootstrapP
 
 /** Builds the installation bundle for `plan` in memory and pushes it; returns the pushed artifact. */
 export async function pushSelfPackage(plan: BootstrapPlan, flags: BootstrapFlags): Promise<PushedArtifact> {
-  const built = planBuild(trellisPackage({ image: plan.image, version: plan.version }));
+  const built = planBuild(trellisPackage({ image: plan.image, version: plan.version, ...(flags.monitoring ? { monitoring: flags.monitoring } : {}) }));
   const work = await mkdtemp(join(tmpdir(), 'trellis-bootstrap-'));
   const credentials = await loadCredentials(flags.creds !== undefined ? { creds: flags.creds } : {});
   const client = new OciClient({ insecure: flags.insecure ?? false, caFile: flags.caFile, credentials });
@@ -135,8 +138,8 @@ export function selfManagementObjects(plan: BootstrapPlan, namespace: string, fl
 /** Runs bootstrap against `client`. */
 export async function bootstrapTrellis(client: KubeClient | undefined, targetRef: string, flags: BootstrapFlags, io: CommandIO): Promise<void> {
   const plan = planBootstrap(targetRef, flags);
-  const rendered = renderInstall({ image: plan.image, namespace: flags.namespace });
-  if (client) await preflightInstall(client, rendered.namespace);
+  const rendered = renderInstall({ image: plan.image, namespace: flags.namespace, monitoring: flags.monitoring });
+  if (client) await preflightInstall(client, rendered.namespace, rendered.monitoring);
   const pushed = await pushSelfPackage(plan, flags);
   io.term.out(`pushed trellis ${plan.version} (${plan.image}) to oci://${formatReference(pushed.reference)}\n`);
   if (!client) return;
@@ -175,6 +178,7 @@ export function bootstrapCommand(io: CommandIO = processIO()): Command {
     .option('--interval <duration>', 'how often the OCIRepository looks for a new version', parseDurationText)
     .option('-n, --namespace <namespace>', 'namespace of the controllers', 'trellis-system')
     .option('--push-only', 'only push the package (a new version for a bootstrapped cluster)', false)
+    .addOption(monitoringOption())
     .option('--insecure', 'plain HTTP to the registry (the OCIRepository too)')
     .option('--creds <user:password>', 'registry credentials (default: the docker config.json entry of the host)')
     .option('--ca-file <file>', 'PEM CA certificate(s) to trust for the registry')

@@ -5,6 +5,7 @@
  * (SelfSubjectAccessReview), and whether the controllers' service accounts hold
  * their key rights (SubjectAccessReview).
  */
+import type { MonitoringOptions } from '../../packages-cdk8s/trellis/monitoring.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import { isForbidden } from '../../runtime/kube-transport.ts';
 
@@ -58,6 +59,29 @@ export async function checkRequiredApis(client: KubeClient): Promise<CheckResult
   }));
 }
 
+/** The API of prometheus-operator's PrometheusRule, which `--monitoring rules` writes. */
+export const PROMETHEUS_RULE_API = ['monitoring.coreos.com/v1', 'PrometheusRule'] as const;
+
+/** The CRD that serves {@link PROMETHEUS_RULE_API}. */
+export const PROMETHEUS_RULE_CRD = 'prometheusrules.monitoring.coreos.com';
+
+/**
+ * Whether the cluster serves what the chosen monitoring objects need (by
+ * discovery): the PrometheusRule's CRD, when the rules are asked for. The
+ * dashboard is a ConfigMap and needs nothing.
+ */
+export async function checkMonitoringApis(client: KubeClient, monitoring: MonitoringOptions): Promise<CheckResult[]> {
+  if (!monitoring.prometheusRule) return [];
+  const [apiVersion, kind] = PROMETHEUS_RULE_API;
+  const name = `crd ${PROMETHEUS_RULE_CRD}`;
+  if (await client.serves(apiVersion, kind)) return [{ name, status: 'ok', message: `served (${apiVersion} ${kind})` }];
+  return [{
+    name, status: 'fail',
+    message: `not installed: the alert rules are a ${kind} (${apiVersion}), whose CRD comes with prometheus-operator. `
+      + 'Install prometheus-operator (or its CRDs) first, or ask for the dashboard only with --monitoring dashboard',
+  }];
+}
+
 /** A right to check: verb on group/resource, optionally in a namespace. */
 export interface Right {
   readonly verb: string;
@@ -68,8 +92,8 @@ export interface Right {
   readonly optional?: string;
 }
 
-/** What installing Trellis writes, so what the installer must be allowed. */
-export function installRights(namespace: string): Right[] {
+/** What installing Trellis writes, so what the installer must be allowed (with the monitoring objects asked for). */
+export function installRights(namespace: string, monitoring?: MonitoringOptions): Right[] {
   // list and delete: an upgrade deletes what the older version had and this one has not.
   const verbs = ['create', 'patch', 'get', 'list', 'delete'];
   const cluster = (group: string, resource: string): Right[] => verbs.map((verb) => ({ verb, group, resource }));
@@ -85,6 +109,9 @@ export function installRights(namespace: string): Right[] {
     ...inNs('apps', 'deployments'),
     ...inNs('', 'services'),
     ...inNs('networking.k8s.io', 'networkpolicies'),
+    // The dashboard is a ConfigMap; without it, an install still lists and deletes the one an earlier --monitoring wrote.
+    ...inNs('', 'configmaps'),
+    ...monitoring?.prometheusRule ? inNs('monitoring.coreos.com', 'prometheusrules') : [],
     // Granting rights one does not hold needs escalate (or holding them all, as cluster-admin does).
     { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles', optional: 'without it you must hold every right the Trellis ClusterRoles grant' },
   ];

@@ -5,6 +5,8 @@
  * checks the Kubernetes version, the APIs and the user's rights, so a refused
  * install leaves nothing half done. `--wait` waits for both Deployments to roll
  * out (their Pods must run: on a cluster without nodes it times out and says so).
+ * `--monitoring` adds the Grafana dashboard and/or the PrometheusRule; the
+ * rule's CRD is part of the checks before the first write.
  */
 import { Command, Option } from 'commander';
 import { packageResource } from '../../apply-controller/index.ts';
@@ -14,8 +16,9 @@ import { examples, processIO, runAction, target, type CommandIO } from '../packa
 import { CliError } from '../package/errors.ts';
 import { renderObjects } from '../package/output.ts';
 import { applyInstall, describeAction, pruneStale } from './apply.ts';
-import { checkKubernetesVersion, checkOwnRights, checkRequiredApis, installRights, type CheckResult } from './cluster-checks.ts';
-import { labelledForSelfPackage, renderInstall, SELF_PACKAGE, type RenderedInstall } from './render.ts';
+import type { MonitoringOptions } from '../../packages-cdk8s/trellis/monitoring.ts';
+import { checkKubernetesVersion, checkMonitoringApis, checkOwnRights, checkRequiredApis, installRights, type CheckResult } from './cluster-checks.ts';
+import { labelledForSelfPackage, MONITORING_PARTS, NO_MONITORING, parseMonitoring, renderInstall, SELF_PACKAGE, type RenderedInstall } from './render.ts';
 import { waitForRollout } from './rollout.ts';
 
 /** Flags of `trellis install`. */
@@ -31,15 +34,18 @@ export interface InstallFlags {
   readonly timeout?: number | undefined;
   readonly sourceReplicas?: number | undefined;
   readonly applyReplicas?: number | undefined;
+  /** `--monitoring`: the Grafana dashboard and/or the PrometheusRule. */
+  readonly monitoring?: MonitoringOptions | undefined;
 }
 
 /**
- * Refuses to install when the cluster is too old, lacks an API, or the user
+ * Refuses to install when the cluster is too old, lacks an API (the
+ * PrometheusRule CRD too, when `monitoring` asks for the rules), or the user
  * may not write what the installation holds. Returns the results that passed.
  */
-export async function preflightInstall(client: KubeClient, namespace: string): Promise<CheckResult[]> {
-  const results = [await checkKubernetesVersion(client), ...await checkRequiredApis(client),
-    ...await checkOwnRights(client, installRights(namespace))];
+export async function preflightInstall(client: KubeClient, namespace: string, monitoring: MonitoringOptions = NO_MONITORING): Promise<CheckResult[]> {
+  const results = [await checkKubernetesVersion(client), ...await checkRequiredApis(client), ...await checkMonitoringApis(client, monitoring),
+    ...await checkOwnRights(client, installRights(namespace, monitoring))];
   const failed = results.filter((r) => r.status === 'fail');
   if (failed.length > 0) {
     throw new CliError(`cannot install Trellis; nothing was written:\n${failed.map((r) => `  ${r.name}: ${r.message}`).join('\n')}`);
@@ -57,7 +63,7 @@ async function selfManaged(client: KubeClient, namespace: string): Promise<boole
 /** Installs (or upgrades) Trellis with `client`; returns what was rendered. */
 export async function installTrellis(client: KubeClient, flags: InstallFlags, io: CommandIO): Promise<RenderedInstall> {
   let rendered = renderInstall(flags);
-  await preflightInstall(client, rendered.namespace);
+  await preflightInstall(client, rendered.namespace, rendered.monitoring);
   if (await selfManaged(client, rendered.namespace)) {
     // Keep the Package's labels (this manager wrote them at bootstrap): without them the Package would see its objects as foreign.
     rendered = labelledForSelfPackage(rendered);
@@ -65,7 +71,10 @@ export async function installTrellis(client: KubeClient, flags: InstallFlags, io
   }
   io.term.err(`installing Trellis (${rendered.image}) into namespace ${rendered.namespace}\n`);
   await applyInstall(client, rendered, { onApplied: (o, action) => io.term.out(`${describeAction(o, action)}\n`) });
-  for (const gone of await pruneStale(client, rendered)) io.term.out(`${gone} deleted (not in this version)\n`);
+  for (const gone of await pruneStale(client, rendered)) {
+    const monitoring = /^(ConfigMap|PrometheusRule) /.test(gone);
+    io.term.out(`${gone} deleted (${monitoring ? 'not asked for: --monitoring keeps it' : 'not in this version'})\n`);
+  }
   if (flags.wait) {
     const states = await waitForRollout(client, rendered.namespace, flags.timeout ?? 300_000);
     io.term.out(`controllers ready: ${states.map((s) => `${s.name} ${s.message}`).join(', ')}\n`);
@@ -98,6 +107,16 @@ const replicas = (text: string): number => {
   return n;
 };
 
+/**
+ * `--monitoring PARTS`, shared by install and bootstrap: a value is required, so
+ * the option never swallows bootstrap's reference argument.
+ */
+export function monitoringOption(): Option {
+  return new Option('--monitoring <parts>',
+    `also install the Grafana dashboard and/or the alert rules: ${MONITORING_PARTS.join(', ')} (comma-separated; rules need prometheus-operator's PrometheusRule CRD)`)
+    .argParser(parseMonitoring);
+}
+
 /** The `install` subcommand. */
 export function installCommand(io: CommandIO = processIO()): Command {
   return new Command('install')
@@ -106,6 +125,7 @@ export function installCommand(io: CommandIO = processIO()): Command {
     .option('-n, --namespace <namespace>', 'namespace of the controllers', 'trellis-system')
     .option('--source-replicas <n>', 'source-controller replicas (0-3)', replicas)
     .option('--apply-replicas <n>', 'apply-controller replicas (0-3)', replicas)
+    .addOption(monitoringOption())
     .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, then ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context to use')
     .option('--dry-run', 'print the objects instead of applying them (with -o)', false)
@@ -115,6 +135,7 @@ export function installCommand(io: CommandIO = processIO()): Command {
     .addHelpText('after', examples(
       'trellis install --image registry.example/trellis:0.1.0 --wait',
       'trellis install --dry-run -o yaml > trellis.yaml',
+      'trellis install --image registry.example/trellis:0.1.0 --monitoring all',
     ))
     .action(async (flags: InstallFlags) => { await runAction(io, () => runInstall(flags, io)); });
 }

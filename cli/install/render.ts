@@ -5,7 +5,8 @@
  * namespace first, then everything that needs them).
  */
 import { synth } from '../../packages-cdk8s/kit/index.ts';
-import trellis, { TRELLIS_NAMESPACE } from '../../packages-cdk8s/trellis/package.ts';
+import trellis, { TRELLIS_NAMESPACE, trellisPackage } from '../../packages-cdk8s/trellis/package.ts';
+import type { MonitoringOptions } from '../../packages-cdk8s/trellis/monitoring.ts';
 import { DEFAULT_IMAGE } from '../../packages-cdk8s/trellis/version.ts';
 import { PHASE_ANNOTATION, packageLabels } from '../../apply-controller/index.ts';
 import type { KubeObject } from '../../runtime/object.ts';
@@ -29,6 +30,8 @@ export interface RenderOptions {
   readonly namespace?: string | undefined;
   readonly sourceReplicas?: number | undefined;
   readonly applyReplicas?: number | undefined;
+  /** The Grafana dashboard ConfigMap and the PrometheusRule (default: neither; see {@link parseMonitoring}). */
+  readonly monitoring?: MonitoringOptions | undefined;
 }
 
 /** The installation, phase by phase in apply order. */
@@ -39,6 +42,29 @@ export interface RenderedInstall {
   readonly objects: readonly InstallObject[];
   /** `[phase, objects]` in apply order. */
   readonly phases: readonly (readonly [string, readonly InstallObject[]])[];
+  /** The monitoring objects it holds. */
+  readonly monitoring: MonitoringOptions;
+}
+
+/** No dashboard, no rules: the default. */
+export const NO_MONITORING: MonitoringOptions = { grafanaDashboard: false, prometheusRule: false };
+
+/** The parts `--monitoring` takes (comma-separated); `all` is both. */
+export const MONITORING_PARTS = ['dashboard', 'rules', 'all'] as const;
+
+/**
+ * Parses `--monitoring PARTS`: a comma-separated list of `dashboard` (the
+ * Grafana dashboard ConfigMap), `rules` (the PrometheusRule, which needs
+ * prometheus-operator's CRD) and `all` (both).
+ */
+export function parseMonitoring(text: string): MonitoringOptions {
+  const parts = text.split(',').map((p) => p.trim());
+  const unknown = parts.filter((p) => !(MONITORING_PARTS as readonly string[]).includes(p));
+  if (unknown.length > 0 || parts.length === 0) {
+    throw new CliError(`--monitoring "${text}": expected a comma-separated list of ${MONITORING_PARTS.join(', ')}`);
+  }
+  const all = parts.includes('all');
+  return { grafanaDashboard: all || parts.includes('dashboard'), prometheusRule: all || parts.includes('rules') };
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -59,7 +85,9 @@ export function renderInstall(opts: RenderOptions = {}): RenderedInstall {
   if (!DNS_LABEL.test(namespace) || namespace.length > 63) {
     throw new CliError(`--namespace "${namespace}" is not a valid namespace name (lowercase letters, digits and '-', at most 63)`);
   }
-  const objects = synth(trellis, {
+  const monitoring = opts.monitoring ?? NO_MONITORING;
+  const definition = monitoring.grafanaDashboard || monitoring.prometheusRule ? trellisPackage({ monitoring }) : trellis;
+  const objects = synth(definition, {
     image, namespace,
     ...(opts.sourceReplicas !== undefined ? { sourceController: { replicas: opts.sourceReplicas } } : {}),
     ...(opts.applyReplicas !== undefined ? { applyController: { replicas: opts.applyReplicas } } : {}),
@@ -71,7 +99,7 @@ export function renderInstall(opts: RenderOptions = {}): RenderedInstall {
     if (last && last[0] === phase) last[1].push(o);
     else phases.push([phase, [o]]);
   }
-  return { image, namespace, objects, phases };
+  return { image, namespace, objects, phases, monitoring };
 }
 
 /** `Kind namespace/name` for messages. */

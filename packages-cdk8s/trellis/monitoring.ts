@@ -1,6 +1,7 @@
 /**
  * The monitoring part of Trellis's installation, off unless the package is
- * built with it (`trellisPackage({ monitoring })`): the Grafana dashboard as a ConfigMap the Grafana
+ * built with it (`trellisPackage({ monitoring })`, which `trellis install` and
+ * `trellis bootstrap` do for `--monitoring`): the Grafana dashboard as a ConfigMap the Grafana
  * sidecar loads (label `grafana_dashboard: "1"`), and the alert rules as a
  * PrometheusRule, which needs prometheus-operator's CRD in the cluster. The
  * dashboard is docs/monitoring/grafana-dashboard.json itself; the rules are

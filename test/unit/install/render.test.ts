@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { parseAllDocuments } from 'yaml';
-import { checkImageReference, renderInstall } from '../../../cli/install/render.ts';
+import { checkImageReference, parseMonitoring, renderInstall } from '../../../cli/install/render.ts';
 import { rolloutState } from '../../../cli/install/rollout.ts';
 import { formatChecks } from '../../../cli/install/check.ts';
-import { runInstall } from '../../../cli/install/install.ts';
+import { installCommand, runInstall } from '../../../cli/install/install.ts';
 import { captureTerminal } from '../../../cli/package/output.ts';
 import { CliError } from '../../../cli/package/errors.ts';
 import { DEFAULT_IMAGE, TRELLIS_VERSION } from '../../../packages-cdk8s/trellis/version.ts';
@@ -89,4 +89,25 @@ test('RBAC as shipped: no wildcard, no cluster-admin, Secrets only by name (and 
   }
   const bindings = r.objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') as unknown as { roleRef: { name: string } }[];
   t.false(bindings.some((b) => b.roleRef.name === 'cluster-admin'));
+});
+
+test('--monitoring: dashboard, rules, all (comma-separated); anything else is refused; the dry run prints the chosen objects only', async (t) => {
+  t.deepEqual(parseMonitoring('dashboard'), { grafanaDashboard: true, prometheusRule: false });
+  t.deepEqual(parseMonitoring('rules'), { grafanaDashboard: false, prometheusRule: true });
+  t.deepEqual(parseMonitoring('dashboard,rules'), { grafanaDashboard: true, prometheusRule: true });
+  t.deepEqual(parseMonitoring('all'), { grafanaDashboard: true, prometheusRule: true });
+  t.throws(() => parseMonitoring('grafana'), { instanceOf: CliError, message: /--monitoring "grafana": expected a comma-separated list of dashboard, rules, all/ });
+  t.throws(() => parseMonitoring(''), { instanceOf: CliError });
+
+  const kinds = (monitoring?: string): string[] => renderInstall(monitoring ? { monitoring: parseMonitoring(monitoring) } : {}).objects
+    .filter((o) => o.kind === 'PrometheusRule' || o.kind === 'ConfigMap').map((o) => `${o.kind}/${o.metadata.name}`);
+  t.deepEqual(kinds(), []);
+  t.deepEqual(kinds('dashboard'), ['ConfigMap/trellis-monitoring-dashboard']);
+  t.deepEqual(kinds('all'), ['ConfigMap/trellis-monitoring-dashboard', 'PrometheusRule/trellis-monitoring']);
+
+  const term = captureTerminal();
+  const io = { term, env: {}, now: () => new Date(), exit: () => undefined };
+  await installCommand(io).parseAsync(['--dry-run', '--monitoring', 'rules'], { from: 'user' });
+  t.regex(term.stdout(), /^kind: PrometheusRule$/m);
+  t.notRegex(term.stdout(), /grafana_dashboard/);
 });
