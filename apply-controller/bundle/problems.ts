@@ -53,7 +53,9 @@ export type BundleProblemReason =
   /** The program of a program bundle failed, broke a sandbox limit, or returned something malformed. */
   | 'RenderFailed'
   /** A program bundle where the controller forbids them (`--no-program-bundles`). */
-  | 'ProgramNotAllowed';
+  | 'ProgramNotAllowed'
+  /** The sandbox itself failed while rendering (not the program): worth another try. */
+  | 'RenderCrashed';
 
 /** One thing wrong with a bundle. `message` is complete on its own (it names file and object). */
 export interface BundleProblem {

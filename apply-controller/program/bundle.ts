@@ -38,7 +38,7 @@ export async function renderBundleProgram(dir: string, rel: string, manifest: Pa
   opts: RenderProgramOptions = {}): Promise<BundleRender> {
   const program = manifest.program!;
   const file = posix.join(rel, program.file);
-  const fail = (reason: 'RenderFailed' | 'ProgramNotAllowed', detail: string): BundleRender => ({ ok: false, errors: [problem(reason, detail, { file })] });
+  const fail = (reason: 'RenderFailed' | 'RenderCrashed' | 'ProgramNotAllowed', detail: string): BundleRender => ({ ok: false, errors: [problem(reason, detail, { file })] });
   if (!programBundlesAllowed()) return fail('ProgramNotAllowed', 'the bundle is a program, and this controller runs only pre-rendered bundles (--no-program-bundles)');
   const stat = await lstat(join(dir, file)).catch(() => undefined);
   if (!stat?.isFile()) return fail('RenderFailed', 'the program file named by package.yaml is not in the bundle');
@@ -53,6 +53,8 @@ export async function renderBundleProgram(dir: string, rel: string, manifest: Pa
   } catch (err) {
     if (!(err instanceof RenderError)) throw err;
     const logs = err.logs.length > 0 ? `; its last output: ${err.logs.slice(-5).join(' | ')}` : '';
-    return fail('RenderFailed', `the program failed (${err.reason}): ${redact(err.message, opts.sensitive)}${redact(logs, opts.sensitive)}`);
+    // A sandbox that crashed says nothing about the program: that one is retried, every other reason is the program's.
+    return fail(err.reason === 'Crashed' ? 'RenderCrashed' : 'RenderFailed',
+      `the program failed (${err.reason}): ${redact(err.message, opts.sensitive)}${redact(logs, opts.sensitive)}`);
   }
 }

@@ -89,7 +89,10 @@ export function toPackageFailure(err: unknown): PackageFailure {
   if (err instanceof PackageFailure) return err;
   const message = errorMessage(err);
   if (err instanceof ArtifactError) return new PackageFailure(ConditionType.ArtifactFailed, err.reason, message, ARTIFACT_RETRY[err.reason]);
-  if (err instanceof BundleValidationError) return new PackageFailure(ConditionType.ArtifactFailed, err.reason, message, 'stall');
+  if (err instanceof BundleValidationError) {
+    // Every problem of the bundle stalls until something changes, but a sandbox that crashed under it.
+    return new PackageFailure(ConditionType.ArtifactFailed, err.reason, message, err.reason === 'RenderCrashed' ? 'backoff' : 'stall');
+  }
   if (err instanceof RevisionTooLargeError) return new PackageFailure(ConditionType.ArtifactFailed, 'RevisionTooLarge', message, 'stall');
   if (err instanceof CorruptRevisionError || err instanceof RevisionExistsError) {
     return new PackageFailure(ConditionType.ApplyFailed, 'RevisionConflict', message, 'retry');

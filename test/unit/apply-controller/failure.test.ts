@@ -44,3 +44,11 @@ test('the event summary counts writes and prunes, not unchanged objects', (t) =>
   t.is(changeCounts({ applied, pruned }), '3 created, 1 configured, 2 pruned');
   t.is(changeCounts({ applied: new ChangeSet([{ id: 'e', subject: 'E', action: 'unchanged' }]) }), undefined);
 });
+
+test('a bundle problem stalls, but a sandbox that crashed while rendering is retried', (t) => {
+  const program = toPackageFailure(new BundleValidationError([problem('RenderFailed', 'the program failed (Timeout): past its deadline')]));
+  t.is(program.retry, 'stall');
+  const crashed = toPackageFailure(new BundleValidationError([problem('RenderCrashed', 'the program failed (Crashed): the sandbox exited')]));
+  t.is(crashed.reason, 'RenderCrashed');
+  t.is(crashed.retry, 'backoff');
+});
