@@ -237,6 +237,8 @@ test('a restarted node takes over its Node and Pods without rewriting any status
   // The second instance finalizes Pods deleted while it runs.
   await core.deleteCollectionNamespacedPod({ namespace: ns });
   await eventually(async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0, WAIT_MS);
+  // The Pods are gone once the apiserver has the deletes; the counter moves when the answers are back.
+  await eventually(() => Promise.resolve(second.writes().podDeletes >= 2), WAIT_MS);
   t.is(second.writes().podDeletes, 2);
 });
 
