@@ -22,15 +22,36 @@ import { programDigest } from '../../apply-controller/program/index.ts';
 import { unavailableModuleSource } from '../kit/sandbox/unavailable.ts';
 import { PackageBuildError } from './errors.ts';
 
-const KIT = realTarget(join(dirname(fileURLToPath(import.meta.url)), '..', 'kit'));
-const KIT_INDEX = join(KIT, 'index.ts');
-const SANDBOX = join(KIT, 'sandbox');
-const BUNDLE_INDEX = resolve(KIT, '..', '..', 'apply-controller', 'bundle', 'index.ts');
-/** The kit's own dependencies (cdk8s, cdk8s-plus, constructs): found when the package folder has none of its own. */
-const KIT_NODE_MODULES = resolve(KIT, '..', '..', 'node_modules');
+/** Where the kit and its sandbox stand-ins are: the folders next to this module (a checkout). */
+interface KitPaths {
+  readonly kitIndex: string;
+  readonly sandbox: string;
+  readonly bundleIndex: string;
+  /** The kit's own dependencies (cdk8s, cdk8s-plus, constructs): found when the package folder has none of its own. */
+  readonly nodeModules: string;
+  /** Built-ins with a working stand-in inside the sandbox. */
+  readonly shims: Readonly<Record<string, string>>;
+}
 
-/** Built-ins with a working stand-in inside the sandbox. */
-const SHIMS: Readonly<Record<string, string>> = { path: join(SANDBOX, 'path.ts'), crypto: join(SANDBOX, 'crypto.ts') };
+let kitPaths: KitPaths | undefined;
+
+/**
+ * The kit's paths, worked out on first use: a bundled CLI (CommonJS, no
+ * `import.meta.url`) loads this module without compiling anything, and must not
+ * fail while loading it.
+ */
+function kit(): KitPaths {
+  if (kitPaths) return kitPaths;
+  const root = realTarget(join(dirname(fileURLToPath(import.meta.url)), '..', 'kit'));
+  const sandbox = join(root, 'sandbox');
+  kitPaths = {
+    kitIndex: join(root, 'index.ts'), sandbox,
+    bundleIndex: resolve(root, '..', '..', 'apply-controller', 'bundle', 'index.ts'),
+    nodeModules: resolve(root, '..', '..', 'node_modules'),
+    shims: { path: join(sandbox, 'path.ts'), crypto: join(sandbox, 'crypto.ts') },
+  };
+  return kitPaths;
+}
 
 /** A compiled program. */
 export interface CompiledProgram {
@@ -50,18 +71,20 @@ function realTarget(path: string): string {
 
 function sandboxPlugin(): Plugin {
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+  const { shims, kitIndex, bundleIndex, sandbox } = kit();
   return {
     name: 'trellis-sandbox',
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
         const bare = args.path.replace(/^node:/, '');
-        if (SHIMS[bare] && builtins.has(args.path)) return { path: SHIMS[bare] };
+        const shim = shims[bare];
+        if (shim && builtins.has(args.path)) return { path: shim };
         if (builtins.has(args.path)) return { path: bare, namespace: 'trellis-unavailable' };
         if (!args.path.startsWith('.') && !isAbsolute(args.path)) return undefined;
         // Through symbolic links too: a package folder may link the kit in.
         const target = realTarget(resolve(args.resolveDir, args.path));
-        if (target === KIT_INDEX) return { path: join(SANDBOX, 'kit.ts') };
-        if (target === BUNDLE_INDEX) return { path: join(SANDBOX, 'bundle-constants.ts') };
+        if (target === kitIndex) return { path: join(sandbox, 'kit.ts') };
+        if (target === bundleIndex) return { path: join(sandbox, 'bundle-constants.ts') };
         return undefined;
       });
       build.onLoad({ filter: /.*/, namespace: 'trellis-unavailable' }, async (args) => {
@@ -96,14 +119,14 @@ export async function compileProgram(entry: string): Promise<CompiledProgram> {
     return rel.startsWith('.') ? rel : `./${rel}`;
   };
   const stdin = `import definition from ${JSON.stringify(importPath(entry))};\n`
-    + `import { exposeProgram } from ${JSON.stringify(importPath(join(SANDBOX, 'entry.ts')))};\n`
+    + `import { exposeProgram } from ${JSON.stringify(importPath(join(kit().sandbox, 'entry.ts')))};\n`
     + 'exposeProgram(definition);\n';
   let result;
   try {
     result = await esbuild.build({
       stdin: { contents: stdin, resolveDir: dir, sourcefile: 'trellis-program-entry.ts', loader: 'ts' },
       absWorkingDir: dir,
-      nodePaths: [KIT_NODE_MODULES],
+      nodePaths: [kit().nodeModules],
       bundle: true,
       write: false,
       format: 'iife',

@@ -34,7 +34,8 @@ export interface RunProgramOptions {
   readonly signal?: AbortSignal;
 }
 
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child.ts');
+/** The script that runs a package program in a child process (next to this module, in a checkout). */
+const childScript = (): string => join(dirname(fileURLToPath(import.meta.url)), 'child.ts');
 const OUTPUT_TAIL = 20;
 
 /** The entry file of the package folder `dir`; throws PackageBuildError(EntryNotFound) when missing. */
@@ -56,7 +57,7 @@ export async function runPackageProgram(dir: string, opts: RunProgramOptions = {
     throw new PackageBuildError('NodeVersion', `package programs run with Node.js 24 or later (this is ${process.versions.node}); run trellis through its launcher`);
   }
   const timeoutMs = opts.timeoutMs ?? 120_000;
-  const child = spawn(node, ['--permission', '--allow-fs-read=*', '--disable-warning=ExperimentalWarning', CHILD, entry], {
+  const child = spawn(node, ['--permission', '--allow-fs-read=*', '--disable-warning=ExperimentalWarning', childScript(), entry], {
     cwd: resolve(dir),
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

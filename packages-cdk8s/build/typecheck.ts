@@ -13,13 +13,19 @@ import { PackageBuildError } from './errors.ts';
 
 type TypeScript = typeof TypeScriptNamespace;
 
-/** The kit's own dependencies, for packages without a node_modules of their own (as compile.ts does). */
-const KIT_NODE_MODULES = resolve(realFile(dirname(fileURLToPath(import.meta.url))), '..', '..', 'node_modules');
-
-/** The checkout's own modules the kit brings in: the checkout's own type check covers them. */
-const CHECKOUT = resolve(KIT_NODE_MODULES, '..');
-const CHECKED_ELSEWHERE = ['packages-cdk8s/kit/', 'packages-cdk8s/build/', 'apply-controller/', 'runtime/', 'node_modules/']
-  .map((dir) => join(CHECKOUT, dir));
+/**
+ * The kit's own dependencies (for packages without a node_modules of their own,
+ * as compile.ts does), and the checkout folders whose type check is the
+ * checkout's own. Worked out on first use: a bundled CLI loads this module
+ * without `import.meta.url`.
+ */
+function checkoutPaths(): { readonly nodeModules: string; readonly checkedElsewhere: readonly string[] } {
+  const nodeModules = resolve(realFile(dirname(fileURLToPath(import.meta.url))), '..', '..', 'node_modules');
+  const checkout = resolve(nodeModules, '..');
+  const checkedElsewhere = ['packages-cdk8s/kit/', 'packages-cdk8s/build/', 'apply-controller/', 'runtime/', 'node_modules/']
+    .map((dir) => join(checkout, dir));
+  return { nodeModules, checkedElsewhere };
+}
 
 /** At most this many diagnostics are shown. */
 const SHOWN = 20;
@@ -38,15 +44,16 @@ export async function typecheckPackage(entry: string): Promise<void> {
   const ts = ((await import(typescriptModule).catch(() => {
     throw new PackageBuildError('CompileFailed', 'type-checking a package needs typescript, which is installed in a Trellis checkout (or pass --no-typecheck)');
   })) as { default: TypeScript }).default;
+  const { nodeModules, checkedElsewhere } = checkoutPaths();
   const program = ts.createProgram([entry], {
     strict: true, noEmit: true, skipLibCheck: true, target: ts.ScriptTarget.ES2022,
     // Resolved the way esbuild resolves them (compile.ts), the kit's node_modules as the fallback.
     module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
-    allowImportingTsExtensions: true, types: ['node'], lib: ['lib.es2023.d.ts'], typeRoots: [join(KIT_NODE_MODULES, '@types')],
-    paths: { '*': [join(KIT_NODE_MODULES, '*')] },
+    allowImportingTsExtensions: true, types: ['node'], lib: ['lib.es2023.d.ts'], typeRoots: [join(nodeModules, '@types')],
+    paths: { '*': [join(nodeModules, '*')] },
   });
   const diagnostics = ts.getPreEmitDiagnostics(program).filter((d) => d.category === ts.DiagnosticCategory.Error
-    && !(d.file && CHECKED_ELSEWHERE.some((dir) => realFile(d.file!.fileName).startsWith(dir))));
+    && !(d.file && checkedElsewhere.some((dir) => realFile(d.file!.fileName).startsWith(dir))));
   if (diagnostics.length === 0) return;
   const base = dirname(entry);
   const lines = diagnostics.slice(0, SHOWN).map((d) => {
