@@ -15,6 +15,8 @@ import { captureTerminal } from '../../../cli/package/output.ts';
 import { ensureDebianTool } from '../../../hack/lib/system-tools.ts';
 import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 
+// Serial: each test drives its shell with spawnSync, which blocks this worker's event loop, so a
+// concurrent test's requests to the apiserver would time out while it waits.
 const test = withCluster(anyTest);
 
 interface Shells {
@@ -79,7 +81,7 @@ function zshTab(s: Shells, zsh: string, file: string, line: string): { line: str
   return { line: readFileSync(out, 'utf8').replace(/\n$/, ''), screen };
 }
 
-test('zsh: the script loads under compinit without errors and completes subcommands, -o formats and Package names from the cluster', async (t) => {
+test.serial('zsh: the script loads under compinit without errors and completes subcommands, -o formats and Package names from the cluster', async (t) => {
   const zsh = ensureDebianTool('zsh', 'zsh', log);
   const s = await setup(t);
   const file = script(s, 'zsh');
@@ -101,7 +103,7 @@ test('zsh: the script loads under compinit without errors and completes subcomma
     'no candidate: the line is left alone');
 });
 
-test('fish: the script loads without errors and completes subcommands, -o formats and Package names from the cluster', async (t) => {
+test.serial('fish: the script loads without errors and completes subcommands, -o formats and Package names from the cluster', async (t) => {
   const fish = ensureDebianTool('fish', 'fish', log);
   const s = await setup(t);
   const file = script(s, 'fish');

@@ -238,7 +238,8 @@ test('version: the client, the Kubernetes server and the controllers\' versions;
   t.regex(list.err, /^error: cannot reach the Kubernetes API server at https:\/\/127\.0\.0\.1:1/);
 });
 
-test('the trellis process: --version, diff\'s exit code 2 on a usage error, and bash completion calling it back for names', async (t) => {
+// Serial: it runs the CLI with spawnSync, which blocks this worker's event loop (and so the other tests' requests).
+test.serial('the trellis process: --version, diff\'s exit code 2 on a usage error, and bash completion calling it back for names', async (t) => {
   const c = await setup(t);
   await installed(c, 'web');
   await installed(c, 'worker');
