@@ -117,6 +117,9 @@ export function runLabel(): { key: string; value: string; selector: string } {
   return { key: 'trellis.dev/test-controller', value, selector: `trellis.dev/test-controller=${value}` };
 }
 
+/** Where the test controllers keep their revision key: a namespace no test deletes. */
+export const TEST_REVISION_KEY_NAMESPACE = 'trellis-test-revision-keys';
+
 /** Starts the real Package controller in-process with short intervals. */
 export async function startPackageController(cluster: TestCluster, selector: string,
   extra: Partial<PackageControllerOptions> = {}): Promise<{ packages: PackageController; client: KubeClient; logFile: string }> {
@@ -131,6 +134,8 @@ export async function startPackageController(cluster: TestCluster, selector: str
     client, events, logger, artifactCacheDir: scratchDir('apply-cache'), watchLabelSelector: selector,
     healthPollIntervalMs: 200, dependencyRequeueMs: 1_000, concurrency: 4, driftRetryBaseMs: 200,
     queue: { backoffBaseMs: 200, backoffCapMs: 5_000 },
+    // Not trellis-system: the self-install test deletes that namespace (and the key in it) while others run.
+    revisionKeyNamespace: TEST_REVISION_KEY_NAMESPACE,
     ...extra,
   });
   await packages.start();
