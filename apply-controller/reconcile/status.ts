@@ -41,21 +41,26 @@ export type PackageOutcome =
 export const HEALTH_RECHECK_MS = 10_000;
 
 /**
- * The outcome of a rollout (`doing`: `Applying revision 3: …`) whose phase is
- * applied but not healthy yet: it names up to three of the objects it waits
- * for, and looks again at the `timeoutMs` deadline counted from `startedAt`, or
- * sooner ({@link HEALTH_RECHECK_MS}).
+ * What a rollout (`doing`: `Applying revision 3: …`) whose phase is applied but
+ * not healthy yet waits for: up to three of the objects, by name, and when to
+ * look again: at the `timeoutMs` deadline counted from `startedAt`, or sooner
+ * ({@link HEALTH_RECHECK_MS}).
  */
-export function waitingForHealth(doing: string, pending: PendingHealth, startedAt: number, timeoutMs: number, now = Date.now()): PackageOutcome {
+export function healthWait(doing: string, pending: PendingHealth, startedAt: number, timeoutMs: number,
+  now = Date.now()): { readonly message: string; readonly recheckAfterMs: number } {
   const { unhealthy } = pending;
   const shown = unhealthy.slice(0, 3).map((u) => `${u.subject}: ${u.message}`).join('; ');
   const more = unhealthy.length > 3 ? `; and ${unhealthy.length - 3} more` : '';
   const left = startedAt + timeoutMs - now;
   return {
-    kind: 'progressing',
     message: `${doing}; waiting for ${unhealthy.length} object(s) of phase ${pending.phase} to become healthy: ${shown}${more}`,
     recheckAfterMs: Math.max(100, Math.min(left + 50, HEALTH_RECHECK_MS)),
   };
+}
+
+/** The outcome of a rollout waiting for health: {@link healthWait}, as progress. */
+export function waitingForHealth(doing: string, pending: PendingHealth, startedAt: number, timeoutMs: number, now = Date.now()): PackageOutcome {
+  return { kind: 'progressing', ...healthWait(doing, pending, startedAt, timeoutMs, now) };
 }
 
 /**

@@ -15,7 +15,7 @@ import { REQUESTED_AT_ANNOTATION } from '../../runtime/predicates.ts';
 import type { Package, PackageRevision } from '../api.ts';
 import type { PendingHealth } from '../reconcile/apply.ts';
 import { PackageFailure, RolledBackFailure, toPackageFailure, type FailureCondition, type RestoringHealth } from '../reconcile/failure.ts';
-import { HEALTH_RECHECK_MS, waitingForHealth } from '../reconcile/status.ts';
+import { healthWait } from '../reconcile/status.ts';
 import { describeRevision } from './recorded.ts';
 import { restoreRevision, type RestoreOptions, type RestoreResult } from './restore.ts';
 
@@ -63,8 +63,7 @@ export function rolledBackMessage(failed: PackageRevision, failure: Pick<Package
 
 /** What a restore not healthy yet waits for, said like a rollout waiting for health. */
 function restoringHealth(good: PackageRevision, pending: PendingHealth, startedAt: number, timeoutMs: number): RestoringHealth {
-  const waiting = waitingForHealth(`restoring revision ${good.spec.revision}`, pending, startedAt, timeoutMs);
-  return { message: waiting.kind === 'progressing' ? waiting.message : '', recheckAfterMs: waiting.kind === 'progressing' ? waiting.recheckAfterMs : HEALTH_RECHECK_MS };
+  return healthWait(`restoring revision ${good.spec.revision}`, pending, startedAt, timeoutMs);
 }
 
 /**

@@ -5,8 +5,9 @@
  * (`image.tag=1.2`; a literal dot is written `\.`). A value that fits none of the
  * types the schema allows, or a key the schema does not know, is an error naming
  * the key and what was expected — never silently a string. Pure; no I/O.
+ * Parsing the flags and merging them is cli/values.ts's.
  */
-import { isPlainObject, mergeValues, resolveValues, type Values } from '../../apply-controller/index.ts';
+import { isPlainObject } from '../../apply-controller/index.ts';
 
 /** A `--set` argument that cannot be used; the message names the key and the reason. */
 export class SetValueError extends Error {
@@ -24,36 +25,9 @@ export interface SetAssignment {
 /** A JSON Schema node, as far as typing a value needs it. */
 type Schema = Record<string, unknown>;
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_REF_DEPTH = 32;
 const INTEGER = /^[-+]?\d+$/;
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
-
-/** Splits `a.b\.c=value` into `['a', 'b.c']` and `value`; throws {@link SetValueError} on a malformed argument. */
-export function parseSetArgument(arg: string): SetAssignment {
-  const eq = arg.indexOf('=');
-  if (eq < 0) throw new SetValueError(`--set ${arg}: expected key=value`);
-  const key = arg.slice(0, eq);
-  const path: string[] = [];
-  let current = '';
-  for (let i = 0; i < key.length; i += 1) {
-    const ch = key[i];
-    if (ch === '\\' && key[i + 1] === '.') {
-      current += '.';
-      i += 1;
-    } else if (ch === '.') {
-      path.push(current);
-      current = '';
-    } else {
-      current += ch;
-    }
-  }
-  path.push(current);
-  if (path.some((p) => p === '')) throw new SetValueError(`--set ${key}=…: the key has an empty part`);
-  const bad = path.find((p) => FORBIDDEN_KEYS.has(p));
-  if (bad !== undefined) throw new SetValueError(`--set ${key}=…: "${bad}" cannot be a key`);
-  return { path, raw: arg.slice(eq + 1) };
-}
 
 function resolveRef(root: Schema, ref: string): Schema | undefined {
   if (!ref.startsWith('#')) return undefined;
@@ -235,31 +209,6 @@ export function typeAssignment(schema: Record<string, unknown>, assignment: SetA
     walked.push(key);
   }
   return typeRaw(assignment.raw, schemas, schema, assignment.path.join('.'));
-}
-
-/** `{a: {b: value}}` for the path `['a', 'b']`. */
-function nest(path: readonly string[], value: unknown): Values {
-  let out: unknown = value;
-  for (const key of [...path].reverse()) out = Object.fromEntries([[key, out]]);
-  return out as Values;
-}
-
-/**
- * `base` (the `--values` file, or `{}`) with every `--set` merged over it in
- * order, each typed by `schema`; then the result, with the schema's defaults
- * under it, is validated against the schema so a value out of range fails here
- * rather than in the cluster. Returns what goes into `spec.values` (without the
- * defaults). Throws {@link SetValueError} listing every problem.
- */
-export function applySetValues(schema: Record<string, unknown>, base: Values, sets: readonly string[]): Values {
-  let values = base;
-  for (const arg of sets) {
-    const assignment = parseSetArgument(arg);
-    values = mergeValues(values, nest(assignment.path, typeAssignment(schema, assignment)));
-  }
-  const resolved = resolveValues({ schema, values });
-  if (!resolved.ok) throw new SetValueError(`the values do not fit the package's schema:\n  ${resolved.errors.map((e) => e.message).join('\n  ')}`);
-  return values;
 }
 
 /** `--set` without a schema to type by (a plain bundle has none): an error, since the values would have nowhere to go. */

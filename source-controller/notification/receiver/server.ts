@@ -16,7 +16,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Counter, type Registry } from 'prom-client';
 import type { EventRecorder } from '../../../runtime/events.ts';
-import { listen, parseListenAddress } from '../../../runtime/http.ts';
+import { listen, parseListenAddress, type HttpEndpoints } from '../../../runtime/http.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import type { Logger } from '../../../runtime/logging.ts';
 import { errorMessage } from '../../../runtime/redact.ts';
@@ -46,12 +46,8 @@ export interface ReceiverServerOptions {
   readonly minIntervalMs?: number | undefined;
 }
 
-/** A running webhook server. */
-export interface ReceiverServer {
-  readonly url: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+/** A running webhook server: the runtime's endpoint server shape. */
+export type ReceiverServer = HttpEndpoints;
 
 /** The default body limit: GitHub push payloads are rarely near it; registry envelopes are a few KiB. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

@@ -3,9 +3,13 @@
 // way a value or a key can be wrong.
 import test from 'ava';
 import web from '../../../packages-cdk8s/examples/web/package.ts';
-import {
-  applySetValues, parseSetArgument, SetValueError, typeAssignment,
-} from '../../../cli/package/set-values.ts';
+import { SetValueError, typeAssignment, type SetAssignment } from '../../../cli/package/set-values.ts';
+import { applyValueFlags, parseValueAssignment } from '../../../cli/values.ts';
+import type { Values } from '../../../apply-controller/index.ts';
+
+// `--set` alone, through the flags' one parser and merge (cli/values.ts).
+const applySetValues = (schema: Record<string, unknown>, base: Values, sets: readonly string[]): Values => applyValueFlags(schema, base, { set: sets });
+const parseSetArgument = (arg: string): SetAssignment => parseValueAssignment(arg) as SetAssignment;
 
 const webSchema = web.schema as Record<string, unknown>;
 
