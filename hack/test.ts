@@ -25,8 +25,9 @@ const say = (line: string): void => { process.stderr.write(`[trellis +${elapsed(
 /**
  * Limits that make a stuck run end with a summary instead of at CI's timeout:
  * AVA is stopped when it prints nothing for `TRELLIS_TEST_STALL_MINUTES` (default
- * 12; AVA's own inactivity timeout is 3 minutes, so this only fires when AVA itself
- * hangs) or when the run reaches `TRELLIS_TEST_DEADLINE_MINUTES` (default 70).
+ * 12) or when the run reaches `TRELLIS_TEST_DEADLINE_MINUTES` (default 70). AVA's
+ * own inactivity timeout is no guard: once any test has called `t.timeout()`, a
+ * test awaiting a promise that never settles hangs the run (docs/development-notes.md).
  */
 const minutes = (name: string, fallback: number): number => {
   const value = Number(process.env[name]);
