@@ -55,6 +55,9 @@ export function describeAction(action, input, d) {
   }
 }
 
+/** The Packages (`namespace/name`) whose "with its source" box is ticked; kept here because a redraw replaces the checkbox. */
+const withSourceTicked = new Set();
+
 /**
  * The buttons of the actions that make sense for the Package now.
  * @param {any} d the package detail
@@ -63,7 +66,12 @@ export function describeAction(action, input, d) {
  */
 export function actionBar(d, run) {
   const s = d.summary;
-  const withSource = /** @type {HTMLInputElement} */ (h('input', { type: 'checkbox', id: 'with-source' }));
+  const who = `${s.namespace}/${s.name}`;
+  // Ticked stays ticked across the page's live redraws, which build the bar anew.
+  const withSource = /** @type {HTMLInputElement} */ (h('input', {
+    type: 'checkbox', id: 'with-source', checked: withSourceTicked.has(who),
+    onchange: () => { if (withSource.checked) withSourceTicked.add(who); else withSourceTicked.delete(who); },
+  }));
   return h('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' },
     h('button', { type: 'button', 'data-action': 'reconcile', onclick: () => run('reconcile', { withSource: withSource.checked }) }, 'Reconcile now'),
     h('label', { for: 'with-source' }, withSource, ' with its source'),

@@ -192,6 +192,11 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   t.regex(await confirmAction(t, page, 'button[data-action="resume"]', /manages .* again/), /resumed/);
   t.false((await getPackage())?.spec.suspend);
   await page.check('#with-source');
+  // A live redraw (the Package changed) builds the action bar anew: the tick must survive it.
+  await page.$eval('#with-source', (el) => { (el as unknown as { setAttribute: (name: string, value: string) => void }).setAttribute('data-drawn-before', ''); });
+  await client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' }, { metadata: { labels: { redraw: 'yes' } } });
+  await page.waitForSelector('#with-source:not([data-drawn-before])', { timeout: 60_000 });
+  t.true(await page.isChecked('#with-source'), '"with its source" is still ticked after a redraw');
   t.regex(await confirmAction(t, page, 'button[data-action="reconcile"]', /source OCIRepository/), /ocirepository.*reconcile requested[\s\S]*package.*reconcile requested/);
   t.truthy((await getPackage())?.metadata.annotations?.['reconcile.trellis.dev/requestedAt']);
 
