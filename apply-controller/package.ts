@@ -187,7 +187,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     });
     await patchStatus(written, status);
     opts.onInventory?.(key, status.inventory ?? []);
-    opts.engine?.settle(key, awaitingHealth);
+    opts.engine?.settle(key, awaitingHealth, run.healthChecks);
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
     return resultOf(key, outcome, settings);
   };

@@ -3,8 +3,9 @@
  * watches on the two source kinds (a new artifact reconciles the Packages that
  * use it), dependents woken when a dependency changes, and the shared cache of
  * managed objects, whose changes wake the Packages they concern: drift (a change
- * Trellis did not make) always, any change while a Package waits for health. main.ts runs it under the Manager; tests run
- * the very same wiring in-process.
+ * Trellis did not make) always, and while a Package waits for health a change
+ * that moves an object's health verdict (EngineMemory.healthMayMove). main.ts
+ * runs it under the Manager; tests run the very same wiring in-process.
  */
 import { Controller } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
@@ -116,7 +117,10 @@ export function createPackageController(opts: PackageControllerOptions): Package
     if (pkg === undefined || pkg.spec.suspend === true) return false;
     // Our own write coming back through the watch is neither drift nor news about health (the answer was read already).
     if (event.type !== 'delete' && engine.state.isOwnWrite(objectId(event.object as Parameters<typeof objectId>[0]), event.object)) return false;
-    if (engine.awaitsHealth(key)) return true;
+    if (engine.awaitsHealth(key)) {
+      if (event.type !== 'update' || event.old === undefined) return true;
+      return mayBeDrift(event.old, event.object) || engine.healthMayMove(key, event.old, event.object);
+    }
     if (pkg.spec.drift?.mode === 'ignore') return false;
     return event.type !== 'update' || event.old === undefined || mayBeDrift(event.old, event.object);
   };

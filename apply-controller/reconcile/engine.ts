@@ -9,7 +9,11 @@
  *   far more than comparing them);
  * - per Package, when its rollout started (the health deadline of `spec.timeout`
  *   counts from there, although no worker waits) and whether it waits for
- *   health (then any change of one of its objects wakes it, status included).
+ *   health. While a reconcile of it is under way any change of one of its
+ *   objects wakes it again; once it settled waiting, only a change that moves
+ *   an object's health verdict (Current, InProgress, Failed, ...) or may be
+ *   drift does: a Deployment's status changes several times on its way to
+ *   Available, and a reconcile (and a status write) for each would be waste.
  *
  * All of it is memory only: after a restart it is rebuilt by the first
  * reconciles, which is why planning also works without records; a rollout's
@@ -18,6 +22,9 @@
 import { createHash } from 'node:crypto';
 import type { InventoryEntry } from '../api.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
+import { assessHealth } from '../health/assess.ts';
+import type { HealthChecks } from '../health/checks.ts';
+import type { KubeObject } from '../../runtime/object.ts';
 import type { ManagedObjectCache } from '../cache/managed-objects.ts';
 import { kindsOf } from '../inventory.ts';
 import type { PhaseObjects } from './apply.ts';
@@ -50,6 +57,8 @@ export class EngineMemory {
   readonly state = new AppliedState();
   readonly #rollouts = new Map<string, RolloutClock>();
   readonly #awaiting = new Set<string>();
+  /** The health checks of a Package that settled waiting for health: its wake-ups are judged by them. */
+  readonly #judges = new Map<string, HealthChecks>();
   readonly #bundles = new Map<string, { readonly key: string; readonly value: unknown }>();
   readonly #changes = new Map<string, ChangeSet>();
 
@@ -70,10 +79,17 @@ export class EngineMemory {
     return startedAt;
   }
 
-  /** Records how a reconcile of `key` ended: still waiting for health, or not (the clock stops). */
-  settle(key: string, waitingForHealth: boolean): void {
+  /**
+   * Records how a reconcile of `key` ended: still waiting for health, or not
+   * (the clock stops). `checks` are the health checks the rollout is judged by:
+   * with them, only changes that move a verdict wake the Package (see
+   * {@link healthMayMove}); without them, every change does.
+   */
+  settle(key: string, waitingForHealth: boolean, checks?: HealthChecks): void {
+    this.#judges.delete(key);
     if (waitingForHealth) {
       this.#awaiting.add(key);
+      if (checks !== undefined) this.#judges.set(key, checks);
       return;
     }
     this.#awaiting.delete(key);
@@ -100,6 +116,22 @@ export class EngineMemory {
    */
   expectHealth(key: string): void {
     this.#awaiting.add(key);
+    this.#judges.delete(key);
+  }
+
+  /**
+   * Whether an update of one of the objects of `key`, a Package waiting for
+   * health, may change what its rollout waits for: always while a reconcile is
+   * under way (it may have read the object before the change) or when the
+   * checks are not known; otherwise only when the object's health verdict
+   * differs between the two versions. A message that moves ("1 of 3 updated")
+   * is shown at the next wake-up or periodic recheck (`HEALTH_RECHECK_MS`, status.ts).
+   */
+  healthMayMove(key: string, before: KubeObject, after: KubeObject, now = Date.now()): boolean {
+    const checks = this.#judges.get(key);
+    if (checks === undefined) return true;
+    const verdict = (obj: KubeObject): string => assessHealth(obj as unknown as Record<string, unknown>, { checks, now }).status;
+    return verdict(before) !== verdict(after);
   }
 
   /** True while the Package waits for its objects to become healthy. */

@@ -31,7 +31,7 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
-import { combineHealthChecks } from '../health/checks.ts';
+import { combineHealthChecks, type HealthChecks } from '../health/checks.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
 import { contentHashOf, keyedContentHash } from '../revisions/encode.ts';
 import type { RevisionKey, RevisionKeys } from '../revisions/keys.ts';
@@ -113,6 +113,8 @@ export interface RunRecord {
   pruned?: ChangeSet;
   /** True when the revision applied was already applied and healthy: changes were drift corrections. */
   upToDate?: boolean;
+  /** The checks the health of a rollout left waiting is judged by (set only then). */
+  healthChecks?: HealthChecks;
 }
 
 /** One reconcile in progress: the Package, what the steps need, and what they learned so far. */
@@ -265,13 +267,14 @@ const applyRevision: PackageStep = async (run) => {
       await deps.onCorrectionStart(`${missing.length} object(s) of revision ${revision.spec.revision} are missing or being deleted (${shown}); re-creating them`);
     }
   }
+  const healthChecks = combineHealthChecks(settings.healthChecks, content.bundle.manifest?.healthChecks);
   const outcome = await applyPhases(deps.objectsClient, content.phases, {
     labels: labelsOf(pkg), ignore: settings.ignore, force: settings.force, wait: settings.wait, timeoutMs: settings.timeoutMs,
     ...(deps.healthPollIntervalMs === undefined ? {} : { pollIntervalMs: deps.healthPollIntervalMs }),
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(engine ? { engine, checkHealthOnce: true, startedAt } : {}),
     collision: collisionOf(pkg, deps.client, managed),
-    healthChecks: combineHealthChecks(settings.healthChecks, content.bundle.manifest?.healthChecks),
+    healthChecks,
   });
   record.applied = outcome.changeSet;
   if (outcome.pending) {
@@ -279,6 +282,7 @@ const applyRevision: PackageStep = async (run) => {
     record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
     // Until the rollout ends the previous revision stays current: an automatic rollback returns to it.
     delete record.currentRevision;
+    record.healthChecks = healthChecks;
     return waitingForHealth(`Applying revision ${revision.spec.revision}: ${artifact.revision}`, outcome.pending, startedAt, settings.timeoutMs);
   }
   if (outcome.error === undefined) return undefined;

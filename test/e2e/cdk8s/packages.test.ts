@@ -128,8 +128,9 @@ test.serial('with-crd: the CRD is applied in the first phase and its Widgets, wi
   t.deepEqual(large?.spec, { size: 42, color: 'red' });
   t.deepEqual(small?.spec, { size: 1, color: 'red' });
   await uninstall('with-crd');
-  t.is(await get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.examples.trellis.dev', undefined), undefined,
-    'uninstalling prunes the CRD too');
+  // The prune deletes it; the apiserver removes it once its Widgets are cleaned up (the CRD's own finalizer).
+  t.true(await eventually(async () => (await get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.examples.trellis.dev', undefined)) === undefined,
+    60_000, 250), 'uninstalling prunes the CRD too');
 });
 
 test.serial('trellis: its own installation is applied by OCIRepository + Package, controllers healthy', async (t) => {

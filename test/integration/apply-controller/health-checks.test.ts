@@ -9,7 +9,8 @@ import anyTest, { type ExecutionContext } from 'ava';
 import type { Package } from '../../../apply-controller/api.ts';
 import { listRevisions } from '../../../apply-controller/revisions/store.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
-import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { createMetrics } from '../../../runtime/metrics.ts';
+import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
   adminClient, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt, isStalled, releasePackagesOnTeardown,
   runLabel, usePackageTestBed, waitForPackage,
@@ -18,7 +19,13 @@ import {
 const test = withCluster(anyTest);
 const label = runLabel();
 // The CRD is cluster-scoped: this file's Packages apply as the controller, outside the lockdown.
-const bed = usePackageTestBed(test, label, { allowCrossNamespaceRefs: true });
+const metrics = createMetrics();
+const bed = usePackageTestBed(test, label, { allowCrossNamespaceRefs: true, metrics });
+
+/** Reconciles this file's controller finished so far. */
+async function reconciles(): Promise<number> {
+  return (await metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
 
 const CRD_VERSION = 'apiextensions.k8s.io/v1';
 
@@ -110,6 +117,35 @@ test('the bundle\'s check: the Package is Ready only once the CEL current expres
   await setPhase(client, group, ns, 'orders', 'Ready');
   const ready = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v1.revision));
   t.is(conditionOf(ready, 'HealthCheckFailed'), undefined);
+});
+
+// Serial: it counts the reconciles of the file's controller, which the other tests' Packages would add to.
+test.serial('a Package waiting for health is woken when a verdict moves, not by every status change', async (t) => {
+  const { client, ns, group } = await setup(t);
+  const v1 = await bed().publisher.publish(ns, 'src', {
+    'package.yaml': manifest(group),
+    'manifests/crd.yaml': [databaseCRD(group)],
+    'manifests/db.yaml': [database(group, 'orders')],
+  });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '10m' });
+  await waitForPackage(client, ns, 'app', (p) => messages(p).includes('Database orders: cannot evaluate'), 90_000);
+  // Nothing queued or running: the Package has settled waiting.
+  await eventually(() => Promise.resolve(bed().packages.controller.queue.inFlight === 0 && bed().packages.controller.queue.depth === 0), 30_000, 50);
+
+  // Five status changes that leave the Database InProgress (as a Deployment's status moves on its way to Available).
+  const before = await reconciles();
+  for (let step = 1; step <= 5; step += 1) {
+    await client.patchStatus({ apiVersion: `${group}/v1`, kind: 'Database', namespace: ns, name: 'orders' }, { phase: 'Provisioning', step });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // At most one: the periodic recheck of a waiting Package may fall in this window.
+  t.true((await reconciles()) - before <= 1, `${(await reconciles()) - before} reconciles for five status changes that moved no verdict`);
+
+  await setPhase(client, group, ns, 'orders', 'Ready');
+  await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v1.revision));
+  t.true((await reconciles()) > before, 'the verdict that moved woke it');
 });
 
 test('the Package\'s check overrides the bundle\'s, and its failed expression ends the wait at once', async (t) => {
