@@ -10,9 +10,12 @@
  *
  * What ships differs from the checkout's `trellis` in two modules (SUBSTITUTES): no
  * `up`/`build`/`dev` commands, and no package-program runner (pushing a folder says to
- * build it in a checkout); and the dashboard's browser files (ui/web/) are embedded
- * instead of read from disk. A bundle that would contain anything of hack/ is refused,
- * which catches what the lint rule cannot see: an import of an import.
+ * build it in a checkout); and the dashboard's browser files (ui/web/) and the program
+ * render sandbox (its Worker script and the QuickJS binary) are embedded instead of
+ * read from disk, so rendering a program bundle (`kubectl package diff`) works the
+ * same as in the cluster. A bundle that would contain anything of hack/ is refused,
+ * which catches what the lint rule cannot see: an import of an import; so is one
+ * that renders without its sandbox, or whose sandbox does not render a probe program.
  *
  * `node hack/build-cli.ts [--npm] [--sea] [--out DIR]` (both when neither is named).
  */
@@ -169,7 +172,7 @@ const PROBE_OUTPUT = '{"probe":"rendered"}';
  * shipped CLI will (`eval`, the module compiled here and handed over): a build
  * whose sandbox cannot render fails here instead of at a user's `kubectl package diff`.
  */
-async function checkEmbeddedSandbox(workerScript: string, interpreter: Uint8Array): Promise<void> {
+export async function checkEmbeddedSandbox(workerScript: string, interpreter: Uint8Array): Promise<void> {
   const limits = renderLimits({ timeoutMs: 60_000 });
   const task: WorkerTask = {
     source: PROBE_PROGRAM, call: { method: 'render', input: '{}' }, limits, deadline: Date.now() + limits.timeoutMs,
