@@ -10,9 +10,12 @@
  *
  * What ships differs from the checkout's `trellis` in two modules (SUBSTITUTES): no
  * `up`/`build`/`dev` commands, and no package-program runner (pushing a folder says to
- * build it in a checkout); and the dashboard's browser files (ui/web/) are embedded
- * instead of read from disk. A bundle that would contain anything of hack/ is refused,
- * which catches what the lint rule cannot see: an import of an import.
+ * build it in a checkout); and the dashboard's browser files (ui/web/) and the program
+ * render sandbox (its Worker script and the QuickJS binary) are embedded instead of
+ * read from disk, so rendering a program bundle (`kubectl package diff`) works the
+ * same as in the cluster. A bundle that would contain anything of hack/ is refused,
+ * which catches what the lint rule cannot see: an import of an import; so is one
+ * that renders without its sandbox, or whose sandbox does not render a probe program.
  *
  * `node hack/build-cli.ts [--npm] [--sea] [--out DIR]` (both when neither is named).
  */
@@ -22,7 +25,13 @@ import { access, chmod, copyFile, mkdir, readdir, readFile, rm, writeFile } from
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';
+import { renderLimits } from '../apply-controller/program/limits.ts';
+import { PROGRAM_GLOBAL } from '../apply-controller/program/prelude.ts';
+import type { WorkerReply, WorkerTask } from '../apply-controller/program/protocol.ts';
+import { interpreterBinary } from '../apply-controller/program/sandbox-files.ts';
+import { wasm } from '../apply-controller/program/wasm.ts';
 import { projectRoot } from './lib/system-tools.ts';
 
 const run = promisify(execFile);
@@ -90,8 +99,135 @@ const embedUiAssets: esbuild.Plugin = {
   },
 };
 
+/** The module that starts a render sandbox. */
+const RENDER_MODULE = 'apply-controller/program/render.ts';
+
+/** The module that says where the render sandbox's Worker script and QuickJS binary are (a checkout has them on disk). */
+const SANDBOX_FILES_MODULE = 'apply-controller/program/sandbox-files.ts';
+
+/** The render sandbox's Worker module (apply-controller/program/render.ts starts it). */
+const SANDBOX_WORKER_MODULE = 'apply-controller/program/worker.ts';
+
+/**
+ * QuickJS's loader comes as an ES module that finds `require` and its WebAssembly
+ * file through `import.meta.url`, which a CommonJS script run with `eval` has not:
+ * the Worker bundle takes the package's CommonJS loader instead.
+ */
+const quickjsCommonJsLoader: esbuild.Plugin = {
+  name: 'trellis-quickjs-commonjs-loader',
+  setup(build) {
+    build.onResolve({ filter: /^@jitl\/quickjs-wasmfile-[a-z-]+\/emscripten-module$/ }, (args) => (args.kind === 'require-call'
+      ? undefined
+      : build.resolve(args.path, { kind: 'require-call', resolveDir: args.resolveDir, importer: args.importer })));
+  },
+};
+
+/** The render sandbox as the shipped builds carry it: the Worker as one CommonJS script, and the QuickJS binary. */
+interface EmbeddedSandbox {
+  readonly workerScript: string;
+  readonly interpreter: Uint8Array;
+}
+
+let embeddedSandbox: Promise<EmbeddedSandbox> | undefined;
+
+/**
+ * Bundles the render Worker and reads the QuickJS binary, once per process, and
+ * checks that the two render a program together before anything ships them.
+ */
+function sandboxToEmbed(): Promise<EmbeddedSandbox> {
+  embeddedSandbox ??= (async () => {
+    const result = await esbuild.build({
+      entryPoints: [join(projectRoot, SANDBOX_WORKER_MODULE)],
+      absWorkingDir: projectRoot,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: `node${NPM_NODE_MAJOR}`,
+      write: false,
+      logLevel: 'silent',
+      legalComments: 'inline',
+      plugins: [quickjsCommonJsLoader],
+    });
+    const workerScript = result.outputFiles[0]?.text ?? '';
+    // esbuild turns each module's `import.meta` into an empty object in a CommonJS bundle, silently for node_modules.
+    if (workerScript === '' || /\bimport_meta\d*\b/.test(workerScript)) {
+      throw new ShippedBundleError(`the render sandbox's Worker (${SANDBOX_WORKER_MODULE}) does not bundle into a script that runs without its files: `
+        + 'it would use import.meta');
+    }
+    const interpreter = await interpreterBinary();
+    await checkEmbeddedSandbox(workerScript, interpreter);
+    return { workerScript, interpreter };
+  })();
+  return embeddedSandbox;
+}
+
+/** A program that renders one fixed object: what {@link checkEmbeddedSandbox} runs. */
+const PROBE_PROGRAM = `globalThis.${PROGRAM_GLOBAL} = { render: () => JSON.stringify({ probe: 'rendered' }) };`;
+
+/** What {@link PROBE_PROGRAM} returns. */
+const PROBE_OUTPUT = '{"probe":"rendered"}';
+
+/**
+ * Renders a probe program through the embedded Worker script and binary, as the
+ * shipped CLI will (`eval`, the module compiled here and handed over): a build
+ * whose sandbox cannot render fails here instead of at a user's `kubectl package diff`.
+ */
+export async function checkEmbeddedSandbox(workerScript: string, interpreter: Uint8Array): Promise<void> {
+  const limits = renderLimits({ timeoutMs: 60_000 });
+  const task: WorkerTask = {
+    source: PROBE_PROGRAM, call: { method: 'render', input: '{}' }, limits, deadline: Date.now() + limits.timeoutMs,
+    wasmModule: await wasm.compile(interpreter),
+  };
+  const worker = new Worker(workerScript, { eval: true, workerData: task, env: {}, stdout: true, stderr: true });
+  try {
+    const reply = await new Promise<WorkerReply | Error>((resolve) => {
+      const timer = setTimeout(() => resolve(new Error(`no answer within ${limits.timeoutMs} ms`)), limits.timeoutMs);
+      const settle = (r: WorkerReply | Error): void => { clearTimeout(timer); resolve(r); };
+      worker.once('message', settle);
+      worker.once('error', settle);
+      worker.once('exit', (code) => settle(new Error(`the Worker exited (code ${code})`)));
+    });
+    const fault = reply instanceof Error ? reply.message
+      : !reply.ok ? `${reply.reason}: ${reply.message}`
+        : reply.output === PROBE_OUTPUT ? undefined : `it returned ${reply.output}`;
+    if (fault !== undefined) throw new ShippedBundleError(`the embedded render sandbox does not render a program: ${fault}`);
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/**
+ * The shipped builds carry the render sandbox inside the bundle (a single
+ * executable has no files beside it): the module that points at the Worker's file
+ * and the QuickJS binary is replaced by one that holds both. `embedded()` says
+ * whether the bundle needed it, so a build can refuse one that renders without it.
+ */
+function embedRenderSandbox(): { readonly plugin: esbuild.Plugin; readonly embedded: () => boolean } {
+  let embedded = false;
+  const plugin: esbuild.Plugin = {
+    name: 'trellis-embedded-render-sandbox',
+    setup(build) {
+      build.onLoad({ filter: /[\\/]apply-controller[\\/]program[\\/]sandbox-files\.ts$/ }, async (args) => {
+        if (relative(projectRoot, args.path) !== SANDBOX_FILES_MODULE) return undefined;
+        const { workerScript, interpreter } = await sandboxToEmbed();
+        embedded = true;
+        return {
+          loader: 'js',
+          contents: `/** The render sandbox, embedded by hack/build-cli.ts (see ${SANDBOX_FILES_MODULE}). */\n`
+            + `const workerScript = ${JSON.stringify(workerScript)};\n`
+            + `const interpreterBase64 = ${JSON.stringify(Buffer.from(interpreter).toString('base64'))};\n`
+            + 'export function sandboxWorkerScript() {\n  return { script: workerScript, eval: true };\n}\n'
+            + "export async function interpreterBinary() {\n  return Buffer.from(interpreterBase64, 'base64');\n}\n",
+        };
+      });
+    },
+  };
+  return { plugin, embedded: () => embedded };
+}
+
 /** Bundles one shipped command into a CommonJS file; returns its text. */
 export async function bundleCommand(command: ShippedCommand, opts: { readonly banner?: string } = {}): Promise<string> {
+  const sandbox = embedRenderSandbox();
   const result = await esbuild.build({
     entryPoints: [join(projectRoot, ENTRIES[command])],
     absWorkingDir: projectRoot,
@@ -105,13 +241,18 @@ export async function bundleCommand(command: ShippedCommand, opts: { readonly ba
     metafile: true,
     logLevel: 'silent',
     legalComments: 'inline',
-    plugins: [substitutes, embedUiAssets],
+    plugins: [substitutes, embedUiAssets, sandbox.plugin],
     ...(opts.banner !== undefined ? { banner: { js: opts.banner } } : {}),
   });
   const tooling = Object.keys(result.metafile.inputs).filter((input) => /^(hack|test|bench)\//.test(input));
   if (tooling.length > 0) {
     throw new ShippedBundleError(`the ${command} bundle would contain development tooling: ${tooling.join(', ')}; `
       + 'the module that imports it must not be part of the shipped CLI (see cli/bin/checkout-commands.ts)');
+  }
+  const renders = Object.keys(result.metafile.inputs).includes(RENDER_MODULE);
+  if (renders && !sandbox.embedded()) {
+    throw new ShippedBundleError(`the ${command} bundle renders package programs (${RENDER_MODULE}) but does not carry their sandbox: `
+      + `${SANDBOX_FILES_MODULE} was not replaced by the embedded one`);
   }
   const [output] = result.outputFiles;
   if (output === undefined) throw new Error(`esbuild wrote no output for ${command}`);

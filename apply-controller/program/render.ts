@@ -5,10 +5,9 @@
  * interpreter's interrupt included — so a hostile program costs at most the time
  * and memory limits, and the calling thread is never blocked by it.
  */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { renderLimits, type RenderLimits } from './limits.ts';
+import { interpreterBinary, sandboxWorkerScript } from './sandbox-files.ts';
 import { wasm } from './wasm.ts';
 import type { ProgramCall, RenderFailureReason, WorkerReply, WorkerTask } from './protocol.ts';
 
@@ -31,19 +30,6 @@ export interface RenderSuccess {
 
 /** The outcome of {@link runProgram}. */
 export type RunResult = RenderSuccess | RenderFailure;
-
-/**
- * The Worker's module, found next to this one. Looked up when a render starts,
- * not when this module loads: the shipped single-file CLI (a CommonJS bundle)
- * has no module URL and no worker file, and must still start.
- */
-function workerModule(): URL | undefined {
-  try {
-    return new URL('./worker.ts', import.meta.url);
-  } catch {
-    return undefined;
-  }
-}
 
 /** Room for the Worker's own JavaScript (the program text, the output), apart from the capped interpreter memory. */
 const WORKER_HEAP_MB = 128;
@@ -79,8 +65,7 @@ async function acquire(): Promise<() => void> {
 function compiledInterpreter(): Promise<object | undefined> {
   interpreter ??= (async () => {
     try {
-      const path = fileURLToPath(import.meta.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'));
-      return await wasm.compile(await readFile(path));
+      return await wasm.compile(await interpreterBinary());
     } catch {
       return undefined; // each Worker then compiles it itself
     }
@@ -105,19 +90,14 @@ export async function runProgram(source: string, call: ProgramCall, limits: Part
 
 function runInWorker(source: string, call: ProgramCall, checked: RenderLimits, wasmModule: object | undefined): Promise<RunResult> {
   const started = Date.now();
-  const module = workerModule();
-  if (!module) {
-    return Promise.resolve({
-      ok: false, reason: 'Crashed', logs: [],
-      message: 'the program sandbox is not part of this build (run the command from a Trellis checkout, or let the cluster render)',
-    });
-  }
+  const { script, eval: isScriptText } = sandboxWorkerScript();
   const task: WorkerTask = {
     source, call, limits: checked, deadline: started + checked.timeoutMs, ...(wasmModule ? { wasmModule } : {}),
   };
   return new Promise<RunResult>((resolve) => {
     let settled = false;
-    const worker = new Worker(module, {
+    const worker = new Worker(script, {
+      eval: isScriptText,
       workerData: task,
       // No environment, no stdin/stdout of ours, a bounded heap for the Worker's own JavaScript.
       env: {},

@@ -124,13 +124,11 @@ async function run(task: WorkerTask): Promise<WorkerReply> {
   return { ok: true, output, logs };
 }
 
-const task = workerData as WorkerTask;
-try {
-  post(await run(task));
-} catch (err) {
+// A promise chain, not a top-level await: the shipped CLI runs this module as a CommonJS script (see sandbox-files.ts).
+void run(workerData as WorkerTask).then(post).catch((err: unknown) => {
   // Raised by the host side of the sandbox (the memory cap reached while growing, an interpreter abort).
   const message = err instanceof Error ? err.message : String(err);
   post(/memory|out of bounds|Aborted/i.test(message)
     ? { ok: false, reason: 'OutOfMemory', message: 'the program ran out of memory' }
     : { ok: false, reason: 'Crashed', message: `the sandbox failed: ${message}` });
-}
+});

@@ -1,7 +1,8 @@
 // The npm package of `npm run build:cli`: `npm pack` makes a publishable tarball,
 // `npm install --offline` installs it (the bundles carry every dependency), and its
 // bins work against the test apiserver: `trellis --help`, `kubectl-package list`
-// directly and as `kubectl package list`.
+// directly and as `kubectl package list`, and `kubectl-package diff` of a Package
+// whose bundle is a program, rendered in the sandbox the bundle carries.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -9,6 +10,7 @@ import anyTest from 'ava';
 import { buildNpmPackage } from '../../../hack/build-cli.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
 import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { PROGRAM_PACKAGE, publishProgramPackage, runCommand } from '../cli/program-package.ts';
 
 const test = withCluster(anyTest);
 
@@ -19,7 +21,7 @@ function ok(t: { is(a: unknown, b: unknown, m?: string): void }, result: SpawnSy
 }
 
 test('npm pack, npm install --offline, and the installed bins work', async (t) => {
-  t.timeout(4 * 60_000);
+  t.timeout(6 * 60_000, 'bundling, npm install, and building the program bundle the diff renders');
   const work = scratchDir('npm');
   const packageDir = join(work, 'package');
   const manifest = JSON.parse(readFileSync(await buildNpmPackage(packageDir), 'utf8')) as Record<string, unknown>;
@@ -40,7 +42,8 @@ test('npm pack, npm install --offline, and the installed bins work', async (t) =
 
   const cluster = await useCluster();
   const ns = await testNamespace(t, cluster);
-  await new KubeClient(cluster.kubeConfig).create({
+  const client = new KubeClient(cluster.kubeConfig);
+  await client.create({
     apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package',
     metadata: { name: 'listed-by-npm', namespace: ns },
     spec: { sourceRef: { kind: 'OCIRepository', name: 'nowhere' } },
@@ -59,4 +62,12 @@ test('npm pack, npm install --offline, and the installed bins work', async (t) =
   const viaKubectl = spawnSync('kubectl', ['package', 'list', '-n', ns], { env: runEnv, cwd, encoding: 'utf8' });
   if (viaKubectl.error === undefined) t.regex(ok(t, viaKubectl, 'kubectl package list'), /^listed-by-npm\s/m);
   else t.log(`kubectl not found (${viaKubectl.error.message}): the plugin was run directly only`);
+
+  // The Ingress exists only when the program runs with ingress.enabled: the pre-rendered defaults have none.
+  const revision = await publishProgramPackage(t, client, ns);
+  const diff = await runCommand(join(bin, 'kubectl-package'), ['diff', PROGRAM_PACKAGE, '-n', ns, '--set', 'ingress.enabled=true'], { env: runEnv, cwd });
+  t.is(diff.status, 1, `kubectl-package diff of a program bundle (exit 1: changes):\n${diff.stderr}`);
+  t.regex(diff.stdout, new RegExp(`^\\+ Ingress/${ns}/web$`, 'm'));
+  t.regex(diff.stdout, new RegExp(`^\\+ Deployment/${ns}/web$`, 'm'));
+  t.regex(diff.stdout, new RegExp(`^4 to create, 0 to change, 0 to delete \\(source ${revision.replace(/[.]/g, '\\.')}\\)$`, 'm'));
 });

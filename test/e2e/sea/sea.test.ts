@@ -1,7 +1,8 @@
 // The single-file executables of `npm run build:cli`: copied into a folder that is
 // the whole PATH (no Node there), `kubectl package list` runs the kubectl-package
-// executable through the real kubectl against the test apiserver, and `trellis`
-// answers --help with the shipped commands only.
+// executable through the real kubectl against the test apiserver, `kubectl package
+// diff` renders a program bundle in the sandbox the executable carries, and
+// `trellis` answers --help with the shipped commands only.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, copyFileSync, mkdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
@@ -9,6 +10,7 @@ import anyTest from 'ava';
 import { buildCli } from '../../../hack/build-cli.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
 import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { PROGRAM_PACKAGE, publishProgramPackage, runCommand } from '../cli/program-package.ts';
 
 const test = withCluster(anyTest);
 
@@ -26,7 +28,7 @@ function onPath(name: string): string | undefined {
   return undefined;
 }
 
-test('the single executables run without Node: kubectl package list through kubectl, trellis --help', async (t) => {
+test('the single executables run without Node: kubectl package list and diff of a program through kubectl, trellis --help', async (t) => {
   t.timeout(8 * 60_000, 'building the executables copies and injects a 120 MB Node binary twice');
   const kubectl = onPath('kubectl');
   if (kubectl === undefined) {
@@ -38,7 +40,8 @@ test('the single executables run without Node: kubectl package list through kube
 
   const cluster = await useCluster();
   const ns = await testNamespace(t, cluster);
-  await new KubeClient(cluster.kubeConfig).create({
+  const client = new KubeClient(cluster.kubeConfig);
+  await client.create({
     apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package',
     metadata: { name: 'listed-by-sea', namespace: ns },
     spec: { sourceRef: { kind: 'OCIRepository', name: 'nowhere' } },
@@ -56,6 +59,14 @@ test('the single executables run without Node: kubectl package list through kube
   t.is(list.status, 0, `kubectl package list failed:\n${list.stderr}`);
   t.regex(list.stdout, /^NAME\s+READY/m);
   t.regex(list.stdout, /^listed-by-sea\s/m);
+
+  // The Ingress exists only when the program runs with ingress.enabled: the pre-rendered defaults have none.
+  const revision = await publishProgramPackage(t, client, ns);
+  const diff = await runCommand(kubectl, ['package', 'diff', PROGRAM_PACKAGE, '-n', ns, '--set', 'ingress.enabled=true'], { env });
+  t.is(diff.status, 1, `kubectl package diff of a program bundle (exit 1: changes):\n${diff.stderr}`);
+  t.regex(diff.stdout, new RegExp(`^\\+ Ingress/${ns}/web$`, 'm'));
+  t.regex(diff.stdout, new RegExp(`^\\+ Deployment/${ns}/web$`, 'm'));
+  t.regex(diff.stdout, new RegExp(`^4 to create, 0 to change, 0 to delete \\(source ${revision.replace(/[.]/g, '\\.')}\\)$`, 'm'));
 
   const help = spawnSync('trellis', ['--help'], { env, encoding: 'utf8' });
   t.is(help.status, 0, help.stderr);

@@ -1,9 +1,11 @@
 // What `npm run build:cli` ships: bundles of the two commands with the checkout-only
-// modules replaced, nothing of hack/, and the checkout's trellis still has up/build/dev.
+// modules replaced, nothing of hack/, the render sandbox inside (a build whose
+// sandbox cannot render is refused), and the checkout's trellis still has up/build/dev.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import test from 'ava';
-import { bundleCommand } from '../../../hack/build-cli.ts';
+import { interpreterBinary } from '../../../apply-controller/program/sandbox-files.ts';
+import { bundleCommand, checkEmbeddedSandbox, ShippedBundleError } from '../../../hack/build-cli.ts';
 import { projectRoot } from '../../../hack/lib/system-tools.ts';
 
 /** The modules of a bundle, from the `// path` comment esbuild writes before each. */
@@ -18,10 +20,24 @@ test('the shipped trellis bundle has no local-environment modules and none of ha
   t.deepEqual(modules.filter((m) => /^hack\/|^cli\/up(\.ts|\/)|^cli\/dev\.ts$|^cli\/bin\/checkout-commands\.ts$|^packages-cdk8s\/build\/(program|dev)\.ts$/.test(m)), []);
 });
 
-test('the shipped kubectl-package bundle is the package commands', async (t) => {
-  const modules = modulesOf(await bundleCommand('kubectl-package'));
+test('the shipped kubectl-package bundle is the package commands, with the render sandbox inside', async (t) => {
+  const bundle = await bundleCommand('kubectl-package');
+  const modules = modulesOf(bundle);
   t.true(modules.includes('cli/package/index.ts'));
   t.false(modules.some((m) => m.startsWith('hack/') || m === 'cli/trellis.ts'));
+  // The Worker as a script and the QuickJS binary, not paths to files a single executable does not have.
+  t.true(modules.includes('apply-controller/program/render.ts'));
+  t.regex(bundle, /^(?:var|const) workerScript = (["']).*newQuickJSWASMModuleFromVariant.*\1;$/m);
+  t.regex(bundle, /^(?:var|const) interpreterBase64 = "AGFzbQ[A-Za-z0-9+/=]{600000,}";$/m, 'the WebAssembly binary (it starts with \\0asm)');
+  t.false(bundle.includes('"./worker.ts"'), 'no Worker file looked up next to the bundle');
+});
+
+test('a build whose sandbox cannot render a program is refused', async (t) => {
+  const interpreter = await interpreterBinary();
+  await t.throwsAsync(checkEmbeddedSandbox("throw new Error('no sandbox here')", interpreter),
+    { instanceOf: ShippedBundleError, message: /does not render a program: .*no sandbox here/ });
+  await t.throwsAsync(checkEmbeddedSandbox("require('node:worker_threads').parentPort.postMessage({ ok: true, output: 'null', logs: [] })", interpreter),
+    { instanceOf: ShippedBundleError, message: /it returned null/ });
 });
 
 test('the checkout trellis still has up, build and dev', (t) => {
