@@ -15,7 +15,9 @@
  *   program (the kit as a program sees it, `sandbox/kit.ts`, and what it imports).
  *   The `default` condition points at `sandbox/kit.ts`, so `trellis build` and the
  *   test helper's `render`, which resolve without the `node` condition, compile
- *   the sandbox's kit into the program and never the build machinery.
+ *   the sandbox's kit into the program and never the build machinery. Beside
+ *   them, `apply-controller/bundle/index.ts` re-exports the kit's stand-in for the
+ *   bundle library (see writeBundleStandIn).
  * - `types/**.d.ts`: declarations of the kit's index, from the TypeScript compiler.
  *
  * Dependencies are what the bundles import (their versions from this checkout's
