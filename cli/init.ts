@@ -1,22 +1,72 @@
 /**
- * `trellis init NAME [--dir DIR]`: scaffolds a package that builds, tests and
- * pushes as it is — a program (package.ts: a Deployment and Service, an Ingress
- * when `ingress.enabled`, one ConfigMap per `config` entry), a test that renders
- * it in the sandbox the cluster uses (`node --test`), a README, and a
- * package.json marking the folder as ES modules. The kit is imported from this
- * checkout by a relative path.
+ * `trellis init NAME [--dir DIR] [--kit checkout|package]`: scaffolds a package
+ * that builds, tests and pushes as it is — a program (package.ts: a Deployment
+ * and Service, an Ingress when `ingress.enabled`, one ConfigMap per `config`
+ * entry), a test that renders it in the sandbox the cluster uses (`node --test`),
+ * a README, and a package.json marking the folder as ES modules.
+ *
+ * The kit comes from one of two places (`--kit`): this checkout, by a relative
+ * path (the default: nothing to install), or the npm package `@trellis/cdk8s-kit`
+ * (`npm run build:kit`), a dependency by version beside cdk8s, cdk8s-plus-33 and
+ * constructs, with a tsconfig.json that type-checks the package against the
+ * kit's declarations.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { failCommand } from './build.ts';
 
-const KIT_INDEX = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages-cdk8s', 'kit', 'index.ts');
+const CHECKOUT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const KIT_INDEX = join(CHECKOUT, 'packages-cdk8s', 'kit', 'index.ts');
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** The files of a new package named `name`, whose kit import is `kit` (a relative module path). */
-export function scaffoldFiles(name: string, kit: string): Readonly<Record<string, string>> {
+/** The kit's npm package (hack/build-kit.ts builds it). */
+export const KIT_PACKAGE = '@trellis/cdk8s-kit';
+
+/** Where a scaffold takes the kit from: this checkout (a relative import) or the npm package. */
+export type KitSource = 'checkout' | 'package';
+
+/** How a scaffold imports the kit and, for the npm package, what it depends on. */
+export interface ScaffoldKit {
+  /** The module the package's files import the kit from. */
+  readonly module: string;
+  /** For the npm package: the package.json's dependencies and devDependencies (name -> range). */
+  readonly dependencies?: Readonly<Record<string, string>>;
+  readonly devDependencies?: Readonly<Record<string, string>>;
+}
+
+/** The tsconfig.json of a scaffold that installs the kit: Node's own module rules, the kit's declarations. */
+const PACKAGE_TSCONFIG = {
+  compilerOptions: {
+    target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true,
+    allowImportingTsExtensions: true, skipLibCheck: true, types: ['node'],
+  },
+  include: ['*.ts'],
+};
+
+/** The npm package's dependencies, at this checkout's versions: the kit, its peers, and the type checker. */
+async function kitPackageDependencies(): Promise<Pick<ScaffoldKit, 'dependencies' | 'devDependencies'>> {
+  const readJson = async (file: string): Promise<Record<string, unknown>> => JSON.parse(await readFile(join(CHECKOUT, file), 'utf8')) as Record<string, unknown>;
+  const root = await readJson('package.json');
+  const declared = { ...(root.devDependencies as Record<string, string>), ...(root.dependencies as Record<string, string>) };
+  const constructs = (await readJson('node_modules/constructs/package.json')).version;
+  const range = (name: string): string => {
+    const found = declared[name];
+    if (found === undefined) throw new Error(`this checkout's package.json does not name ${name}`);
+    return found;
+  };
+  return {
+    dependencies: {
+      [KIT_PACKAGE]: `^${String(root.version)}`, 'cdk8s': range('cdk8s'), 'cdk8s-plus-33': range('cdk8s-plus-33'), 'constructs': `^${String(constructs)}`,
+    },
+    devDependencies: { 'typescript': range('typescript'), '@types/node': range('@types/node') },
+  };
+}
+
+/** The files of a new package named `name`, importing the kit as `kit` says. */
+export function scaffoldFiles(name: string, kitSource: ScaffoldKit): Readonly<Record<string, string>> {
+  const kit = kitSource.module;
   const program = `/**
  * The ${name} package: a web server Deployment and its Service, an Ingress when
  * ingress.enabled, and one ConfigMap per entry of config. The program runs at
@@ -113,26 +163,57 @@ program declares (\`--set\`, \`--set-json\`, \`-f values.yaml\`).
 What the sandbox forbids (files, network, clock, randomness, Node APIs) and why:
 the authoring guide, docs/authoring.md in the Trellis repository.
 `;
+  const scripts = { test: 'node --test package.test.ts', build: 'trellis build .' };
+  if (kitSource.dependencies === undefined) {
+    return {
+      'package.ts': program,
+      'package.test.ts': testFile,
+      'README.md': readme,
+      'package.json': `${JSON.stringify({ name, version: '0.1.0', private: true, type: 'module', scripts }, null, 2)}\n`,
+    };
+  }
+  const manifest = {
+    name, version: '0.1.0', private: true, type: 'module', scripts: { ...scripts, typecheck: 'tsc' },
+    dependencies: kitSource.dependencies, devDependencies: kitSource.devDependencies ?? {},
+  };
+  const install = `The kit is the npm package \`${KIT_PACKAGE}\`. Install it with the rest:
+
+    npm install                                          # from a registry that has ${KIT_PACKAGE}
+    npm install <trellis checkout>/dist/trellis-cdk8s-kit-<version>.tgz   # or the tarball of npm run build:kit
+    npm run typecheck                                    # tsc: the values and cdk8s calls are typed
+
+`;
   return {
     'package.ts': program,
     'package.test.ts': testFile,
-    'README.md': readme,
-    'package.json': `${JSON.stringify({ name, version: '0.1.0', private: true, type: 'module', scripts: { test: 'node --test package.test.ts', build: 'trellis build .' } }, null, 2)}\n`,
+    'README.md': readme.replace('\n\n    node --test', `\n\n${install}    node --test`),
+    'package.json': `${JSON.stringify(manifest, null, 2)}\n`,
+    'tsconfig.json': `${JSON.stringify(PACKAGE_TSCONFIG, null, 2)}\n`,
   };
 }
 
-/** Writes the scaffold of `name` into `dir` (created; it must be empty or absent). Returns the files written. */
-export async function initPackage(name: string, dir: string): Promise<string[]> {
+/**
+ * Writes the scaffold of `name` into `dir` (created; it must be empty or absent),
+ * taking the kit from `kit` (default: this checkout). Returns the files written.
+ */
+export async function initPackage(name: string, dir: string, kit: KitSource = 'checkout'): Promise<string[]> {
   if (!DNS_LABEL.test(name)) throw new Error(`the package name "${name}" must be a DNS-1123 label (lowercase letters, digits and "-")`);
   const target = resolve(dir);
   const existing = await readdir(target).catch(() => []);
   if (existing.length > 0) throw new Error(`${target} is not empty: trellis init writes a new package into an empty folder`);
+  const source: ScaffoldKit = kit === 'package'
+    ? { module: KIT_PACKAGE, ...await kitPackageDependencies() }
+    : { module: checkoutKitImport(target) };
   await mkdir(target, { recursive: true });
-  let kit = relative(target, KIT_INDEX).split(sep).join('/');
-  if (!kit.startsWith('.')) kit = `./${kit}`;
-  const files = scaffoldFiles(name, kit);
+  const files = scaffoldFiles(name, source);
   for (const [file, content] of Object.entries(files)) await writeFile(join(target, file), content, { flag: 'wx' });
   return Object.keys(files).map((f) => join(target, f));
+}
+
+/** The relative import of this checkout's kit from the folder `dir`. */
+function checkoutKitImport(dir: string): string {
+  const kit = relative(dir, KIT_INDEX).split(sep).join('/');
+  return kit.startsWith('.') ? kit : `./${kit}`;
 }
 
 /** The `init` subcommand. */
@@ -144,10 +225,17 @@ export function initCommand(): Command {
       return v;
     })
     .option('--dir <dir>', 'the folder to create (default ./<name>)')
-    .addHelpText('after', '\nExample:\n  trellis init shop && cd shop && node --test package.test.ts && trellis build .')
-    .action(async (name: string, o: { dir?: string }) => {
-      await initPackage(name, o.dir ?? name).then((files) => {
+    .addOption(new Option('--kit <source>', `where the kit comes from: this checkout (a relative import) or the npm package ${KIT_PACKAGE}`)
+      .choices(['checkout', 'package']).default('checkout'))
+    .addHelpText('after', '\nExamples:\n  trellis init shop && cd shop && node --test package.test.ts && trellis build .'
+      + `\n  trellis init shop --kit package && cd shop && npm install <checkout>/dist/trellis-cdk8s-kit-<version>.tgz && npm test`)
+    .action(async (name: string, o: { dir?: string; kit: KitSource }) => {
+      await initPackage(name, o.dir ?? name, o.kit).then((files) => {
         for (const f of files) process.stderr.write(`wrote ${f}\n`);
+        if (o.kit === 'package') {
+          process.stderr.write(`install the kit: npm install (from a registry that has ${KIT_PACKAGE}), or npm run build:kit in ${CHECKOUT}`
+            + ` and npm install ${join(CHECKOUT, 'dist')}/trellis-cdk8s-kit-<version>.tgz\n`);
+        }
       }).catch(failCommand);
     });
 }
