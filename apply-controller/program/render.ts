@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { renderLimits, type RenderLimits } from './limits.ts';
+import { reportRender } from './observe.ts';
 import { wasm } from './wasm.ts';
 import type { ProgramCall, RenderFailureReason, WorkerReply, WorkerTask } from './protocol.ts';
 
@@ -96,8 +97,11 @@ export async function runProgram(source: string, call: ProgramCall, limits: Part
   const checked = renderLimits(limits);
   const wasmModule = await compiledInterpreter();
   const release = await acquire();
+  const started = performance.now();
   try {
-    return await runInWorker(source, call, checked, wasmModule);
+    const result = await runInWorker(source, call, checked, wasmModule);
+    reportRender({ kind: 'ran', method: call.method, seconds: (performance.now() - started) / 1000, outcome: result.ok ? 'ok' : result.reason });
+    return result;
   } finally {
     release();
   }
