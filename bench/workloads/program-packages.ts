@@ -58,6 +58,17 @@ function meanRenderMs(samples: readonly MetricSample[]): number | undefined {
 
 const namespaceOf = (i: number): string => `bench-prog-${String(i + 1).padStart(2, '0')}`;
 
+/** The apply-controller's /metrics; an empty answer (a scrape that failed) is asked again, then is an error, never zeros. */
+async function scrapeApply(url: string | undefined, log: (line: string) => void): Promise<MetricSample[]> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const samples = await readControllerMetrics(url);
+    if (samples.length > 0) return samples;
+    log(`the apply-controller's /metrics gave nothing (attempt ${attempt})`);
+    await sleep(2_000);
+  }
+  throw new Error(`the apply-controller's /metrics (${url ?? 'no URL'}) gave nothing five times`);
+}
+
 async function pushWebBundle(ctx: BenchContext, host: string): Promise<string> {
   const built = await buildBundle(join(projectRoot, 'packages-cdk8s', 'examples', 'web'), { out: join(ctx.dir, 'web.tgz') });
   const sink = { write: () => true };
@@ -115,7 +126,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     const seen = sampler.stop().get(controllers.apply.pid);
     await sleep(5_000);
     const settled = controllers.apply.memory()?.rss;
-    const afterInstall = await readControllerMetrics(controllers.apply.metricsUrl);
+    const afterInstall = await scrapeApply(controllers.apply.metricsUrl, ctx.log);
     const counts = renderCounts(afterInstall);
     add(INSTALL, 'ms', installed.timedOut ? undefined : installed.seconds * 1000);
     add(PEAK_RSS, 'bytes', seen?.peak ?? controllers.apply.memory()?.hwm);
@@ -124,7 +135,8 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
 
     const noop = await measureNoop(ctx, { namespace: namespaceOf(0), name: 'web', objects: 5 },
       { rounds: ctx.options.rounds ?? NOOP_ROUNDS, label: NOOP_LABEL, contender: CONTENDER });
-    const afterNoop = renderCounts(await readControllerMetrics(controllers.apply.metricsUrl));
+    const afterNoop = renderCounts(await scrapeApply(controllers.apply.metricsUrl, ctx.log));
+    ctx.log(`renders/hits after the install ${counts.renders}/${counts.hits}, after the no-ops ${afterNoop.renders}/${afterNoop.hits}`);
     const noopRenders = afterNoop.renders - counts.renders;
     const noopHits = afterNoop.hits - counts.hits;
     measurements.push(...noop.measurements);
