@@ -39,7 +39,7 @@ const TIME_LIMIT_MS = 900_000;
 const NOOP_ROUNDS = 3;
 
 /** Renders (the histogram's counts, all results) and render-cache hits in a controller's /metrics, all Packages together. */
-function renderCounts(samples: readonly MetricSample[]): { renders: number; hits: number } {
+export function renderCounts(samples: readonly MetricSample[]): { renders: number; hits: number } {
   let renders = 0;
   let hits = 0;
   for (const s of samples) {
