@@ -9,9 +9,9 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { renderLimits, type RenderLimits } from './limits.ts';
-import { reportRender } from './observe.ts';
 import { wasm } from './wasm.ts';
 import type { ProgramCall, RenderFailureReason, WorkerReply, WorkerTask } from './protocol.ts';
+import { reportRender } from './observe.ts';
 
 /** A program call that failed; `message` never carries values (see {@link RenderError}). */
 export interface RenderFailure {
