@@ -6,6 +6,9 @@
  * - State (ready, suspended, revision, last applied time, objects) is read at
  *   scrape time from the Package informer's cache: nothing is kept twice and
  *   nothing can go stale.
+ * - Program renders (how long each took and how it ended, and renders answered
+ *   from the cache) are reported by the render engine (program/observe.ts) for
+ *   the Package the reconciler names around its bundle read.
  * - Counts (applies, drift corrections, pruned objects, rollbacks, failures) and
  *   health-wait times are derived from the Events the reconciler records, seen
  *   through a wrapper around its event recorder: the reconcile code does not
@@ -20,6 +23,7 @@ import { getCondition } from '../runtime/conditions.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { KubeObject } from '../runtime/object.ts';
 import type { Package } from './api.ts';
+import { observeRenders, type RenderObservation } from './program/observe.ts';
 
 /** The event recorder the Package reconciler uses. */
 export type PackageEvents = Pick<EventRecorder, 'normal' | 'warning'>;
@@ -34,7 +38,10 @@ export interface PackageSource {
 export interface PackageMetrics {
   /** `events` with every Package Event also counted. */
   countEvents(events: PackageEvents): PackageEvents;
-  /** Reads Package state from `source` at scrape time and drops a deleted Package's series. */
+  /**
+   * Reads Package state from `source` at scrape time, records the program
+   * renders done for its Packages from now on, and drops a deleted Package's series.
+   */
   watch(source: PackageSource): void;
 }
 
@@ -57,7 +64,23 @@ export const PACKAGE_METRICS = {
   failures: 'trellis_package_failures_total',
   healthWait: 'trellis_package_health_wait_seconds',
   healthWaitDuration: 'trellis_package_health_wait_duration_seconds',
+  renderDuration: 'trellis_package_render_duration_seconds',
+  renderCacheHits: 'trellis_package_render_cache_hits_total',
 } as const;
+
+/** The `result` label of a render: a few values, whatever reasons the engine adds. */
+export type RenderResult = 'success' | 'failed' | 'timeout' | 'out_of_memory' | 'crashed';
+
+/** How a render ended, as the `result` label says it: the sandbox's limits apart, every fault of the program is `failed`. */
+export function renderResult(outcome: Extract<RenderObservation, { kind: 'ran' }>['outcome']): RenderResult {
+  switch (outcome) {
+    case 'ok': return 'success';
+    case 'Timeout': return 'timeout';
+    case 'OutOfMemory': return 'out_of_memory';
+    case 'Crashed': return 'crashed';
+    default: return 'failed';
+  }
+}
 
 /** Event reasons that are not failures although recorded as Warnings (they have their own series). */
 const NOT_FAILURES = new Set(['DriftDetected', 'RolledBack']);
@@ -134,6 +157,8 @@ export function createPackageMetrics(registry: Registry): PackageMetrics {
     buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600], registers: [registry],
   });
 
+  const renders = renderMetrics(registry);
+
   const waitingSince = new Map<string, number>();
   const reasons = new Map<string, Set<string>>();
   const keyOf = (l: Labels): string => `${l.namespace}/${l.name}`;
@@ -174,6 +199,7 @@ export function createPackageMetrics(registry: Registry): PackageMetrics {
     for (const reason of reasons.get(keyOf(labels)) ?? []) failures.remove({ ...labels, reason });
     reasons.delete(keyOf(labels));
     waitingSince.delete(keyOf(labels));
+    renders.forget(labels);
   };
 
   return {
@@ -191,12 +217,51 @@ export function createPackageMetrics(registry: Registry): PackageMetrics {
     },
     watch(source) {
       packages = () => source.list();
+      observeRenders(renders.record);
       source.on({
         delete: (pkg) => {
           const labels = labelsOf(pkg);
           if (labels) forget(labels);
         },
       });
+    },
+  };
+}
+
+/** Seconds buckets of a render: a cached program is far below them, a cold one near 1 s, the default deadline 10 s. */
+const RENDER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+
+/** The render series, and what a deleted Package leaves of them. */
+function renderMetrics(registry: Registry): { record: (o: RenderObservation) => void; forget: (labels: Labels) => void } {
+  const duration = new Histogram({
+    name: PACKAGE_METRICS.renderDuration,
+    help: 'Program renders of the Package that ran in the sandbox (cache hits excluded): seconds from getting a render slot to the answer, by result.',
+    labelNames: [...LABELS, 'result'] as const, buckets: RENDER_BUCKETS, registers: [registry],
+  });
+  const hits = new Counter({
+    name: PACKAGE_METRICS.renderCacheHits, help: 'Program renders of the Package answered from the render cache (same program and values): no sandbox ran.',
+    labelNames: LABELS, registers: [registry],
+  });
+  const results = new Map<string, Set<RenderResult>>();
+  return {
+    record(o) {
+      if (o.subject === undefined) return;
+      const labels: Labels = { namespace: o.subject.namespace, name: o.subject.name };
+      if (o.kind === 'cached') {
+        hits.inc(labels);
+        return;
+      }
+      if (o.method !== 'render') return;
+      const result = renderResult(o.outcome);
+      duration.observe({ ...labels, result }, o.seconds);
+      const key = `${labels.namespace}/${labels.name}`;
+      results.set(key, (results.get(key) ?? new Set()).add(result));
+    },
+    forget(labels) {
+      const key = `${labels.namespace}/${labels.name}`;
+      for (const result of results.get(key) ?? []) duration.remove({ ...labels, result });
+      results.delete(key);
+      hits.remove(labels);
     },
   };
 }

@@ -199,13 +199,13 @@ async function main(): Promise<number> {
 }
 
 /**
- * Library-only workloads first (they need no cluster); then many packages and
- * the large package, which restart the controllers for a clean memory reading
- * (before any other Package exists); then the rest in issue order: the cold
+ * Library-only workloads first (they need no cluster); then many packages, the
+ * large package and the program Packages, which restart the controllers for a
+ * clean memory reading (before any other Package exists); then the rest in issue order: the cold
  * apply leaves the Packages the no-op and drift workloads use. Background
  * measurements start after the restarts, so none of them sees one.
  */
-const ORDER = ['git', 'oci', 'many-packages', 'large-package', 'cold-apply', 'noop-reconcile', 'drift', 'commit-to-applied'];
+const ORDER = ['git', 'oci', 'program-render', 'many-packages', 'large-package', 'program-packages', 'cold-apply', 'noop-reconcile', 'drift', 'commit-to-applied'];
 /** Where in {@link ORDER} the prepare hooks run. */
 const PREPARE_AT = ORDER.indexOf('cold-apply');
 

@@ -4,6 +4,7 @@
  * the output text (parsed anew for each reader, so nobody can change what the
  * next one gets), least recently used first out.
  */
+import { reportRender } from './observe.ts';
 
 /** A bounded map of render outputs. */
 export class RenderCache {
@@ -23,10 +24,11 @@ export class RenderCache {
     return `${programDigest} ${valuesHash}`;
   }
 
-  /** The output of that render, or undefined. */
+  /** The output of that render, or undefined. A hit is reported to the render observers (observe.ts). */
   get(key: string): string | undefined {
     const hit = this.#entries.get(key);
     if (hit === undefined) return undefined;
+    reportRender({ kind: 'cached' });
     this.#entries.delete(key);
     this.#entries.set(key, hit);
     return hit;

@@ -10,6 +10,7 @@ import { renderLimits, type RenderLimits } from './limits.ts';
 import { interpreterBinary, sandboxWorkerScript } from './sandbox-files.ts';
 import { wasm } from './wasm.ts';
 import type { ProgramCall, RenderFailureReason, WorkerReply, WorkerTask } from './protocol.ts';
+import { reportRender } from './observe.ts';
 
 /** A program call that failed; `message` never carries values (see {@link RenderError}). */
 export interface RenderFailure {
@@ -81,8 +82,11 @@ export async function runProgram(source: string, call: ProgramCall, limits: Part
   const checked = renderLimits(limits);
   const wasmModule = await compiledInterpreter();
   const release = await acquire();
+  const started = performance.now();
   try {
-    return await runInWorker(source, call, checked, wasmModule);
+    const result = await runInWorker(source, call, checked, wasmModule);
+    reportRender({ kind: 'ran', method: call.method, seconds: (performance.now() - started) / 1000, outcome: result.ok ? 'ok' : result.reason });
+    return result;
   } finally {
     release();
   }

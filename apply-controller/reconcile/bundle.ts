@@ -12,6 +12,7 @@ import type { Package } from '../api.ts';
 import { BundleValidationError } from '../bundle/problems.ts';
 import { readBundle, type ReadBundleSuccess } from '../bundle/read.ts';
 import type { Values } from '../bundle/values.ts';
+import { renderingFor } from '../program/observe.ts';
 
 /** Namespaced-or-not of the kinds the cluster serves, from API discovery. Kinds that exist are cached. */
 export class KindScopes {
@@ -53,7 +54,8 @@ export interface BundleInputs {
  */
 export async function readPackageBundle(dir: string, pkg: Package, scopes: KindScopes, inputs: BundleInputs): Promise<ReadBundleSuccess> {
   const namespace = pkg.metadata.namespace ?? '';
-  const read = (isNamespaced: (apiVersion: string, kind: string) => boolean | undefined) => readBundle(dir, {
+  const subject = { namespace, name: pkg.metadata.name ?? '' }; // the Package its program renders are counted for
+  const read = (isNamespaced: (apiVersion: string, kind: string) => boolean | undefined) => renderingFor(subject, () => readBundle(dir, {
     isNamespaced,
     ...(pkg.spec.path === undefined ? {} : { path: pkg.spec.path }),
     ...(inputs.values === undefined ? {} : { values: inputs.values }),
@@ -61,7 +63,7 @@ export async function readPackageBundle(dir: string, pkg: Package, scopes: KindS
     ...(pkg.spec.targetNamespace === undefined ? {} : { targetNamespace: pkg.spec.targetNamespace }),
     defaultNamespace: namespace,
     ...(inputs.restricted ? { restrictToNamespace: namespace } : {}),
-  });
+  }));
   const unknown = new Map<string, readonly [string, string]>();
   let result = await read((apiVersion, kind) => {
     const answer = scopes.cached(apiVersion, kind);

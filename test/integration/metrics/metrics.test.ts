@@ -1,8 +1,9 @@
 // Both controllers as processes against the test cluster and the real registry,
 // scraped at their real /metrics: a Package's and its source's series appear
 // with the right values, a drift correction is counted, every series the
-// shipped dashboard and alert rules name is exported, and all of a Package's
-// (and a source's) series disappear once it is deleted.
+// shipped dashboard and alert rules name is exported, a program Package's renders
+// are timed and a no-op reconcile adds none, and all of a Package's (and a
+// source's) series disappear once it is deleted.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest from 'ava';
@@ -91,6 +92,40 @@ test('per-Package and per-source series appear, count, match the shipped queries
     const m = await scrape(applyUrl);
     return (m.value('trellis_package_drift_corrections_total', mine) ?? 0) >= 1 ? m : undefined;
   });
+
+  // The web example is a program bundle: its install rendered it, and a reconcile with nothing changed renders nothing
+  // (the bundle is kept, the render cache not even asked); values changed back are served from the render cache.
+  const renders = (m: typeof applied): number => m.lines.filter((l) => l.startsWith('trellis_package_render_duration_seconds_count{')
+    && l.includes(`namespace="${ns}"`) && l.includes('name="web"')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  const hits = (m: typeof applied): number => m.value('trellis_package_render_cache_hits_total', mine) ?? 0;
+  t.true((applied.value('trellis_package_render_duration_seconds_count', { ...mine, result: 'success' }) ?? 0) >= 1, 'the install rendered the program');
+  const installed = { renders: renders(applied), hits: hits(applied) };
+  const handled = `metrics-${Date.now()}`;
+  await client.patch(PKG, { metadata: { annotations: { 'reconcile.trellis.dev/requestedAt': handled } } });
+  await eventually(async () => (await client.get<Package>(PKG))?.status?.lastHandledReconcileAt === handled, 60_000);
+  const noop = await scrape(applyUrl);
+  t.is(renders(noop), installed.renders, 'a no-op reconcile renders nothing');
+  t.is(hits(noop), installed.hits, 'nor asks the render cache');
+  const readyAtGeneration = async (): Promise<void> => {
+    await eventually(async () => {
+      const pkg = await client.get<Package>(PKG);
+      const ready = pkg?.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True' && ready.observedGeneration === pkg?.metadata.generation;
+    }, 90_000);
+  };
+  await client.patch(PKG, { spec: { values: { message: 'changed for the render metrics' } } });
+  await readyAtGeneration();
+  const changed = await eventually(async () => {
+    const m = await scrape(applyUrl);
+    return renders(m) === installed.renders + 1 ? m : undefined;
+  });
+  await client.patch(PKG, { spec: { values: null } });
+  await readyAtGeneration();
+  const back = await eventually(async () => {
+    const m = await scrape(applyUrl);
+    return hits(m) > hits(changed) ? m : undefined;
+  });
+  t.is(renders(back), renders(changed), 'values changed back are not rendered again: the render cache answers');
 
   const sourced = await eventually(async () => {
     const m = await scrape(sourceUrl);
