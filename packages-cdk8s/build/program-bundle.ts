@@ -9,9 +9,10 @@
 import {
   DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_API_VERSION, PACKAGE_MANIFEST_KIND, resolveValues, type PackageManifest,
 } from '../../apply-controller/bundle/index.ts';
-import { describeProgram, RenderError, renderProgram, type RenderLimits } from '../../apply-controller/program/index.ts';
+import { RenderError, renderProgram, type RenderLimits } from '../../apply-controller/program/index.ts';
 import { layoutFiles, type BuildPlan } from '../kit/index.ts';
-import { checkEntry, compileProgram, type CompiledProgram } from './compile.ts';
+import { checkEntry, type CompiledProgram } from './compile.ts';
+import { compilePackage } from './compile-package.ts';
 import { PackageBuildError } from './errors.ts';
 import { typecheckPackage } from './typecheck.ts';
 
@@ -21,6 +22,8 @@ export const PROGRAM_FILE = 'program.js';
 /** A program bundle's plan: the usual plan (package.yaml and default manifests) plus the program. */
 export interface ProgramPlan extends BuildPlan {
   readonly program: CompiledProgram;
+  /** The files embedded in the program (paths relative to the package folder). */
+  readonly embeddedFiles: readonly string[];
 }
 
 /** Options of {@link planProgramBundle}. */
@@ -45,9 +48,9 @@ function renderFailure(err: unknown, what: string): never {
 export async function planProgramBundle(entry: string, opts: PlanProgramOptions = {}): Promise<ProgramPlan> {
   await checkEntry(entry);
   if (opts.typecheck) await typecheckPackage(entry);
-  const program = await compileProgram(entry);
   const limits = opts.limits ?? {};
-  const description = await describeProgram(program.source, { limits }).catch((err: unknown) => renderFailure(err, 'loading the package program'));
+  const compiled = await compilePackage(entry, { limits }).catch((err: unknown) => renderFailure(err, 'loading the package program'));
+  const { program, description } = compiled;
   const resolved = resolveValues({ schema: description.schema });
   if (!resolved.ok) {
     throw new PackageBuildError('InvalidPackage', `package ${description.name}: the defaults do not satisfy the values schema: ${resolved.errors.map((e) => e.message).join('; ')}`);
@@ -66,5 +69,5 @@ export async function planProgramBundle(entry: string, opts: PlanProgramOptions 
     values: { schema: description.schema, placements: [] },
     program: { file: PROGRAM_FILE, digest: program.digest },
   };
-  return { manifest, files: layoutFiles(rendered), unusedValues: [], program };
+  return { manifest, files: layoutFiles(rendered), unusedValues: [], program, embeddedFiles: compiled.files };
 }
