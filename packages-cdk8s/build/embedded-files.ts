@@ -115,6 +115,13 @@ export async function collectEmbeddedFiles(dir: string, declared: readonly strin
   }
   const keys = [...found.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const files: Record<string, EmbeddedFile> = {};
-  for (const key of keys) files[key] = embedded(await readFile(found.get(key)!.real));
-  return { files, bytes };
+  let read = 0;
+  for (const key of keys) {
+    const bytes = await readFile(found.get(key)!.real);
+    read += bytes.length;
+    // A file that grew since it was measured counts as it is now.
+    if (read > maxBytes) refuse(`files: the declared files grew past the ${maxBytes} bytes a program may embed while they were read (${key})`);
+    files[key] = embedded(bytes);
+  }
+  return { files, bytes: read };
 }

@@ -22,8 +22,6 @@ export const PROGRAM_FILE = 'program.js';
 /** A program bundle's plan: the usual plan (package.yaml and default manifests) plus the program. */
 export interface ProgramPlan extends BuildPlan {
   readonly program: CompiledProgram;
-  /** The files embedded in the program (paths relative to the package folder). */
-  readonly embeddedFiles: readonly string[];
 }
 
 /** Options of {@link planProgramBundle}. */
@@ -49,8 +47,8 @@ export async function planProgramBundle(entry: string, opts: PlanProgramOptions 
   await checkEntry(entry);
   if (opts.typecheck) await typecheckPackage(entry);
   const limits = opts.limits ?? {};
-  const compiled = await compilePackage(entry, { limits }).catch((err: unknown) => renderFailure(err, 'loading the package program'));
-  const { program, description } = compiled;
+  const { program, description } = await compilePackage(entry, { limits })
+    .catch((err: unknown) => renderFailure(err, 'loading the package program'));
   const resolved = resolveValues({ schema: description.schema });
   if (!resolved.ok) {
     throw new PackageBuildError('InvalidPackage', `package ${description.name}: the defaults do not satisfy the values schema: ${resolved.errors.map((e) => e.message).join('; ')}`);
@@ -69,5 +67,5 @@ export async function planProgramBundle(entry: string, opts: PlanProgramOptions 
     values: { schema: description.schema, placements: [] },
     program: { file: PROGRAM_FILE, digest: program.digest },
   };
-  return { manifest, files: layoutFiles(rendered), unusedValues: [], program, embeddedFiles: compiled.files };
+  return { manifest, files: layoutFiles(rendered), unusedValues: [], program };
 }
