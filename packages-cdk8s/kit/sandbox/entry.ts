@@ -20,7 +20,8 @@ export function exposeProgram(def: unknown): void {
     describe: (): string => JSON.stringify({
       name: pkg.name, version: pkg.version, schema: pkg.schema,
       ...(pkg.description !== undefined ? { description: pkg.description } : {}),
-      ...(pkg.files.length > 0 ? { files: pkg.files } : {}),
+      // A definition from another copy of the kit may have no files.
+      ...(Array.isArray(pkg.files) && pkg.files.length > 0 ? { files: pkg.files } : {}),
     }),
     render: (valuesJson: string): string => JSON.stringify(synthesize(pkg, JSON.parse(valuesJson) as Record<string, unknown>)),
   };
