@@ -6,7 +6,9 @@
  * (apply-controller/program/). Node built-ins are replaced: `path` and `crypto`
  * by small pure versions, the rest by modules that throw a clear error when used.
  * The kit's build and test machinery is left out (its `index.ts` resolves to
- * `kit/sandbox/kit.ts`). esbuild is a build-time tool: nothing in the controller
+ * `kit/sandbox/kit.ts`). The files the package declares are embedded in the
+ * script, and `fs` and `child_process` keep the functions that read them
+ * (kit/sandbox/fs.ts). esbuild is a build-time tool: nothing in the controller
  * needs it.
  */
 import { realpathSync } from 'node:fs';
@@ -19,7 +21,8 @@ import type { Plugin } from 'esbuild';
 
 type EsbuildModule = typeof EsbuildNamespace;
 import { programDigest } from '../../apply-controller/program/index.ts';
-import { unavailableModuleSource } from '../kit/sandbox/unavailable.ts';
+import type { EmbeddedFiles } from '../kit/sandbox/fs.ts';
+import { unavailableModuleSource, type EmbeddedReaders } from '../kit/sandbox/unavailable.ts';
 import { PackageBuildError } from './errors.ts';
 
 /** Where the kit and its sandbox stand-ins are: the folders next to this module (a checkout). */
@@ -69,13 +72,20 @@ function realTarget(path: string): string {
   }
 }
 
-function sandboxPlugin(): Plugin {
+/** The module holding the embedded files' view: `{fs, childProcess}` (kit/sandbox/fs.ts over the table). */
+const EMBEDDED_MODULE = 'trellis:embedded-files';
+
+/** The built-ins that keep their file-reading functions. */
+const FILE_READERS: Readonly<Record<string, EmbeddedReaders['part']>> = { fs: 'fs', child_process: 'childProcess' };
+
+function sandboxPlugin(files: EmbeddedFiles): Plugin {
   const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
   const { shims, kitIndex, bundleIndex, sandbox } = kit();
   return {
     name: 'trellis-sandbox',
     setup(build) {
       build.onResolve({ filter: /.*/ }, (args) => {
+        if (args.path === EMBEDDED_MODULE) return { path: 'files', namespace: 'trellis-embedded' };
         const bare = args.path.replace(/^node:/, '');
         const shim = shims[bare];
         if (shim && builtins.has(args.path)) return { path: shim };
@@ -89,8 +99,15 @@ function sandboxPlugin(): Plugin {
       });
       build.onLoad({ filter: /.*/, namespace: 'trellis-unavailable' }, async (args) => {
         const real = await import(`node:${args.path}`).catch(() => ({})) as Record<string, unknown>;
-        return { contents: unavailableModuleSource(args.path, Object.keys(real)), loader: 'js' };
+        const part = FILE_READERS[args.path];
+        const readers = part ? { embeddedModule: EMBEDDED_MODULE, part } : undefined;
+        return { contents: unavailableModuleSource(args.path, Object.keys(real), readers), loader: 'js' };
       });
+      build.onLoad({ filter: /.*/, namespace: 'trellis-embedded' }, () => ({
+        contents: `const { embeddedFileView } = require('./fs.ts');\nmodule.exports = embeddedFileView(${JSON.stringify(files)});\n`,
+        loader: 'js',
+        resolveDir: sandbox,
+      }));
     },
   };
 }
@@ -102,11 +119,17 @@ export async function checkEntry(entry: string): Promise<void> {
   });
 }
 
+/** Options of {@link compileProgram}. */
+export interface CompileOptions {
+  /** The files to embed (embedded-files.ts collects them); none by default. */
+  readonly files?: EmbeddedFiles;
+}
+
 /**
  * Compiles the package file `entry` (absolute) into a program. Throws
  * PackageBuildError(CompileFailed) with esbuild's messages (file, line, text).
  */
-export async function compileProgram(entry: string): Promise<CompiledProgram> {
+export async function compileProgram(entry: string, opts: CompileOptions = {}): Promise<CompiledProgram> {
   await checkEntry(entry);
   // Not a literal: the shipped CLI bundle must not try to take esbuild (a native tool) in.
   const esbuildModule = 'esbuild';
@@ -140,8 +163,9 @@ export async function compileProgram(entry: string): Promise<CompiledProgram> {
       legalComments: 'none',
       charset: 'utf8',
       logLevel: 'silent',
-      define: { 'process.env.NODE_ENV': '"production"' },
-      plugins: [sandboxPlugin()],
+      // The package folder is the sandbox's root: cdk8s' Include finds its loader script through __dirname.
+      define: { 'process.env.NODE_ENV': '"production"', __dirname: '"/"' },
+      plugins: [sandboxPlugin(opts.files ?? {})],
     });
   } catch (err) {
     const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors ?? [];

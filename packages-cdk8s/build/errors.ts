@@ -23,6 +23,8 @@ export type PackageBuildReason =
   | 'InvalidBundle'
   /** No Node.js that runs TypeScript (24+) to run the program with. */
   | 'NodeVersion'
+  /** A file the package declares cannot be embedded: outside the package folder, missing, or too large. */
+  | 'InvalidFiles'
   /** esbuild could not compile the package into a program (syntax, a missing import, a type error). */
   | 'CompileFailed';
 

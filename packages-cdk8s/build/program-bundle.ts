@@ -9,9 +9,10 @@
 import {
   DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_API_VERSION, PACKAGE_MANIFEST_KIND, resolveValues, type PackageManifest,
 } from '../../apply-controller/bundle/index.ts';
-import { describeProgram, RenderError, renderProgram, type RenderLimits } from '../../apply-controller/program/index.ts';
+import { RenderError, renderProgram, type RenderLimits } from '../../apply-controller/program/index.ts';
 import { layoutFiles, type BuildPlan } from '../kit/index.ts';
-import { checkEntry, compileProgram, type CompiledProgram } from './compile.ts';
+import { checkEntry, type CompiledProgram } from './compile.ts';
+import { compilePackage } from './compile-package.ts';
 import { PackageBuildError } from './errors.ts';
 import { typecheckPackage } from './typecheck.ts';
 
@@ -45,9 +46,9 @@ function renderFailure(err: unknown, what: string): never {
 export async function planProgramBundle(entry: string, opts: PlanProgramOptions = {}): Promise<ProgramPlan> {
   await checkEntry(entry);
   if (opts.typecheck) await typecheckPackage(entry);
-  const program = await compileProgram(entry);
   const limits = opts.limits ?? {};
-  const description = await describeProgram(program.source, { limits }).catch((err: unknown) => renderFailure(err, 'loading the package program'));
+  const { program, description } = await compilePackage(entry, { limits })
+    .catch((err: unknown) => renderFailure(err, 'loading the package program'));
   const resolved = resolveValues({ schema: description.schema });
   if (!resolved.ok) {
     throw new PackageBuildError('InvalidPackage', `package ${description.name}: the defaults do not satisfy the values schema: ${resolved.errors.map((e) => e.message).join('; ')}`);

@@ -24,6 +24,7 @@ import { App, Chart, type ChartProps } from 'cdk8s';
 import semver from 'semver';
 import { resolveValues } from '../../apply-controller/bundle/index.ts';
 import { PackageDefinitionError } from './errors.ts';
+import { fileDeclarationProblem } from './files.ts';
 import { valuesSchema, type ValuesOf, type ValuesShape } from './values.ts';
 
 const PACKAGE = Symbol.for('trellis.kit.package');
@@ -64,6 +65,13 @@ export interface PackageProps<S extends ValuesShape> {
   readonly description?: string;
   /** The install-time values, declared with `value.*`. */
   readonly values?: S;
+  /**
+   * Files the program reads (`ConfigMap.addFile`, `Include`, `fs.readFileSync`):
+   * paths, folders or glob patterns relative to the package folder, like
+   * `['nginx.conf', 'crds/*.yaml']`. `trellis build` embeds them in the program
+   * bundle; in the sandbox they are the only files there are, read-only.
+   */
+  readonly files?: readonly string[];
   /** Adds the package's charts (its phases) to `app`, using `values`. */
   readonly build: (app: PackageApp, values: ValuesOf<S>) => void;
 }
@@ -77,6 +85,8 @@ export interface PackageDefinition<S extends ValuesShape = ValuesShape> {
   readonly values: S;
   /** The JSON Schema of the values (the one package.yaml carries). */
   readonly schema: Readonly<Record<string, unknown>>;
+  /** The declared files (see {@link PackageProps.files}); empty when none are. */
+  readonly files: readonly string[];
   // A method, not a function property: methods are bivariant, so a package with
   // specific values is still a PackageDefinition for code that takes any package.
   build(app: PackageApp, values: ValuesOf<S>): void;
@@ -96,6 +106,9 @@ export function definePackage<const S extends ValuesShape = Record<never, never>
     problems.push(`version ${JSON.stringify(props.version)} must be a semantic version (like 1.4.0)`);
   }
   if (typeof props.build !== 'function') problems.push('build must be a function (app, values) => void');
+  const files: unknown = props.files ?? [];
+  if (!Array.isArray(files)) problems.push('files must be a list of paths relative to the package folder');
+  else for (const file of files) problems.push(...[fileDeclarationProblem(file)].filter((p) => p !== undefined));
   const shape = (props.values ?? {}) as S;
   let schema: Record<string, unknown> = {};
   try {
@@ -115,6 +128,7 @@ export function definePackage<const S extends ValuesShape = Record<never, never>
     ...(props.description !== undefined ? { description: props.description } : {}),
     values: shape,
     schema: Object.freeze(schema),
+    files: Object.freeze([...(props.files ?? [])]),
     build: props.build,
   });
 }

@@ -22,8 +22,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { canonicalJSON, resolveValues } from '../../apply-controller/bundle/index.ts';
-import { describeProgram, renderProgram } from '../../apply-controller/program/index.ts';
-import { compileProgram, type CompiledProgram } from '../build/compile.ts';
+import { renderProgram } from '../../apply-controller/program/index.ts';
+import type { CompiledProgram } from '../build/compile.ts';
+import { compilePackage } from '../build/compile-package.ts';
 import { InvalidValuesError } from './errors.ts';
 import type { PackageDefinition } from './package.ts';
 import { planBuild, type BuildPlan } from './plan.ts';
@@ -62,7 +63,7 @@ const compiled = new Map<string, Promise<CompiledProgram & { readonly schema: Re
 /**
  * The package's objects for `values`, rendered the way the cluster renders them:
  * the package file (`entry`, a path or a file URL) compiled into a program once
- * per process, then run in the sandbox. `values` are checked against the schema
+ * per process (with the files it declares embedded), then run in the sandbox. `values` are checked against the schema
  * the program declares. Throws InvalidValuesError for values the schema refuses,
  * and the engine's RenderError when the program fails in the sandbox.
  */
@@ -70,7 +71,7 @@ export async function render(entry: string | URL, values: Record<string, unknown
   const file = entry instanceof URL ? fileURLToPath(entry) : entry;
   let program = compiled.get(file);
   if (!program) {
-    program = compileProgram(file).then(async (p) => ({ ...p, schema: (await describeProgram(p.source)).schema }));
+    program = compilePackage(file).then((p) => ({ ...p.program, schema: p.description.schema }));
     compiled.set(file, program);
   }
   const { source, digest, schema } = await program;

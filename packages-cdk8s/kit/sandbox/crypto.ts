@@ -4,7 +4,8 @@
  * addresses and names. Pure JavaScript, since the sandbox has no Node API.
  */
 
-function utf8(text: string): number[] {
+/** The UTF-8 bytes of `text`. */
+export function utf8(text: string): number[] {
   const out: number[] = [];
   for (const ch of text) {
     const c = ch.codePointAt(0)!;
