@@ -120,6 +120,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         '--use-service-account-credentials=false', '--concurrent-gc-syncs=5',
         '--controllers=*,-nodeipam,-nodelifecycle,-csrsigning,-bootstrapsigner,-tokencleaner',
         '--v=1',
+        // Diagnostics only (bench/README: which limits are Kubernetes' own): e.g. "--kube-api-qps=300 --kube-api-burst=600".
+        ...(process.env.TRELLIS_KCM_EXTRA_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== ''),
       ], { logFile: join(dir, 'logs', 'kube-controller-manager.log') }));
     }
     if (opts.scheduler ?? true) {
