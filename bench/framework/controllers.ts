@@ -1,6 +1,7 @@
 /**
  * Trellis's two controllers as processes, the way they run in a cluster:
- * `node source-controller/main.ts` and `node apply-controller/main.ts` with
+ * `node <options> source-controller/main.ts` and `node <options> apply-controller/main.ts`
+ * (the shipped Node.js options, packages-cdk8s/trellis/node-options.ts) with
  * their default settings (concurrency, API rate limits), against the admin
  * kubeconfig, logs in files. A controller counts as started when it logs
  * `controllers running`. Their memory is read from /proc.
@@ -9,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startProcess, type ManagedProcess } from '../../hack/lib/processes.ts';
 import { projectRoot } from '../../hack/lib/system-tools.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../../packages-cdk8s/trellis/node-options.ts';
 import { readProcessMemory, type ProcessMemory } from './memory.ts';
 import { NotRunError } from './workload.ts';
 
@@ -89,7 +91,7 @@ async function startOne(name: string, entry: string, args: readonly string[], di
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${name}.log`);
   log(`starting ${name}`);
-  const proc: ManagedProcess = startProcess(name, process.execPath, [join(projectRoot, entry), ...args], {
+  const proc: ManagedProcess = startProcess(name, process.execPath, [...CONTROLLER_NODE_OPTIONS, join(projectRoot, entry), ...args], {
     logFile, cwd: projectRoot,
   });
   let exited: number | NodeJS.Signals | undefined;

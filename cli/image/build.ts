@@ -16,6 +16,7 @@ import {
   buildImageConfig, buildImageManifest, buildReferrerManifest, EMPTY_CONFIG, MEDIA_TYPES, sha256Digest, type OciDescriptor,
 } from './oci-image.ts';
 import { buildSpdxSbom } from './sbom.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../../packages-cdk8s/trellis/node-options.ts';
 
 const run = promisify(execFile);
 
@@ -122,8 +123,8 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     run: {
       user: `${NONROOT_UID}:${NONROOT_UID}`,
       env: ['PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt', 'NODE_ENV=production'],
-      // `node <controller>/main.ts [flags]`, as the shipped Deployments' command says.
-      entrypoint: ['node'],
+      // `node <options> <controller>/main.ts [flags]`, as the shipped Deployments' command says.
+      entrypoint: ['node', ...CONTROLLER_NODE_OPTIONS],
       cmd: ['apply-controller/main.ts'],
       workingDir: `/${APP_DIR}`,
     },

@@ -131,7 +131,7 @@ export function imageCommand(): Command {
     .option('--root <dir>', 'the Trellis checkout to build from (default: the one this trellis runs from)')
     .option('--deb-cache <dir>', 'where downloaded .deb files are kept (default: ~/.cache/trellis/debs)')
     .addHelpText('after', '\nThe image runs `node <controller>/main.ts [flags]` in /app as user 65532:\n'
-      + '  entrypoint ["node"], cmd ["apply-controller/main.ts"]; give source-controller/main.ts to run the other.\n'
+      + '  entrypoint ["node", "--max-semi-space-size=2"], cmd ["apply-controller/main.ts"]; give source-controller/main.ts to run the other.\n'
       + 'Timestamps come from SOURCE_DATE_EPOCH or the commit time of HEAD: one commit gives one digest.\n\n'
       + 'Example:\n  trellis image build --push oci://$TRELLIS_REGISTRY/trellis:0.1.0 --insecure')
     .action(async (o: ImageBuildOptions) => { await runImageBuild(o).catch(failCommand); });

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../../hack/lib/system-tools.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../../packages-cdk8s/trellis/node-options.ts';
 import { lineSplitter } from './logs.ts';
 
 /** How to run one controller. */
@@ -92,7 +93,7 @@ export type OutputStream = 'stdout' | 'stderr';
 /** Starts a controller with this Node; every line it writes goes to `onLine`. */
 export function startControllerProcess(spec: ControllerSpec, onLine: (line: string, stream: OutputStream) => void): ControllerProcess {
   installExitHook();
-  const child = spawn(process.execPath, [resolve(projectRoot, spec.entry), ...spec.args], {
+  const child = spawn(process.execPath, [...CONTROLLER_NODE_OPTIONS, resolve(projectRoot, spec.entry), ...spec.args], {
     cwd: projectRoot, env: process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
   });
   if (child.pid === undefined) throw new ControllerStartError(`could not start ${spec.name}`);

@@ -6,6 +6,7 @@
  */
 import type { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-33';
+import { CONTROLLER_NODE_OPTIONS } from './node-options.ts';
 
 /** Ports the controllers listen on (their flags' defaults). */
 export const PORTS = { metrics: 8080, health: 8081, artifacts: 9090, webhooks: 9292 } as const;
@@ -24,7 +25,7 @@ export interface ControllerDeployment {
   readonly namespace: string;
   readonly image: string;
   readonly replicas: number;
-  /** `node <entry>`: `source-controller/main.ts`. */
+  /** `node <options> <entry>`: `source-controller/main.ts` (options: node-options.ts). */
   readonly entry: string;
   readonly args: readonly string[];
   readonly labels: Record<string, string>;
@@ -62,7 +63,7 @@ export function controllerDeployment(scope: Chart, c: ControllerDeployment): voi
             name: 'manager',
             image: c.image,
             imagePullPolicy: 'IfNotPresent',
-            command: ['node', c.entry],
+            command: ['node', ...CONTROLLER_NODE_OPTIONS, c.entry],
             args: [...c.args],
             env: [
               { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },

@@ -31,6 +31,7 @@ import {
 } from '../../../source-controller/index.ts';
 import { eventually, scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { useRegistry, withServers } from '../../support/servers.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../../../packages-cdk8s/trellis/node-options.ts';
 import { forwardFrom } from './address.ts';
 import { startContainer, type PodMount } from './pod.ts';
 import { snapshotCheckout } from './snapshot.ts';
@@ -98,7 +99,7 @@ test.serial('trellis image build: reproducible, pushed with its SBOM, an app cha
     config: PulledImage['config']; rootfs: { diff_ids: string[] }; history: { created_by: string }[];
   };
   t.is(config.config.User, '65532:65532');
-  t.deepEqual(config.config.Entrypoint, ['node']);
+  t.deepEqual(config.config.Entrypoint, ['node', ...CONTROLLER_NODE_OPTIONS]);
   t.is(config.config.WorkingDir, '/app');
   t.is(config.rootfs.diff_ids.length, 4);
 
