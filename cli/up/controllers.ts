@@ -115,8 +115,9 @@ export function startControllerProcess(spec: ControllerSpec, onLine: (line: stri
     stream.on('data', (chunk: Buffer) => split.push(chunk));
     stream.on('end', () => split.flush());
   }
+  // 'close' (not 'exit'): by then every line the controller wrote has been read, so `tail` is complete.
   const exited = new Promise<number | string>((done) => {
-    child.on('exit', (code, signal) => {
+    child.on('close', (code, signal) => {
       live.delete(child);
       done(code ?? signal ?? 1);
     });

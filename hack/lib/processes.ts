@@ -53,11 +53,18 @@ export function startProcess(name: string, command: string, args: readonly strin
   live.add(child);
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
+  // 'exit' can come before the last output has been read from the pipes: wait for
+  // 'close' (bounded, since a grandchild may hold the pipes open) and for the log
+  // file to be flushed, so whoever awaits `exited` reads everything the process wrote.
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const exited = new Promise<number | NodeJS.Signals>((resolve) => {
     child.on('exit', (code, signal) => {
       live.delete(child);
-      log.end();
-      resolve(code ?? signal ?? 1);
+      const result = code ?? signal ?? 1;
+      const grace = new Promise<void>((r) => setTimeout(r, 2_000).unref());
+      void Promise.race([closed, grace]).then(() => {
+        log.end(() => resolve(result));
+      });
     });
   });
   const pid = child.pid;
