@@ -33,7 +33,7 @@ import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { combineHealthChecks, type HealthChecks } from '../health/checks.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
-import { contentHashOf, keyedContentHash } from '../revisions/encode.ts';
+import { contentHashOf, keyedContentHash, withObjectTexts } from '../revisions/encode.ts';
 import type { RevisionKey, RevisionKeys } from '../revisions/keys.ts';
 import { keyedHash } from '../revisions/seal.ts';
 import { newestAvailable, unfinishedInventory } from '../revisions/history.ts';
@@ -478,7 +478,8 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
     }));
     await deps.onBundleRead?.(bundle);
     const phases = phasesOf(bundle.phases);
-    const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
+    // Each object's canonical text, once: the content hash, the revision's encoding and its slices all read it.
+    const record = withObjectTexts(phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) })));
     // A tenant's reach outside its namespace is its account's to grant: asked before the revision is recorded.
     await checkReach(deps.objectsClient, pkg.metadata.namespace ?? '', record.flatMap((p) => p.objects));
     return { bundle, phases, record, contentHash: contentHashOf(record) };

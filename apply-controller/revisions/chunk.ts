@@ -84,10 +84,13 @@ interface Item {
   readonly identity: string;
 }
 
-/** Splits the objects of one phase into chunks, in order. A phase without objects has no chunks. */
-export function chunkPhase(objects: readonly KubeObject[], opts: ChunkOptions): Chunk[] {
-  const items = objects.map((object): Item => {
-    const text = canonicalJSON(object);
+/**
+ * Splits the objects of one phase into chunks, in order. A phase without objects
+ * has no chunks. `texts`, when given, are the objects' canonical texts, in order.
+ */
+export function chunkPhase(objects: readonly KubeObject[], opts: ChunkOptions, texts?: readonly string[]): Chunk[] {
+  const items = objects.map((object, i): Item => {
+    const text = texts?.[i] ?? canonicalJSON(object);
     return { text, identity: identityOf(object, text) };
   });
   const target = Math.max(1, opts.targetBytes ?? opts.sliceSizeLimit);

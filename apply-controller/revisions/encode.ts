@@ -23,6 +23,27 @@ export { CorruptRevisionError } from './errors.ts';
 export interface RevisionPhase {
   readonly name: string;
   readonly objects: readonly KubeObject[];
+  /**
+   * The canonical JSON text of each object, in order, when the caller computed
+   * them once ({@link withObjectTexts}): hashing, inline encoding and slicing
+   * then read them instead of serializing every object again.
+   */
+  readonly texts?: readonly string[];
+}
+
+/** The canonical JSON text of each object of `phase`, in order. */
+export function objectTexts(phase: RevisionPhase): readonly string[] {
+  return phase.texts ?? phase.objects.map((object) => canonicalJSON(object));
+}
+
+/** `phases` with each object's canonical text computed once, for the steps that hash, encode and slice them. */
+export function withObjectTexts(phases: readonly RevisionPhase[]): RevisionPhase[] {
+  return phases.map((phase) => ({ name: phase.name, objects: phase.objects, texts: objectTexts(phase) }));
+}
+
+/** The canonical JSON array text of a phase's objects. */
+function phaseText(phase: RevisionPhase): string {
+  return `[${objectTexts(phase).join(',')}]`;
 }
 
 /** Phases encoded inline for `spec.phases`, with their total compressed size and content hash. */
@@ -105,7 +126,7 @@ export function parseObjects(text: string, count: number, what: string): KubeObj
  * order. Kept in memory only: what a revision shows is {@link keyedContentHash}.
  */
 export function contentHashOf(phases: readonly RevisionPhase[]): string {
-  return sha256Of(canonicalJSON(phases.map((p) => ({ name: p.name, objects: p.objects }))));
+  return contentHashOfTexts(phases.map((phase) => ({ name: phase.name, texts: [phaseText(phase)] })));
 }
 
 /** The content hash a revision records: the HMAC of {@link contentHashOf} under the revision key. */
@@ -149,7 +170,7 @@ export function encodePhases(phases: readonly RevisionPhase[], key: RevisionKey,
   const texts: PhaseTexts[] = [];
   const records = phases.map((phase) => {
     // Canonical JSON: the same objects always give the same bytes.
-    const text = canonicalJSON(phase.objects);
+    const text = phaseText(phase);
     texts.push({ name: phase.name, texts: [text] });
     const sealed = sealText(key, text);
     size += sealed.length;

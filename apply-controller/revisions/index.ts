@@ -6,7 +6,7 @@
  */
 export {
   contentHashOf, contentHashOfTexts, CorruptRevisionError, decodePhases, DEFAULT_REVISION_SIZE_LIMIT, encodePhases, keyedContentHash,
-  openText, RevisionTooLargeError, sealText, type EncodedPhases, type PhaseTexts, type RevisionPhase,
+  openText, RevisionTooLargeError, sealText, type EncodedPhases, type PhaseTexts, type RevisionPhase, withObjectTexts,
 } from './encode.ts';
 export { RevisionKeyMissingError, RevisionTamperedError } from './errors.ts';
 export {

@@ -83,8 +83,8 @@ export function planInline(phases: readonly RevisionPhase[], opts: RecordOptions
   const limit = Math.min(opts.inlineLimit ?? DEFAULT_INLINE_LIMIT, opts.sizeLimit ?? DEFAULT_REVISION_SIZE_LIMIT);
   let bytes = 0;
   for (const phase of phases) {
-    // JSON.stringify is as long as the canonical text (only the key order differs) and native-fast.
-    bytes += JSON.stringify(phase.objects).length;
+    // The canonical texts when the caller has them; else JSON.stringify, as long (only the key order differs) and native-fast.
+    bytes += phase.texts ? phase.texts.reduce((n, text) => n + text.length + 1, 1) : JSON.stringify(phase.objects).length;
     if (bytes > limit * INLINE_PROBE_FACTOR) return undefined;
   }
   try {
@@ -111,7 +111,7 @@ export function planSliced(packageName: string, phases: readonly RevisionPhase[]
   const texts: PhaseTexts[] = [];
   let size = 0;
   const records = phases.map((phase): PackageRevisionPhaseRecord => {
-    const chunks = chunkPhase(phase.objects, { key: opts.key, sliceSizeLimit, known: sizes });
+    const chunks = chunkPhase(phase.objects, { key: opts.key, sliceSizeLimit, known: sizes }, phase.texts);
     texts.push({ name: phase.name, texts: chunks.map((c) => c.text) });
     const slices = chunks.map((chunk): RevisionSliceRef => {
       const name = known.get(chunk.digest)?.name ?? sliceName(packageName, chunk.digest);

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
 import {
   chunkPhase, CONTENT_HASH_ANNOTATION, contentHashOf, contentHashOfTexts, CorruptRevisionError, DEFAULT_SLICE_SIZE_LIMIT, isSliced,
   MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, unfinishedInventory, type RecordPlan,
-  type RevisionPhase,
+  type RevisionPhase, withObjectTexts,
 } from '../../../apply-controller/revisions/index.ts';
 import { keyedContentHash, RevisionTamperedError, sealText } from '../../../apply-controller/revisions/index.ts';
 import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
@@ -96,6 +96,19 @@ test('the content hash computed from stored texts equals the one computed from o
 
 const small: RevisionPhase[] = [{ name: 'default', objects: manyConfigMaps(10) }];
 const large: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(3_000) }];
+
+test('objects whose canonical texts were computed once give the same hashes, inline records and slices', (t) => {
+  for (const phases of [small, large]) {
+    const withTexts = withObjectTexts(phases);
+    t.deepEqual(withTexts.map((p) => p.texts), phases.map((p) => p.objects.map((o) => canonicalJSON(o))));
+    t.is(contentHashOf(withTexts), contentHashOf(phases));
+    const plain = planRecord('web', phases, { key, sliceSizeLimit: 32 * 1024 });
+    const reused = planRecord('web', withTexts, { key, sliceSizeLimit: 32 * 1024 });
+    // Sealing draws a fresh nonce: compare what the record names and hashes, not the ciphertext.
+    t.is(reused.contentHash, plain.contentHash);
+    t.deepEqual(reused.phases.map((p) => [p.name, p.count, p.objects === undefined, p.slices]), plain.phases.map((p) => [p.name, p.count, p.objects === undefined, p.slices]));
+  }
+});
 
 test('a small revision stays inline; a large one names slices, all of them new the first time', (t) => {
   const inline = planRecord('web', small, { key });

@@ -1,6 +1,9 @@
 // Values: defaults <- valuesFrom <- spec.values, schema validation without
 // coercion, a hash that ignores key order, and placements that keep JSON types.
 import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import type { Placement } from '../../../apply-controller/bundle/format.ts';
 import type { SourcedObject } from '../../../apply-controller/bundle/object.ts';
 import {
@@ -106,6 +109,23 @@ test('valuesHash: same values in any key order give the same hash; any change gi
 
 test('canonicalJSON sorts keys at every level and drops undefined like JSON does', (t) => {
   t.is(canonicalJSON({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null }, u: undefined }), '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
+  t.is(canonicalJSON([1, undefined, { b: undefined }, [], {}, 'x"y', true, 1.5]), '[1,null,{},[],{},"x\\"y",true,1.5]');
+  t.is(canonicalJSON(undefined), 'null');
+  t.is(canonicalJSON('\u2028'), JSON.stringify('\u2028'));
+});
+
+test('canonicalJSON is JSON.stringify with sorted keys, on real manifests', (t) => {
+  const sortKeys = (v: unknown): unknown => Array.isArray(v) ? v.map(sortKeys)
+    : typeof v === 'object' && v !== null ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])])) : v;
+  const corpus = join(import.meta.dirname, '../../../../shared/realworld/corpus');
+  const files = readdirSync(corpus, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.yaml')).sort().slice(0, 40);
+  t.true(files.length > 0);
+  for (const file of files) {
+    for (const doc of parseAllDocuments(readFileSync(join(corpus, file), 'utf8'))) {
+      const object: unknown = doc.toJS();
+      t.is(canonicalJSON(object), JSON.stringify(sortKeys(object)) ?? 'null', file);
+    }
+  }
 });
 
 const deployment = (replicas: unknown): SourcedObject => ({
