@@ -100,10 +100,10 @@ const embedUiAssets: esbuild.Plugin = {
 };
 
 /** The module that starts a render sandbox. */
-const RENDER_MODULE = 'apply-controller/program/render.ts';
+export const RENDER_MODULE = 'apply-controller/program/render.ts';
 
 /** The module that says where the render sandbox's Worker script and QuickJS binary are (a checkout has them on disk). */
-const SANDBOX_FILES_MODULE = 'apply-controller/program/sandbox-files.ts';
+export const SANDBOX_FILES_MODULE = 'apply-controller/program/sandbox-files.ts';
 
 /** The render sandbox's Worker module (apply-controller/program/render.ts starts it). */
 const SANDBOX_WORKER_MODULE = 'apply-controller/program/worker.ts';
@@ -202,7 +202,7 @@ export async function checkEmbeddedSandbox(workerScript: string, interpreter: Ui
  * and the QuickJS binary is replaced by one that holds both. `embedded()` says
  * whether the bundle needed it, so a build can refuse one that renders without it.
  */
-function embedRenderSandbox(): { readonly plugin: esbuild.Plugin; readonly embedded: () => boolean } {
+export function embedRenderSandbox(): { readonly plugin: esbuild.Plugin; readonly embedded: () => boolean } {
   let embedded = false;
   const plugin: esbuild.Plugin = {
     name: 'trellis-embedded-render-sandbox',

@@ -1,13 +1,16 @@
 /**
  * Trellis's two controllers as processes, the way they run in a cluster:
- * `node <options> source-controller/main.ts` and `node <options> apply-controller/main.ts`
- * (the shipped Node.js options, packages-cdk8s/trellis/node-options.ts) with
+ * `node <options> source-controller.mjs` and `node <options> apply-controller.mjs`,
+ * the bundles the image ships (hack/build-controllers.ts, built into the run's
+ * folder at start) with the shipped Node.js options
+ * (packages-cdk8s/trellis/node-options.ts) and
  * their default settings (concurrency, API rate limits), against the admin
  * kubeconfig, logs in files. A controller counts as started when it logs
  * `controllers running`. Their memory is read from /proc.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildControllers, CONTROLLER_BUNDLES } from '../../hack/build-controllers.ts';
 import { startProcess, type ManagedProcess } from '../../hack/lib/processes.ts';
 import { projectRoot } from '../../hack/lib/system-tools.ts';
 import { CONTROLLER_NODE_OPTIONS } from '../../packages-cdk8s/trellis/node-options.ts';
@@ -47,6 +50,8 @@ export interface StartControllersOptions {
   readonly logLevel?: string;
   /** Flags added to both (diagnostic runs only: the benchmark measures the defaults). */
   readonly extraArgs?: readonly string[];
+  /** Where the controllers' bundles are (built there when missing); default `<dir>/bundles`. */
+  readonly bundlesDir?: string;
 }
 
 /** The entry points, relative to the project root. */
@@ -86,12 +91,12 @@ function logLines(file: string): LogLine[] {
 }
 
 /** Starts one controller and resolves once it logged `controllers running`. */
-async function startOne(name: string, entry: string, args: readonly string[], dir: string,
+async function startOne(name: string, bundle: string, args: readonly string[], dir: string,
   log: (line: string) => void): Promise<ControllerProcess> {
   mkdirSync(dir, { recursive: true });
   const logFile = join(dir, `${name}.log`);
   log(`starting ${name}`);
-  const proc: ManagedProcess = startProcess(name, process.execPath, [...CONTROLLER_NODE_OPTIONS, join(projectRoot, entry), ...args], {
+  const proc: ManagedProcess = startProcess(name, process.execPath, [...CONTROLLER_NODE_OPTIONS, bundle, ...args], {
     logFile, cwd: projectRoot,
   });
   let exited: number | NodeJS.Signals | undefined;
@@ -121,14 +126,19 @@ async function startOne(name: string, entry: string, args: readonly string[], di
 /** Starts the source-controller, then the apply-controller. */
 export async function startControllers(opts: StartControllersOptions): Promise<Controllers> {
   requireControllerEntries();
+  const bundles = opts.bundlesDir ?? join(opts.dir, 'bundles');
+  if (!Object.keys(CONTROLLER_BUNDLES).every((file) => existsSync(join(bundles, file)))) {
+    opts.log('bundling the controllers as the image ships them (hack/build-controllers.ts)');
+    await buildControllers(bundles);
+  }
   const common = ['--kubeconfig', opts.kubeconfigPath, '--metrics-addr', '127.0.0.1:0', '--health-addr', '', '--log-level', opts.logLevel ?? 'info',
     ...(opts.extraArgs ?? [])];
-  const source = await startOne('source-controller', CONTROLLER_ENTRIES.source, [
+  const source = await startOne('source-controller', join(bundles, 'source-controller.mjs'), [
     ...common, '--storage-path', join(opts.dir, 'storage'), '--artifact-addr', '127.0.0.1:0', '--receiver-addr', '127.0.0.1:0',
   ], opts.dir, opts.log);
   let apply: ControllerProcess;
   try {
-    apply = await startOne('apply-controller', CONTROLLER_ENTRIES.apply, [
+    apply = await startOne('apply-controller', join(bundles, 'apply-controller.mjs'), [
       // The benches' Packages use sources of a shared namespace: a single-tenant controller.
       ...common, '--artifact-cache-dir', join(opts.dir, 'artifact-cache'), '--allow-cross-namespace-refs',
     ], opts.dir, opts.log);

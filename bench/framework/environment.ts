@@ -117,6 +117,8 @@ export class Environment {
       return startControllers({
         kubeconfigPath: cluster.kubeconfigPath,
         dir: join(this.dir, `controllers-${this.#controllerRuns}`),
+        // Bundled once per run: every start runs the same build.
+        bundlesDir: join(this.dir, 'controller-bundles'),
         log: (l) => this.#log(`controllers: ${l}`),
         logLevel: this.#controllerLogLevel,
         extraArgs: this.#controllerArgs,

@@ -1,9 +1,8 @@
 /**
- * What of the checkout goes into the image: the modules the controllers' entry
- * points reach through their imports (followed statically, so a module nothing
- * imports stays out), and the npm packages those modules import with everything
- * they depend on according to package-lock.json — the controllers' production
- * dependencies, not the CLI's, the package kit's or the tests'.
+ * What of the checkout goes into the image. The controllers ship as bundles
+ * (hack/build-controllers.ts); this module names the npm packages inside them for
+ * the bill of materials (from package-lock.json), and follows the controllers'
+ * imports statically, which says what of a checkout the build reads.
  */
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -86,11 +85,6 @@ interface LockEntry {
   readonly version?: string;
   readonly license?: string;
   readonly dev?: boolean;
-  readonly link?: boolean;
-  readonly dependencies?: Readonly<Record<string, string>>;
-  readonly optionalDependencies?: Readonly<Record<string, string>>;
-  readonly peerDependencies?: Readonly<Record<string, string>>;
-  readonly peerDependenciesMeta?: Readonly<Record<string, { optional?: boolean }>>;
 }
 
 /** An npm package that goes into the image. */
@@ -103,57 +97,25 @@ export interface NpmPackage {
   readonly path: string;
 }
 
-/** Where Node finds `name` when imported from the package at `fromPath` (`''` for the project itself). */
-function resolveInLock(lock: Readonly<Record<string, LockEntry>>, fromPath: string, name: string): string | undefined {
-  let base = fromPath;
-  for (;;) {
-    const candidate = base === '' ? `node_modules/${name}` : `${base}/node_modules/${name}`;
-    if (lock[candidate] !== undefined) return candidate;
-    if (base === '') return undefined;
-    const cut = base.lastIndexOf('/node_modules/');
-    base = cut < 0 ? '' : base.slice(0, cut);
-  }
+/** The package name of a package-lock.json folder: what follows its last `node_modules/`. */
+function nameOfFolder(path: string): string {
+  return path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
 }
 
 /**
- * The npm packages `imported` (by the application's own modules) need, with every
- * dependency they have in package-lock.json (optional and peer ones when
- * installed), sorted by path. Throws when an imported package is not installed or
- * is a development dependency.
+ * The npm packages whose code the controllers' bundles hold (`folders`, from
+ * esbuild's metafile: `node_modules/a`, `node_modules/a/node_modules/b`), with
+ * their version and licence from package-lock.json, sorted by folder. Throws
+ * when a folder is not in the lock, or is a development dependency.
  */
-export async function npmClosure(root: string, imported: readonly string[]): Promise<NpmPackage[]> {
+export async function bundledPackages(root: string, folders: readonly string[]): Promise<NpmPackage[]> {
   const lockFile = join(root, 'package-lock.json');
   const lock = (JSON.parse(await readFile(lockFile, 'utf8')) as { packages?: Record<string, LockEntry> }).packages;
   if (lock === undefined) throw new ApplicationClosureError(`${lockFile} has no "packages" map (lockfileVersion 2 or later is needed)`);
-  const chosen = new Map<string, NpmPackage>();
-  const visit = (fromPath: string, name: string, required: boolean): void => {
-    const path = resolveInLock(lock, fromPath, name);
-    if (path === undefined) {
-      if (required) throw new ApplicationClosureError(`${name} (needed by ${fromPath || 'the controllers'}) is not in package-lock.json`);
-      return;
-    }
-    if (chosen.has(path)) return;
-    const entry = lock[path]!;
-    if (entry.dev && fromPath === '') throw new ApplicationClosureError(`the controllers import ${name}, a development dependency`);
-    if (!existsSync(join(root, path))) throw new ApplicationClosureError(`${path} is in package-lock.json but not installed (npm ci)`);
-    chosen.set(path, { name, version: entry.version ?? '0.0.0', license: entry.license ?? 'NOASSERTION', path });
-    for (const dep of Object.keys(entry.dependencies ?? {})) visit(path, dep, true);
-    for (const dep of Object.keys(entry.optionalDependencies ?? {})) visit(path, dep, false);
-    for (const dep of Object.keys(entry.peerDependencies ?? {})) visit(path, dep, entry.peerDependenciesMeta?.[dep]?.optional !== true);
-  };
-  for (const name of imported) visit('', name, true);
-  return [...chosen.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/**
- * Files of an installed npm package that a running program never reads: type
- * declarations, source maps, TypeScript sources (Node does not strip types under
- * node_modules), Markdown other than licences, and nested `node_modules` (its
- * packages are chosen one by one). `relPath` is relative to the package folder.
- */
-export function isDroppedFromPackage(relPath: string, isDirectory: boolean): boolean {
-  const base = relPath.slice(relPath.lastIndexOf('/') + 1);
-  if (isDirectory) return base === 'node_modules' || (!relPath.includes('/') && ['.github', 'test', 'tests', '__tests__'].includes(base));
-  if (/^(licen[cs]e|copying|notice)/i.test(base)) return false;
-  return /\.(d\.[cm]?ts|map|[cm]?ts|tsx|md|markdown)$/i.test(base);
+  return [...new Set(folders)].sort().map((path): NpmPackage => {
+    const entry = lock[path];
+    if (entry === undefined) throw new ApplicationClosureError(`the controllers' bundles hold ${path}, which is not in package-lock.json`);
+    if (entry.dev) throw new ApplicationClosureError(`the controllers' bundles hold ${nameOfFolder(path)}, a development dependency`);
+    return { name: nameOfFolder(path), version: entry.version ?? '0.0.0', license: entry.license ?? 'NOASSERTION', path };
+  });
 }

@@ -123,9 +123,9 @@ export async function buildImage(opts: BuildImageOptions): Promise<BuiltImage> {
     run: {
       user: `${NONROOT_UID}:${NONROOT_UID}`,
       env: ['PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin', 'SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt', 'NODE_ENV=production'],
-      // `node <options> <controller>/main.ts [flags]`, as the shipped Deployments' command says.
+      // `node <options> <controller>.mjs [flags]`, as the shipped Deployments' command says.
       entrypoint: ['node', ...CONTROLLER_NODE_OPTIONS],
-      cmd: ['apply-controller/main.ts'],
+      cmd: ['apply-controller.mjs'],
       workingDir: `/${APP_DIR}`,
     },
     layers: contents.layers.map((l, i) => ({ diffId: layers[i]!.diffId, createdBy: l.createdBy })),

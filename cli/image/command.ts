@@ -71,7 +71,7 @@ export class ImageBuildSetupError extends Error {
 /** The checkout and the Node binary to build from, checked. */
 function buildInputs(opts: ImageBuildOptions): { root: string; nodeBinary: string } {
   const root = resolve(opts.root ?? projectRoot());
-  for (const needed of ['package.json', 'package-lock.json', 'apply-controller/main.ts', 'source-controller/main.ts']) {
+  for (const needed of ['package.json', 'package-lock.json', 'apply-controller/main.ts', 'source-controller/main.ts', 'hack/build-controllers.ts']) {
     if (!existsSync(resolve(root, needed))) {
       throw new ImageBuildSetupError(`${root} is not a Trellis checkout (no ${needed}): the image is built from the sources; pass --root`);
     }
@@ -130,8 +130,9 @@ export function imageCommand(): Command {
     .option('--node <binary>', 'the Node binary to put in the image (default: the one running trellis)')
     .option('--root <dir>', 'the Trellis checkout to build from (default: the one this trellis runs from)')
     .option('--deb-cache <dir>', 'where downloaded .deb files are kept (default: ~/.cache/trellis/debs)')
-    .addHelpText('after', '\nThe image runs `node <controller>/main.ts [flags]` in /app as user 65532:\n'
-      + '  entrypoint ["node", "--max-semi-space-size=2"], cmd ["apply-controller/main.ts"]; give source-controller/main.ts to run the other.\n'
+    .addHelpText('after', '\nThe image runs `node <controller>.mjs [flags]` in /app as user 65532, each controller one bundle\n'
+      + '(npm run build:controllers; the checkout needs its dependencies installed):\n'
+      + '  entrypoint ["node", "--max-semi-space-size=2"], cmd ["apply-controller.mjs"]; give source-controller.mjs to run the other.\n'
       + 'Timestamps come from SOURCE_DATE_EPOCH or the commit time of HEAD: one commit gives one digest.\n\n'
       + 'Example:\n  trellis image build --push oci://$TRELLIS_REGISTRY/trellis:0.1.0 --insecure')
     .action(async (o: ImageBuildOptions) => { await runImageBuild(o).catch(failCommand); });

@@ -7,15 +7,16 @@
  *    unprivileged user 65532 (`nonroot`), `/tmp`, and a status.d entry per package
  *    so scanners can see them, as distroless images do;
  * 2. `node`: the Node 24 binary at `/usr/local/bin/node`;
- * 3. `node_modules`: the controllers' npm dependencies under `/app/node_modules`;
- * 4. `app`: the controllers' modules under `/app`.
+ * 3. `app`: the controllers under `/app`, as the bundles hack/build-controllers.ts
+ *    makes in the checkout (`apply-controller.mjs`, `source-controller.mjs`: every
+ *    npm dependency inside, tree-shaken, so the image has no node_modules).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { applicationClosure, isDroppedFromPackage, npmClosure, type NpmPackage } from './application.ts';
+import { bundledPackages, type NpmPackage } from './application.ts';
 import {
   BASE_DEBIAN_PACKAGES, debianLicences, describeDebianPackage, extractDebianPackage, fetchDebianPackage, packagesForBinary,
   spdxExpressionOf, suiteAptState, SUITE_DEBIAN_PACKAGES, updateSuiteLists, type FetchedDebianPackage,
@@ -34,7 +35,7 @@ export const NODE_PATH = 'usr/local/bin/node';
 
 /** One layer's worth of entries. */
 export interface PlannedLayer {
-  readonly name: 'debian' | 'node' | 'node_modules' | 'app';
+  readonly name: 'debian' | 'node' | 'app';
   /** The config's history line for it. */
   readonly createdBy: string;
   readonly entries: readonly LayerEntry[];
@@ -46,7 +47,9 @@ export interface ImageContents {
   readonly components: readonly SbomComponent[];
   readonly nodeVersion: string;
   readonly debianPackages: readonly FetchedDebianPackage[];
+  /** The npm packages inside the bundles. */
   readonly npmPackages: readonly NpmPackage[];
+  /** The project's modules inside the bundles. */
   readonly appFiles: readonly string[];
   /** The application's name and version (package.json). */
   readonly app: { readonly name: string; readonly version: string; readonly license: string };
@@ -156,7 +159,36 @@ async function debianLayer(opts: ContentsOptions): Promise<{ layer: PlannedLayer
   return { layer, packages, components };
 }
 
-/** Plans the four layers and the SBOM components (downloads .debs that are not cached). */
+/** The controllers' bundle files, as hack/build-controllers.ts names them; the image runs `node <options> <file>`. */
+export const CONTROLLER_BUNDLE_FILES: readonly string[] = ['apply-controller.mjs', 'source-controller.mjs'];
+
+/** The script in a checkout that bundles the controllers. */
+const BUNDLE_SCRIPT = 'hack/build-controllers.ts';
+
+/** What the bundle script writes beside the bundles. */
+interface BundlesManifest {
+  readonly modules: readonly string[];
+  readonly packages: readonly string[];
+}
+
+/**
+ * Runs the checkout's own bundle script with the Node binary the image ships
+ * (a checkout has esbuild; the shipped CLI does not), into the scratch folder.
+ */
+async function buildControllerBundles(opts: ContentsOptions): Promise<{ readonly dir: string; readonly manifest: BundlesManifest }> {
+  const dir = join(opts.workDir, 'controllers');
+  opts.log(`bundling the controllers (${BUNDLE_SCRIPT})`);
+  try {
+    await run(opts.nodeBinary, [join(opts.root, BUNDLE_SCRIPT), '--out', dir], { cwd: opts.root, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`${BUNDLE_SCRIPT} failed: ${stderr.trim() || (err instanceof Error ? err.message : String(err))}`);
+  }
+  const manifest = JSON.parse(await readFile(join(dir, 'controllers.json'), 'utf8')) as BundlesManifest;
+  return { dir, manifest };
+}
+
+/** Plans the three layers and the SBOM components (downloads .debs that are not cached). */
 export async function planImageContents(opts: ContentsOptions): Promise<ImageContents> {
   const pkgJson = JSON.parse(await readFile(join(opts.root, 'package.json'), 'utf8')) as { name?: string; version?: string; license?: string };
   const app = { name: pkgJson.name ?? 'trellis', version: pkgJson.version ?? '0.0.0', license: pkgJson.license ?? 'NOASSERTION' };
@@ -168,26 +200,17 @@ export async function planImageContents(opts: ContentsOptions): Promise<ImageCon
     entries: [{ type: 'file', path: NODE_PATH, mode: 0o755, source: { file: opts.nodeBinary, size: (await stat(opts.nodeBinary)).size } }],
   };
 
-  const closure = await applicationClosure(opts.root);
-  const npmPackages = await npmClosure(opts.root, closure.packages);
-  const moduleEntries: LayerEntry[] = [];
-  for (const pkg of npmPackages) {
-    moduleEntries.push(...await entriesFromTree(join(opts.root, pkg.path), { prefix: `${APP_DIR}/${pkg.path}`, exclude: isDroppedFromPackage }));
-  }
-  const nodeModules: PlannedLayer = {
-    name: 'node_modules', entries: moduleEntries,
-    createdBy: `trellis image build: ${npmPackages.length} npm packages the controllers import (package-lock.json)`,
-  };
-
+  const bundles = await buildControllerBundles(opts);
+  const npmPackages = await bundledPackages(opts.root, bundles.manifest.packages);
   // Node reads "type": "module" from here; nothing else of the project's package.json is needed at run time.
   const runtimePackageJson = `${JSON.stringify({ name: app.name, version: app.version, license: app.license, private: true, type: 'module' }, null, 2)}\n`;
   const appEntries: LayerEntry[] = [textEntry(`${APP_DIR}/package.json`, runtimePackageJson)];
-  for (const file of closure.files) {
-    // Read now: the layer then holds one consistent snapshot even while the checkout is being edited.
-    appEntries.push({ type: 'file', path: `${APP_DIR}/${file}`, mode: 0o644, source: { bytes: await readFile(join(opts.root, file)) } });
+  for (const file of CONTROLLER_BUNDLE_FILES) {
+    appEntries.push({ type: 'file', path: `${APP_DIR}/${file}`, mode: 0o644, source: { bytes: await readFile(join(bundles.dir, file)) } });
   }
   const appLayer: PlannedLayer = {
-    name: 'app', entries: appEntries, createdBy: `trellis image build: ${closure.files.length} modules of ${app.name} ${app.version}`,
+    name: 'app', entries: appEntries,
+    createdBy: `trellis image build: ${app.name} ${app.version}, the controllers bundled (${bundles.manifest.modules.length} modules, ${npmPackages.length} npm packages)`,
   };
 
   const components: SbomComponent[] = [
@@ -197,7 +220,7 @@ export async function planImageContents(opts: ContentsOptions): Promise<ImageCon
     { kind: 'trellis', name: app.name, version: app.version, license: app.license, purl: npmPurl(app.name, app.version), comment: 'the controllers' },
   ];
   return {
-    layers: [debian.layer, node, nodeModules, appLayer], components, nodeVersion,
-    debianPackages: debian.packages, npmPackages, appFiles: closure.files, app,
+    layers: [debian.layer, node, appLayer], components, nodeVersion,
+    debianPackages: debian.packages, npmPackages, appFiles: bundles.manifest.modules, app,
   };
 }

@@ -25,7 +25,7 @@ export interface ControllerDeployment {
   readonly namespace: string;
   readonly image: string;
   readonly replicas: number;
-  /** `node <options> <entry>`: `source-controller/main.ts` (options: node-options.ts). */
+  /** `node <options> <entry>`: the image's bundle, `source-controller.mjs` (options: node-options.ts). */
   readonly entry: string;
   readonly args: readonly string[];
   readonly labels: Record<string, string>;

@@ -90,7 +90,7 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
       const port = (name: string, containerPort: number): k8s.ContainerPort => ({ name, containerPort, protocol: 'TCP' });
       controllerDeployment(controllers, {
         name: 'source-controller', namespace: ns, image: values.image, replicas: values.sourceController.replicas, labels,
-        entry: 'source-controller/main.ts',
+        entry: 'source-controller.mjs',
         args: [...common, '--storage-path=/data', `--artifact-addr=:${PORTS.artifacts}`,
           `--storage-adv-addr=source-controller.${ns}.svc.cluster.local`, `--receiver-addr=:${PORTS.webhooks}`],
         ports: [port('artifacts', PORTS.artifacts), port('metrics', PORTS.metrics), port('health', PORTS.health), port('webhooks', PORTS.webhooks)],
@@ -99,7 +99,7 @@ export function trellisPackage(options: TrellisPackageOptions = {}): PackageDefi
       });
       controllerDeployment(controllers, {
         name: 'apply-controller', namespace: ns, image: values.image, replicas: values.applyController.replicas, labels,
-        entry: 'apply-controller/main.ts',
+        entry: 'apply-controller.mjs',
         args: [...common, '--artifact-cache-dir=/tmp/artifacts'],
         ports: [port('metrics', PORTS.metrics), port('health', PORTS.health)],
         scratch: { tmp: { mountPath: '/tmp', sizeLimit: '1Gi' } },

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import {
-  applicationClosure, ApplicationClosureError, importSpecifiers, isDroppedFromPackage, npmClosure, packageNameOf,
+  applicationClosure, ApplicationClosureError, bundledPackages, importSpecifiers, packageNameOf,
 } from '../../../cli/image/application.ts';
 import { sourceDateEpoch, SourceDateEpochError } from '../../../cli/image/build.ts';
 import { isDroppedFromDebian } from '../../../cli/image/contents.ts';
@@ -59,7 +59,7 @@ test('the application closure follows relative imports and collects packages; a 
   await t.throwsAsync(applicationClosure(root), { instanceOf: ApplicationClosureError, message: /runtime\/gone\.ts is imported but does not exist/ });
 });
 
-test('npmClosure takes the imported packages and their dependencies as Node resolves them, never dev-only ones', async (t) => {
+test('the bundled packages are named with their lock version and licence, never a dev-only one or one outside the lock', async (t) => {
   const root = scratch();
   const lock = {
     lockfileVersion: 3,
@@ -73,25 +73,15 @@ test('npmClosure takes the imported packages and their dependencies as Node reso
     },
   };
   writeTree(root, { 'package-lock.json': JSON.stringify(lock) });
-  for (const path of Object.keys(lock.packages).filter((p) => p !== '')) mkdirSync(join(root, path), { recursive: true });
-  const packages = await npmClosure(root, ['a']);
-  t.deepEqual(packages.map((p) => `${p.path}@${p.version} ${p.license}`), [
-    'node_modules/a@1.0.0 MIT', 'node_modules/a/node_modules/b@2.0.0 ISC', 'node_modules/c@1.0.0 Apache-2.0',
-  ], 'a nested b wins over the top-level one; sorted by path');
-  await t.throwsAsync(npmClosure(root, ['dev']), { instanceOf: ApplicationClosureError, message: /development dependency/ });
-  await t.throwsAsync(npmClosure(root, ['nowhere']), { instanceOf: ApplicationClosureError, message: /not in package-lock/ });
+  const packages = await bundledPackages(root, ['node_modules/c', 'node_modules/a/node_modules/b', 'node_modules/a', 'node_modules/c']);
+  t.deepEqual(packages.map((p) => `${p.name} ${p.path}@${p.version} ${p.license}`), [
+    'a node_modules/a@1.0.0 MIT', 'b node_modules/a/node_modules/b@2.0.0 ISC', 'c node_modules/c@1.0.0 Apache-2.0',
+  ], 'each folder once, a nested b as the bundle holds it; sorted by path');
+  await t.throwsAsync(bundledPackages(root, ['node_modules/dev']), { instanceOf: ApplicationClosureError, message: /dev, a development dependency/ });
+  await t.throwsAsync(bundledPackages(root, ['node_modules/nowhere']), { instanceOf: ApplicationClosureError, message: /not in package-lock/ });
 });
 
-test('pruning keeps code and licences, drops declarations, maps, docs and tests; Debian keeps copyright files only', (t) => {
-  t.false(isDroppedFromPackage('dist/index.js', false));
-  t.false(isDroppedFromPackage('LICENSE.md', false));
-  t.true(isDroppedFromPackage('dist/index.d.ts', false));
-  t.true(isDroppedFromPackage('dist/index.js.map', false));
-  t.true(isDroppedFromPackage('README.md', false));
-  t.true(isDroppedFromPackage('src/index.ts', false));
-  t.true(isDroppedFromPackage('node_modules', true));
-  t.true(isDroppedFromPackage('test', true));
-  t.false(isDroppedFromPackage('lib/test', true), 'only a package\'s top-level test folder');
+test('Debian keeps copyright files only', (t) => {
   t.false(isDroppedFromDebian('usr/share/doc/libc6/copyright', false));
   t.false(isDroppedFromDebian('usr/share/doc/libc6', true));
   t.true(isDroppedFromDebian('usr/share/doc/libc6/changelog.Debian.gz', false));
