@@ -125,7 +125,19 @@ async function bundleController(entry: string): Promise<{ readonly text: string;
   }
   const [output] = result.outputFiles;
   if (output === undefined) throw new Error(`esbuild wrote no output for ${entry}`);
-  return { text: output.text, inputs };
+  return { text: asciiOnly(output.text), inputs };
+}
+
+/**
+ * The bundle with every non-ASCII character written as a `\uXXXX` escape.
+ * esbuild escapes them in code already, but not in the comments it keeps
+ * (`Jimmy Wärting`, `response’s`); one such character makes V8 hold the whole
+ * source, which it keeps for lazy compilation, at two bytes per character:
+ * 12 MiB of the apply controller's heap instead of 6. In a comment the escape is
+ * plain text.
+ */
+export function asciiOnly(text: string): string {
+  return text.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Writes both bundles and `controllers.json` into `outDir` (replacing it); returns the manifest. */

@@ -236,7 +236,8 @@ const recordRevision: PackageStep = async (run) => {
     // The write-ahead record: what is about to be applied, before the first write.
     run.revision = await writeRevision(deps.client, {
       pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: keyed.bundle.valuesHash,
-      phases: keyed.record,
+      // Each object's canonical text once for the size estimate, the encoding and the slices; not kept with the content.
+      phases: withObjectTexts(keyed.record),
     }, { key, history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
   }
   const { revision } = run;
@@ -478,8 +479,7 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
     }));
     await deps.onBundleRead?.(bundle);
     const phases = phasesOf(bundle.phases);
-    // Each object's canonical text, once: the content hash, the revision's encoding and its slices all read it.
-    const record = withObjectTexts(phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) })));
+    const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
     // A tenant's reach outside its namespace is its account's to grant: asked before the revision is recorded.
     await checkReach(deps.objectsClient, pkg.metadata.namespace ?? '', record.flatMap((p) => p.objects));
     return { bundle, phases, record, contentHash: contentHashOf(record) };

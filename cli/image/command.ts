@@ -13,6 +13,7 @@ import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { loadCredentials } from '../../packages-cdk8s/build/credentials.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../../packages-cdk8s/trellis/node-options.ts';
 import { formatReference, OciClient, parseReference } from '../../source-controller/index.ts';
 import { failCommand } from '../build.ts';
 import { buildImage, type BuiltImage } from './build.ts';
@@ -132,7 +133,7 @@ export function imageCommand(): Command {
     .option('--deb-cache <dir>', 'where downloaded .deb files are kept (default: ~/.cache/trellis/debs)')
     .addHelpText('after', '\nThe image runs `node <controller>.mjs [flags]` in /app as user 65532, each controller one bundle\n'
       + '(npm run build:controllers; the checkout needs its dependencies installed):\n'
-      + '  entrypoint ["node", "--max-semi-space-size=2"], cmd ["apply-controller.mjs"]; give source-controller.mjs to run the other.\n'
+      + `  entrypoint ${JSON.stringify(['node', ...CONTROLLER_NODE_OPTIONS])}, cmd ["apply-controller.mjs"]; give source-controller.mjs to run the other.\n`
       + 'Timestamps come from SOURCE_DATE_EPOCH or the commit time of HEAD: one commit gives one digest.\n\n'
       + 'Example:\n  trellis image build --push oci://$TRELLIS_REGISTRY/trellis:0.1.0 --insecure')
     .action(async (o: ImageBuildOptions) => { await runImageBuild(o).catch(failCommand); });

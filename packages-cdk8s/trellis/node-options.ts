@@ -11,5 +11,12 @@
  * resident than the objects it holds. Measured with 1,000 Packages
  * (docs/performance.md): apply-controller peak RSS 414 MiB before, 251 MiB
  * after, the same throughput.
+ *
+ * `--heap-growing-percent=50` lets the old generation grow to 1.5 times what
+ * the last full collection kept before the next one, where V8 would allow up to
+ * four times while the program allocates quickly. A controller's live heap is
+ * small (77 MiB with 1,000 Packages); the slack was most of its resident
+ * memory. Measured with 1,000 Packages (bundled controllers): peak RSS 255–296
+ * MiB without it, 209 MiB with it (207 MiB at 20 percent), the same throughput.
  */
-export const CONTROLLER_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=2'];
+export const CONTROLLER_NODE_OPTIONS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
