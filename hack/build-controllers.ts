@@ -31,11 +31,10 @@ export const CONTROLLER_BUNDLES = {
   'source-controller.mjs': 'source-controller/main.ts',
 } as const;
 
-/** A bundle's file name. */
-export type ControllerBundle = keyof typeof CONTROLLER_BUNDLES;
-
 /** What `controllers.json` says about the bundles. */
 export interface ControllerBundlesManifest {
+  /** The bundle files beside it, in the order of {@link CONTROLLER_BUNDLES}. */
+  readonly bundles: readonly string[];
   /** Project-relative modules inside any bundle, sorted. */
   readonly modules: readonly string[];
   /** Folders of npm packages with code inside any bundle (`node_modules/a`, `node_modules/a/node_modules/b`), sorted. */
@@ -155,7 +154,9 @@ export async function buildControllers(outDir: string): Promise<ControllerBundle
       else modules.add(input);
     }
   }
-  const manifest: ControllerBundlesManifest = { modules: [...modules].sort(), packages: [...packages].sort() };
+  const manifest: ControllerBundlesManifest = {
+    bundles: Object.keys(CONTROLLER_BUNDLES), modules: [...modules].sort(), packages: [...packages].sort(),
+  };
   await writeFile(join(outDir, 'controllers.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }

@@ -12,7 +12,7 @@ import type { KubeClient } from './kube.ts';
 import { isConflict } from './kube-transport.ts';
 import { createLogger, objectLogger, type Logger } from './logging.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { objectKey, parseKey, type KubeObject, type ObjectRef } from './object.ts';
+import { objectKey, parseKey, withoutManagedFields, type KubeObject, type ObjectRef } from './object.ts';
 import { contentChanged, specOrRequestChanged, type UpdatePredicate } from './predicates.ts';
 import { WorkQueue, type WorkQueueOptions } from './queue.ts';
 import { errorMessage } from './redact.ts';
@@ -40,7 +40,7 @@ export interface ReconcileContext<T> {
 /** Drives one object toward its spec. Returns a result or throws StallingError / WaitingError / Error. */
 export type Reconciler<T> = (key: string, ctx: ReconcileContext<T>) => Promise<ReconcileResult | void>;
 
-/** A watch on another kind whose events reconcile the primaries they map to. */
+/** A watch on another kind whose events reconcile the primaries they map to (its cache drops `managedFields` too). */
 export interface SecondaryWatch<S extends KubeObject = KubeObject> extends InformerOptions {
   /** Keys (`namespace/name`) of the primary objects to reconcile when `obj` changes. */
   readonly mapToKeys: (obj: S) => readonly string[];
@@ -51,7 +51,7 @@ export interface SecondaryWatch<S extends KubeObject = KubeObject> extends Infor
 /** Options for {@link Controller}. */
 export interface ControllerOptions<T extends KubeObject> {
   readonly client: KubeClient;
-  /** The primary kind (and optionally its namespace / selectors). */
+  /** The primary kind (and optionally its namespace / selectors); its cache drops `managedFields` unless `transform` says otherwise. */
   readonly resource: InformerOptions;
   readonly reconcile: Reconciler<T>;
   /** Keys reconciled at the same time (the `--concurrent` flag; default 4). */
@@ -87,6 +87,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.queue = new WorkQueue((key) => this.#reconcileKey(key), { ...options.queue, concurrency: options.concurrency });
     this.informer = new Informer<T>(options.client, {
       onError: (err) => this.#log.warn({ err }, 'watch failed; retrying'),
+      transform: withoutManagedFields,
       ...options.resource,
     });
     const predicate = options.predicate ?? specOrRequestChanged;
@@ -122,6 +123,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   async watch<S extends KubeObject>(spec: SecondaryWatch<S>): Promise<() => Promise<void>> {
     const informer = new Informer<S>(this.#options.client, {
       onError: (err) => this.#log.warn({ err, watch: spec.kind }, 'secondary watch failed; retrying'),
+      transform: withoutManagedFields,
       ...spec,
     });
     const predicate = spec.predicate ?? contentChanged;

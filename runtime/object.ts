@@ -57,6 +57,17 @@ export interface ObjectList<T> {
   readonly resourceVersion: string;
 }
 
+/**
+ * The object without `metadata.managedFields`: bulk that no cache reader and no
+ * person looks at (kubectl hides it too). Informers drop it before caching, since
+ * a cache of thousands of objects costs what it keeps.
+ */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
 /** `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(obj: KubeObject): string {
   const name = obj.metadata?.name;

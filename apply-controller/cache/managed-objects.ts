@@ -17,7 +17,7 @@ import { Informer } from '../../runtime/informer.ts';
 import { isNotFound } from '../../runtime/kube-transport.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import type { KubeObject, ObjectRef } from '../../runtime/object.ts';
+import { withoutManagedFields, type KubeObject, type ObjectRef } from '../../runtime/object.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../ssa/options.ts';
 import type { CacheLookup, LiveCache } from '../ssa/state.ts';
 
@@ -58,13 +58,6 @@ function kindKey(kind: CachedKind): string {
 function groupKind(apiVersion: string, kind: string): string {
   const slash = apiVersion.lastIndexOf('/');
   return `${slash < 0 ? '' : apiVersion.slice(0, slash)}/${kind}`;
-}
-
-/** The object without `metadata.managedFields`, the bulk no reader of the cache looks at. */
-export function withoutManagedFields(obj: KubeObject): KubeObject {
-  if (obj.metadata?.managedFields === undefined) return obj;
-  const { managedFields: _dropped, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
 }
 
 /** The shared, reference-counted cache of managed objects. */

@@ -134,6 +134,12 @@ export interface PackageRun {
   sameAsCurrent?: boolean;
   /** The revision this reconcile applies, once recorded. */
   revision?: PackageRevision;
+  /**
+   * The content's record with each object's canonical text, when this reconcile
+   * read the bundle: computed once for the content hash and kept for the
+   * revision's slices, but not with the content the engine remembers.
+   */
+  recordTexts?: RevisionPhase[];
 }
 
 /** A step: undefined to go on, or the outcome that ends the reconcile; throws a PackageFailure to stop it. */
@@ -178,7 +184,8 @@ const renderContent: PackageStep = async (run) => {
   const { artifact } = need(run.source, 'the source');
   // Read as the Package's account: a tenant names only what it may read itself.
   const valuesFrom = await readValuesFrom(deps.objectsClient, pkg);
-  run.content = keyedContent(await loadRevisionContent(pkg, deps, artifact, valuesFrom), await deps.revisionKeys.hashingKey());
+  const content = await loadRevisionContent(pkg, deps, artifact, valuesFrom, (texts) => { run.recordTexts = texts; });
+  run.content = keyedContent(content, await deps.revisionKeys.hashingKey());
   run.record.attempted = { revision: artifact.revision, valuesHash: run.content.bundle.valuesHash };
   run.sameAsCurrent = run.current !== undefined
     && recordsSame(run.current, run.content.contentHash, sourceRecordOf(need(run.source, 'the source')), run.content.bundle.valuesHash);
@@ -237,7 +244,7 @@ const recordRevision: PackageStep = async (run) => {
     run.revision = await writeRevision(deps.client, {
       pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: keyed.bundle.valuesHash,
       // Each object's canonical text once for the size estimate, the encoding and the slices; not kept with the content.
-      phases: withObjectTexts(keyed.record),
+      phases: run.recordTexts ?? withObjectTexts(keyed.record),
     }, { key, history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
   }
   const { revision } = run;
@@ -384,7 +391,9 @@ export async function runSteps(pkg: Package, deps: StepDeps, record: RunRecord, 
   const run: PackageRun = { pkg, deps, record };
   try {
     for (const step of steps) {
+      const startedAt = performance.now();
       const outcome = await step.run(run);
+      deps.log.debug({ step: step.name, durationMs: Math.round(performance.now() - startedAt) }, 'step done');
       if (outcome !== undefined) return outcome;
     }
     throw new Error('the steps ended without an outcome');
@@ -470,9 +479,10 @@ function keyedContent(content: RevisionContent, key: RevisionKey): RevisionConte
 /**
  * Reads and validates the bundle, unless the engine kept it from a reconcile
  * with the same artifact, path, values and tenancy (then nothing is read).
+ * `onTexts` gets the record with its objects' canonical texts when the bundle was read.
  */
 function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly digest: string; readonly revision: string; readonly url: string },
-  valuesFrom: Values[]): Promise<RevisionContent> {
+  valuesFrom: Values[], onTexts: (record: RevisionPhase[]) => void): Promise<RevisionContent> {
   const load = async (): Promise<RevisionContent> => {
     const bundle = await deps.artifacts.withArtifact(artifact, (dir) => readPackageBundle(dir, pkg, deps.scopes, {
       values: pkg.spec.values, valuesFrom, restricted: deps.settings.confinedToNamespace,
@@ -482,7 +492,9 @@ function loadRevisionContent(pkg: Package, deps: StepDeps, artifact: { readonly 
     const record = phases.map((p) => ({ name: p.name, objects: p.objects.map((o) => o.object) }));
     // A tenant's reach outside its namespace is its account's to grant: asked before the revision is recorded.
     await checkReach(deps.objectsClient, pkg.metadata.namespace ?? '', record.flatMap((p) => p.objects));
-    return { bundle, phases, record, contentHash: contentHashOf(record) };
+    const withTexts = withObjectTexts(record);
+    onTexts(withTexts);
+    return { bundle, phases, record, contentHash: contentHashOf(withTexts) };
   };
   if (!deps.engine) return load();
   const inputs = {

@@ -12,9 +12,8 @@
 import { Informer } from '../../runtime/informer.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import type { KubeObject } from '../../runtime/object.ts';
+import { withoutManagedFields, type KubeObject } from '../../runtime/object.ts';
 import { packageRevisionResource, type PackageRevision } from '../api.ts';
-import { withoutManagedFields } from '../cache/managed-objects.ts';
 
 /** Options of {@link RevisionCache}. */
 export interface RevisionCacheOptions {

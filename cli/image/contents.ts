@@ -159,14 +159,13 @@ async function debianLayer(opts: ContentsOptions): Promise<{ layer: PlannedLayer
   return { layer, packages, components };
 }
 
-/** The controllers' bundle files, as hack/build-controllers.ts names them; the image runs `node <options> <file>`. */
-export const CONTROLLER_BUNDLE_FILES: readonly string[] = ['apply-controller.mjs', 'source-controller.mjs'];
-
 /** The script in a checkout that bundles the controllers. */
 const BUNDLE_SCRIPT = 'hack/build-controllers.ts';
 
-/** What the bundle script writes beside the bundles. */
+/** What the bundle script writes beside the bundles (`controllers.json`). */
 interface BundlesManifest {
+  /** The bundle files; the image runs `node <options> <file>`. */
+  readonly bundles: readonly string[];
   readonly modules: readonly string[];
   readonly packages: readonly string[];
 }
@@ -205,7 +204,7 @@ export async function planImageContents(opts: ContentsOptions): Promise<ImageCon
   // Node reads "type": "module" from here; nothing else of the project's package.json is needed at run time.
   const runtimePackageJson = `${JSON.stringify({ name: app.name, version: app.version, license: app.license, private: true, type: 'module' }, null, 2)}\n`;
   const appEntries: LayerEntry[] = [textEntry(`${APP_DIR}/package.json`, runtimePackageJson)];
-  for (const file of CONTROLLER_BUNDLE_FILES) {
+  for (const file of bundles.manifest.bundles) {
     appEntries.push({ type: 'file', path: `${APP_DIR}/${file}`, mode: 0o644, source: { bytes: await readFile(join(bundles.dir, file)) } });
   }
   const appLayer: PlannedLayer = {

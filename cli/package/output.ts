@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
-import type { KubeObject } from '../../runtime/object.ts';
+import { withoutManagedFields, type KubeObject } from '../../runtime/object.ts';
 import { colorEnabled } from './format.ts';
 import { JsonPathError, parseJsonPath } from './jsonpath.ts';
 
@@ -115,13 +115,6 @@ export function renderFormatted(objects: readonly KubeObject[], format: Exclude<
   const template = parseJsonPath(format.slice('jsonpath='.length));
   const clean = objects.map(withoutManagedFields);
   return template.execute(clean.length === 1 && !asList ? clean[0] : { apiVersion: 'v1', kind: 'List', items: clean });
-}
-
-/** The object without managedFields (noise for people, as kubectl hides it). */
-export function withoutManagedFields<T extends KubeObject>(obj: T): T {
-  if (!obj.metadata?.managedFields) return obj;
-  const { managedFields: _dropped, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
 }
 
 /**

@@ -2,7 +2,8 @@
 // real apiserver: bursts are de-duplicated, errors back off exponentially,
 // requeueAfter / WaitingError delays are honored, StallingError waits for a
 // change, concurrency is bounded, status-only updates are ignored, secondary
-// watches map to owners, and stop() waits for in-flight work.
+// watches map to owners, caches drop managedFields, and stop() waits for
+// in-flight work.
 import anyTest, { type ExecutionContext } from 'ava';
 import { Controller, type ControllerOptions, type Reconciler } from '../../../runtime/controller.ts';
 import { StallingError, WaitingError } from '../../../runtime/errors.ts';
@@ -200,6 +201,26 @@ test('a secondary watch reconciles the owner its mapping names', async (t) => {
   await client.patch({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'creds' }, { stringData: { token: 'y' } });
   await until(() => reconciled.length === 3);
   t.deepEqual(new Set(reconciled), new Set([`${ns}/owner`]), 'only the owner was reconciled; the Secret is not a primary');
+});
+
+test('the primary and secondary caches keep no managedFields; the apiserver does', async (t) => {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const client = adminClient(cluster);
+  await createConfigMap(client, ns, 'owner', { a: 'b' });
+  await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { token: 'x' } });
+  const secondaries: KubeObject[] = [];
+  const controller = await startController(t, client, ns, () => Promise.resolve(), {
+    watches: [{ apiVersion: 'v1', kind: 'Secret', namespace: ns, mapToKeys: (s: KubeObject) => { secondaries.push(s); return []; } }],
+  });
+  const live = await client.get(cmRef(ns, 'owner'));
+  t.true((live?.metadata?.managedFields?.length ?? 0) > 0, 'the apiserver tracks field managers of the ConfigMap');
+  const cached = controller.informer.get(`${ns}/owner`);
+  t.is(cached?.metadata?.uid, live?.metadata?.uid);
+  t.is(cached?.metadata?.managedFields, undefined);
+  t.deepEqual(cached?.data, { a: 'b' }, 'everything else is kept');
+  await until(() => secondaries.length > 0);
+  t.true(secondaries.every((s) => s.metadata?.managedFields === undefined && s.metadata?.name === 'creds'));
 });
 
 test('stop() waits for in-flight reconciles and takes no new work', async (t) => {
