@@ -210,7 +210,7 @@ test('the primary and secondary caches keep no managedFields; the apiserver does
   await createConfigMap(client, ns, 'owner', { a: 'b' });
   await client.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns }, stringData: { token: 'x' } });
   const secondaries: KubeObject[] = [];
-  const controller = await startController(t, client, ns, () => Promise.resolve(), {
+  const controller = await startController<ConfigMap>(t, client, ns, () => Promise.resolve(), {
     watches: [{ apiVersion: 'v1', kind: 'Secret', namespace: ns, mapToKeys: (s: KubeObject) => { secondaries.push(s); return []; } }],
   });
   const live = await client.get(cmRef(ns, 'owner'));
