@@ -12,9 +12,10 @@
  *
  * The image (`trellis image build`) runs this script in the checkout it builds
  * from, and the benchmark starts the controllers from the same bundles, so what
- * is measured is what ships. Beside the bundles, `controllers.json` lists the
- * project modules and the npm package folders each bundle holds (from esbuild's
- * metafile), for the image's bill of materials.
+ * is measured is what ships. Beside the bundles, `controllers.json` names the
+ * bundle files (the image copies what it lists) and the project modules and npm
+ * package folders they hold (from esbuild's metafile), for the image's bill of
+ * materials.
  *
  * `node hack/build-controllers.ts --out DIR` (default `dist/controllers`).
  */
