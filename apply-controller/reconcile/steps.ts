@@ -137,7 +137,7 @@ export interface PackageRun {
   /**
    * The content's record with each object's canonical text, when this reconcile
    * read the bundle: computed once for the content hash and kept for the
-   * revision's slices, but not with the content the engine remembers.
+   * revision's slices (then released), but not with the content the engine remembers.
    */
   recordTexts?: RevisionPhase[];
 }
@@ -247,6 +247,8 @@ const recordRevision: PackageStep = async (run) => {
       phases: run.recordTexts ?? withObjectTexts(keyed.record),
     }, { key, history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
   }
+  // Needed for the record only: not held through the apply (megabytes for a large package).
+  run.recordTexts = undefined;
   const { revision } = run;
   deps.revisionCache?.remember(revision);
   run.record.currentRevision = revision.spec.revision;
