@@ -9,7 +9,7 @@
  * apiserver as JSON. YAML 1.2 core schema with `<<` merge keys, so `yes` stays the
  * string "yes" (as in most YAML 1.2 tools; kubectl's YAML 1.1 reads it as true).
  */
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser } from 'yaml';
 import { isPlainObject, type SourcedObject, type UnstructuredObject } from './object.ts';
 import { problem, type BundleProblem } from './problems.ts';
 
@@ -32,36 +32,37 @@ export interface ParsedFile {
  */
 export function parseManifests(text: string, file: string, limits: ParseLimits = {}): ParsedFile {
   const out: ParsedFile = { objects: [], errors: [] };
-  const docs = parseAllDocuments(text, { uniqueKeys: true, merge: true, prettyErrors: true, strict: true, version: '1.2' });
-  docs.forEach((doc, document) => {
+  // One document at a time, each turned into plain data and dropped before the next is read: the syntax
+  // tree of a document dies young, where a whole file's trees would outlive the young generation.
+  const lines = new LineCounter();
+  const composer = new Composer({ uniqueKeys: true, merge: true, strict: true, version: '1.2' });
+  let document = 0;
+  for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text))) {
+    const index = document++;
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
-        const pos = err.linePos?.[0];
-        const detail = firstLine(err.message);
-        out.errors.push(problem('InvalidYAML', detail, pos
-          ? { file, line: pos.line, column: pos.col }
-          : { file }));
+        const pos = lines.linePos(err.pos[0]);
+        out.errors.push(problem('InvalidYAML', firstLine(err.message), { file, line: pos.line, column: pos.col }));
       }
-      return;
+      continue;
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: limits.maxAliasCount ?? 100 });
     } catch (err) {
       // toJS throws for alias bombs and for aliases to anchors defined later.
-      out.errors.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { source: { file, document } }));
-      return;
+      out.errors.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { source: { file, document: index } }));
+      continue;
     }
-    if (value === null || value === undefined) return;
-    addDocument(out, value, file, document);
-  });
+    if (value === null || value === undefined) continue;
+    addDocument(out, value, file, index);
+  }
   return out;
 }
 
 function firstLine(message: string): string {
-  // yaml's pretty errors append " at line L, column C:" and a code excerpt; the
-  // position is reported separately.
-  return (message.split('\n')[0] ?? message).replace(/ at line \d+, column \d+:?$/, '');
+  // The position is reported separately; later lines, when there are any, only repeat the source.
+  return message.split('\n')[0] ?? message;
 }
 
 /** Adds one document's object(s): a List's items, or the object itself. */

@@ -14,7 +14,7 @@ import { objectId } from './object-id.ts';
 import { orderStages, type Stage } from './order.ts';
 import { applyPlacements } from './placements.ts';
 import { problem, type BundleProblem } from './problems.ts';
-import { findBundleCRDs, scopeResolver, type IsNamespaced } from './scope.ts';
+import { clusterKinds, findBundleCRDs, scopeResolver, type IsNamespaced } from './scope.ts';
 import { validateObjects } from './validate.ts';
 import type { SkippedFile } from './walk.ts';
 import { resolveValues, valuesHash, type Values } from './values.ts';
@@ -23,6 +23,12 @@ import { resolveValues, valuesHash, type Values } from './values.ts';
 export interface ReadBundleOptions extends LoadBundleOptions {
   /** Which kinds the cluster serves and their scope (API discovery, or `builtinIsNamespaced` offline). */
   readonly isNamespaced: IsNamespaced;
+  /**
+   * Called once with the kinds {@link isNamespaced} will be asked about (those no
+   * CRD in the bundle defines), before it is asked: a reconciler looks up the ones
+   * it does not know yet, so the bundle is read only once.
+   */
+  readonly lookUpKinds?: (kinds: readonly (readonly [apiVersion: string, kind: string])[]) => Promise<void>;
   /** `spec.values`. */
   readonly values?: Values;
   /** The maps of `spec.valuesFrom`, already read, in order. */
@@ -105,7 +111,9 @@ export async function readBundle(dir: string, opts: ReadBundleOptions): Promise<
     problems.push(problem('InvalidValues', `values are set, but the bundle is ${loaded.rendered.length > 0 ? 'a kustomization' : 'a plain folder of manifests'} (values need a package.yaml that declares them)`));
   }
 
-  const scopeOf = scopeResolver(opts.isNamespaced, findBundleCRDs(objects));
+  const crds = findBundleCRDs(objects);
+  if (opts.lookUpKinds) await opts.lookUpKinds(clusterKinds(objects, crds));
+  const scopeOf = scopeResolver(opts.isNamespaced, crds);
   objects = applyNamespaces(objects, {
     scopeOf,
     ...(opts.targetNamespace === undefined ? {} : { targetNamespace: opts.targetNamespace }),

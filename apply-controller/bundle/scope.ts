@@ -64,6 +64,25 @@ export function findBundleCRDs(objects: readonly SourcedObject[]): BundleCRD[] {
 }
 
 /**
+ * The distinct apiVersion/kind pairs of `objects` that no CRD in the bundle
+ * serves: the ones a {@link scopeResolver} asks the cluster about.
+ */
+export function clusterKinds(objects: readonly SourcedObject[], crds: readonly BundleCRD[]): [apiVersion: string, kind: string][] {
+  const out = new Map<string, [string, string]>();
+  for (const { object } of objects) {
+    const { apiVersion, kind } = object;
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string') continue;
+    const key = `${apiVersion}/${kind}`;
+    if (out.has(key)) continue;
+    const group = groupOf(apiVersion);
+    const version = apiVersion.slice(apiVersion.lastIndexOf('/') + 1);
+    if (crds.some((c) => c.group === group && c.kind === kind && c.versions.includes(version))) continue;
+    out.set(key, [apiVersion, kind]);
+  }
+  return [...out.values()];
+}
+
+/**
  * A scope resolver: a CRD in the bundle decides for its group, kind and versions
  * (it is what the cluster will serve once the bundle is applied); the cluster
  * decides for everything else.

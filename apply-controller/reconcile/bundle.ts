@@ -2,9 +2,8 @@
  * Reading a Package's bundle with what the cluster knows: which kinds it serves
  * and whether they are namespaced (API discovery, cached for kinds that exist),
  * the values, the target namespace, and the tenancy restriction. The bundle
- * library is synchronous about scopes, so the bundle is read once to learn which
- * kinds it uses, those are looked up, and it is read again; kinds already known
- * cost no lookup, so a reconcile of an unchanged package reads it once.
+ * library asks which kinds it will need before it resolves scopes; only those not
+ * known yet cost a discovery lookup.
  */
 import { ResourceDiscovery } from '../../runtime/discovery.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -55,8 +54,9 @@ export interface BundleInputs {
 export async function readPackageBundle(dir: string, pkg: Package, scopes: KindScopes, inputs: BundleInputs): Promise<ReadBundleSuccess> {
   const namespace = pkg.metadata.namespace ?? '';
   const subject = { namespace, name: pkg.metadata.name ?? '' }; // the Package its program renders are counted for
-  const read = (isNamespaced: (apiVersion: string, kind: string) => boolean | undefined) => renderingFor(subject, () => readBundle(dir, {
-    isNamespaced,
+  const result = await renderingFor(subject, () => readBundle(dir, {
+    isNamespaced: (apiVersion, kind) => scopes.cached(apiVersion, kind),
+    lookUpKinds: (kinds) => scopes.lookUp(kinds),
     ...(pkg.spec.path === undefined ? {} : { path: pkg.spec.path }),
     ...(inputs.values === undefined ? {} : { values: inputs.values }),
     valuesFrom: inputs.valuesFrom,
@@ -64,16 +64,6 @@ export async function readPackageBundle(dir: string, pkg: Package, scopes: KindS
     defaultNamespace: namespace,
     ...(inputs.restricted ? { restrictToNamespace: namespace } : {}),
   }));
-  const unknown = new Map<string, readonly [string, string]>();
-  let result = await read((apiVersion, kind) => {
-    const answer = scopes.cached(apiVersion, kind);
-    if (answer === undefined) unknown.set(`${apiVersion}/${kind}`, [apiVersion, kind]);
-    return answer;
-  });
-  if (unknown.size > 0) {
-    await scopes.lookUp(unknown.values());
-    result = await read((apiVersion, kind) => scopes.cached(apiVersion, kind));
-  }
   if (!result.ok) throw new BundleValidationError(result.errors);
   return result;
 }

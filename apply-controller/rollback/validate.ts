@@ -10,7 +10,7 @@
  * same `checkReach` a fresh revision goes through.
  */
 import { BundleValidationError } from '../bundle/problems.ts';
-import { findBundleCRDs, scopeResolver } from '../bundle/scope.ts';
+import { clusterKinds, findBundleCRDs, scopeResolver } from '../bundle/scope.ts';
 import { validateObjects } from '../bundle/validate.ts';
 import type { PhaseObjects } from '../reconcile/apply.ts';
 import type { KindScopes } from '../reconcile/bundle.ts';
@@ -28,12 +28,9 @@ export interface RestoreRules {
 /** Throws a {@link BundleValidationError} listing every problem when the recorded objects may not be applied now. */
 export async function validateRestore(phases: readonly PhaseObjects[], rules: RestoreRules): Promise<void> {
   const objects = phases.flatMap((p) => p.objects.map((o) => ({ object: o.object, source: o.source })));
-  const kinds = new Map<string, readonly [string, string]>();
-  for (const { object } of objects) {
-    if (typeof object.apiVersion === 'string' && typeof object.kind === 'string') kinds.set(`${object.apiVersion}/${object.kind}`, [object.apiVersion, object.kind]);
-  }
-  await rules.scopes.lookUp(kinds.values());
-  const scopeOf = scopeResolver((apiVersion, kind) => rules.scopes.cached(apiVersion, kind), findBundleCRDs(objects));
+  const crds = findBundleCRDs(objects);
+  await rules.scopes.lookUp(clusterKinds(objects, crds));
+  const scopeOf = scopeResolver((apiVersion, kind) => rules.scopes.cached(apiVersion, kind), crds);
   const problems = validateObjects(objects, {
     scopeOf,
     // Phases were checked when the revision was recorded; the record keeps them by name.

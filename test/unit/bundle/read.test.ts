@@ -165,3 +165,26 @@ test('a cluster that serves nothing beyond the bundle CRDs: every other kind is 
   t.false(problems.errors.some((p) => p.object?.kind === 'Widget'));
   t.is(problems.errors.length, 9);
 });
+
+test('the kinds the cluster is asked about are announced once, before any is asked; the bundle\'s own CRD kinds are not among them', async (t) => {
+  const events: string[] = [];
+  const known = new Map<string, boolean>();
+  const result = await readOk('plain', {
+    // Like the reconciler: nothing is known until the kinds are looked up.
+    isNamespaced: (apiVersion, kind) => {
+      events.push(`ask ${apiVersion} ${kind}`);
+      return known.get(`${apiVersion}/${kind}`);
+    },
+    lookUpKinds: (kinds) => {
+      events.push(`look up ${kinds.map(([a, k]) => `${a} ${k}`).sort().join(', ')}`);
+      for (const [apiVersion, kind] of kinds) known.set(`${apiVersion}/${kind}`, builtinIsNamespaced(apiVersion, kind) ?? false);
+      return Promise.resolve();
+    },
+  });
+  t.is(result.objects.length, 10);
+  t.is(events[0], 'look up apiextensions.k8s.io/v1 CustomResourceDefinition, apps/v1 Deployment, rbac.authorization.k8s.io/v1 Role, '
+    + 'rbac.authorization.k8s.io/v1 RoleBinding, v1 ConfigMap, v1 Namespace, v1 Service, v1 ServiceAccount');
+  t.is(events.filter((e) => e.startsWith('look up')).length, 1);
+  t.false(events.some((e) => e.includes('Widget')), 'example.com/v1 Widget comes from the bundle\'s CRD, the cluster is not asked');
+  t.true(events.slice(1).every((e) => e.startsWith('ask ')));
+});
