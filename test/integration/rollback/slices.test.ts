@@ -130,6 +130,9 @@ test('a slice changed behind the controller\'s back is refused on read, and the 
   const other = await client.get<RevisionSlice>({ ...ref, name: otherName ?? '' });
   await raw.patch(ref, { spec: { objects: other?.spec.objects } });
   await t.throwsAsync(readRevisionPhases(client, rev, keys), { instanceOf: RevisionTamperedError, message: /was changed after it was written/ });
+  // The apiserver does not check the text is base64 (that check cost more than the write): the reader refuses what is not.
+  await raw.patch(ref, { spec: { objects: 'not base64 at all: {"kind":"ConfigMap"}' } });
+  await t.throwsAsync(readRevisionPhases(client, rev, keys), { instanceOf: CorruptRevisionError });
 
   // A deleted slice: refused as well, naming it.
   await raw.delete(ref);
