@@ -2,7 +2,7 @@
 // bounded, and local — one changed object rewrites one or two slices of a
 // 10,000-object phase), the inline/sliced threshold, slice names, and a reader
 // that verifies every slice and the revision's content hash.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { PackageRevision, RevisionSlice } from '../../../apply-controller/api.ts';
 import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
@@ -92,6 +92,8 @@ test('the content hash computed from stored texts equals the one computed from o
   const texts = phases.map((p) => ({ name: p.name, texts: chunkPhase(p.objects, { key, sliceSizeLimit: 8 * 1024 }).map((c) => c.text) }));
   t.true((texts[1]?.texts.length ?? 0) > 1);
   t.is(contentHashOfTexts(texts), contentHashOf(phases));
+  // Both are the sha256 of the canonical JSON of the phases' names and objects, whichever way it is fed to the hash.
+  t.is(contentHashOf(phases), `sha256:${createHash('sha256').update(canonicalJSON(phases.map((p) => ({ name: p.name, objects: p.objects })))).digest('hex')}`);
 });
 
 const small: RevisionPhase[] = [{ name: 'default', objects: manyConfigMaps(10) }];
