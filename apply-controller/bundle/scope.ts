@@ -63,6 +63,14 @@ export function findBundleCRDs(objects: readonly SourcedObject[]): BundleCRD[] {
   return crds;
 }
 
+/** The CRD in the bundle for `apiVersion`'s group and `kind`, and whether it serves that version. */
+function bundleCRDOf(crds: readonly BundleCRD[], apiVersion: string, kind: string): { crd?: BundleCRD; serves: boolean } {
+  const group = groupOf(apiVersion);
+  const crd = crds.find((c) => c.group === group && c.kind === kind);
+  if (!crd) return { serves: false };
+  return { crd, serves: crd.versions.includes(apiVersion.slice(apiVersion.lastIndexOf('/') + 1)) };
+}
+
 /**
  * The distinct apiVersion/kind pairs of `objects` that no CRD in the bundle
  * serves: the ones a {@link scopeResolver} asks the cluster about.
@@ -73,11 +81,7 @@ export function clusterKinds(objects: readonly SourcedObject[], crds: readonly B
     const { apiVersion, kind } = object;
     if (typeof apiVersion !== 'string' || typeof kind !== 'string') continue;
     const key = `${apiVersion}/${kind}`;
-    if (out.has(key)) continue;
-    const group = groupOf(apiVersion);
-    const version = apiVersion.slice(apiVersion.lastIndexOf('/') + 1);
-    if (crds.some((c) => c.group === group && c.kind === kind && c.versions.includes(version))) continue;
-    out.set(key, [apiVersion, kind]);
+    if (!out.has(key) && !bundleCRDOf(crds, apiVersion, kind).serves) out.set(key, [apiVersion, kind]);
   }
   return [...out.values()];
 }
@@ -89,10 +93,8 @@ export function clusterKinds(objects: readonly SourcedObject[], crds: readonly B
  */
 export function scopeResolver(isNamespaced: IsNamespaced, crds: readonly BundleCRD[]): ScopeOf {
   return (apiVersion, kind) => {
-    const group = groupOf(apiVersion);
-    const version = apiVersion.slice(apiVersion.lastIndexOf('/') + 1);
-    const crd = crds.find((c) => c.group === group && c.kind === kind);
-    if (crd?.versions.includes(version)) return { known: true, namespaced: crd.namespaced };
+    const { crd, serves } = bundleCRDOf(crds, apiVersion, kind);
+    if (crd && serves) return { known: true, namespaced: crd.namespaced };
     const served = isNamespaced(apiVersion, kind);
     if (served !== undefined) return { known: true, namespaced: served };
     if (crd) {
