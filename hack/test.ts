@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster } from './local-cluster.ts';
-import { projectRoot } from './lib/system-tools.ts';
+import { ensureDebianTool, projectRoot } from './lib/system-tools.ts';
 
 interface Counts { passed: number; failed: number }
 
@@ -114,6 +114,12 @@ async function runAva(files: readonly string[], extraArgs: readonly string[], en
   return counts;
 }
 
+/** True when the run includes the browser tests: every test, or test files of which one is under test/e2e/ui. */
+function runsBrowserTests(avaArgs: readonly string[]): boolean {
+  const files = avaArgs.filter((a) => a.endsWith('.ts') || a.includes('/'));
+  return files.length === 0 || files.some((f) => f.includes('e2e/ui'));
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const skipStatic = argv.includes('--skip-static');
@@ -134,6 +140,14 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => { killRunning(); void stop().then(() => process.exit(130)); });
   process.on('SIGTERM', () => { killRunning(); void stop().then(() => process.exit(143)); });
   try {
+    if (runsBrowserTests(avaArgs)) {
+      // Once, before the tests: installed by the first test that needs it, it made the others time out on a busy machine.
+      try {
+        ensureDebianTool('chromium', 'chromium', say);
+      } catch (err) {
+        say(`no chromium (${err instanceof Error ? err.message : String(err)}); the browser tests will fail and say why`);
+      }
+    }
     say('starting the local control plane');
     cluster = await startLocalCluster({ dir: join(runDir, 'cluster') });
     env.TRELLIS_TEST_KUBECONFIG = cluster.kubeconfigPath;

@@ -43,11 +43,12 @@ function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-let aptUpdated = false;
-
 /**
  * Returns the path of `binary`, installing Debian package `pkg` when it is missing
- * and we are root; otherwise fails with a message naming the package.
+ * and we are root; otherwise fails with a message naming the package. Installs
+ * take a lock file in the cache folder first and look again under it: test
+ * processes running side by side would otherwise start apt-get together, and all
+ * but one would fail on dpkg's lock.
  */
 export function ensureDebianTool(binary: string, pkg: string, log: (line: string) => void): string {
   const found = which(binary);
@@ -56,11 +57,9 @@ export function ensureDebianTool(binary: string, pkg: string, log: (line: string
     throw new MissingToolError(`${binary} is not installed: run \`sudo apt-get install ${pkg}\` (Debian 12) and retry`);
   }
   log(`installing Debian package ${pkg} (for ${binary})`);
-  if (!aptUpdated) {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    aptUpdated = true;
-  }
-  execFileSync('apt-get', ['install', '-y', '-qq', pkg], {
+  mkdirSync(cacheDir(), { recursive: true });
+  const install = 'command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }';
+  execFileSync('flock', [join(cacheDir(), 'apt.lock'), 'sh', '-c', install, 'sh', binary, pkg], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });

@@ -219,7 +219,8 @@ test('PackageRevision: invalid ones are rejected naming the field', async (t) =>
     { spec: { ...revisionSpec, revision: 0 }, message: /spec\.revision/ },
     { spec: { ...revisionSpec, source: { ...revisionSpec.source, digest: 'sha256:xyz' } }, message: /spec\.source\.digest/ },
     { spec: { ...revisionSpec, valuesHash: 'abc' }, message: /spec\.valuesHash/ },
-    { spec: { ...revisionSpec, phases: [{ name: 'app', objects: 'not base64!', count: 1 }] }, message: /spec\.phases(\[0\])?\.objects/ },
+    // `objects` is not checked as base64 by the apiserver (slower than the write; the reader authenticates it): slices.test.ts.
+    { spec: { ...revisionSpec, phases: [{ name: '', objects: 'H4sI', count: 1 }] }, message: /spec\.phases(\[0\])?\.name/ },
     { spec: { ...revisionSpec, phases: undefined }, message: /spec\.phases.*Required/ },
   ]);
 });
