@@ -44,7 +44,7 @@ function benchCommand(): Command {
     .description(`Trellis benchmarks against real peers. Workloads: ${workloads.map((w) => `${w.number} ${w.name}`).join(', ')} (default: all).`)
     .argument('[workloads...]', 'workloads to run, by name, number or name prefix (same as --only)')
     .option('--only <list>', 'workloads to run, comma-separated: names, numbers or name prefixes (drift,noop)')
-    .option('--rounds <n>', 'rounds of every workload and case (default: each one\'s own, fewer for large sizes)', option(parseCount))
+    .option('--rounds <n>', 'rounds of every workload and case (default: each workload\'s own)', option(parseCount))
     .option('--objects <list>', 'ConfigMaps per Package of the cold-apply and no-op cases; drift uses the smallest and largest', option(parseCountList),
       [...GOAL_SIZES.objects])
     .option('--packages <n>', 'Packages of the many-packages workload', option(parseCount), GOAL_SIZES.packages)
