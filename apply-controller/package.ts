@@ -37,6 +37,7 @@ import { announceSkippedFiles } from './bundle/notes.ts';
 import { inventoryOfRecord, unionInventory } from './inventory.ts';
 import { KindScopes } from './reconcile/bundle.ts';
 import { RolledBackFailure, toPackageFailure } from './reconcile/failure.ts';
+import { namespaceTerminating } from './reconcile/namespace-state.ts';
 import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
 import { mergePatch } from '../runtime/merge-patch.ts';
 import { correctionStartStatus, rolloutStartStatus, rolloutUnderWay, retryingSameAttempt, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
@@ -250,7 +251,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       if (result.failures.length > 0) {
         const message = `could not delete ${result.failures.length} object(s): ${result.failures.map((f) => `${f.subject}: ${f.message}`).join('; ')}`;
         // In a namespace being deleted the objects go with it, and the account may already be gone.
-        if (!await namespaceTerminating(namespace)) {
+        if (!await namespaceTerminating(client, namespace)) {
           await opts.events.warning(pkg, 'UninstallFailed', message);
           throw new WaitingError('UninstallFailed', message, { retryAfterMs: 5_000 });
         }
@@ -278,15 +279,6 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     } catch (err) {
       log.warn({ err }, 'cannot read the latest PackageRevision; uninstalling what the status lists');
       return [];
-    }
-  }
-
-  async function namespaceTerminating(namespace: string): Promise<boolean> {
-    try {
-      const ns = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
-      return ns === undefined || ns.metadata?.deletionTimestamp !== undefined;
-    } catch {
-      return false;
     }
   }
 

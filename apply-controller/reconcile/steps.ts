@@ -53,6 +53,7 @@ import { checkDependencies, resolveSource, type ObjectReads } from './source.ts'
 import { persistedRolloutStart, readyForGeneration, waitingForHealth, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { checkReach } from './reach.ts';
+import { namespaceTerminating } from './namespace-state.ts';
 import { restoreContext, type EngineMemory } from './engine.ts';
 import { collisionOf } from './collision.ts';
 import { finishRevision } from './finish.ts';
@@ -235,6 +236,12 @@ const recordRevision: PackageStep = async (run) => {
   refuseEmpty(pkg, content, need(run.managed, 'the managed objects'));
   deps.signal?.throwIfAborted();
   if (!run.revision) {
+    // A namespace being deleted refuses the record's creates. Its objects going away wake the Package again and again
+    // (drift), and each attempt would chunk and compress the whole package first: one read ends it instead.
+    const namespace = pkg.metadata.namespace ?? '';
+    if (await namespaceTerminating(deps.client, namespace)) {
+      throw new PackageFailure(undefined, 'NamespaceTerminating', `namespace ${namespace} is being deleted: no new revision is recorded or applied`, 'stall');
+    }
     // Sealed with the current key, read again when old: a rotation takes effect at the next revision written.
     const key = await deps.revisionKeys.current();
     const keyed = key.id === content.key?.id ? content : keyedContent(content, key);

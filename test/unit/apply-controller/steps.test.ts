@@ -124,6 +124,28 @@ test('hold: a state recorded before is reused; without rollback.onFailure nothin
   t.is(run.revision, failed, 'revision 2 records exactly this state: its number is kept');
 });
 
+test('record: in a namespace being deleted nothing is recorded; in a live one the record is written', async (t) => {
+  const asked: string[] = [];
+  const clientFor = (deletionTimestamp: string | undefined) => ({
+    get: (ref: { kind: string; name: string }) => {
+      asked.push(`${ref.kind}/${ref.name}`);
+      return Promise.resolve({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ref.name, ...(deletionTimestamp ? { deletionTimestamp } : {}) } });
+    },
+    create: () => Promise.reject(new Error('written')),
+    list: () => Promise.reject(new Error('listed')),
+  }) as unknown as KubeClient;
+  const runIn = (client: KubeClient): PackageRun => {
+    const run = runOf(pkgOf(), { source, content, revisions: [], managed: [] });
+    return { ...run, deps: { ...run.deps, client } };
+  };
+  const stalled = await t.throwsAsync(step('record')(runIn(clientFor('2026-12-04T18:00:00Z'))), { instanceOf: PackageFailure });
+  t.is(stalled.reason, 'NamespaceTerminating');
+  t.is(stalled.retry, 'stall');
+  t.deepEqual(asked, ['Namespace/team']);
+  // A live namespace: the step goes on to write the record (this client refuses the write).
+  await t.throwsAsync(step('record')(runIn(clientFor(undefined))), { message: 'written' });
+});
+
 test('prune: with prune off the inventory becomes the revision\'s plus nothing else, and nothing is deleted', async (t) => {
   const run = runOf(pkgOf({ prune: false }), { content, managed: [{ id: 'team_old__ConfigMap', v: 'v1' }] });
   t.is(await step('prune')(run), undefined);

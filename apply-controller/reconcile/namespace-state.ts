@@ -1,0 +1,21 @@
+/**
+ * Whether a Package's namespace is going away. A namespace being deleted
+ * refuses every create, so a reconcile there neither records a new revision
+ * (a large package's record is seconds of compression, wasted at every
+ * wake-up) nor fails an uninstall over objects that go with the namespace.
+ */
+import type { KubeClient } from '../../runtime/kube.ts';
+
+/**
+ * True when the namespace is gone or has a deletion timestamp. A read that
+ * fails answers false: the caller then goes on as if the namespace stays,
+ * which is what it did before it asked.
+ */
+export async function namespaceTerminating(client: KubeClient, namespace: string): Promise<boolean> {
+  try {
+    const ns = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace });
+    return ns === undefined || ns.metadata?.deletionTimestamp !== undefined;
+  } catch {
+    return false;
+  }
+}
