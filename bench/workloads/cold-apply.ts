@@ -109,7 +109,7 @@ async function contendersFor(ctx: BenchContext, source: ConfigMapSource, trellis
   ];
 }
 
-/** The profile note of the median Trellis run. */
+/** The notes on the Trellis runs of one size: every round in the order run, and the requests of the median one. */
 function profileNote(count: number, profiles: TrellisRuns['profiles']): string[] {
   if (profiles.length === 0) return [];
   const p = [...profiles].sort((a, b) => a.ms - b.ms)[Math.floor(profiles.length / 2)]!;
