@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { KubeClient } from './kube.ts';
-import { isNotFound } from './kube-transport.ts';
+import { isNamespaceTerminating, isNotFound } from './kube-transport.ts';
 import type { Logger } from './logging.ts';
 import { microTime, type KubeObject } from './object.ts';
 import { redactString } from './redact.ts';
@@ -102,7 +102,9 @@ export class EventRecorder {
     current.lastSeen = now;
     current.chain = current.chain.then(() => this.#write(regarding, input, note, action, current))
       .catch((err: unknown) => {
-        this.#log?.warn({ err, reason: input.reason, regarding: `${meta.namespace ?? ''}/${meta.name ?? ''}` },
+        // A namespace being deleted takes its Events with it: a refusal there is expected, not worth a warning.
+        const level = isNamespaceTerminating(err) ? 'debug' : 'warn';
+        this.#log?.[level]({ err, reason: input.reason, regarding: `${meta.namespace ?? ''}/${meta.name ?? ''}` },
           'could not record event');
       });
     return current.chain;

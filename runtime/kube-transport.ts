@@ -120,6 +120,19 @@ export function isForbidden(err: unknown): boolean {
   return err instanceof KubeApiError && err.statusCode === 403;
 }
 
+/**
+ * True for the apiserver's refusal to create anything in a namespace that is
+ * being deleted: a 403 whose Status names the cause `NamespaceTerminating` (the
+ * NamespaceLifecycle admission plugin's), or, from a server that sends no
+ * causes, says so in its message.
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  if (!(err instanceof KubeApiError) || err.statusCode !== 403) return false;
+  const causes = (err.details as { causes?: unknown } | undefined)?.causes;
+  if (Array.isArray(causes) && causes.some((c) => (c as { type?: unknown } | null)?.type === 'NamespaceTerminating')) return true;
+  return /because it is being terminated/.test(err.message);
+}
+
 /** True when a watch's resourceVersion is too old (410 Gone / reason Expired): the caller must list again. */
 export function isExpired(err: unknown): boolean {
   return err instanceof KubeApiError && (err.statusCode === 410 || err.reason === 'Expired' || err.reason === 'Gone');

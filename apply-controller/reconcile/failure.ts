@@ -11,7 +11,7 @@
  * The typed errors of the libraries map here; anything else is a transient failure.
  */
 import { ConditionType } from '../../runtime/conditions.ts';
-import { KubeApiError } from '../../runtime/kube-transport.ts';
+import { isNamespaceTerminating, KubeApiError } from '../../runtime/kube-transport.ts';
 import { ReconcileFailure, type RetryMode } from '../../runtime/failure.ts';
 import { errorMessage } from '../../runtime/redact.ts';
 import { ArtifactError } from '../artifact.ts';
@@ -99,6 +99,10 @@ export function toPackageFailure(err: unknown): PackageFailure {
   }
   if (err instanceof ImmutableFieldError) return new PackageFailure(ConditionType.ApplyFailed, 'ImmutableFieldChanged', message, 'stall');
   if (err instanceof ObjectCollisionError) return new PackageFailure(ConditionType.ApplyFailed, 'ObjectCollision', message, 'retry');
+  if (err instanceof ApplyError && isNamespaceTerminating(err.cause)) {
+    // Nothing can be created there until the namespace is gone: retried on the backoff, not at every object it removes.
+    return new PackageFailure(ConditionType.ApplyFailed, 'NamespaceTerminating', message, 'retry');
+  }
   if (err instanceof ApplyError) return new PackageFailure(ConditionType.ApplyFailed, 'ApplyFailed', message, 'retry');
   if (err instanceof HealthCheckError) return new PackageFailure(ConditionType.HealthCheckFailed, 'HealthCheckFailed', message, 'retry');
   if (err instanceof InvalidIgnoreRuleError) return new PackageFailure(undefined, 'InvalidSpec', message, 'stall');

@@ -26,7 +26,7 @@
  * skeleton turns into the one status patch, so the status never claims more
  * than happened: `lastAppliedRevision` is set only by `finish`.
  */
-import { setCondition } from '../../runtime/conditions.ts';
+import { ConditionType, getCondition, setCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
@@ -277,10 +277,14 @@ const applyRevision: PackageStep = async (run) => {
   const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision, persistedRolloutStart(pkg.status, revision.spec.revision)) ?? Date.now();
-  if (record.upToDate && engine && deps.onCorrectionStart) {
+  // A correction, or a retry after a namespace was found going away: what the cache says is missing is re-created, unless
+  // its namespace is being deleted (then the step fails at once instead of waiting for objects that will not come back).
+  const retryingTerminating = getCondition(pkg.status?.conditions, ConditionType.Ready)?.reason === 'NamespaceTerminating';
+  if (engine && (record.upToDate || retryingTerminating)) {
     const missing = missingObjects(engine, content.phases);
-    if (missing.length > 0) {
-      const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, and ${missing.length - 5} more` : '');
+    if (missing.length > 0) await refuseTerminatingNamespaces(deps.client, missing);
+    if (missing.length > 0 && record.upToDate && deps.onCorrectionStart) {
+      const shown = missing.slice(0, 5).map((m) => m.subject).join(', ') + (missing.length > 5 ? `, and ${missing.length - 5} more` : '');
       await deps.onCorrectionStart(`${missing.length} object(s) of revision ${revision.spec.revision} are missing or being deleted (${shown}); re-creating them`);
     }
   }
@@ -305,6 +309,8 @@ const applyRevision: PackageStep = async (run) => {
   if (outcome.error === undefined) return undefined;
   record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
   const failure = toPackageFailure(outcome.error);
+  // The revision is not at fault, and a rollback could create nothing there either.
+  if (failure.reason === 'NamespaceTerminating') throw failure;
   await markFailed(run, failure);
   const good = settings.rollbackOnFailure && revision.spec.revision !== pkg.status?.currentRevision
     ? newestAvailable(need(run.revisions, 'the history'), revision.spec.revision) : undefined;
@@ -327,17 +333,44 @@ const applyRevision: PackageStep = async (run) => {
   throw back.failure;
 };
 
-/** The objects of the revision the cache knows to be absent or being deleted, as `Kind/namespace/name`. */
-function missingObjects(engine: EngineContext, phases: readonly PhaseObjects[]): string[] {
-  const missing: string[] = [];
+/** An object of the revision the cache knows to be absent or being deleted. */
+interface MissingObject {
+  /** `Kind/namespace/name`. */
+  readonly subject: string;
+  /** Undefined for a cluster-scoped object. */
+  readonly namespace: string | undefined;
+}
+
+/** The objects of the revision the cache knows to be absent or being deleted. */
+function missingObjects(engine: EngineContext, phases: readonly PhaseObjects[]): MissingObject[] {
+  const missing: MissingObject[] = [];
   for (const phase of phases) {
     for (const o of phase.objects) {
       const target = targetOf(o.object);
       const found = engine.cache.lookup(target.ref);
-      if (found.known && (found.object === undefined || found.object.metadata?.deletionTimestamp)) missing.push(target.subject);
+      if (found.known && (found.object === undefined || found.object.metadata?.deletionTimestamp)) {
+        missing.push({ subject: target.subject, namespace: target.ref.namespace });
+      }
     }
   }
   return missing;
+}
+
+/**
+ * Fails with `NamespaceTerminating` when a namespace the missing objects live in
+ * is being deleted (or is gone): nothing can be re-created there, and waiting for
+ * objects the namespace controller is removing would hold the worker. One read
+ * per namespace, only when a correction would re-create something. Retried on
+ * the backoff; the namespace's removals do not wake the Package (controller.ts).
+ */
+async function refuseTerminatingNamespaces(client: KubeClient, missing: readonly MissingObject[]): Promise<void> {
+  const namespaces = new Set(missing.flatMap((m) => (m.namespace === undefined ? [] : [m.namespace])));
+  for (const namespace of namespaces) {
+    if (!await namespaceTerminating(client, namespace)) continue;
+    const count = missing.filter((m) => m.namespace === namespace).length;
+    throw new PackageFailure(ConditionType.ApplyFailed, 'NamespaceTerminating',
+      `namespace ${namespace} is being deleted or is gone: ${count} missing object(s) cannot be re-created there`, 'retry');
+  }
 }
 
 /** Marks the revision Failed with the failure's condition; a retry that fails alike writes nothing (setCondition keeps the time). */
