@@ -128,8 +128,9 @@ export function isForbidden(err: unknown): boolean {
  */
 export function isNamespaceTerminating(err: unknown): boolean {
   if (!(err instanceof KubeApiError) || err.statusCode !== 403) return false;
+  // A StatusCause's type is serialised as `reason`.
   const causes = (err.details as { causes?: unknown } | undefined)?.causes;
-  if (Array.isArray(causes) && causes.some((c) => (c as { type?: unknown } | null)?.type === 'NamespaceTerminating')) return true;
+  if (Array.isArray(causes) && causes.some((c) => (c as { reason?: unknown } | null)?.reason === 'NamespaceTerminating')) return true;
   return /because it is being terminated/.test(err.message);
 }
 

@@ -22,7 +22,7 @@ test('each library error has its condition, reason and retry', (t) => {
     [new ApplyError(names, new KubeApiError(403, 'Forbidden', 'forbidden')), 'ApplyFailed', 'ApplyFailed', 'retry'],
     // The NamespaceLifecycle admission plugin's refusal, with its cause and (from a server that sends none) by its words.
     [new ApplyError(names, new KubeApiError(403, 'Forbidden', 'deployments.apps "web" is forbidden: unable to create new content',
-      { name: 'web', kind: 'deployments', causes: [{ type: 'NamespaceTerminating', field: 'metadata.namespace' }] })), 'ApplyFailed', 'NamespaceTerminating', 'retry'],
+      { name: 'web', kind: 'deployments', causes: [{ reason: 'NamespaceTerminating', field: 'metadata.namespace' }] })), 'ApplyFailed', 'NamespaceTerminating', 'retry'],
     [new ApplyError(names, new KubeApiError(403, 'Forbidden', 'unable to create new content in namespace shop because it is being terminated')),
       'ApplyFailed', 'NamespaceTerminating', 'retry'],
     [new ApplyError(names, new KubeApiError(422, 'Invalid', 'because it is being terminated')), 'ApplyFailed', 'ApplyFailed', 'retry'],
