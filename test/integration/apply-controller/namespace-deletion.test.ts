@@ -6,36 +6,23 @@
 // applies everything again once the namespace exists again.
 import anyTest from 'ava';
 import * as k8s from '@kubernetes/client-node';
-import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
 import { isNamespaceTerminating, type KubeApiError } from '../../../runtime/kube-transport.ts';
 import { createMetrics, type ControllerMetrics } from '../../../runtime/metrics.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt,
-  releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
+  adminClient, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt, releasePackagesOnTeardown, runLabel,
+  usePackageTestBed, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
-let publisher: ArtifactPublisher;
-let packages: PackageController;
 const metrics: ControllerMetrics = createMetrics();
+// Writing outside its own namespace is what a Package applying as the controller may do once cross-namespace references are allowed.
+const bed = usePackageTestBed(test, label, { metrics, allowCrossNamespaceRefs: true });
 /** Held by the test, not by the Package: keeps each object (and so the namespace) until the test lets it go. */
 const HOLD = 'test.trellis.dev/hold';
 const COUNT = 10;
-
-test.before(async () => {
-  const cluster = await useCluster();
-  publisher = await ArtifactPublisher.start();
-  // Writing outside its own namespace is what a Package applying as the controller may do once cross-namespace references are allowed.
-  packages = (await startPackageController(cluster, label.selector, { metrics, allowCrossNamespaceRefs: true })).packages;
-});
-
-test.after.always(async () => {
-  await packages?.stop();
-  await publisher?.stop();
-});
 
 /** Every reconcile of a Package as it finishes: when, and how long it held a worker. */
 const finished: { at: number; key: string; seconds: number }[] = [];
@@ -52,7 +39,7 @@ test('objects of a namespace being deleted are not re-created at every removal, 
   releasePackagesOnTeardown(t, client, ns);
   const names = Array.from({ length: COUNT }, (_, i) => `cm-${i}`);
   const cmRef = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', namespace: target, name });
-  const artifact = await publisher.publish(ns, 'src', { 'cms.yaml': names.map((n) => configMap(n, { k: n })) });
+  const artifact = await bed().publisher.publish(ns, 'src', { 'cms.yaml': names.map((n) => configMap(n, { k: n })) });
   await createSource(client, ns, 'src', artifact);
   await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, targetNamespace: target });
   await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, artifact.revision));
