@@ -7,7 +7,6 @@
  * that moves an object's health verdict (EngineMemory.healthMayMove). main.ts
  * runs it under the Manager; tests run the very same wiring in-process.
  */
-import { ConditionType, getCondition } from '../../runtime/conditions.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -23,6 +22,7 @@ import { ManagedObjectCache, type ManagedObjectEvent } from '../cache/managed-ob
 import { keysOfUpdate, mayBeDrift, packageKeyOf } from '../drift/watch.ts';
 import { kindsOf } from '../inventory.ts';
 import { EngineMemory } from './engine.ts';
+import { failedOnTerminatingNamespace } from './namespace-state.ts';
 import { RevisionCache } from '../revisions/cache.ts';
 import { RevisionKeyring, type RevisionKeys } from '../revisions/keys.ts';
 import { packageReconciler, type PackageReconcilerOptions } from '../package.ts';
@@ -118,7 +118,7 @@ export function createPackageController(opts: PackageControllerOptions): Package
     if (pkg === undefined || pkg.spec.suspend === true) return false;
     // Its objects' namespace is being deleted: each object the namespace controller removes would wake another refused
     // create. It retries on its backoff instead, and goes with the namespace (or finds it gone).
-    if (getCondition(pkg.status?.conditions, ConditionType.Ready)?.reason === 'NamespaceTerminating') return false;
+    if (failedOnTerminatingNamespace(pkg.status)) return false;
     // Our own write coming back through the watch is neither drift nor news about health (the answer was read already).
     if (event.type !== 'delete' && engine.state.isOwnWrite(objectId(event.object as Parameters<typeof objectId>[0]), event.object)) return false;
     if (engine.awaitsHealth(key)) {

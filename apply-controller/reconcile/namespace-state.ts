@@ -5,7 +5,9 @@
  * every wake-up), nor re-creates objects the namespace controller removes, nor
  * fails an uninstall over objects that go with the namespace.
  */
+import { ConditionType, getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
+import type { PackageStatus } from '../api.ts';
 
 /**
  * True when the namespace is gone or has a deletion timestamp. A read that
@@ -19,4 +21,13 @@ export async function namespaceTerminating(client: KubeClient, namespace: string
   } catch {
     return false;
   }
+}
+
+/**
+ * True when the Package's last reconcile failed because a namespace it writes
+ * to is being deleted: its objects' changes do not wake it (controller.ts), and
+ * its retry reads the namespaces again before re-creating anything (steps.ts).
+ */
+export function failedOnTerminatingNamespace(status: PackageStatus | undefined): boolean {
+  return getCondition(status?.conditions, ConditionType.Ready)?.reason === 'NamespaceTerminating';
 }

@@ -26,7 +26,7 @@
  * skeleton turns into the one status patch, so the status never claims more
  * than happened: `lastAppliedRevision` is set only by `finish`.
  */
-import { ConditionType, getCondition, setCondition } from '../../runtime/conditions.ts';
+import { ConditionType, setCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
@@ -53,7 +53,7 @@ import { checkDependencies, resolveSource, type ObjectReads } from './source.ts'
 import { persistedRolloutStart, readyForGeneration, waitingForHealth, type PackageOutcome } from './status.ts';
 import { readValuesFrom } from './values.ts';
 import { checkReach } from './reach.ts';
-import { namespaceTerminating } from './namespace-state.ts';
+import { failedOnTerminatingNamespace, namespaceTerminating } from './namespace-state.ts';
 import { restoreContext, type EngineMemory } from './engine.ts';
 import { collisionOf } from './collision.ts';
 import { finishRevision } from './finish.ts';
@@ -279,8 +279,7 @@ const applyRevision: PackageStep = async (run) => {
   const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision, persistedRolloutStart(pkg.status, revision.spec.revision)) ?? Date.now();
   // A correction, or a retry after a namespace was found going away: what the cache says is missing is re-created, unless
   // its namespace is being deleted (then the step fails at once instead of waiting for objects that will not come back).
-  const retryingTerminating = getCondition(pkg.status?.conditions, ConditionType.Ready)?.reason === 'NamespaceTerminating';
-  if (engine && (record.upToDate || retryingTerminating)) {
+  if (engine && (record.upToDate || failedOnTerminatingNamespace(pkg.status))) {
     const missing = missingObjects(engine, content.phases);
     if (missing.length > 0) await refuseTerminatingNamespaces(deps.client, missing);
     if (missing.length > 0 && record.upToDate && deps.onCorrectionStart) {
