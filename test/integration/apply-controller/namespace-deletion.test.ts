@@ -6,6 +6,7 @@
 // applies everything again once the namespace exists again.
 import anyTest from 'ava';
 import * as k8s from '@kubernetes/client-node';
+import { failedOnTerminatingNamespace } from '../../../apply-controller/reconcile/namespace-state.ts';
 import { isNamespaceTerminating, type KubeApiError } from '../../../runtime/kube-transport.ts';
 import { createMetrics, type ControllerMetrics } from '../../../runtime/metrics.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -66,6 +67,9 @@ test('objects of a namespace being deleted are not re-created at every removal, 
   t.is(conditionOf(failed, 'Ready')?.status, 'False');
   t.is(conditionOf(failed, 'ApplyFailed')?.reason, 'NamespaceTerminating');
   t.regex(conditionOf(failed, 'Ready')?.message ?? '', new RegExp(`namespace ${target} is being deleted`));
+
+  // The controller's own copy shows the failure too: from here its object's removals are judged against it.
+  await eventually(() => Promise.resolve(failedOnTerminatingNamespace(bed().packages.controller.informer.get(`${ns}/app`)?.status)));
 
   // The namespace controller's removals, one at a time. Without the guards each one would wake a reconcile that tries to
   // re-create, and each retry would hold its worker waiting for the objects still being deleted.
