@@ -8,9 +8,11 @@
  * carry (`!!binary`, `.nan`, `.inf`) are refused, since the object goes to the
  * apiserver as JSON. YAML 1.2 core schema with `<<` merge keys, so `yes` stays the
  * string "yes" (as in most YAML 1.2 tools; kubectl's YAML 1.1 reads it as true).
+ * A file is read by parse-fast.ts first, and by `yaml` here when that declines.
  */
 import { Composer, LineCounter, Parser } from 'yaml';
 import { isPlainObject, type SourcedObject, type UnstructuredObject } from './object.ts';
+import { parseDocumentsFast } from './parse-fast.ts';
 import { problem, type BundleProblem } from './problems.ts';
 
 /** Limits for {@link parseManifests}. */
@@ -31,6 +33,21 @@ export interface ParsedFile {
  * skipped but still counted, so `document N` in a message is the Nth document.
  */
 export function parseManifests(text: string, file: string, limits: ParseLimits = {}): ParsedFile {
+  // Most files take the fast path, which declines whenever its result could differ from the yaml path's.
+  const fast = parseDocumentsFast(text);
+  if (fast === undefined) return parseManifestsWithYaml(text, file, limits);
+  const out: ParsedFile = { objects: [], errors: [] };
+  fast.forEach((value, index) => {
+    if (value !== null && value !== undefined) addDocument(out, value, file, index);
+  });
+  return out;
+}
+
+/**
+ * {@link parseManifests} by `yaml` alone: the path that reports errors, and the
+ * reference the fast path is tested against.
+ */
+export function parseManifestsWithYaml(text: string, file: string, limits: ParseLimits = {}): ParsedFile {
   const out: ParsedFile = { objects: [], errors: [] };
   // One document at a time, each turned into plain data and dropped before the next is read: the syntax
   // tree of a document dies young, where a whole file's trees would outlive the young generation.
