@@ -2,8 +2,8 @@
  * The fast path of manifest parsing. `js-yaml` (the parser `@kubernetes/client-node`
  * ships) reads a file about three times faster than `yaml`'s composer, which builds
  * a syntax tree with positions for its messages, and a large package spends most of
- * its time before the first apply parsing. parse.ts tries this path first and reads
- * the file with `yaml` whenever it declines.
+ * its time before the first apply parsing. parse.ts tries this path first for large
+ * files (FAST_PATH_MIN_LENGTH) and reads the file with `yaml` whenever it declines.
  *
  * It declines (returns undefined) wherever the two parsers could disagree, so what it
  * returns is what the `yaml` path would return:

@@ -5,17 +5,20 @@
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseManifests, parseManifestsWithYaml } from '../../../apply-controller/bundle/parse.ts';
+import { FAST_PATH_MIN_LENGTH, parseManifests, parseManifestsFast, parseManifestsWithYaml } from '../../../apply-controller/bundle/parse.ts';
 import { parseDocumentsFast } from '../../../apply-controller/bundle/parse-fast.ts';
 import { configMaps, manifestFiles } from '../../../bench/workloads/support/packages.ts';
 
 const corpus = join(import.meta.dirname, '../../../../shared/realworld/corpus');
 const corpusFiles = readdirSync(corpus, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
 
-/** What both paths must agree on, -0 and non-finite numbers told apart from 0 and from strings. */
+/** The whole result, -0 and non-finite numbers told apart from 0 and from strings. */
+const exact = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `number ${Object.is(v, -0) ? '-0' : String(v)}` : v));
+
+/** True unless the fast path answers with something other than the yaml path's result. */
 function same(text: string, file = 'f.yaml'): boolean {
-  const exact = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `number ${Object.is(v, -0) ? '-0' : String(v)}` : v));
-  return exact(parseManifests(text, file)) === exact(parseManifestsWithYaml(text, file));
+  const fast = parseManifestsFast(text, file);
+  return fast === undefined || exact(fast) === exact(parseManifestsWithYaml(text, file));
 }
 
 test('every file of the corpus of released manifests takes the fast path, with the yaml path\'s objects', (t) => {
@@ -27,10 +30,13 @@ test('every file of the corpus of released manifests takes the fast path, with t
   }
 });
 
-test('the benchmark\'s ConfigMap files take the fast path, with the yaml path\'s objects', (t) => {
+test('large files, like the benchmark\'s ConfigMap files, take the fast path in parseManifests', (t) => {
   for (const [file, text] of Object.entries(manifestFiles(configMaps(300), 'cm'))) {
-    t.not(parseDocumentsFast(text), undefined);
-    t.true(same(text), file);
+    t.true(text.length >= FAST_PATH_MIN_LENGTH, 'large enough for the fast path');
+    const fast = parseManifestsFast(text, file);
+    t.not(fast, undefined);
+    t.is(exact(parseManifests(text, file)), exact(fast));
+    t.is(exact(fast), exact(parseManifestsWithYaml(text, file)));
   }
 });
 
