@@ -94,8 +94,14 @@ function plainData(events: readonly Event[], text: string): boolean {
   return true;
 }
 
-/** From a key's first character (a quote included) to the `:` after it. */
+/**
+ * From a key's first character (a quote included) to the `:` right after it
+ * (past a closing quote and blanks). Only the blanks after the key are read, so
+ * the check stays linear in the text.
+ */
 function keySpan(valueStart: number, valueEnd: number, text: string): number {
-  const colon = text.indexOf(':', valueEnd);
-  return (colon === -1 ? valueEnd : colon) - Math.max(0, valueStart - 1);
+  let end = valueEnd;
+  if (text[end] === '"' || text[end] === "'") end++;
+  while (text[end] === ' ' || text[end] === '\t') end++;
+  return (text[end] === ':' ? end : valueEnd) - Math.max(0, valueStart - 1);
 }

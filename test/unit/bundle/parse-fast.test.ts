@@ -49,7 +49,7 @@ test('it declines what the parsers read differently or what only the yaml path r
     // keys that are not strings: yaml makes `~` "", js-yaml "null"
     '~: a\n', '1: a\n', 'true: a\n',
     // an implicit key longer than YAML's 1,024 characters (yaml refuses it)
-    `${'k'.repeat(1_100)}: v\n`, `"${'k'.repeat(1_100)}": v\n`,
+    `${'k'.repeat(1_100)}: v\n`, `"${'k'.repeat(1_100)}": v\n`, `${'k'.repeat(990)}${' '.repeat(40)}: v\n`, `"${'\\u0041'.repeat(200)}": v\n`,
     // directives, and a stray document end marker (the document counts differ)
     '%YAML 1.1\n---\na: yes\n', '...\n---\na: 1\n',
     // errors: duplicate keys, syntax, nesting past js-yaml's depth limit
