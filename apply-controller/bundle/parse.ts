@@ -52,9 +52,7 @@ export function parseManifestsFast(text: string, file: string): ParsedFile | und
   const documents = parseDocumentsFast(text);
   if (documents === undefined) return undefined;
   const out: ParsedFile = { objects: [], errors: [] };
-  documents.forEach((value, index) => {
-    if (value !== null && value !== undefined) addDocument(out, value, file, index);
-  });
+  documents.forEach((value, index) => addDocument(out, value, file, index));
   return out;
 }
 
@@ -86,7 +84,6 @@ export function parseManifestsWithYaml(text: string, file: string, limits: Parse
       out.errors.push(problem('InvalidYAML', err instanceof Error ? err.message : String(err), { source: { file, document: index } }));
       continue;
     }
-    if (value === null || value === undefined) continue;
     addDocument(out, value, file, index);
   }
   return out;
@@ -99,6 +96,7 @@ function firstLine(message: string): string {
 
 /** Adds one document's object(s): a List's items, or the object itself. */
 function addDocument(out: ParsedFile, value: unknown, file: string, document: number): void {
+  if (value === null || value === undefined) return; // an empty document, counted but skipped
   if (!isPlainObject(value)) {
     out.errors.push(problem('NotAnObject', `the document is ${describeJSONType(value)}, not a Kubernetes object`, { source: { file, document } }));
     return;
