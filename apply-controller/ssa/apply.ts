@@ -36,7 +36,7 @@ import { resolveApplyOptions, type ApplyOptions, type ResolvedApplyOptions } fro
 import { readLive } from './_live.ts';
 import { applyForced, isPlanFailure, planObjects, planWithDryRun, prepareObject, type ObjectPlan } from './plan.ts';
 import { checkOwnership, findUnclaimed } from './ownership.ts';
-import { decideLocally, intentHash, recordOf } from './state.ts';
+import { decideLocally, lazyIntentHash, recordOf } from './state.ts';
 import { waitForTargets } from './wait.ts';
 
 const CRD_GROUP = 'apiextensions.k8s.io';
@@ -77,7 +77,7 @@ export async function applyStage(client: KubeClient, objects: readonly ObjectInp
 }
 
 /** One object's work: a plan to carry out, or an outcome already known without a write. */
-type Work = { readonly plan: ObjectPlan; readonly hash: string } | { readonly done: ChangeAction };
+type Work = { readonly plan: ObjectPlan; readonly hash: () => string } | { readonly done: ChangeAction };
 
 /**
  * Decides what each target needs, then writes the ones that change; entries are
@@ -121,7 +121,7 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
     if (failed) throw failed.error;
     const plans = results as ObjectPlan[];
     await checkPlans(plans, opts);
-    return plans.map((plan) => ({ plan, hash: intentHash(plan.applied) }));
+    return plans.map((plan) => ({ plan, hash: lazyIntentHash(plan.applied) }));
   }
   const work = new Array<Work | undefined>(targets.length);
   const verify: { index: number; live: ClusterObject | undefined; known: boolean }[] = [];
@@ -154,9 +154,9 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
     if (failed) throw failed.error;
     verify.forEach((v, i) => {
       const plan = plans[i] as ObjectPlan;
-      const hash = intentHash(plan.applied);
+      const hash = lazyIntentHash(plan.applied);
       if (plan.action === 'none' && plan.live !== undefined) {
-        engine.state.set(plan.target.id, recordOf(hash, plan.live, plan.applied));
+        engine.state.set(plan.target.id, recordOf(hash(), plan.live, plan.applied));
         work[v.index] = { done: 'unchanged' };
       } else {
         work[v.index] = { plan, hash };
@@ -191,7 +191,7 @@ async function withUnclaimed(client: KubeClient, work: Work[], opts: ResolvedApp
     throw err instanceof ApplyError || opts.signal?.aborted ? err : new ApplyError(first, err);
   }
   creates.forEach((i, k) => {
-    const item = work[i] as { plan: ObjectPlan; hash: string };
+    const item = work[i] as { plan: ObjectPlan; hash: () => string };
     const live = found[k];
     if (live !== undefined) work[i] = { plan: { ...item.plan, live, action: 'update' }, hash: item.hash };
     plans.push((work[i] as { plan: ObjectPlan }).plan);
@@ -213,26 +213,26 @@ async function checkPlans(plans: readonly ObjectPlan[], opts: ResolvedApplyOptio
  * keeps a Package's bundle objects while its inputs are the same: a no-op
  * reconcile of thousands of objects then neither copies nor hashes them again.
  */
-const preparedIntents = new WeakMap<DesiredObject, { readonly labels: string; readonly applied: DesiredObject; readonly hash: string }>();
+const preparedIntents = new WeakMap<DesiredObject, { readonly labels: string; readonly applied: DesiredObject; readonly hash: () => string }>();
 
-/** The exact object an apply of `target` sends, and its hash. */
-function intentOf(target: Target, live: ClusterObject | undefined, opts: ResolvedApplyOptions): { applied: DesiredObject; hash: string } {
+/** The exact object an apply of `target` sends, and its hash (computed when first asked for). */
+function intentOf(target: Target, live: ClusterObject | undefined, opts: ResolvedApplyOptions): { applied: DesiredObject; hash: () => string } {
   if (opts.ignore.length > 0) {
     // Ignored fields carry their live value: the intent moves with the live object.
     const applied = prepareObject(target.object, live, opts);
-    return { applied, hash: intentHash(applied) };
+    return { applied, hash: lazyIntentHash(applied) };
   }
   const labels = JSON.stringify(opts.labels);
   const kept = preparedIntents.get(target.object);
   if (kept?.labels === labels) return kept;
   const applied = prepareObject(target.object, undefined, opts);
-  const prepared = { labels, applied, hash: intentHash(applied) };
+  const prepared = { labels, applied, hash: lazyIntentHash(applied) };
   preparedIntents.set(target.object, prepared);
   return prepared;
 }
 
 /** Carries out one plan, remembers the answer (engine context), and returns the change set action. */
-async function writePlan(client: KubeClient, plan: ObjectPlan, hash: string, opts: ResolvedApplyOptions): Promise<ChangeAction> {
+async function writePlan(client: KubeClient, plan: ObjectPlan, hash: () => string, opts: ResolvedApplyOptions): Promise<ChangeAction> {
   let answer: ClusterObject;
   let action: ChangeAction;
   switch (plan.action) {
@@ -263,7 +263,7 @@ async function writePlan(client: KubeClient, plan: ObjectPlan, hash: string, opt
       break;
   }
   if (opts.engine) {
-    opts.engine.state.set(plan.target.id, recordOf(hash, answer, plan.applied));
+    opts.engine.state.set(plan.target.id, recordOf(hash(), answer, plan.applied));
     opts.engine.written.set(plan.target.id, answer);
   }
   return action;

@@ -90,6 +90,16 @@ export function intentHash(intent: DesiredObject): string {
   return sha256(canonicalJSON(intent));
 }
 
+/**
+ * The hash of `intent`, computed the first time it is asked for and then kept.
+ * Planning a create does not need it: it is asked for when the answer is
+ * recorded, after the write, and not on the way to the first request.
+ */
+export function lazyIntentHash(intent: DesiredObject): () => string {
+  let hash: string | undefined;
+  return () => (hash ??= intentHash(intent));
+}
+
 /** Marks a field the intent declares that the live object lacks (distinct from any JSON value). */
 const MISSING = { '\u0000missing': true };
 
@@ -143,7 +153,8 @@ export function recordOf(hash: string, live: ClusterObject, intent: DesiredObjec
 export interface LocalInput {
   /** The exact object the apply would send. */
   readonly intent: DesiredObject;
-  readonly hash: string;
+  /** Its {@link intentHash}, asked for only when a decision needs it (see {@link lazyIntentHash}). */
+  readonly hash: () => string;
   readonly lookup: CacheLookup;
   readonly record: AppliedRecord | undefined;
   /**
@@ -168,13 +179,13 @@ export function decideLocally(input: LocalInput): LocalDecision {
   if (live === undefined) return { action: 'apply', live: undefined };
   // Being deleted: whatever it holds now, it will be gone; the apply waits for that and creates it anew.
   if (live.metadata?.deletionTimestamp) return { action: 'apply', live };
-  if (record !== undefined && record.intentHash === hash) {
+  if (record !== undefined && record.intentHash === hash()) {
     if (record.resourceVersion === live.metadata?.resourceVersion) return { action: 'none', record: undefined };
     const projection = projectionHash(live, intent);
     if (projection === record.projectionHash) return { action: 'none', record: { ...record, resourceVersion: live.metadata?.resourceVersion ?? '' } };
     return { action: 'apply', live };
   }
   if (!input.trustLive) return { action: 'apply', live };
-  if (containsIntent(live, intent)) return { action: 'none', record: recordOf(hash, live, intent) };
+  if (containsIntent(live, intent)) return { action: 'none', record: recordOf(hash(), live, intent) };
   return { action: 'verify' };
 }

@@ -3,7 +3,7 @@
 // rests on.
 import test from 'ava';
 import {
-  AppliedState, containsIntent, decideLocally, intentHash, projectionHash, projectOnto, recordOf, type CacheLookup, type LocalInput,
+  AppliedState, containsIntent, decideLocally, intentHash, lazyIntentHash, projectionHash, projectOnto, recordOf, type CacheLookup, type LocalInput,
 } from '../../../apply-controller/ssa/state.ts';
 import type { DesiredObject } from '../../../apply-controller/ssa/objects.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -37,7 +37,7 @@ function liveOf(rv: string, change: (o: LiveDeployment) => void = () => undefine
 
 const hash = intentHash(intent);
 const known = (object?: KubeObject): CacheLookup => ({ known: true, object });
-const input = (over: Partial<LocalInput>): LocalInput => ({ intent, hash, lookup: known(liveOf('10')), record: undefined, trustLive: false, ...over });
+const input = (over: Partial<LocalInput>): LocalInput => ({ intent, hash: () => hash, lookup: known(liveOf('10')), record: undefined, trustLive: false, ...over });
 
 test('an unknown kind is verified with the apiserver, never guessed', (t) => {
   t.deepEqual(decideLocally(input({ lookup: { known: false } })), { action: 'verify' });
@@ -110,4 +110,19 @@ test('AppliedState tells our own write from someone else\'s', (t) => {
   t.false(state.isOwnWrite('ns_other_apps_Deployment', live));
   state.delete('ns_web_apps_Deployment');
   t.is(state.size, 0);
+});
+
+test('the intent hash is computed only when a decision needs it: a create is planned without it', (t) => {
+  let hashed = 0;
+  const counted = (): string => { hashed += 1; return hash; };
+  t.deepEqual(decideLocally(input({ lookup: known(undefined), hash: counted })), { action: 'apply', live: undefined });
+  t.deepEqual(decideLocally(input({ lookup: { known: false }, hash: counted })), { action: 'verify' });
+  t.is(hashed, 0, 'a missing object, or an unknown kind, needs no hash');
+  const record = recordOf(hash, liveOf('10'), intent);
+  t.deepEqual(decideLocally(input({ lookup: known(liveOf('10')), record, hash: counted })), { action: 'none', record: undefined });
+  t.is(hashed, 1, 'comparing with a record does');
+
+  const lazy = lazyIntentHash(intent);
+  t.is(lazy(), hash);
+  t.is(lazy(), hash);
 });
