@@ -108,7 +108,8 @@ export function createPackageController(opts: PackageControllerOptions): Package
     for (const key of keys) {
       if (key === undefined || !wakes(key, event)) continue;
       if (!engine.awaitsHealth(key)) driftSeenAt.set(key, Date.now());
-      log?.debug({ key, object: `${event.object.kind ?? ''}/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`, event: event.type }, 'managed object changed');
+      // Trace, not debug: a rollout of thousands of objects would drown the debug log's step times in these lines.
+      log?.trace({ key, object: `${event.object.kind ?? ''}/${event.object.metadata?.namespace ?? ''}/${event.object.metadata?.name ?? ''}`, event: event.type }, 'managed object changed');
       controller.enqueue(key);
     }
   });
