@@ -36,7 +36,7 @@ import { resolveApplyOptions, type ApplyOptions, type ResolvedApplyOptions } fro
 import { readLive } from './_live.ts';
 import { applyForced, isPlanFailure, planObjects, planWithDryRun, prepareObject, type ObjectPlan } from './plan.ts';
 import { checkOwnership, findUnclaimed } from './ownership.ts';
-import { decideLocally, lazyIntentHash, recordOf } from './state.ts';
+import { decideLocally, lazyIntentHash, recordOf, type LazyHash } from './state.ts';
 import { waitForTargets } from './wait.ts';
 
 const CRD_GROUP = 'apiextensions.k8s.io';
@@ -77,7 +77,7 @@ export async function applyStage(client: KubeClient, objects: readonly ObjectInp
 }
 
 /** One object's work: a plan to carry out, or an outcome already known without a write. */
-type Work = { readonly plan: ObjectPlan; readonly hash: () => string } | { readonly done: ChangeAction };
+type Work = { readonly plan: ObjectPlan; readonly hash: LazyHash } | { readonly done: ChangeAction };
 
 /**
  * Decides what each target needs, then writes the ones that change; entries are
@@ -191,7 +191,7 @@ async function withUnclaimed(client: KubeClient, work: Work[], opts: ResolvedApp
     throw err instanceof ApplyError || opts.signal?.aborted ? err : new ApplyError(first, err);
   }
   creates.forEach((i, k) => {
-    const item = work[i] as { plan: ObjectPlan; hash: () => string };
+    const item = work[i] as { plan: ObjectPlan; hash: LazyHash };
     const live = found[k];
     if (live !== undefined) work[i] = { plan: { ...item.plan, live, action: 'update' }, hash: item.hash };
     plans.push((work[i] as { plan: ObjectPlan }).plan);
@@ -213,10 +213,10 @@ async function checkPlans(plans: readonly ObjectPlan[], opts: ResolvedApplyOptio
  * keeps a Package's bundle objects while its inputs are the same: a no-op
  * reconcile of thousands of objects then neither copies nor hashes them again.
  */
-const preparedIntents = new WeakMap<DesiredObject, { readonly labels: string; readonly applied: DesiredObject; readonly hash: () => string }>();
+const preparedIntents = new WeakMap<DesiredObject, { readonly labels: string; readonly applied: DesiredObject; readonly hash: LazyHash }>();
 
 /** The exact object an apply of `target` sends, and its hash (computed when first asked for). */
-function intentOf(target: Target, live: ClusterObject | undefined, opts: ResolvedApplyOptions): { applied: DesiredObject; hash: () => string } {
+function intentOf(target: Target, live: ClusterObject | undefined, opts: ResolvedApplyOptions): { applied: DesiredObject; hash: LazyHash } {
   if (opts.ignore.length > 0) {
     // Ignored fields carry their live value: the intent moves with the live object.
     const applied = prepareObject(target.object, live, opts);
@@ -232,7 +232,7 @@ function intentOf(target: Target, live: ClusterObject | undefined, opts: Resolve
 }
 
 /** Carries out one plan, remembers the answer (engine context), and returns the change set action. */
-async function writePlan(client: KubeClient, plan: ObjectPlan, hash: () => string, opts: ResolvedApplyOptions): Promise<ChangeAction> {
+async function writePlan(client: KubeClient, plan: ObjectPlan, hash: LazyHash, opts: ResolvedApplyOptions): Promise<ChangeAction> {
   let answer: ClusterObject;
   let action: ChangeAction;
   switch (plan.action) {

@@ -90,12 +90,15 @@ export function intentHash(intent: DesiredObject): string {
   return sha256(canonicalJSON(intent));
 }
 
+/** An intent's {@link intentHash}, computed when first asked for (see {@link lazyIntentHash}). */
+export type LazyHash = () => string;
+
 /**
  * The hash of `intent`, computed the first time it is asked for and then kept.
  * Planning a create does not need it: it is asked for when the answer is
  * recorded, after the write, and not on the way to the first request.
  */
-export function lazyIntentHash(intent: DesiredObject): () => string {
+export function lazyIntentHash(intent: DesiredObject): LazyHash {
   let hash: string | undefined;
   return () => (hash ??= intentHash(intent));
 }
@@ -153,8 +156,8 @@ export function recordOf(hash: string, live: ClusterObject, intent: DesiredObjec
 export interface LocalInput {
   /** The exact object the apply would send. */
   readonly intent: DesiredObject;
-  /** Its {@link intentHash}, asked for only when a decision needs it (see {@link lazyIntentHash}). */
-  readonly hash: () => string;
+  /** Its hash, asked for only when a decision needs it. */
+  readonly hash: LazyHash;
   readonly lookup: CacheLookup;
   readonly record: AppliedRecord | undefined;
   /**
