@@ -264,9 +264,9 @@ const recordRevision: PackageStep = async (run) => {
   } else if (!slicesStored(run.revision)) {
     // Reused before it became Available: the storing of its slices may have been cut short (a crash, a failed write).
     const reused = run.revision;
+    const phases = run.recordTexts ?? withObjectTexts(content.record);
     const keyId = reused.metadata.annotations?.[REVISION_KEY_ANNOTATION] ?? '';
-    run.slices = deps.revisionKeys.byId(keyId).then((key) => completeSlices(deps.client, pkg, reused,
-      run.recordTexts ?? withObjectTexts(content.record), { key, history: revisions }));
+    run.slices = deps.revisionKeys.byId(keyId).then((key) => completeSlices(deps.client, pkg, reused, phases, { key, history: revisions }));
     run.slices.catch(() => undefined);
   }
   // Needed for the record only: not held through the apply (megabytes for a large package).

@@ -37,13 +37,12 @@ const storedFor = new Set<string>();
 const STORED_FOR_MAX = 256;
 
 /**
- * True when every slice `rev` names is known to be stored: it is inline, was
- * written before revisions carried id lists (its slices were stored first),
+ * True when every slice `rev` names is known to be stored: it has no id list
+ * (inline, or written when slices were stored before their revision), it
  * became Available (or Superseded after that), or this process stored them.
  */
 export function slicesStored(rev: PackageRevision): boolean {
   if (rev.spec.inventory === undefined || rev.status?.phase === 'Available' || rev.status?.phase === 'Superseded') return true;
-  if (rev.spec.phases.every((p) => (p.slices ?? []).length === 0)) return true;
   return rev.metadata.uid !== undefined && storedFor.has(rev.metadata.uid);
 }
 
