@@ -226,12 +226,6 @@ export const packageRevisionSpecSchema = s.object({
     count: s.integer({ minimum: 0, description: 'Number of objects in the phase.' }),
   }, { required: ['name', 'count'] }), { description: 'The exact objects applied, phase by phase, in apply order.' }),
   size: s.integer({ minimum: 0, description: 'Total size of the compressed objects in bytes (inline and in slices).' }),
-  // Written with the revision, so its slices can be stored while the objects are applied: a rollout cut short reads
-  // the ids it may have written from here, whether or not its slices were all stored.
-  inventory: s.string({
-    description: 'A sliced revision\'s object ids in apply order (base64 of sealed, gzipped `<id> <version>` lines), '
-      + 'readable without its RevisionSlices. Absent on an inline revision and on revisions written before it existed.',
-  }),
 }, { required: ['packageName', 'revision', 'source', 'valuesHash', 'phases', 'size'], description: 'The record of one apply.' });
 
 /** The spec of a PackageRevision. */

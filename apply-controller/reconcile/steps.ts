@@ -15,14 +15,12 @@
  *                                                              ArtifactFailed: every bundle reason)
  *  6. `observe`       drift modes `ignore` / `warn` on an applied, healthy revision: nothing, or a diff (DriftDetected)
  *  7. `hold`          after an automatic rollback, the failed state is not tried again (RolledBack)
- *  8. `record`        the PackageRevision, written before any object, with the ids of its objects; the
- *                     RevisionSlices of a large one are stored while the objects are applied
- *                                                             (ArtifactFailed: RevisionTooLarge)
+ *  8. `record`        the PackageRevision, written before any object (ArtifactFailed: RevisionTooLarge)
  *  9. `apply`         phase by phase through the engine; health checked once per phase, the worker
  *                     released while it is not there yet (Progressing); a failure rolls back with
  *                     `rollback.onFailure`                  (ApplyFailed, HealthCheckFailed, RolledBack)
  * 10. `prune`         what the Package had and the revision does not (ApplyFailed: PruneFailed)
- * 11. `finish`        every slice stored, the revision Available (the shared tail, also a pin's), history trimmed
+ * 11. `finish`        the revision Available (the shared tail, also a pin's), history trimmed
  *
  * Everything learned on the way is recorded in the {@link RunRecord} the
  * skeleton turns into the one status patch, so the status never claims more
@@ -39,9 +37,7 @@ import { contentHashOf, keyedContentHash, withObjectTexts } from '../revisions/e
 import type { RevisionKey, RevisionKeys } from '../revisions/keys.ts';
 import { keyedHash } from '../revisions/seal.ts';
 import { newestAvailable, unfinishedInventory } from '../revisions/history.ts';
-import { completeSlices, findRevisionFor, listRevisions, recordsSame, setRevisionStatus, startRevision } from '../revisions/store.ts';
-import { REVISION_KEY_ANNOTATION } from '../revisions/labels.ts';
-import { slicesStored } from '../revisions/slices.ts';
+import { findRevisionFor, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
 import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic.ts';
 import { applyPinned } from '../rollback/pin.ts';
 import { restoreRevision, restoreVerification } from '../rollback/restore.ts';
@@ -139,8 +135,6 @@ export interface PackageRun {
   sameAsCurrent?: boolean;
   /** The revision this reconcile applies, once recorded. */
   revision?: PackageRevision;
-  /** The storing of the revision's slices, under way while its objects are applied; `finish` awaits it. */
-  slices?: Promise<void>;
   /**
    * The content's record with each object's canonical text, when this reconcile
    * read the bundle: computed once for the content hash and kept for the
@@ -253,21 +247,12 @@ const recordRevision: PackageStep = async (run) => {
     const keyed = key.id === content.key?.id ? content : keyedContent(content, key);
     run.content = keyed;
     run.record.attempted = { revision: source.artifact.revision, valuesHash: keyed.bundle.valuesHash };
-    // The write-ahead record: what is about to be applied, before the first write. Its slices follow, beside the applies.
-    const started = await startRevision(deps.client, {
+    // The write-ahead record: what is about to be applied, before the first write.
+    run.revision = await writeRevision(deps.client, {
       pkg, revision: (revisions.at(-1)?.spec.revision ?? 0) + 1, source: sourceRecordOf(source), valuesHash: keyed.bundle.valuesHash,
       // Each object's canonical text once for the size estimate, the encoding and the slices; not kept with the content.
       phases: run.recordTexts ?? withObjectTexts(keyed.record),
     }, { key, history: revisions, ...(deps.revisionSizeLimit === undefined ? {} : { sizeLimit: deps.revisionSizeLimit }) });
-    run.revision = started.revision;
-    run.slices = started.slices;
-  } else if (!slicesStored(run.revision)) {
-    // Reused before it became Available: the storing of its slices may have been cut short (a crash, a failed write).
-    const reused = run.revision;
-    const phases = run.recordTexts ?? withObjectTexts(content.record);
-    const keyId = reused.metadata.annotations?.[REVISION_KEY_ANNOTATION] ?? '';
-    run.slices = deps.revisionKeys.byId(keyId).then((key) => completeSlices(deps.client, pkg, reused, phases, { key, history: revisions }));
-    run.slices.catch(() => undefined);
   }
   // Needed for the record only: not held through the apply (megabytes for a large package).
   run.recordTexts = undefined;
@@ -422,8 +407,6 @@ const pruneLeftovers: PackageStep = async (run) => {
 const finish: PackageStep = async (run) => {
   const revision = need(run.revision, 'the revision');
   const { artifact } = need(run.source, 'the source');
-  // Available promises a rollback can read every object back: not before the last slice is stored.
-  await run.slices;
   run.record.drift = null;
   return finishRevision(run.deps, run.record, revision, need(run.revisions, 'the history'), artifact.revision,
     `Applied revision ${revision.spec.revision}: ${artifact.revision}`);
@@ -457,9 +440,6 @@ export async function runSteps(pkg: Package, deps: StepDeps, record: RunRecord, 
     throw new Error('the steps ended without an outcome');
   } catch (err) {
     return { kind: 'failed', failure: toPackageFailure(err) };
-  } finally {
-    // No write of this reconcile outlives it. A slice not stored is stored by the next reconcile of the revision.
-    await run.slices?.catch((err: unknown) => deps.log.warn({ err, revision: run.revision?.spec.revision }, 'could not store every RevisionSlice'));
   }
 }
 

@@ -11,8 +11,7 @@ import { inventoryOf } from '../inventory.ts';
 import { objectId } from '../bundle/object-id.ts';
 import { CorruptRevisionError } from './encode.ts';
 import type { RevisionKeys } from './keys.ts';
-import { openIdList } from './id-list.ts';
-import { readRevisionPhases, verifiedKeyOf, type RevisionExpectation, type SliceReader } from './read.ts';
+import { readRevisionPhases, type RevisionExpectation, type SliceReader } from './read.ts';
 import { contentHashOfRevision, listRevisions, setRevisionStatus } from './store.ts';
 
 /**
@@ -56,9 +55,8 @@ const UNFINISHED_SEEN_MAX = 32;
  * rollout the controller did not live to finish (or one still waiting for
  * health). Their objects may be in the cluster without being in
  * `status.inventory`, so a prune or a rollback must count them as managed.
- * A sliced revision's ids are read from its id list (its slices may not all
- * exist yet); an inline one's, or a sliced one written before id lists, from
- * its objects, read through `client` once per revision. Corrupt records (a forged or changed one included)
+ * Their slices are read through `client` only when there is such a revision,
+ * and once per revision. Corrupt records (a forged or changed one included)
  * are skipped: they hold nothing usable, and trusting them would let whoever
  * wrote them name objects to prune. A failed read rejects, since a guess could
  * prune too little.
@@ -72,7 +70,8 @@ export async function unfinishedInventory(client: SliceReader, revisions: readon
     let entries = key === undefined ? undefined : unfinishedSeen.get(key);
     if (!entries) {
       try {
-        entries = await recordedIds(client, rev, keys, expect);
+        const objects = (await readRevisionPhases(client, rev, keys, expect)).flatMap((p) => p.objects);
+        entries = inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } })));
       } catch (err) {
         if (!(err instanceof CorruptRevisionError)) throw err;
         continue;
@@ -82,16 +81,6 @@ export async function unfinishedInventory(client: SliceReader, revisions: readon
     out.push(...entries);
   }
   return out;
-}
-
-/** The inventory `rev` records: its id list when it has one, else its objects' ids. Verified like a restore's read. */
-async function recordedIds(client: SliceReader, rev: PackageRevision, keys: RevisionKeys, expect: RevisionExpectation): Promise<InventoryEntry[]> {
-  if (rev.spec.inventory !== undefined) {
-    const key = await verifiedKeyOf(keys, rev, expect);
-    return openIdList(key, rev.spec.inventory, `PackageRevision ${rev.metadata.namespace ?? ''}/${rev.metadata.name ?? ''}`);
-  }
-  const objects = (await readRevisionPhases(client, rev, keys, expect)).flatMap((p) => p.objects);
-  return inventoryOf(objects.map((object) => ({ id: objectId(object), object, source: { file: '', document: 0 } })));
 }
 
 function remember(key: string, entries: InventoryEntry[]): void {

@@ -19,15 +19,11 @@ export {
   DEFAULT_INLINE_LIMIT, planInline, planRecord, planSliced, sliceName, type NewSlice, type RecordOptions, type RecordPlan,
 } from './plan.ts';
 export { isSliced, readRevisionPhases, verifiedKeyOf, type RevisionExpectation, type SliceReader } from './read.ts';
-export {
-  deleteSlices, rememberSlicesStored, sliceNamesOf, sliceRefsOf, slicesStored, storedSliceRefsOf, storeSlices, verifiedSliceText,
-} from './slices.ts';
-export { openIdList, sealIdList } from './id-list.ts';
+export { deleteSlices, sliceNamesOf, sliceRefsOf, storeSlices, verifiedSliceText } from './slices.ts';
 export {
   CONTENT_HASH_ANNOTATION, contentHashOfRevision, REVISION_KEY_ANNOTATION, SIGNATURE_ANNOTATION, findRevisionFor, getRevision, listRevisions, recordsSame, REVISION_NUMBER_LABEL,
   REVISION_PACKAGE_LABEL, RevisionExistsError, RevisionImmutableError, revisionName, setRevisionStatus, writeRevision,
-  completeSlices, startRevision, type NewRevision, type RevisionSource, type RevisionStatusInput, type StartedRevision,
-  type WriteRevisionOptions,
+  type NewRevision, type RevisionSource, type RevisionStatusInput, type WriteRevisionOptions,
 } from './store.ts';
 export { guardRevisionSpecs } from './guard.ts';
 export { markAvailable, newestAvailable, unfinishedInventory } from './history.ts';

@@ -12,8 +12,6 @@ import {
   contentHashOfTexts, DEFAULT_REVISION_SIZE_LIMIT, encodePhases, keyedContentHash, RevisionTooLargeError, type PhaseTexts, type RevisionPhase,
 } from './encode.ts';
 import type { RevisionKey } from './keys.ts';
-import { inventoryOfRecord } from '../inventory.ts';
-import { sealIdList } from './id-list.ts';
 
 /** The default largest compressed size of a revision that keeps its objects inline. */
 export const DEFAULT_INLINE_LIMIT = 32 * 1024;
@@ -24,7 +22,7 @@ export const DEFAULT_INLINE_LIMIT = 32 * 1024;
  */
 const INLINE_PROBE_FACTOR = 32;
 
-/** Above this much JSON of slice references and id list the revision itself would crowd etcd's object limit. */
+/** Above this much JSON of slice references the revision itself would crowd etcd's object limit. */
 const MAX_REFERENCES_JSON = 1_000_000;
 
 /** How a revision is recorded. */
@@ -54,10 +52,8 @@ export interface RecordPlan {
   /** Compressed bytes recorded, inline and in slices. */
   readonly size: number;
   readonly contentHash: string;
-  /** Slices not stored yet (empty for an inline revision): stored while the objects are applied, before it is Available. */
+  /** Slices to create before the revision (empty for an inline revision). */
   readonly newSlices: NewSlice[];
-  /** A sliced revision's sealed id list (`spec.inventory`, id-list.ts); undefined for an inline one. */
-  readonly inventory?: string | undefined;
 }
 
 /**
@@ -126,13 +122,10 @@ export function planSliced(packageName: string, phases: readonly RevisionPhase[]
     return { name: phase.name, count: phase.objects.length, slices };
   });
   if (size > sizeLimit) throw new RevisionTooLargeError(size, sizeLimit);
-  const inventory = sealIdList(opts.key, inventoryOfRecord(phases));
-  if (JSON.stringify(records).length + inventory.length > MAX_REFERENCES_JSON) {
+  if (JSON.stringify(records).length > MAX_REFERENCES_JSON) {
     const count = records.reduce((n, r) => n + (r.slices?.length ?? 0), 0);
     throw new RevisionTooLargeError(size, sizeLimit,
-      `the package's ${records.reduce((n, r) => n + r.count, 0)} objects in ${count} RevisionSlices are more than one PackageRevision can name; split the package into smaller ones`);
+      `the package's objects need ${count} RevisionSlices, more than one PackageRevision can name; split the package into smaller ones`);
   }
-  return {
-    phases: records, size, contentHash: keyedContentHash(opts.key, contentHashOfTexts(texts)), newSlices: [...newSlices.values()], inventory,
-  };
+  return { phases: records, size, contentHash: keyedContentHash(opts.key, contentHashOfTexts(texts)), newSlices: [...newSlices.values()] };
 }

@@ -90,10 +90,7 @@ async function fetchTexts(client: SliceReader, rev: PackageRevision, what: strin
   const byRefName = new Map(refs.map((ref) => [ref.name, ref]));
   const fetched = await mapBounded([...byRefName.values()], SLICE_CONCURRENCY, async (ref) => {
     const slice = await client.get<RevisionSlice>(sliceRef(namespace, ref.name));
-    if (!slice) {
-      const why = rev.status?.phase === undefined || rev.status.phase === 'Failed' ? ' (its rollout may have ended before storing every slice)' : '';
-      throw new CorruptRevisionError(`${what} names RevisionSlice ${namespace}/${ref.name}, which does not exist${why}`);
-    }
+    if (!slice) throw new CorruptRevisionError(`${what} names RevisionSlice ${namespace}/${ref.name}, which does not exist`);
     return [ref.name, verifiedSliceText(slice, ref, rev.spec.packageName, key)] as const;
   });
   const byName = new Map(fetched);

@@ -104,15 +104,13 @@ function signedFields(rev: Pick<PackageRevision, 'metadata' | 'spec'>, contentHa
       name: p.name, count: p.count, objects: p.objects,
       slices: p.slices?.map((s) => ({ name: s.name, digest: s.digest, count: s.count, size: s.size })),
     })),
-    // Absent on revisions written before it existed: their signatures stay what they were.
-    ...(spec.inventory === undefined ? {} : { inventory: spec.inventory }),
   };
 }
 
 /**
  * The signature of a revision: HMAC over its name and namespace, the name and
- * uid of its Package, its number, source, values hash, key, content hash,
- * phase records and id list. Whoever can patch PackageRevisions cannot recompute it.
+ * uid of its Package, its number, source, values hash, key, content hash and
+ * phase records. Whoever can patch PackageRevisions cannot recompute it.
  */
 export function signRevision(key: RevisionKey, rev: Pick<PackageRevision, 'metadata' | 'spec'>, contentHash: string): string {
   return `hmac-sha256:${createHmac('sha256', key.mac).update('signature\0').update(canonicalJSON(signedFields(rev, contentHash))).digest('hex')}`;

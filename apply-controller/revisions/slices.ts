@@ -1,9 +1,8 @@
 /**
- * RevisionSlices in the cluster: stored after the revision that names them
- * (which carries its objects' ids, so it is a write-ahead record without
- * them) and before it becomes Available, shared by every revision that
- * records the same run of objects, and deleted only when no kept revision
- * names them.
+ * RevisionSlices in the cluster: stored before the revision that names them
+ * (the revision is the write-ahead record, so whatever it names must exist
+ * first), shared by every revision that records the same run of objects, and
+ * deleted only when no kept revision names them.
  *
  * A slice is named after its Package and digest, labelled with the Package
  * (`apply.trellis.dev/package`) and owned by it, so it goes with the Package.
@@ -22,44 +21,11 @@ import { REVISION_PACKAGE_LABEL } from './labels.ts';
 import type { NewSlice } from './plan.ts';
 
 /**
- * Slice requests in flight at once: as many as the apply itself sends (a
- * 1,000-ConfigMap revision has about ten slices).
+ * Slice requests in flight at once. The slices are written before the first
+ * object is applied, so they wait on nothing else: as many at once as the apply
+ * itself sends (a 1,000-ConfigMap revision has about ten).
  */
 export const SLICE_CONCURRENCY = 16;
-
-/**
- * Uids of revisions this process saw every slice of stored. A revision that
- * carries its id list (`spec.inventory`) may name slices that were never
- * stored (its rollout was cut short); without this, every health re-check of
- * one would cut and store its slices again. Bounded: the oldest goes first.
- */
-const storedFor = new Set<string>();
-const STORED_FOR_MAX = 256;
-
-/**
- * True when every slice `rev` names is known to be stored: it has no id list
- * (inline, or written when slices were stored before their revision), it
- * became Available (or Superseded after that), or this process stored them.
- */
-export function slicesStored(rev: PackageRevision): boolean {
-  if (rev.spec.inventory === undefined || rev.status?.phase === 'Available' || rev.status?.phase === 'Superseded') return true;
-  return rev.metadata.uid !== undefined && storedFor.has(rev.metadata.uid);
-}
-
-/** Notes that every slice `rev` names is stored. */
-export function rememberSlicesStored(rev: PackageRevision): void {
-  if (rev.metadata.uid === undefined) return;
-  storedFor.add(rev.metadata.uid);
-  for (const oldest of storedFor) {
-    if (storedFor.size <= STORED_FOR_MAX) break;
-    storedFor.delete(oldest);
-  }
-}
-
-/** The slices of those revisions whose slices are all stored ({@link slicesStored}), by digest. */
-export function storedSliceRefsOf(revisions: readonly PackageRevision[]): Map<string, RevisionSliceRef> {
-  return sliceRefsOf(revisions.filter(slicesStored));
-}
 
 /** The reference to a slice of `namespace` by name. */
 export function sliceRef(namespace: string, name: string): { apiVersion: string; kind: string; namespace: string; name: string } {

@@ -10,11 +10,8 @@
  * the Package goes), and labelled `apply.trellis.dev/package=<package>` and
  * `apply.trellis.dev/revision=<number>`, so `kubectl get packagerevisions -l
  * apply.trellis.dev/package=web` lists a Package's history. A large revision
- * names RevisionSlices instead of holding its objects (plan.ts) and carries
- * the ids of its objects (id-list.ts), so it is a complete write-ahead record
- * before its slices exist: they are stored after it, while the objects are
- * applied, and only the ones no earlier revision stored. A revision becomes
- * Available only once all of them are (the apply controller's `finish`).
+ * names RevisionSlices instead of holding its objects (plan.ts); those are
+ * stored first, and only the ones no earlier revision stored.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -26,9 +23,8 @@ import {
 import type { RevisionPhase } from './encode.ts';
 import { CONTENT_HASH_ANNOTATION, REVISION_KEY_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL, SIGNATURE_ANNOTATION } from './labels.ts';
 import { planInline, planSliced, type RecordOptions } from './plan.ts';
-import { CorruptRevisionError, type RevisionPhase as PhaseInput } from './encode.ts';
 import { signRevision } from './seal.ts';
-import { rememberSlicesStored, slicesStored, storedSliceRefsOf, storeSlices } from './slices.ts';
+import { sliceRefsOf, storeSlices } from './slices.ts';
 
 export { CONTENT_HASH_ANNOTATION, REVISION_KEY_ANNOTATION, REVISION_NUMBER_LABEL, REVISION_PACKAGE_LABEL, SIGNATURE_ANNOTATION } from './labels.ts';
 
@@ -49,9 +45,9 @@ export interface NewRevision {
 export interface WriteRevisionOptions extends RecordOptions {
   readonly fieldManager?: string;
   /**
-   * The Package's revisions as just listed: the slices of those known to have
-   * stored them all are not written again. Listed by {@link startRevision}
-   * itself when absent and the revision needs slices.
+   * The Package's revisions as just listed: the slices they name are stored
+   * already and are not written again. Listed by {@link writeRevision} itself
+   * when absent and the revision needs slices.
    */
   readonly history?: readonly PackageRevision[] | undefined;
 }
@@ -114,34 +110,28 @@ export async function listRevisions(client: KubeClient, namespace: string, packa
   return items.filter((r) => r.spec.packageName === packageName).sort((a, b) => a.spec.revision - b.spec.revision);
 }
 
-/** A revision just created, and the storing of the slices it names. */
-export interface StartedRevision {
-  readonly revision: PackageRevision;
-  /**
-   * Resolves when every slice the revision names is stored (at once for an
-   * inline revision), rejects when one could not be. A rejection that nobody
-   * awaits is not an unhandled one.
-   */
-  readonly slices: Promise<void>;
-}
-
 /**
- * Creates the revision, then starts storing the slices it names that are not
- * stored yet. Throws RevisionTooLargeError (encode.ts) when the objects do not
- * fit, and {@link RevisionExistsError} when the name is taken by a revision
- * that records something else. A revision with the same name and the same
- * content (a retry after a lost answer) is kept, and its slices are stored.
+ * Creates the revision, after the slices it names that are not stored yet.
+ * Throws RevisionTooLargeError (encode.ts) when the objects do not fit, and
+ * {@link RevisionExistsError} when the name is taken by a revision that records
+ * something else. A revision with the same name and the same content (a retry
+ * after a lost answer) is returned as it is.
  */
-export async function startRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions): Promise<StartedRevision> {
+export async function writeRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions): Promise<PackageRevision> {
   const { pkg } = input;
   const namespace = pkg.metadata.namespace ?? '';
   const packageName = pkg.metadata.name ?? '';
   const uid = pkg.metadata.uid;
   if (!uid) throw new TypeError('the Package must have been read from the cluster (it has no uid)');
   const fieldManager = options.fieldManager ?? 'trellis';
-  // The runs earlier revisions stored are named again, not compressed or written again.
-  const plan = planInline(input.phases, options) ?? planSliced(packageName, input.phases, options,
-    storedSliceRefsOf(options.history ?? await listRevisions(client, namespace, packageName)));
+  let plan = planInline(input.phases, options);
+  if (!plan) {
+    // The runs earlier revisions stored are named again, not compressed or written again.
+    const history = options.history ?? await listRevisions(client, namespace, packageName);
+    plan = planSliced(packageName, input.phases, options, sliceRefsOf(history));
+    // Slices first: the revision is the write-ahead record, and all it names must exist when it does.
+    await storeSlices(client, pkg, plan.newSlices, fieldManager, options.key);
+  }
   const body: PackageRevision = {
     apiVersion: packageRevisionResource.apiVersion,
     kind: packageRevisionResource.kind,
@@ -156,66 +146,20 @@ export async function startRevision(client: KubeClient, input: NewRevision, opti
     },
     spec: {
       packageName, revision: input.revision, source: { ...input.source }, valuesHash: input.valuesHash,
-      phases: plan.phases, size: plan.size, ...(plan.inventory === undefined ? {} : { inventory: plan.inventory }),
+      phases: plan.phases, size: plan.size,
     },
   };
   // Signed last: the signature covers everything above, the Package's uid included.
   body.metadata.annotations = { ...body.metadata.annotations, [SIGNATURE_ANNOTATION]: signRevision(options.key, body, plan.contentHash) };
-  const revision = await createOrKeep(client, body, plan.contentHash, input, fieldManager);
-  return { revision, slices: handled(storeSlices(client, pkg, plan.newSlices, fieldManager, options.key).then(() => rememberSlicesStored(revision))) };
-}
-
-/** {@link startRevision}, resolved once every slice is stored too: the revision as created. */
-export async function writeRevision(client: KubeClient, input: NewRevision, options: WriteRevisionOptions): Promise<PackageRevision> {
-  const started = await startRevision(client, input, options);
-  await started.slices;
-  return started.revision;
-}
-
-/**
- * Stores the slices `rev` names that may be missing: it is a revision of
- * `pkg` being reused before it is Available (a retry, a rollout waiting for
- * health after a restart), whose first storing may have been cut short.
- * `phases` are the objects it records, sealed again with `options.key` (the
- * revision's own key). Settles at once when its slices are known to be stored.
- * Rejects with CorruptRevisionError when the objects do not cut into the
- * slices the revision names.
- */
-export function completeSlices(client: KubeClient, pkg: Package, rev: PackageRevision, phases: readonly PhaseInput[],
-  options: WriteRevisionOptions): Promise<void> {
-  if (slicesStored(rev)) return Promise.resolve();
-  const store = async (): Promise<void> => {
-    const history = options.history ?? await listRevisions(client, rev.metadata.namespace ?? '', rev.spec.packageName);
-    const plan = planSliced(rev.spec.packageName, phases, options, storedSliceRefsOf(history));
-    const digests = (phase: { readonly slices?: readonly { readonly digest: string }[] | undefined }): string[] => (phase.slices ?? []).map((r) => r.digest);
-    if (!isDeepStrictEqual(plan.phases.map(digests), rev.spec.phases.map(digests))) {
-      throw new CorruptRevisionError(`PackageRevision ${rev.metadata.namespace ?? ''}/${rev.metadata.name ?? ''} names other RevisionSlices than its objects cut into; its missing slices cannot be stored again`);
-    }
-    await storeSlices(client, pkg, plan.newSlices, options.fieldManager ?? 'trellis', options.key);
-    rememberSlicesStored(rev);
-  };
-  return handled(store());
-}
-
-/** `promise`, marked handled: a rejection is seen by whoever awaits it, and is not an unhandled one before that. */
-function handled<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
-
-/** Creates `body`; when its name is taken, the revision there if it records the same, else {@link RevisionExistsError}. */
-async function createOrKeep(client: KubeClient, body: PackageRevision, contentHash: string, input: NewRevision,
-  fieldManager: string): Promise<PackageRevision> {
   try {
     return await client.create(body, { fieldManager });
   } catch (err) {
     if (!isConflict(err)) throw err;
   }
-  const { namespace = '', name = '' } = body.metadata;
-  const existing = await getRevision(client, namespace, body.spec.packageName, input.revision);
-  if (existing && existing.spec.packageName === body.spec.packageName
-    && recordsSame(existing, contentHash, input.source, input.valuesHash)) return existing;
-  throw new RevisionExistsError(`PackageRevision ${namespace}/${name} already exists and records other objects; it is never overwritten`);
+  const existing = await getRevision(client, namespace, packageName, input.revision);
+  if (existing && existing.spec.packageName === packageName
+    && recordsSame(existing, plan.contentHash, input.source, input.valuesHash)) return existing;
+  throw new RevisionExistsError(`PackageRevision ${namespace}/${body.metadata.name} already exists and records other objects; it is never overwritten`);
 }
 
 /** What {@link setRevisionStatus} writes. */

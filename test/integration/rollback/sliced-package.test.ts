@@ -3,8 +3,7 @@
 // (one object changed, one added in a phase of its own: the new revision
 // shares every slice but the one holding the changed object),
 // pinned back to the sliced first revision with its artifact server stopped,
-// and uninstalled (its objects and, with the Package, its slices go); and a
-// rollout whose slices the apiserver refused is finished only once they are stored.
+// and uninstalled (its objects and, with the Package, its slices go).
 import { randomBytes } from 'node:crypto';
 import anyTest from 'ava';
 import { revisionSliceResource, type RevisionSlice } from '../../../apply-controller/api.ts';
@@ -84,40 +83,4 @@ test('a package recorded in slices installs, upgrades, pins back with its source
     return items.length === 0;
   }, 60_000, 500);
   t.pass();
-});
-
-test('a rollout whose slices could not all be stored is not Available until they are, and the next reconcile stores them', async (t) => {
-  const cluster = await useCluster();
-  const client = adminClient(cluster);
-  const ns = await testNamespace(t, cluster);
-  releasePackagesOnTeardown(t, client, ns);
-  // A quota of one RevisionSlice: the apiserver refuses the others, as it would refuse a controller cut off mid-write.
-  const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'slices', namespace: ns }, spec: { hard: { 'count/revisionslices.apply.trellis.dev': '1' } } };
-  await client.create(quota);
-  const objects = Array.from({ length: 200 }, (_, i) => configMap(`cm-${i}`, { blob: randomBytes(2_000).toString('base64') }));
-  const publisher = await ArtifactPublisher.start();
-  t.teardown(() => publisher.stop().catch(() => undefined));
-  const v1 = await publisher.publish(ns, 'src', { 'package.yaml': manifest, 'manifests/config.yaml': objects });
-  await createSource(client, ns, 'src', v1);
-  await createPackage(client, ns, 'cut', label, { sourceRef: { kind: 'OCIRepository', name: 'src' }, timeout: '60s' });
-
-  // The revision is written first and the objects applied, but it cannot become Available without its slices.
-  const failed = await waitForPackage(client, ns, 'cut', (p) => conditionOf(p, 'Ready')?.status === 'False' && /quota/.test(conditionOf(p, 'Ready')?.message ?? ''), 120_000);
-  // "exceeded quota", or "status unknown for quota" while kube-controller-manager has not counted this kind yet: refused either way.
-  t.regex(conditionOf(failed, 'Ready')?.message ?? '', /revisionslices.* is forbidden: .*quota/);
-  const [rev1] = await listRevisions(client, ns, 'cut');
-  t.true(rev1 !== undefined && isSliced(rev1) && rev1.spec.inventory !== undefined, 'a sliced revision with its id list');
-  t.is(rev1?.status?.phase, undefined, 'not Available');
-  t.not(failed.status?.lastAppliedRevision, v1.revision);
-  t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'cm-199'), 'the objects were applied beside the slices');
-
-  // Room again: the next reconcile reuses revision 1 and stores what is missing, then finishes it.
-  await client.delete({ apiVersion: 'v1', kind: 'ResourceQuota', namespace: ns, name: 'slices' });
-  const ready = await waitForPackage(client, ns, 'cut', (p) => isReadyAt(p, v1.revision), 120_000);
-  t.is(ready.status?.currentRevision, 1, 'the same revision, not a new one');
-  const [done] = await listRevisions(client, ns, 'cut');
-  t.is(done?.status?.phase, 'Available');
-  const { items } = await client.list<RevisionSlice>({ apiVersion: revisionSliceResource.apiVersion, kind: revisionSliceResource.kind, namespace: ns });
-  const stored = new Set(items.map((s) => s.metadata.name));
-  t.true(done !== undefined && sliceRefs(done).every((name) => stored.has(name)), 'every slice the revision names is stored');
 });

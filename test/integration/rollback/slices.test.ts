@@ -1,8 +1,6 @@
 // Sliced PackageRevisions against the real apiserver: a 10,000-ConfigMap record
 // round-trips through RevisionSlices; the next revision with one object changed
-// creates only the changed slice(s) and names the rest again; a revision is
-// written before its slices and its id list stands in for slices a rollout cut
-// short never stored (the next writer stores them rather than count on them); a slice changed
+// creates only the changed slice(s) and names the rest again; a slice changed
 // behind the controller's back is refused on read (and the guarded client
 // refuses to change one); history GC deletes the slices no kept revision names,
 // and never one a kept revision needs.
@@ -12,8 +10,8 @@ import { packageResource, packageRevisionResource, revisionSliceResource, type P
 import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
 import { guardRevisionSpecs } from '../../../apply-controller/revisions/guard.ts';
 import {
-  completeSlices, CorruptRevisionError, getRevision, isSliced, listRevisions, readRevisionPhases, RevisionImmutableError, RevisionTamperedError,
-  setRevisionStatus, sliceNamesOf, slicesStored, startRevision, unfinishedInventory, writeRevision,
+  CorruptRevisionError, getRevision, isSliced, listRevisions, readRevisionPhases, RevisionImmutableError, RevisionTamperedError, setRevisionStatus,
+  sliceNamesOf, writeRevision,
   type RevisionPhase,
 } from '../../../apply-controller/revisions/index.ts';
 import { collectRevisions } from '../../../apply-controller/rollback/gc.ts';
@@ -76,10 +74,8 @@ test('a 10,000-ConfigMap revision round-trips through slices, and the next one w
   t.true(isSliced(rev1));
   const refs1 = sliceRefs(rev1);
   t.true(refs1.length >= 8, `${refs1.length} slices`);
-  t.is(client.requests.count('create'), refs1.length + 1, 'the revision, then every slice');
-  t.true(JSON.stringify({ ...rev1, spec: { ...rev1.spec, inventory: '' } }).length < 16_384, 'slice references are small');
-  // The id list: a few bytes per object. Listing history reads ids, never objects.
-  t.true((rev1.spec.inventory ?? '').length < 4 * 10_000, `${rev1.spec.inventory?.length ?? 0} bytes of ids`);
+  t.is(client.requests.count('create'), refs1.length + 1, 'every slice, then the revision');
+  t.true(JSON.stringify(rev1).length < 16_384, 'the revision itself stays small: listing history does not read objects');
   t.deepEqual(await sliceNames(client, ns, 'big'), [...refs1].sort());
   const stored = await client.get<RevisionSlice>({ apiVersion: revisionSliceResource.apiVersion, kind: revisionSliceResource.kind, namespace: ns, name: refs1[0] ?? '' });
   t.is(stored?.metadata.ownerReferences?.[0]?.uid, pkg.metadata.uid, 'owned by the Package');
@@ -103,56 +99,6 @@ test('a 10,000-ConfigMap revision round-trips through slices, and the next one w
   await writeRevision(client, { pkg, revision: 2, source: source(2), valuesHash, phases: phasesOf(ns, 10_000, new Map([[6_789, 1]])) },
     { key, history: [rev1, rev2] });
   t.is(client.requests.count('create'), 1, 'only the revision create, answered by a conflict');
-});
-
-test('the revision goes first with its ids; slices cut short are stored by the next writer, never counted on', async (t) => {
-  const cluster = await useCluster();
-  const ns = await testNamespace(t, cluster);
-  const real = guardRevisionSpecs(adminClient(cluster));
-  const pkg = await suspendedPackage(real, ns, 'cut');
-  // The real apiserver, with every second slice create refused: a rollout cut short while its slices were stored.
-  const created: string[] = [];
-  let sliceCreates = 0;
-  const failing = new Proxy(real, {
-    get(target, prop, receiver): unknown {
-      if (prop !== 'create') return Reflect.get(target, prop, receiver) as unknown;
-      return (body: KubeObject, options?: { fieldManager?: string }) => {
-        created.push(body.kind ?? '');
-        if (body.kind === 'RevisionSlice' && (sliceCreates += 1) % 2 === 0) return Promise.reject(new Error('injected: the controller stopped here'));
-        return target.create(body, options);
-      };
-    },
-  });
-  const phases = phasesOf(ns, 2_000);
-  const opts = { key, sliceSizeLimit: 16_384 };
-  const started = await startRevision(failing, { pkg, revision: 1, source: source(1), valuesHash, phases }, opts);
-  await t.throwsAsync(started.slices, { message: /injected/ });
-  t.is(created[0], 'PackageRevision', 'the write-ahead record is the first write');
-  const rev1 = await getRevision(real, ns, 'cut', 1) as PackageRevision;
-  const refs1 = sliceRefs(rev1);
-  t.true(refs1.length >= 4, `${refs1.length} slices`);
-  t.true((await sliceNames(real, ns, 'cut')).length < refs1.length, 'some slices are missing');
-  t.false(slicesStored(rev1));
-
-  // What a prune or an uninstall must count as managed is known all the same: from the id list, not one slice read.
-  real.requests.reset();
-  const ids = await unfinishedInventory(real, [rev1], undefined, keys);
-  t.is(ids.length, 2_000);
-  t.is(real.requests.count('get'), 0);
-  await t.throwsAsync(readRevisionPhases(real, rev1, keys), { instanceOf: CorruptRevisionError, message: /may have ended before storing every slice/ });
-
-  // The next revision shares most runs with it, but does not count on its slices: each one it names exists afterwards.
-  const next = phasesOf(ns, 2_000, new Map([[1_500, 1]]));
-  const rev2 = await writeRevision(real, { pkg, revision: 2, source: source(2), valuesHash, phases: next }, { ...opts, history: [rev1] });
-  const stored = new Set(await sliceNames(real, ns, 'cut'));
-  t.true(sliceRefs(rev2).every((name) => stored.has(name)), 'every slice revision 2 names is stored');
-  t.deepEqual((await readRevisionPhases(real, rev2, keys))[1]?.objects.length, 2_000);
-
-  // Reusing revision 1 (a retry) completes it; objects that cut into other slices cannot.
-  await t.throwsAsync(completeSlices(real, pkg, rev1, next, opts), { instanceOf: CorruptRevisionError, message: /names other RevisionSlices/ });
-  await completeSlices(real, pkg, rev1, phases, { ...opts, history: [rev1, rev2] });
-  t.true(slicesStored(rev1));
-  t.deepEqual(await readRevisionPhases(real, rev1, keys), phases, 'read back equal');
 });
 
 test('a slice changed behind the controller\'s back is refused on read, and the guarded client cannot change one', async (t) => {

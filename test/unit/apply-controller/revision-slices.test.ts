@@ -3,7 +3,6 @@
 // 10,000-object phase), the inline/sliced threshold, slice names, and a reader
 // that verifies every slice and the revision's content hash.
 import { createHash, randomBytes } from 'node:crypto';
-import { gunzipSync } from 'node:zlib';
 import test from 'ava';
 import type { PackageRevision, RevisionSlice } from '../../../apply-controller/api.ts';
 import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
@@ -12,10 +11,7 @@ import {
   MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, unfinishedInventory, type RecordPlan,
   type RevisionPhase, withObjectTexts,
 } from '../../../apply-controller/revisions/index.ts';
-import {
-  keyedContentHash, openIdList, rememberSlicesStored, RevisionTamperedError, sealText, slicesStored, storedSliceRefsOf,
-} from '../../../apply-controller/revisions/index.ts';
-import { inventoryOfRecord } from '../../../apply-controller/inventory.ts';
+import { keyedContentHash, RevisionTamperedError, sealText } from '../../../apply-controller/revisions/index.ts';
 import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
 import { DNS1123_SUBDOMAIN_PATTERN } from '../../../runtime/schema.ts';
 import { signedRevision, testKey, testKeys } from '../revisions/support.ts';
@@ -219,51 +215,9 @@ test('a revision whose record was changed, or that names another package\'s slic
   await t.throwsAsync(readRevisionPhases(sliceStore(plan), unsigned, keys), { instanceOf: CorruptRevisionError, message: /cannot be verified/ });
 });
 
-test('a sliced revision carries its objects\' ids, sealed and signed: a rollout cut short is read without one slice', async (t) => {
-  t.is(planRecord('web', small, { key }).inventory, undefined, 'an inline revision has its objects themselves');
+test('the unfinished inventory of a sliced revision is read from its slices once, then remembered', async (t) => {
   const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const rev = revisionOf(plan);
-  rev.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
-  t.deepEqual(openIdList(key, rev.spec.inventory ?? '', 'revision'), inventoryOfRecord(large), 'every object, in apply order');
-  t.throws(() => gunzipSync(Buffer.from(rev.spec.inventory ?? '', 'base64')), undefined, 'sealed, not merely compressed');
-  t.true(Buffer.from(rev.spec.inventory ?? '', 'base64').length < 30_000, 'a few bytes per object');
-
-  // Not one slice stored yet (the controller stores them while it applies): the ids are there all the same.
-  let gets = 0;
-  const none = { get: <T>(): Promise<T | undefined> => { gets += 1; return Promise.resolve(undefined); } };
-  t.deepEqual(await unfinishedInventory(none, [rev], undefined, keys), inventoryOfRecord(large));
-  t.is(gets, 0, 'no slice was read');
-
-  // The id list is covered by the signature: another package's list in its place is refused, and so is a list sealed
-  // by another key, so nobody who can write revisions can name objects for a prune.
-  const swapped = revisionOf(plan);
-  swapped.spec.inventory = planRecord('web', [{ name: 'default', objects: manyConfigMaps(2_000) }], { key, sliceSizeLimit: 32 * 1024 }).inventory ?? '';
-  swapped.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
-  t.deepEqual(await unfinishedInventory(none, [swapped], undefined, keys), [], 'a changed record names nothing');
-  await t.throwsAsync(readRevisionPhases(sliceStore(plan), swapped, keys), { instanceOf: RevisionTamperedError, message: /signature does not match/ });
-  t.throws(() => openIdList(testKey('intruder', 9), rev.spec.inventory ?? '', 'revision'), { instanceOf: RevisionTamperedError });
-  t.throws(() => openIdList(key, sealText(key, 'no-space-here').toString('base64'), 'revision'), { instanceOf: CorruptRevisionError, message: /line 1/ });
-});
-
-test('which revisions\' slices are known to be stored: later revisions store again what an unfinished one may lack', (t) => {
-  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
-  const fresh = revisionOf(plan);
-  fresh.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
-  t.false(slicesStored(fresh), 'unfinished, with an id list: its slices may be missing');
-  t.is(storedSliceRefsOf([fresh]).size, 0);
-  t.true(slicesStored({ ...fresh, status: { phase: 'Available', message: '' } }), 'Available: every slice was stored first');
-  t.true(slicesStored({ ...fresh, status: { phase: 'Superseded', message: '' } }));
-  t.false(slicesStored({ ...fresh, status: { phase: 'Failed', message: '' } }));
-  t.true(slicesStored(signedRevision({ revision: 1, plan, key, withoutIdList: true })), 'written before id lists: slices first');
-  t.true(slicesStored(signedRevision({ revision: 1, phases: small, key })), 'inline');
-  rememberSlicesStored(fresh);
-  t.true(slicesStored(fresh), 'this process stored them');
-  t.deepEqual([...storedSliceRefsOf([fresh]).keys()], [...sliceRefsOf([fresh]).keys()]);
-});
-
-test('the unfinished inventory of a sliced revision written before id lists is read from its slices once, then remembered', async (t) => {
-  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
-  const rev = signedRevision({ revision: 1, plan, key, withoutIdList: true });
   rev.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
   const store = sliceStore(plan);
   let gets = 0;

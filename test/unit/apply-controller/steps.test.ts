@@ -152,42 +152,6 @@ test('prune: with prune off the inventory becomes the revision\'s plus nothing e
   t.deepEqual(run.record.inventory, []);
 });
 
-test('finish: the revision becomes Available only once its slices are stored; a slice not stored fails the reconcile instead', async (t) => {
-  const unfinished = (): PackageRevision => { const rev = revisionOf(2, 'Available'); delete rev.status; return rev; };
-  // Refused: nothing is written (this client throws on any use), the store's error ends the step.
-  const refused = runOf(pkgOf(), { source, revision: unfinished(), revisions: [], slices: Promise.reject(new Error('slice refused')) });
-  await t.throwsAsync(step('finish')(refused), { message: 'slice refused' });
-
-  let release = (): void => undefined;
-  const slices = new Promise<void>((resolve) => { release = resolve; });
-  const patched: string[] = [];
-  const client = { patchStatus: (ref: { name: string }, status: { phase?: string }) => { patched.push(`${ref.name}:${status.phase ?? ''}`); return Promise.resolve(undefined); } } as unknown as KubeClient;
-  const run = runOf(pkgOf(), { source, revision: unfinished(), revisions: [], slices });
-  const pending = step('finish')({ ...run, deps: { ...run.deps, client } });
-  await new Promise((resolve) => setImmediate(resolve));
-  t.deepEqual(patched, [], 'not Available while a slice is still being stored');
-  release();
-  t.is((await pending)?.kind, 'ready');
-  t.deepEqual(patched, ['web-2:Available']);
-});
-
-test('runSteps: a reconcile ends only once the slices it started storing are settled, whatever its outcome', async (t) => {
-  let release = (): void => undefined;
-  let settled = false;
-  const slices = new Promise<void>((_resolve, reject) => { release = () => { settled = true; reject(new Error('refused')); }; });
-  slices.catch(() => undefined);
-  let done = false;
-  const outcome = runSteps(pkgOf(), runOf(pkgOf()).deps, {}, [
-    { name: 'record', run: (run) => { run.slices = slices; return Promise.resolve(undefined); } },
-    { name: 'apply', run: () => Promise.resolve({ kind: 'ready', message: 'waiting is over' }) },
-  ]).then((o) => { done = true; return o; });
-  await new Promise((resolve) => setImmediate(resolve));
-  t.false(done);
-  release();
-  t.deepEqual(await outcome, { kind: 'ready', message: 'waiting is over' });
-  t.true(settled);
-});
-
 test('runSteps: the first step that ends the reconcile wins; a thrown error becomes the one failure model', async (t) => {
   const calls: string[] = [];
   const outcome = await runSteps(pkgOf(), runOf(pkgOf()).deps, {}, [

@@ -31,8 +31,6 @@ export interface SignedRevisionInput {
   readonly phase?: PackageRevisionPhase;
   readonly source?: PackageRevisionSpec['source'];
   readonly valuesHash?: string;
-  /** Leave out a sliced plan's id list, as revisions written before id lists were. */
-  readonly withoutIdList?: boolean;
 }
 
 /** A PackageRevision as the controller writes it: sealed, content-hashed and signed. */
@@ -51,7 +49,6 @@ export function signedRevision(input: SignedRevisionInput): PackageRevision {
     },
     spec: {
       packageName, revision: n, valuesHash: input.valuesHash ?? `sha256:${'a'.repeat(64)}`, phases: plan.phases, size: plan.size,
-      ...(plan.inventory === undefined || input.withoutIdList === true ? {} : { inventory: plan.inventory }),
       source: input.source ?? {
         kind: 'OCIRepository', name: 'src', namespace, revision: `1.0.${n}@sha256:${String(n).repeat(64).slice(0, 64)}`,
         digest: `sha256:${'d'.repeat(64)}`,
