@@ -56,6 +56,9 @@ export type PackageRevisionPhase = (typeof PackageRevisionPhases)[number];
 /** The shape of an inventory entry id: `<namespace>_<name>_<group>_<kind>` (namespace and group may be empty). */
 export const INVENTORY_ID_PATTERN = '^[a-z0-9-]*_[^/]+_[a-z0-9.-]*_[A-Za-z0-9]+$';
 
+/** The shape of an item of `Package.status.objects`: an inventory id, one space, the version the object was applied with. */
+export const INVENTORY_ITEM_PATTERN = '^[a-z0-9-]*_[^/ ]+_[a-z0-9.-]*_[A-Za-z0-9]+ [a-z0-9]+$';
+
 const sourceKind = s.enum(['GitRepository', 'OCIRepository'], { description: 'Kind of the source.' });
 
 /** The declarative form of a health check expression: conditions and field equalities that must all hold. */
@@ -167,7 +170,14 @@ export const packageStatusSchema = s.object({
   lastAttemptedValuesHash: s.string({ pattern: SHA256_DIGEST_PATTERN, description: 'Hash of the values of the last apply attempt.' }),
   lastAppliedRevision: s.string({ pattern: REVISION_PATTERN, description: 'Source revision last applied, pruned and found healthy.' }),
   currentRevision: s.integer({ minimum: 0, description: 'Number of the PackageRevision the cluster runs.' }),
-  inventory: s.array(inventoryEntrySchema, { description: 'Objects this Package manages (pruned when they leave the package).' }),
+  objects: s.array(s.string({ pattern: INVENTORY_ITEM_PATTERN }), {
+    description: 'Objects this Package manages, in apply order (pruned when they leave the package): '
+      + '`<namespace>_<name>_<group>_<kind> <version>` each.',
+  }),
+  inventory: s.array(inventoryEntrySchema, {
+    description: 'Deprecated: the objects this Package manages, in the shape earlier controllers wrote. Read only when `objects` is absent; '
+      + 'the first status write that sets `objects` removes it.',
+  }),
   lastHandledReconcileAt: s.string({ description: 'The value of the reconcile.trellis.dev/requestedAt annotation last handled.' }),
 }, { description: 'What the controller observed and did.' });
 
@@ -315,6 +325,26 @@ export interface InventoryKey {
 /** The inventory id of an object: `<namespace>_<name>_<group>_<kind>` (empty namespace for cluster-scoped, empty group for core). */
 export function inventoryId(key: InventoryKey): string {
   return `${key.namespace}_${key.name}_${key.group}_${key.kind}`;
+}
+
+/** The item of `Package.status.objects` that records an inventory entry: `<id> <version>`. */
+export function inventoryItem(entry: InventoryEntry): string {
+  return `${entry.id} ${entry.v}`;
+}
+
+/** The inventory entry an item of `Package.status.objects` records (split at its last space; the schema guarantees one). */
+export function parseInventoryItem(item: string): InventoryEntry {
+  const space = item.lastIndexOf(' ');
+  return space < 0 ? { id: item, v: '' } : { id: item.slice(0, space), v: item.slice(space + 1) };
+}
+
+/**
+ * The objects a Package's status says it manages, in apply order: `status.objects`,
+ * or, for a status last written by an earlier controller, `status.inventory`.
+ */
+export function statusInventory(status: Pick<PackageStatus, 'objects' | 'inventory'> | undefined): InventoryEntry[] {
+  if (status?.objects !== undefined) return status.objects.map(parseInventoryItem);
+  return (status?.inventory ?? []).map((e) => ({ id: e.id, v: e.v }));
 }
 
 /** Raised for a string that is not an inventory id. */

@@ -1,8 +1,8 @@
 /**
- * A Package's inventory (`status.inventory`): the objects it manages, in apply
- * order, as `{id: <ns>_<name>_<group>_<kind>, v: <version>}`. Pruning compares
- * the previous inventory with the next one; deleting walks it backwards, so the
- * order kept here is what makes prune and uninstall go in reverse phase order.
+ * A Package's inventory: the objects it manages, in apply order, as
+ * `{id: <ns>_<name>_<group>_<kind>, v: <version>}` (`status.objects` holds one
+ * `<id> <version>` string each). Pruning compares the previous inventory with
+ * the next one; deleting walks it backwards, so the order kept here is what makes prune and uninstall go in reverse phase order.
  * Pure functions over plain data.
  */
 import type { InventoryEntry } from './api.ts';
@@ -60,13 +60,6 @@ export function inventoryAfterFailure(previous: readonly InventoryEntry[] | unde
   changeSet: ChangeSet): InventoryEntry[] {
   const touched = new Set(changeSet.entries.filter((e) => e.action !== 'skipped').map((e) => e.id));
   return unionInventory(previous ?? [], attempted.filter((e) => touched.has(e.id)));
-}
-
-/** True when two inventories list the same entries in the same order. */
-export function sameInventory(a: readonly InventoryEntry[] | undefined, b: readonly InventoryEntry[] | undefined): boolean {
-  const left = a ?? [];
-  const right = b ?? [];
-  return left.length === right.length && left.every((e, i) => e.id === right[i]?.id && e.v === right[i]?.v);
 }
 
 /** A kind an inventory holds, with the version it was applied with: what the drift watcher watches. */

@@ -22,7 +22,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { getCondition } from '../runtime/conditions.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import type { KubeObject } from '../runtime/object.ts';
-import type { Package } from './api.ts';
+import { statusInventory, type Package } from './api.ts';
 import { observeRenders, type RenderObservation } from './program/observe.ts';
 
 /** The event recorder the Package reconciler uses. */
@@ -135,7 +135,7 @@ export function createPackageMetrics(registry: Registry): PackageMetrics {
   stateGauge(registry, PACKAGE_METRICS.lastApplied,
     'When the Package last became Ready (a revision applied, pruned and healthy), in seconds since the epoch; absent while not Ready.', read,
     (p) => (ready(p) ? seconds(getCondition(p.status?.conditions, 'Ready')?.lastTransitionTime) : undefined));
-  stateGauge(registry, PACKAGE_METRICS.objects, 'Objects the Package manages (its inventory).', read, (p) => p.status?.inventory?.length ?? 0);
+  stateGauge(registry, PACKAGE_METRICS.objects, 'Objects the Package manages (its inventory).', read, (p) => statusInventory(p.status).length);
 
   const counter = (name: string, help: string): Counter<'namespace' | 'name'> =>
     new Counter({ name, help, labelNames: LABELS, registers: [registry] });

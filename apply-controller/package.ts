@@ -31,7 +31,7 @@ import type { Logger } from '../runtime/logging.ts';
 import type { ObjectRef } from '../runtime/object.ts';
 import { REQUESTED_AT_ANNOTATION } from '../runtime/predicates.ts';
 import { errorMessage } from '../runtime/redact.ts';
-import { packageResource, type InventoryEntry, type Package, type PackageRevision, type PackageStatus } from './api.ts';
+import { packageResource, statusInventory, type InventoryEntry, type Package, type PackageRevision, type PackageStatus } from './api.ts';
 import type { ArtifactCache } from './artifact.ts';
 import { announceSkippedFiles } from './bundle/notes.ts';
 import { inventoryOfRecord, unionInventory } from './inventory.ts';
@@ -187,7 +187,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       requestedAt: pkg.metadata.annotations?.[REQUESTED_AT_ANNOTATION],
     });
     await patchStatus(written, status);
-    opts.onInventory?.(key, status.inventory ?? []);
+    opts.onInventory?.(key, statusInventory(status));
     opts.engine?.settle(key, awaitingHealth, run.healthChecks);
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
     return resultOf(key, outcome, settings);
@@ -241,7 +241,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     const namespace = pkg.metadata.namespace ?? '';
     if (pkg.spec.prune !== false && !pkg.spec.suspend) {
       // The latest revision records what the last attempt applied, even if its status never said so (a crash).
-      const inventory = unionInventory(pkg.status?.inventory ?? [], await recordedInventory(pkg, log));
+      const inventory = unionInventory(statusInventory(pkg.status), await recordedInventory(pkg, log));
       const sa = pkg.spec.serviceAccountName ?? opts.defaultServiceAccount;
       const engine = await restoreContext(opts.engine, `${namespace}/${pkg.metadata.name ?? ''}`, inventory);
       const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, {

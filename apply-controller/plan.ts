@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '../runtime/kube.ts';
-import type { InventoryEntry, Package } from './api.ts';
+import { statusInventory, type InventoryEntry, type Package } from './api.ts';
 import { ArtifactCache, type ArtifactRef } from './artifact.ts';
 import type { PackageManifest } from './bundle/format.ts';
 import type { Values } from './bundle/values.ts';
@@ -135,7 +135,7 @@ export async function planPackage(pkg: Package, opts: PlanOptions): Promise<Pack
 async function managedInventory(client: KubeClient, pkg: Package, keys: RevisionKeys): Promise<InventoryEntry[]> {
   const status = pkg.status;
   const revisions = await listRevisions(client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '');
-  return unionInventory(status?.inventory ?? [], await unfinishedInventory(client, revisions, status?.currentRevision, keys,
+  return unionInventory(statusInventory(status), await unfinishedInventory(client, revisions, status?.currentRevision, keys,
     { packageUid: pkg.metadata.uid }));
 }
 

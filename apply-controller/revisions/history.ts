@@ -54,7 +54,7 @@ const UNFINISHED_SEEN_MAX = 32;
  * The objects of revisions newer than `current` that never got a phase: a
  * rollout the controller did not live to finish (or one still waiting for
  * health). Their objects may be in the cluster without being in
- * `status.inventory`, so a prune or a rollback must count them as managed.
+ * `status.objects`, so a prune or a rollback must count them as managed.
  * Their slices are read through `client` only when there is such a revision,
  * and once per revision. Corrupt records (a forged or changed one included)
  * are skipped: they hold nothing usable, and trusting them would let whoever

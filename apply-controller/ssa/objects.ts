@@ -31,7 +31,7 @@ export interface Target {
   readonly object: DesiredObject;
 }
 
-/** An inventory entry (Package `status.inventory`): the id and the API version the object was applied with. */
+/** An inventory entry (Package `status.objects`): the id and the API version the object was applied with. */
 export interface InventoryEntry {
   /** `<ns>_<name>_<group>_<kind>`. */
   readonly id: string;

@@ -6,7 +6,7 @@
  * written by the controllers).
  */
 import { Command } from 'commander';
-import { parseInventoryId, type Package } from '../../apply-controller/index.ts';
+import { parseInventoryId, statusInventory, type Package } from '../../apply-controller/index.ts';
 import type { Condition } from '../../runtime/conditions.ts';
 import { getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
@@ -158,7 +158,7 @@ export function formatStatus(report: PackageStatusReport, now: Date, color = fal
 export async function showStatus(io: CommandIO, name: string, flags: ClusterFlags): Promise<void> {
   const { pkg, target } = await readPackage(io, flags, name);
   const { client } = target;
-  const inventory = pkg.status?.inventory ?? [];
+  const inventory = statusInventory(pkg.status);
   const [source, events, objects] = await Promise.all([
     client.get<SourceObject>(sourceRefOf(pkg)),
     packageEvents(client, pkg),

@@ -168,14 +168,14 @@ test('Package: invalid ones are rejected naming the field', async (t) => {
   ]);
 });
 
-test('Package: status accepts conditions and inventory, and rejects a malformed condition', async (t) => {
+test('Package: status accepts conditions and the inventory in both shapes, and rejects malformed ones', async (t) => {
   const { ns, api } = await setup(t);
   await create(api, packageResource, ns, 'web', { sourceRef: { kind: 'OCIRepository', name: 'web' } });
   const target = { group: packageResource.group, version: packageResource.version, plural: packageResource.plural, namespace: ns, name: 'web' };
   const condition = { type: 'Ready', status: 'True', reason: 'Applied', message: 'Applied revision 1.4.0', lastTransitionTime: '2026-01-01T00:00:00Z' };
   const status = {
     observedGeneration: 1, conditions: [condition], currentRevision: 1, lastAppliedRevision: `1.4.0@${digest}`,
-    inventory: [{ id: `${ns}_web_apps_Deployment`, v: 'v1' }, { id: '_web__Namespace', v: 'v1' }],
+    objects: [`${ns}_web_apps_Deployment v1`, '_web__Namespace v1'],
   };
   const patched = await api.patchNamespacedCustomObjectStatus({ ...target, body: [{ op: 'add', path: '/status', value: status }] }) as { status: unknown };
   t.deepEqual(patched.status, status);
@@ -184,9 +184,19 @@ test('Package: status accepts conditions and inventory, and rejects a malformed 
   }));
   t.regex(apiMessage(err), /status\.conditions(\[0\])?\.status/);
   const bad = await t.throwsAsync(api.patchNamespacedCustomObjectStatus({
+    ...target, body: [{ op: 'add', path: '/status/objects/0', value: 'web-deployment v1' }],
+  }));
+  t.regex(apiMessage(bad), /status\.objects(\[0\])?/);
+  // The shape earlier controllers wrote is still accepted (and so kept) until a new status replaces it.
+  const older = { inventory: [{ id: `${ns}_web_apps_Deployment`, v: 'v1' }] };
+  const kept = await api.patchNamespacedCustomObjectStatus({ ...target, body: [{ op: 'add', path: '/status/inventory', value: older.inventory }] }) as {
+    status: { inventory?: unknown };
+  };
+  t.deepEqual(kept.status.inventory, older.inventory);
+  const badOld = await t.throwsAsync(api.patchNamespacedCustomObjectStatus({
     ...target, body: [{ op: 'add', path: '/status/inventory/0/id', value: 'web-deployment' }],
   }));
-  t.regex(apiMessage(bad), /status\.inventory(\[0\])?\.id/);
+  t.regex(apiMessage(badOld), /status\.inventory(\[0\])?\.id/);
 });
 
 const revisionSpec = {

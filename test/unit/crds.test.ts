@@ -165,6 +165,12 @@ test('the patterns accept and reject what the API documents', (t) => {
   const oci = pattern(spec('OCIRepository')?.properties?.url);
   for (const ok of ['oci://127.0.0.1:5000/team/web', 'oci://ghcr.io/org/app', 'oci://r.example.com/a/b-c/d__e']) t.regex(ok, oci);
   for (const bad of ['https://ghcr.io/org/app', 'oci://ghcr.io/org/app:1.0', 'oci://ghcr.io/org/app@sha256:00', 'oci://ghcr.io', 'oci://ghcr.io/Org/App']) t.notRegex(bad, oci);
+  const status = (kind: string) => trellisCrds().find((c) => c.spec.names.kind === kind)?.spec.versions[0]?.schema.openAPIV3Schema.properties?.status;
+  const item = pattern(status('Package')?.properties?.objects?.items);
+  for (const ok of ['web_api_apps_Deployment v1', '_system:aggregate_to_view_rbac.authorization.k8s.io_ClusterRole v1', 'web_g_example.com_Gadget v1beta1']) {
+    t.regex(ok, item);
+  }
+  for (const bad of ['web_api_apps_Deployment', 'web_api_apps_Deployment ', 'web_api_apps_Deployment v1 v2', 'web api_apps_Deployment v1', ' v1']) t.notRegex(bad, item);
 });
 
 test('printer columns point at fields that exist in the schema', (t) => {

@@ -5,7 +5,7 @@
  * reported by identity and verdict only, never by content.
  */
 import {
-  listRevisions, packageResource, parseInventoryId, type InventoryEntry, type Package, type PackageRevision,
+  listRevisions, packageResource, parseInventoryId, statusInventory, type InventoryEntry, type Package, type PackageRevision,
 } from '../../apply-controller/index.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject, ObjectRef } from '../../runtime/object.ts';
@@ -107,7 +107,7 @@ export function phaseGroups(inventory: readonly InventoryEntry[], revision: Pack
 }
 
 async function readPhases(client: KubeClient, pkg: Package, revision: PackageRevision | undefined): Promise<{ phases: PhaseView[]; notShown: number }> {
-  const inventory = pkg.status?.inventory ?? [];
+  const inventory = statusInventory(pkg.status);
   const shown = inventory.slice(0, MAX_OBJECTS);
   const checks = packageChecks(pkg);
   const verdicts = await mapLimited(shown, 8, async (entry): Promise<ObjectHealth> => {

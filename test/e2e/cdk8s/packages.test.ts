@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest from 'ava';
-import type { Package } from '../../../apply-controller/api.ts';
+import { statusInventory, type Package } from '../../../apply-controller/api.ts';
 import { PHASE_ANNOTATION } from '../../../apply-controller/bundle/index.ts';
 import { runPush } from '../../../cli/push.ts';
 import { projectRoot } from '../../../hack/lib/system-tools.ts';
@@ -104,7 +104,7 @@ test.serial('web: pushed by trellis push and applied by OCIRepository + Package 
   await runPush(join(EXAMPLES, 'examples', 'web'), `oci://${env!.registry}/examples/web:1.0.0`, { insecure: true }, silent);
   await install('web', 'examples/web', '1.0.0', { values: { replicas: 3, message: 'Hello from e2e' } });
   const pkg = await readyPackage('web', '1.0.0');
-  t.is(pkg.status?.inventory?.length, 3);
+  t.is(statusInventory(pkg.status).length, 3);
   const deployment = await get<{ spec: { replicas: unknown; template: { spec: { containers: { image: string }[] } } } }>('apps/v1', 'Deployment', 'web');
   t.is(deployment?.spec.replicas, 3, 'an integer value stays an integer');
   t.is(deployment?.spec.template.spec.containers[0]?.image, 'nginx:1.25.3', 'an unset value keeps its default');
@@ -142,7 +142,7 @@ test.serial('trellis: its own installation is applied by OCIRepository + Package
       // environment installed them, as `trellis install` would): the Package adopts them, as nobody else owns them.
       await install('trellis', 'trellis', '0.1.0', { prune: false, collisionProtection: 'IfNoOwner', values: { applyController: { replicas: 2 } } });
       const pkg = await readyPackage('trellis', '0.1.0');
-      t.is(pkg.status?.inventory?.length, synth(trellis).length);
+      t.is(statusInventory(pkg.status).length, synth(trellis).length);
       const apply = await get<{ spec: { replicas: unknown }; status?: { availableReplicas?: number } }>('apps/v1', 'Deployment', 'apply-controller', TRELLIS_NAMESPACE);
       t.is(apply?.spec.replicas, 2);
       t.is(apply?.status?.availableReplicas, 2, 'the simulated node ran the Pods; the Package waited for them');

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import anyTest, { type ExecutionContext } from 'ava';
 import { parseAllDocuments, stringify } from 'yaml';
-import type { Package } from '../../../apply-controller/api.ts';
+import { statusInventory, type Package } from '../../../apply-controller/api.ts';
 import { projectRoot, runImageBuild } from '../../../cli/image/command.ts';
 import { MEDIA_TYPES, referrersTag } from '../../../cli/image/oci-image.ts';
 import { unpackImage } from '../../../cli/image/unpack.ts';
@@ -430,7 +430,7 @@ test.serial('both controllers run from the unpacked image as the shipped Deploym
   });
   const overlayReady = rendered.status?.conditions?.find((c) => c.type === 'Ready');
   t.is(overlayReady?.status, 'True', `${overlayReady?.reason ?? ''}: ${overlayReady?.message ?? ''}`);
-  t.deepEqual(rendered.status?.inventory?.map((e) => e.id).sort(), expected.map((o) => `${ns}_${o.metadata?.name ?? ''}__ConfigMap`).sort(),
+  t.deepEqual(statusInventory(rendered.status).map((e) => e.id).sort(), expected.map((o) => `${ns}_${o.metadata?.name ?? ''}__ConfigMap`).sort(),
     'the controller in the image applied exactly what kustomize in the image prints');
   const settings = await admin.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'image-settings' });
   t.deepEqual(settings?.data, { level: 'overlay', team: 'shop' });

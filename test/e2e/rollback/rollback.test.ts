@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import anyTest, { type ExecutionContext } from 'ava';
 import { stringify } from 'yaml';
-import type { Package, PackageRevision } from '../../../apply-controller/api.ts';
+import { statusInventory, type Package, type PackageRevision } from '../../../apply-controller/api.ts';
 import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import { createDeterministicTarGz } from '../../../runtime/archive.ts';
 import { getCondition } from '../../../runtime/conditions.ts';
@@ -203,6 +203,6 @@ test('the apply controller killed between phases: the status said so, and on res
   t.truthy(await h.configMap('only-v1'));
   t.is(await h.configMap('only-v2'), undefined, 'nothing of the cut-short rollout is left');
   t.is(await h.image(), 'nginx:1.25');
-  t.deepEqual(rolled.status?.inventory?.map((e) => e.id).sort(), [`${ns}_only-v1__ConfigMap`, `${ns}_web-config__ConfigMap`, `${ns}_web_apps_Deployment`]);
+  t.deepEqual(statusInventory(rolled.status).map((e) => e.id).sort(), [`${ns}_only-v1__ConfigMap`, `${ns}_web-config__ConfigMap`, `${ns}_web_apps_Deployment`]);
   t.deepEqual(await h.phases(), ['1:Available', '2:Failed']);
 });

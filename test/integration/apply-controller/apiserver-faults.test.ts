@@ -13,6 +13,7 @@ import {
   adminClient, ArtifactPublisher, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt, releasePackagesOnTeardown,
   runLabel, setArtifact, startPackageController, waitForPackage,
 } from './support.ts';
+import { statusInventory } from '../../../apply-controller/api.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
@@ -56,7 +57,7 @@ test.serial('a 5xx and a lost answer in the middle of an apply are retried, and 
   t.is(faults[0]?.hits, 1, 'the 5xx was injected');
   t.is(faults[1]?.hits, 1, 'the answer was lost once');
   for (const name of ['a', 'b', 'c']) t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, name), `${name} exists`);
-  t.is(ready.status?.inventory?.length, 3);
+  t.is(statusInventory(ready.status).length, 3);
   t.is(ready.status?.currentRevision, 1, 'one revision: the retries did not record the same state again');
 });
 
@@ -77,13 +78,13 @@ test.serial('a prune the apiserver refuses keeps the object in the inventory (Pr
   await setArtifact(client, ns, 'src', v2);
   const failed = await waitForPackage(client, ns, 'app', (p) => conditionOf(p, 'Ready')?.reason === 'PruneFailed');
   t.regex(conditionOf(failed, 'Ready')?.message ?? '', /ConfigMap\/.*\/old/);
-  t.true(failed.status?.inventory?.some((e) => e.id === `${ns}_old__ConfigMap`), 'the survivor stays in the inventory');
+  t.true(statusInventory(failed.status).some((e) => e.id === `${ns}_old__ConfigMap`), 'the survivor stays in the inventory');
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'old'));
 
   refuse.remove();
   const done = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v2.revision), 90_000);
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'old'), undefined, 'the retry pruned it');
-  t.deepEqual(done.status?.inventory?.map((e) => e.id), [`${ns}_keep__ConfigMap`]);
+  t.deepEqual(statusInventory(done.status).map((e) => e.id), [`${ns}_keep__ConfigMap`]);
 });
 
 test.serial('a finalizer that holds a pruned object does not hold the Package; the object goes when its finalizer does', async (t) => {
@@ -107,7 +108,7 @@ test.serial('a finalizer that holds a pruned object does not hold the Package; t
   const done = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v2.revision));
   const held = await getObject(client, 'v1', 'ConfigMap', ns, 'held');
   t.truthy(held?.metadata?.deletionTimestamp, 'the prune was made: the object is being deleted, held by its finalizer');
-  t.deepEqual(done.status?.inventory?.map((e) => e.id), [`${ns}_keep__ConfigMap`]);
+  t.deepEqual(statusInventory(done.status).map((e) => e.id), [`${ns}_keep__ConfigMap`]);
   await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'held' }, { metadata: { finalizers: null } });
   await eventually(async () => (await getObject(client, 'v1', 'ConfigMap', ns, 'held')) === undefined, 30_000);
   t.pass();

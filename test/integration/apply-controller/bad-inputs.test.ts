@@ -106,7 +106,7 @@ async function refusesBadInput(t: ExecutionContext, input: BadInput): Promise<vo
   t.is(conditionOf(stalled, 'Ready')?.status, 'False');
   t.is(conditionOf(stalled, 'ArtifactFailed')?.reason, input.reason);
   t.is(stalled.status?.lastAppliedRevision, good.revision, 'the last applied revision is unchanged');
-  t.deepEqual(stalled.status?.inventory, installed.status?.inventory, 'the inventory is unchanged');
+  t.deepEqual(stalled.status?.objects, installed.status?.objects, 'the inventory is unchanged');
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'base'), 'nothing was pruned');
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'newcomer'), undefined, 'nothing was applied');
   t.is((await listRevisions(client, ns, 'pkg')).length, 1, 'no PackageRevision records a refused revision');

@@ -1,7 +1,7 @@
 // A Package's life against the real apiserver: install, upgrade with prune,
 // uninstall through the finalizer, and the PackageRevisions it leaves behind.
 import anyTest from 'ava';
-import type { PackageRevision } from '../../../apply-controller/api.ts';
+import { statusInventory, type PackageRevision } from '../../../apply-controller/api.ts';
 import { listRevisions, readRevisionPhases } from '../../../apply-controller/revisions/index.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../../apply-controller/ssa/options.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
@@ -33,8 +33,9 @@ test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
   t.is(settings?.metadata?.labels?.[PACKAGE_NAME_LABEL], 'web');
   t.is(settings?.metadata?.labels?.[PACKAGE_NAMESPACE_LABEL], ns);
   t.truthy(await getObject(client, 'apps/v1', 'Deployment', ns, 'web'));
-  t.deepEqual(installed.status?.inventory?.map((e) => e.id).sort(),
-    [`${ns}_extra__ConfigMap`, `${ns}_settings__ConfigMap`, `${ns}_web_apps_Deployment`]);
+  // The inventory is one `<id> <version>` string per object, in apply order (ConfigMaps before Deployments).
+  t.deepEqual(installed.status?.objects, [`${ns}_settings__ConfigMap v1`, `${ns}_extra__ConfigMap v1`, `${ns}_web_apps_Deployment v1`]);
+  t.is(installed.status?.inventory, undefined);
   t.is(installed.status?.currentRevision, 1);
   t.is(installed.status?.lastAttemptedRevision, v1.revision);
   t.truthy(installed.metadata.finalizers?.includes('apply.trellis.dev/finalizer'));
@@ -63,7 +64,7 @@ test('install, upgrade with prune, and uninstall a plain bundle', async (t) => {
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'added'));
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'extra'), undefined, 'the object that left the bundle was pruned');
   t.is(upgraded.status?.currentRevision, 2);
-  t.false(upgraded.status?.inventory?.some((e) => e.id === `${ns}_extra__ConfigMap`));
+  t.false(statusInventory(upgraded.status).some((e) => e.id === `${ns}_extra__ConfigMap`));
   const upgradeEvent = await eventually(async () => (await eventsAbout(client, ns, 'web')).find((e) => e.note.startsWith('revision 2')));
   t.is(upgradeEvent.note, `revision 2 (${v2.revision}): 1 created, 1 configured, 1 pruned`);
   const revisions: PackageRevision[] = await listRevisions(client, ns, 'web');
@@ -104,7 +105,7 @@ test('prune: false leaves removed objects in place, and an object someone relabe
   await patchSpec(client, ns, 'keep', { suspend: false });
   const done = await waitForPackage(client, ns, 'keep', (p) => isReadyAt(p, v3.revision));
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'taken'), 'an object without the package labels is not pruned');
-  t.deepEqual(done.status?.inventory?.map((e) => e.id), [`${ns}_a__ConfigMap`]);
+  t.deepEqual(statusInventory(done.status).map((e) => e.id), [`${ns}_a__ConfigMap`]);
 });
 
 test('uninstall also removes what the latest PackageRevision records but the status lost (a crash before the status patch)', async (t) => {
@@ -118,9 +119,35 @@ test('uninstall also removes what the latest PackageRevision records but the sta
   await waitForPackage(client, ns, 'crashy', (p) => isReadyAt(p, v1.revision));
   // As if the controller died between applying and writing the status: the inventory misses an object.
   await client.patchStatus({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'crashy' },
-    { inventory: [{ id: `${ns}_listed__ConfigMap`, v: 'v1' }] });
+    { objects: [`${ns}_listed__ConfigMap v1`] });
   await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'crashy' });
   await eventually(async () => (await getPackage(client, ns, 'crashy')) === undefined);
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'listed'), undefined);
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'recorded-only'), undefined);
+});
+
+test('a status in the shape earlier controllers wrote (`inventory` items) is read, pruned from, and replaced by `objects`', async (t) => {
+  const cluster = await useCluster();
+  const client = adminClient(cluster);
+  const ns = await testNamespace(t, cluster);
+  releasePackagesOnTeardown(t, client, ns);
+  const v1 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('kept', {})] });
+  await createSource(client, ns, 'src', v1);
+  await createPackage(client, ns, 'older', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
+  await waitForPackage(client, ns, 'older', (p) => isReadyAt(p, v1.revision));
+
+  // An object only the older shape lists (no revision records it): without reading that shape nothing would prune it.
+  await patchSpec(client, ns, 'older', { suspend: true });
+  await client.create({
+    apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'legacy', namespace: ns, labels: { [PACKAGE_NAME_LABEL]: 'older', [PACKAGE_NAMESPACE_LABEL]: ns } },
+  });
+  await client.patchStatus({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'older' },
+    { objects: null, inventory: [{ id: `${ns}_kept__ConfigMap`, v: 'v1' }, { id: `${ns}_legacy__ConfigMap`, v: 'v1' }] });
+  const v2 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('kept', { n: '2' })] });
+  await setArtifact(client, ns, 'src', v2);
+  await patchSpec(client, ns, 'older', { suspend: false });
+  const upgraded = await waitForPackage(client, ns, 'older', (p) => isReadyAt(p, v2.revision));
+  t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'legacy'), undefined, 'the object listed only in `inventory` was pruned');
+  t.deepEqual(upgraded.status?.objects, [`${ns}_kept__ConfigMap v1`]);
+  t.is(upgraded.status?.inventory, undefined, 'the older field is gone');
 });

@@ -11,6 +11,7 @@ import {
   adminClient, usePackageTestBed, conditionOf, configMap, createPackage, createSource, deployment, getObject, isReadyAt,
   releasePackagesOnTeardown, runLabel, setArtifact, waitForPackage,
 } from './support.ts';
+import { statusInventory } from '../../../apply-controller/api.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
@@ -68,7 +69,7 @@ test('a CRD and its custom resources apply in one bundle, and three phases apply
   const gadget = await getObject<KubeObject & { spec?: { size?: number } }>(client, `${group}/v1`, 'Gadget', ns, 'sample');
   t.is(gadget?.spec?.size, 3, 'the custom resource was created once its CRD was established');
   t.deepEqual(created, ['marker-1', 'marker-2', 'marker-3']);
-  const order = ready.status?.inventory?.map((e) => e.id) ?? [];
+  const order = statusInventory(ready.status).map((e) => e.id);
   t.true(order.indexOf(`_gadgets.${group}_apiextensions.k8s.io_CustomResourceDefinition`) < order.indexOf(`${ns}_sample_${group}_Gadget`));
   t.true(order.indexOf(`${ns}_sample_${group}_Gadget`) < order.indexOf(`${ns}_web_apps_Deployment`));
 

@@ -44,7 +44,7 @@ stringData: {token: hunter2}
 
 test('a plan lists creates (Secret values masked) and the stale inventory, and writes nothing', async (t) => {
   const c = await setup(t, OBJECTS);
-  const pkg = pkgOf(c.ns, {}, { inventory: [{ id: `${c.ns}_old__ConfigMap`, v: 'v1' }] });
+  const pkg = pkgOf(c.ns, {}, { objects: [`${c.ns}_old__ConfigMap v1`] });
   const plan = await planPackage(pkg, { client: c.client, source: { dir: c.dir } });
   // In apply order: Secrets before ConfigMaps.
   t.deepEqual(plan.changes.map((d) => `${d.action} ${d.subject}`), [`create Secret/${c.ns}/token`, `create ConfigMap/${c.ns}/settings`]);

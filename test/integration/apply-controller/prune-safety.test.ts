@@ -8,6 +8,7 @@ import {
   adminClient, conditionOf, configMap, createPackage, createSource, getObject, getPackage, isReadyAt, isStalled, patchSpec,
   releasePackagesOnTeardown, runLabel, setArtifact, usePackageTestBed, waitForPackage,
 } from './support.ts';
+import { statusInventory } from '../../../apply-controller/api.ts';
 
 const test = withCluster(anyTest);
 const label = runLabel();
@@ -32,11 +33,11 @@ test('an empty revision is refused and prunes nothing, until spec.allowEmpty say
   t.regex(conditionOf(refused, 'Ready')?.message ?? '', /no objects and would prune all 2/);
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'a'), 'nothing was pruned');
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'b'));
-  t.is(refused.status?.inventory?.length, 2);
+  t.is(statusInventory(refused.status).length, 2);
 
   await patchSpec(client, ns, 'app', { allowEmpty: true });
   const done = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, empty.revision));
-  t.deepEqual(done.status?.inventory ?? [], []);
+  t.deepEqual(statusInventory(done.status), []);
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'a'), undefined);
 });
 
@@ -59,7 +60,7 @@ test(`an object annotated ${PRUNE_ANNOTATION}: ${PRUNE_DISABLED} outlives prune 
   const upgraded = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, v2.revision));
   t.truthy(await getObject(client, 'v1', 'ConfigMap', ns, 'left'), 'the annotated object was kept on prune');
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'plain'), undefined, 'the plain one was pruned');
-  t.false(upgraded.status?.inventory?.some((e) => e.id.includes('_left_')), 'the kept object left the inventory');
+  t.false(statusInventory(upgraded.status).some((e) => e.id.includes('_left_')), 'the kept object left the inventory');
 
   await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'app' });
   await eventually(async () => (await getPackage(client, ns, 'app')) === undefined);
@@ -98,5 +99,5 @@ test('a Namespace that holds objects of others is not pruned; one that holds onl
   t.is(await getObject(client, 'v1', 'ConfigMap', shared, 'in-shared'), undefined, 'the Package\'s own object in it was pruned');
   const ownNs = await getObject(client, 'v1', 'Namespace', undefined, own);
   t.true(ownNs === undefined || ownNs.metadata?.deletionTimestamp !== undefined, 'the Namespace holding only the Package\'s objects goes');
-  t.deepEqual(done.status?.inventory?.map((e) => e.id), [`${ns}_rest__ConfigMap`]);
+  t.deepEqual(statusInventory(done.status).map((e) => e.id), [`${ns}_rest__ConfigMap`]);
 });

@@ -283,7 +283,7 @@ test('status shows each managed object with its health, read from the cluster', 
     spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: { nodeSelector: { 'trellis.dev/nowhere': 'true' }, containers: [{ name: 'web', image: 'nginx' }] } } },
   });
   await c.client.patchStatus({ ...PKG, namespace: c.ns, name: 'web' }, {
-    inventory: [{ id: `${c.ns}_web-content__ConfigMap`, v: 'v1' }, { id: `${c.ns}_web_apps_Deployment`, v: 'v1' }, { id: `${c.ns}_gone__Service`, v: 'v1' }],
+    objects: [`${c.ns}_web-content__ConfigMap v1`, `${c.ns}_web_apps_Deployment v1`, `${c.ns}_gone__Service v1`],
   });
   const r = await c.run('status', 'web');
   t.is(r.code, 0, r.err);

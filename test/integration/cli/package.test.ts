@@ -327,7 +327,7 @@ test('status shows the source, revision, conditions, inventory counts and the Pa
   const pkg = await getPkg(c);
   await setPackageStatus(c, 'web', {
     conditions: [ready('Applied revision 1.0.0')], currentRevision: 2, lastAppliedRevision: `1.0.0@${SHA('a')}`,
-    inventory: [{ id: `${c.ns}_web_apps_Deployment`, v: 'v1' }, { id: `${c.ns}_web__Service`, v: 'v1' }, { id: `${c.ns}_web-content__ConfigMap`, v: 'v1' }],
+    objects: [`${c.ns}_web_apps_Deployment v1`, `${c.ns}_web__Service v1`, `${c.ns}_web-content__ConfigMap v1`],
   });
   for (const [name, uid, note] of [['web', pkg?.metadata.uid, '3 created'], ['other', 'x', 'not about web']] as const) {
     await c.client.create({
@@ -370,7 +370,7 @@ test('diff shows what the next revision would create, change and prune, writing 
   await c.client.patchStatus({ ...OCI, namespace: c.ns, name: 'web' }, {
     artifact: { url, revision: `1.0.0@${SHA('a')}`, digest, size: built.size, lastUpdateTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
   });
-  await setPackageStatus(c, 'web', { inventory: [{ id: `${c.ns}_old__ConfigMap`, v: 'v1' }] });
+  await setPackageStatus(c, 'web', { objects: [`${c.ns}_old__ConfigMap v1`] });
 
   const r = await c.run('diff', 'web');
   t.is(r.code, 1, r.err);

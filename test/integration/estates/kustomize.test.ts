@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import anyTest from 'ava';
 import { parseAllDocuments } from 'yaml';
 import { builtinIsNamespaced, readBundle } from '../../../apply-controller/bundle/index.ts';
-import { planPackage, type Package } from '../../../apply-controller/index.ts';
+import { statusInventory, planPackage, type Package } from '../../../apply-controller/index.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import { withServers } from '../../support/servers.ts';
@@ -45,7 +45,7 @@ test('a repository with manifests beside package.json, values.yaml, CI workflows
   await estate.createPackage('broken', { path: './broken' });
 
   const shop = await waitForPackage(client, namespace, 'shop', (p) => isReadyAt(p));
-  t.deepEqual(shop.status?.inventory?.map((e) => e.id), [`${namespace}_limits__ConfigMap`, `${namespace}_settings__ConfigMap`]);
+  t.deepEqual(statusInventory(shop.status).map((e) => e.id), [`${namespace}_limits__ConfigMap`, `${namespace}_settings__ConfigMap`]);
   t.like(await getObject(client, 'v1', 'ConfigMap', namespace, 'limits'), { data: { max: '3' } });
   const skipped = (await eventsAbout(client, namespace, 'shop')).find((e) => e.reason === 'FilesSkipped');
   t.is(skipped?.type, 'Normal');
@@ -104,7 +104,7 @@ test('a Kustomize overlay with a base, patches, a generator, images and namePref
   const web = await waitForPackage(client, namespace, 'web', (p) => isReadyAt(p) || isStalled(p));
   t.true(isReadyAt(web), conditionOf(web, 'Ready')?.message);
   const groupOf = (apiVersion: string): string => (apiVersion.includes('/') ? apiVersion.split('/')[0] ?? '' : '');
-  t.deepEqual(web.status?.inventory?.map((e) => e.id).sort(),
+  t.deepEqual(statusInventory(web.status).map((e) => e.id).sort(),
     expected.map((o) => `${namespace}_${o.metadata?.name ?? ''}_${groupOf(o.apiVersion ?? '')}_${o.kind ?? ''}`).sort());
   for (const object of expected) {
     const live = await getObject(client, object.apiVersion ?? '', object.kind ?? '', namespace, object.metadata?.name ?? '');

@@ -20,6 +20,7 @@ import { useGitServer, useRegistry, withServers } from '../../support/servers.ts
 import { createPackage, getObject, isReadyAt, releasePackagesOnTeardown, waitForPackage } from '../apply-controller/support.ts';
 import { useSourceHarness } from '../source-controller/support.ts';
 import { useEstateBed } from './support.ts';
+import { statusInventory } from '../../../apply-controller/api.ts';
 
 const test = withServers(withCluster(anyTest));
 const bed = useEstateBed(test);
@@ -48,7 +49,7 @@ test('helm template output pushed from standard input installs, and the artifact
 
   await createPackage(client, namespace, 'web', bed().label, { sourceRef: { kind: 'OCIRepository', name: 'web' } });
   const pkg = await waitForPackage(client, namespace, 'web', (p) => isReadyAt(p));
-  t.deepEqual(pkg.status?.inventory?.map((e) => e.id), [
+  t.deepEqual(statusInventory(pkg.status).map((e) => e.id), [
     `${namespace}_release-web__ServiceAccount`, `${namespace}_release-web-settings__ConfigMap`, `${namespace}_release-web__Service`,
     `${namespace}_release-web_apps_Deployment`,
   ]);

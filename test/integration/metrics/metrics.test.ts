@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import anyTest from 'ava';
 import { parse } from 'yaml';
-import type { Package } from '../../../apply-controller/api.ts';
+import { statusInventory, type Package } from '../../../apply-controller/api.ts';
 import { runPush } from '../../../cli/push.ts';
 import { buildBundle } from '../../../packages-cdk8s/build/bundle.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
@@ -82,7 +82,7 @@ test('per-Package and per-source series appear, count, match the shipped queries
   t.is(applied.value('trellis_package_suspended', mine), 0);
   t.is(applied.value('trellis_package_current_revision', mine), 1);
   t.is(applied.value('trellis_package_info', { ...mine, revision: ready.status?.lastAppliedRevision ?? '?' }), 1);
-  t.is(applied.value('trellis_package_inventory_objects', mine), ready.status?.inventory?.length);
+  t.is(applied.value('trellis_package_inventory_objects', mine), statusInventory(ready.status).length);
   t.true((applied.value('trellis_package_last_applied_timestamp_seconds', mine) ?? 0) > Date.parse('2026-01-01') / 1000);
   t.is(applied.value('trellis_leader_active', { controller: 'apply-controller' }), 1);
 

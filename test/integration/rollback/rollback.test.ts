@@ -4,7 +4,7 @@
 // requested; a pin to an older revision with the artifact server stopped, and
 // back; one record per distinct state, and historyLimit.
 import anyTest from 'ava';
-import type { Package, PackageRevision } from '../../../apply-controller/api.ts';
+import { statusInventory, type Package, type PackageRevision } from '../../../apply-controller/api.ts';
 import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../../runtime/predicates.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
@@ -62,7 +62,7 @@ test('an upgrade that never becomes healthy is rolled back to the previous objec
   t.is(rolled.status?.currentRevision, 1);
   t.is(rolled.status?.lastAppliedRevision, v1.revision);
   t.is(rolled.status?.lastAttemptedRevision, v2.revision);
-  t.deepEqual(rolled.status?.inventory?.map((e) => e.id).sort(), [`${ns}_kept__ConfigMap`, `${ns}_settings__ConfigMap`, `${ns}_web_apps_Deployment`]);
+  t.deepEqual(statusInventory(rolled.status).map((e) => e.id).sort(), [`${ns}_kept__ConfigMap`, `${ns}_settings__ConfigMap`, `${ns}_web_apps_Deployment`]);
   const rolledBack = conditionOf(rolled, 'RolledBack');
   t.regex(rolledBack?.message ?? '', /revision 2 .*rolled back to revision 1/);
   t.is(conditionOf(rolled, 'Ready')?.status, 'False');

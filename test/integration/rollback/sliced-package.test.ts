@@ -6,7 +6,7 @@
 // and uninstalled (its objects and, with the Package, its slices go).
 import { randomBytes } from 'node:crypto';
 import anyTest from 'ava';
-import { revisionSliceResource, type RevisionSlice } from '../../../apply-controller/api.ts';
+import { statusInventory, revisionSliceResource, type RevisionSlice } from '../../../apply-controller/api.ts';
 import { isSliced, listRevisions } from '../../../apply-controller/revisions/index.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
@@ -69,7 +69,7 @@ test('a package recorded in slices installs, upgrades, pins back with its source
   t.is(conditionOf(pinned, 'Ready')?.reason, 'Pinned');
   t.is(((await getObject(client, 'v1', 'ConfigMap', ns, 'cm-0')) as Data | undefined)?.data?.blob, (objects[0] as Data).data?.blob);
   t.is(await getObject(client, 'v1', 'ConfigMap', ns, 'only-v2'), undefined, 'what revision 2 added is pruned');
-  t.is(pinned.status?.inventory?.length, 200);
+  t.is(statusInventory(pinned.status).length, 200);
 
   // Uninstall: the finalizer reads the latest (sliced) revision, deletes every object; the slices go with the Package.
   await client.delete({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'big' });

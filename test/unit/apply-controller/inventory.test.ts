@@ -2,7 +2,7 @@
 import test from 'ava';
 import type { BundleObject } from '../../../apply-controller/bundle/object.ts';
 import {
-  entryOf, inventoryAfterFailure, inventoryOf, inventoryOfRecord, kindsOf, sameInventory, staleEntries, unionInventory,
+  entryOf, inventoryAfterFailure, inventoryOf, inventoryOfRecord, kindsOf, staleEntries, unionInventory,
 } from '../../../apply-controller/inventory.ts';
 import { ChangeSet } from '../../../apply-controller/ssa/change-set.ts';
 
@@ -45,13 +45,6 @@ test('survivors of a failed prune and objects written before a failed apply stay
   ]);
   const after = inventoryAfterFailure(inventoryOf([cm]), inventoryOf([gadget, web]), changes);
   t.deepEqual(after.map((e) => e.id), [entryOf(cm).id, entryOf(gadget).id], 'the previous objects, then what the failed apply wrote');
-});
-
-test('sameInventory compares ids, versions and order', (t) => {
-  t.true(sameInventory(inventoryOf([cm, web]), inventoryOf([cm, web])));
-  t.false(sameInventory(inventoryOf([cm, web]), inventoryOf([web, cm])));
-  t.false(sameInventory([{ id: 'shop_cfg__ConfigMap', v: 'v1' }], [{ id: 'shop_cfg__ConfigMap', v: 'v2' }]));
-  t.true(sameInventory(undefined, []));
 });
 
 test('kindsOf gives each group and kind once, as an apiVersion to watch', (t) => {

@@ -1,7 +1,7 @@
 // The status a reconcile publishes: kstatus conditions per outcome, what is kept,
 // and a merge patch that is empty when nothing changed.
 import test from 'ava';
-import type { PackageStatus } from '../../../apply-controller/api.ts';
+import { inventoryItem, parseInventoryItem, statusInventory, type PackageStatus } from '../../../apply-controller/api.ts';
 import { PackageFailure } from '../../../apply-controller/reconcile/failure.ts';
 import { persistedRolloutStart, readyForGeneration, summarizeStatus, rolloutStartStatus, rolloutUnderWay } from '../../../apply-controller/reconcile/status.ts';
 import { EngineMemory } from '../../../apply-controller/reconcile/engine.ts';
@@ -28,6 +28,34 @@ test('success: Ready=True, revisions, inventory and observedGeneration', (t) => 
   t.is(applied.observedGeneration, 1);
   t.true(readyForGeneration(applied, 1));
   t.false(readyForGeneration(applied, 2));
+});
+
+test('the inventory is written as one `<id> <version>` string per object, replacing the older list of objects', (t) => {
+  t.deepEqual(applied.objects, ['shop_cfg__ConfigMap v1']);
+  t.is(applied.inventory, undefined);
+  // A status last written by an earlier controller holds `inventory`; the next write that sets the inventory removes it.
+  const old: PackageStatus = { currentRevision: 1, inventory: [{ id: 'shop_cfg__ConfigMap', v: 'v1' }, { id: 'shop_web_apps_Deployment', v: 'v1' }] };
+  t.deepEqual(statusInventory(old), [{ id: 'shop_cfg__ConfigMap', v: 'v1' }, { id: 'shop_web_apps_Deployment', v: 'v1' }]);
+  const next = summarizeStatus({
+    previous: old, generation: 2, now, outcome: { kind: 'ready', message: 'ok' }, inventory: [{ id: 'shop_web_apps_Deployment', v: 'v1' }],
+  });
+  t.deepEqual(mergePatch(old, next), {
+    conditions: next.conditions, observedGeneration: 2, objects: ['shop_web_apps_Deployment v1'], inventory: null,
+  });
+  t.deepEqual(statusInventory(next), [{ id: 'shop_web_apps_Deployment', v: 'v1' }]);
+  // An outcome that does not know the inventory (a failure before the apply) leaves either shape as it was.
+  const failed = summarizeStatus({ previous: old, generation: 2, now, outcome: { kind: 'failed', failure: new PackageFailure('ArtifactFailed', 'X', 'x', 'retry') } });
+  t.deepEqual(statusInventory(failed), statusInventory(old));
+});
+
+test('statusInventory prefers `objects` and splits each item at its last space', (t) => {
+  t.deepEqual(statusInventory(undefined), []);
+  t.deepEqual(statusInventory({ objects: [], inventory: [{ id: 'shop_old__ConfigMap', v: 'v1' }] }), []);
+  t.deepEqual(statusInventory({ objects: ['_system:auth_rbac.authorization.k8s.io_ClusterRole v1', 'shop_gadget_example.com_Gadget v1beta1'] }), [
+    { id: '_system:auth_rbac.authorization.k8s.io_ClusterRole', v: 'v1' }, { id: 'shop_gadget_example.com_Gadget', v: 'v1beta1' },
+  ]);
+  t.is(inventoryItem({ id: 'shop_cfg__ConfigMap', v: 'v1' }), 'shop_cfg__ConfigMap v1');
+  t.deepEqual(parseInventoryItem(inventoryItem({ id: 'shop_a_b__ConfigMap', v: 'v1' })), { id: 'shop_a_b__ConfigMap', v: 'v1' });
 });
 
 test('the same outcome again changes nothing, so nothing is patched', (t) => {

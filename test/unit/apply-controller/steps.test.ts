@@ -83,7 +83,7 @@ test('dependencies: none asks nothing; a Package naming itself stalls; a missing
 test('history: the revisions come from the revision cache, the current one is found, and the inventory is kept', async (t) => {
   const revisions = [revisionOf(1, 'Superseded'), revisionOf(2, 'Available')];
   const cache = { list: (namespace: string, name: string) => (namespace === 'team' && name === 'web' ? revisions : undefined) };
-  const pkg = pkgOf({}, { ...readyStatus, currentRevision: 2, inventory: [{ id: 'team_cm__ConfigMap', v: 'v1' }] });
+  const pkg = pkgOf({}, { ...readyStatus, currentRevision: 2, objects: ['team_cm__ConfigMap v1'] });
   const run = runOf(pkg);
   const withCache = { ...run, deps: { ...run.deps, revisionCache: cache as unknown as StepDeps['revisionCache'] } };
   t.is(await step('history')(withCache), undefined);

@@ -17,7 +17,7 @@ function pkg(name: string, opts: { ready?: string; suspend?: boolean; current?: 
       conditions: [{ type: 'Ready', status: opts.ready ?? 'True', reason: 'R', message: '', lastTransitionTime: opts.at ?? '2026-12-01T10:00:00Z' }],
       ...(opts.current !== undefined ? { currentRevision: opts.current } : {}),
       ...(opts.applied ? { lastAppliedRevision: opts.applied } : {}),
-      inventory: Array.from({ length: opts.objects ?? 0 }, (_, i) => ({ id: `shop_o${i}__ConfigMap`, v: 'v1' })),
+      objects: Array.from({ length: opts.objects ?? 0 }, (_, i) => `shop_o${i}__ConfigMap v1`),
     },
   } as Package;
 }

@@ -176,7 +176,7 @@ test('the rollout-start status says what is being applied and claims nothing mor
   t.is(started.lastAttemptedRevision, src(2));
   t.is(started.lastAppliedRevision, src(1));
   t.is(started.currentRevision, 1);
-  t.deepEqual(started.inventory, before.inventory);
+  t.deepEqual(started.objects, before.objects);
   // A pin names no source revision: lastAttemptedRevision stays.
   t.is(rolloutStartStatus(before, 2, 1, `${src(1)} (pinned)`).lastAttemptedRevision, src(1));
 });
