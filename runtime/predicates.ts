@@ -3,8 +3,8 @@
  * reconcile; if those writes woke the reconciler again, every object would
  * reconcile in a loop. So for kinds with a `metadata.generation` (bumped by
  * the apiserver only on spec changes) an update counts when the generation
- * changed, the reconcile-request annotation changed, or deletion started /
- * finalizers changed. Kinds without generation (ConfigMaps, Secrets) count
+ * changed, the reconcile-request annotation changed, deletion started, or a
+ * finalizer was removed. Kinds without generation (ConfigMaps, Secrets) count
  * when anything but bookkeeping metadata changed.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -26,10 +26,15 @@ export function requestedAtChanged(oldObj: KubeObject, newObj: KubeObject): bool
   return oldObj.metadata?.annotations?.[REQUESTED_AT_ANNOTATION] !== newObj.metadata?.annotations?.[REQUESTED_AT_ANNOTATION];
 }
 
-/** Deletion started or the finalizers changed (the reconciler handles both). */
-export function deletionOrFinalizersChanged(oldObj: KubeObject, newObj: KubeObject): boolean {
-  return oldObj.metadata?.deletionTimestamp !== newObj.metadata?.deletionTimestamp
-    || !isDeepStrictEqual(oldObj.metadata?.finalizers ?? [], newObj.metadata?.finalizers ?? []);
+/**
+ * Deletion started, or a finalizer was removed (the reconciler puts its own
+ * back, or finishes a deletion). An added finalizer is no news: it is usually
+ * the reconciler's own, added at the start of a reconcile that is still running.
+ */
+export function deletionOrFinalizerRemoved(oldObj: KubeObject, newObj: KubeObject): boolean {
+  if (oldObj.metadata?.deletionTimestamp !== newObj.metadata?.deletionTimestamp) return true;
+  const kept = new Set(newObj.metadata?.finalizers ?? []);
+  return (oldObj.metadata?.finalizers ?? []).some((f) => !kept.has(f));
 }
 
 /** The object without the fields that change on every write (resourceVersion, managedFields). */
@@ -52,7 +57,7 @@ export function specOrRequestChanged(oldObj: KubeObject, newObj: KubeObject): bo
   const hasGeneration = oldObj.metadata?.generation !== undefined || newObj.metadata?.generation !== undefined;
   if (!hasGeneration) return contentChanged(oldObj, newObj);
   return generationChanged(oldObj, newObj) || requestedAtChanged(oldObj, newObj)
-    || deletionOrFinalizersChanged(oldObj, newObj);
+    || deletionOrFinalizerRemoved(oldObj, newObj);
 }
 
 /** True when any of `predicates` is. */

@@ -95,7 +95,10 @@ export function createPackageController(opts: PackageControllerOptions): Package
     client: opts.client, logger: log,
     ...(opts.driftRetryBaseMs === undefined ? {} : { retryBaseMs: opts.driftRetryBaseMs }),
   });
-  const engine = new EngineMemory(cache);
+  const engine = new EngineMemory(cache, (key) => {
+    log?.trace({ key }, 'managed object changed while our write of it was in flight');
+    controller.enqueue(key);
+  });
   const revisionCache = new RevisionCache({ client: opts.client, namespace: opts.namespace, logger: log });
   const revisionKeys = opts.revisionKeys ?? new RevisionKeyring({
     client: opts.client, namespace: opts.revisionKeyNamespace ?? process.env.POD_NAMESPACE ?? 'trellis-system',
@@ -120,8 +123,11 @@ export function createPackageController(opts: PackageControllerOptions): Package
     // Its objects' namespace is being deleted: each object the namespace controller removes would wake another refused
     // create. It retries on its backoff instead, and goes with the namespace (or finds it gone).
     if (failedOnTerminatingNamespace(pkg.status)) return false;
-    // Our own write coming back through the watch is neither drift nor news about health (the answer was read already).
-    if (event.type !== 'delete' && engine.state.isOwnWrite(objectId(event.object as Parameters<typeof objectId>[0]), event.object)) return false;
+    // Our own write coming back through the watch is neither drift nor news about health (the answer was read already);
+    // one that comes back before its answer is held and judged against the answer.
+    const id = objectId(event.object as Parameters<typeof objectId>[0]);
+    if (event.type !== 'delete' && engine.state.isOwnWrite(id, event.object)) return false;
+    if (engine.state.hold(id, key, event.object)) return false;
     if (engine.awaitsHealth(key)) {
       if (event.type !== 'update' || event.old === undefined) return true;
       return mayBeDrift(event.old, event.object) || engine.healthMayMove(key, event.old, event.object);

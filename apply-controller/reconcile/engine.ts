@@ -54,7 +54,7 @@ export interface RolloutClock {
 /** The controller-wide memory of the engine. */
 export class EngineMemory {
   readonly cache: ManagedObjectCache;
-  readonly state = new AppliedState();
+  readonly state: AppliedState;
   readonly #rollouts = new Map<string, RolloutClock>();
   readonly #awaiting = new Set<string>();
   /** The health checks of a Package that settled waiting for health: its wake-ups are judged by them. */
@@ -62,8 +62,10 @@ export class EngineMemory {
   readonly #bundles = new Map<string, { readonly key: string; readonly value: unknown }>();
   readonly #changes = new Map<string, ChangeSet>();
 
-  constructor(cache: ManagedObjectCache) {
+  /** `wake` enqueues a Package: for watch events held while a write was in flight that were not its answer (see AppliedState). */
+  constructor(cache: ManagedObjectCache, wake?: (key: string) => void) {
     this.cache = cache;
+    this.state = new AppliedState(wake);
   }
 
   /**

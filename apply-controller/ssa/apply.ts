@@ -231,42 +231,43 @@ function intentOf(target: Target, live: ClusterObject | undefined, opts: Resolve
   return prepared;
 }
 
-/** Carries out one plan, remembers the answer (engine context), and returns the change set action. */
+/**
+ * Carries out one plan, remembers the answer (engine context), and returns the
+ * change set action. While the write is in flight, watch events about the
+ * object are held by the engine's state and judged against the answer.
+ */
 async function writePlan(client: KubeClient, plan: ObjectPlan, hash: LazyHash, opts: ResolvedApplyOptions): Promise<ChangeAction> {
-  let answer: ClusterObject;
-  let action: ChangeAction;
-  switch (plan.action) {
-    case 'none':
-      return 'unchanged';
-    case 'recreate':
-      answer = await recreate(client, plan, opts);
-      action = 'recreated';
-      break;
-    case 'create':
-    case 'update':
-      if (plan.live?.metadata?.deletionTimestamp) {
-        answer = await recreateAfterDeletion(client, plan, opts);
-        action = 'recreated';
-        break;
-      }
-      try {
-        answer = await applyForced(client, plan.applied, opts.fieldManager, false);
-        action = plan.action === 'update' || hadOtherManagers(answer, opts.fieldManager) ? 'configured' : 'created';
-      } catch (err) {
-        // A change the apiserver refuses as immutable: judged like a refused dry run.
-        if (!isImmutableFieldError(err)) throw new ApplyError(plan.target, err);
-        if (!opts.force) throw new ImmutableFieldError(plan.target, err);
-        const live = plan.live ?? await client.get<ClusterObject>(plan.target.ref);
-        answer = await recreate(client, { ...plan, live }, opts);
-        action = 'recreated';
-      }
-      break;
+  if (plan.action === 'none') return 'unchanged';
+  const state = opts.engine?.state;
+  state?.sending(plan.target.id);
+  let answer: ClusterObject | undefined;
+  try {
+    const written = await write(client, plan, opts);
+    answer = written.answer;
+    if (opts.engine) {
+      opts.engine.state.set(plan.target.id, recordOf(hash(), answer, plan.applied));
+      opts.engine.written.set(plan.target.id, answer);
+    }
+    return written.action;
+  } finally {
+    state?.answered(plan.target.id, answer);
   }
-  if (opts.engine) {
-    opts.engine.state.set(plan.target.id, recordOf(hash(), answer, plan.applied));
-    opts.engine.written.set(plan.target.id, answer);
+}
+
+/** Sends what `plan` (create, update or recreate) needs: an apply, or a delete and an apply. */
+async function write(client: KubeClient, plan: ObjectPlan, opts: ResolvedApplyOptions): Promise<{ answer: ClusterObject; action: ChangeAction }> {
+  if (plan.action === 'recreate') return { answer: await recreate(client, plan, opts), action: 'recreated' };
+  if (plan.live?.metadata?.deletionTimestamp) return { answer: await recreateAfterDeletion(client, plan, opts), action: 'recreated' };
+  try {
+    const answer = await applyForced(client, plan.applied, opts.fieldManager, false);
+    return { answer, action: plan.action === 'update' || hadOtherManagers(answer, opts.fieldManager) ? 'configured' : 'created' };
+  } catch (err) {
+    // A change the apiserver refuses as immutable: judged like a refused dry run.
+    if (!isImmutableFieldError(err)) throw new ApplyError(plan.target, err);
+    if (!opts.force) throw new ImmutableFieldError(plan.target, err);
+    const live = plan.live ?? await client.get<ClusterObject>(plan.target.ref);
+    return { answer: await recreate(client, { ...plan, live }, opts), action: 'recreated' };
   }
-  return action;
 }
 
 /**

@@ -46,9 +46,28 @@ export interface AppliedRecord {
   readonly projectionHash: string;
 }
 
-/** Applied records by inventory id, kept for the life of the controller process. */
+/** An event about an object whose write was in flight: the Package it would wake, and the version it showed. */
+interface HeldEvent {
+  readonly key: string;
+  readonly resourceVersion: string | undefined;
+}
+
+/**
+ * Applied records by inventory id, kept for the life of the controller process,
+ * and the writes in flight. The watch often delivers the event of a write
+ * before its answer is read (a rollout of 5,000 objects: about a third of its
+ * creates), when the event cannot be told from someone else's change yet; such
+ * an event is held and judged once the answer is known.
+ */
 export class AppliedState {
   readonly #records = new Map<string, AppliedRecord>();
+  readonly #inFlight = new Map<string, HeldEvent[]>();
+  readonly #wake: (key: string) => void;
+
+  /** `wake` is called with the Package an event was held for when the event turns out not to be the answer of the write. */
+  constructor(wake: (key: string) => void = () => undefined) {
+    this.#wake = wake;
+  }
 
   /** The record of an object, if any. */
   get(id: string): AppliedRecord | undefined {
@@ -74,6 +93,32 @@ export class AppliedState {
   isOwnWrite(id: string, live: ClusterObject): boolean {
     const rv = live.metadata?.resourceVersion;
     return rv !== undefined && this.#records.get(id)?.resourceVersion === rv;
+  }
+
+  /** A write of `id` is about to be sent: events about it are held until {@link answered}. */
+  sending(id: string): void {
+    if (!this.#inFlight.has(id)) this.#inFlight.set(id, []);
+  }
+
+  /** Holds an event about `id` that would wake the Package `key`, if a write of `id` is in flight (true), to judge it once answered. */
+  hold(id: string, key: string, live: ClusterObject): boolean {
+    const held = this.#inFlight.get(id);
+    if (held === undefined) return false;
+    held.push({ key, resourceVersion: live.metadata?.resourceVersion });
+    return true;
+  }
+
+  /**
+   * The write of `id` ended with `answer` (undefined: it failed). Each event
+   * held meanwhile that is not the answer itself (someone else's change, a
+   * deletion, or anything after a failed write) wakes its Package.
+   */
+  answered(id: string, answer: ClusterObject | undefined): void {
+    const held = this.#inFlight.get(id);
+    this.#inFlight.delete(id);
+    const rv = answer?.metadata?.resourceVersion;
+    const keys = new Set((held ?? []).filter((e) => rv === undefined || e.resourceVersion !== rv).map((e) => e.key));
+    for (const key of keys) this.#wake(key);
   }
 }
 

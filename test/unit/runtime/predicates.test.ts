@@ -40,9 +40,13 @@ test('a new reconcile.trellis.dev/requestedAt value wakes it', (t) => {
   t.false(specOrRequestChanged(requested, structuredClone(requested)), 'the same value again does not');
 });
 
-test('deletion and finalizer changes wake it', (t) => {
+test('deletion and a removed finalizer wake it; an added finalizer (the reconciler\'s own, mid-reconcile) does not', (t) => {
   t.true(specOrRequestChanged(base, variant((o) => Object.assign(o.metadata, { deletionTimestamp: '2026-01-01T00:00:00Z' }))));
-  t.true(specOrRequestChanged(base, variant((o) => Object.assign(o.metadata, { finalizers: ['trellis.dev/cleanup'] }))));
+  const finalized = variant((o) => Object.assign(o.metadata, { finalizers: ['trellis.dev/cleanup'] }));
+  t.false(specOrRequestChanged(base, finalized));
+  t.false(specOrRequestChanged(finalized, variant((o) => Object.assign(o.metadata, { finalizers: ['trellis.dev/cleanup', 'other/x'] }))));
+  t.true(specOrRequestChanged(finalized, base), 'someone removed it');
+  t.true(specOrRequestChanged(finalized, variant((o) => Object.assign(o.metadata, { finalizers: ['other/x'] }))));
 });
 
 test('kinds without generation (ConfigMaps) wake on content changes only', (t) => {

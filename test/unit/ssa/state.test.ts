@@ -112,6 +112,37 @@ test('AppliedState tells our own write from someone else\'s', (t) => {
   t.is(state.size, 0);
 });
 
+test('an event that arrives while a write is in flight is held, and wakes its Package only if it was not the answer', (t) => {
+  const woken: string[] = [];
+  const state = new AppliedState((key) => woken.push(key));
+  const id = 'ns_web_apps_Deployment';
+  t.false(state.hold(id, 'ns/pkg', liveOf('10')), 'nothing is held while no write is in flight');
+
+  // The watch delivers our create before its answer: held, then recognised.
+  state.sending(id);
+  t.true(state.hold(id, 'ns/pkg', liveOf('10')));
+  state.answered(id, liveOf('10'));
+  t.deepEqual(woken, []);
+  t.false(state.hold(id, 'ns/pkg', liveOf('11')), 'the write is no longer in flight');
+
+  // Someone else's change arrives while ours is in flight (before or after it): it wakes the Package, once.
+  state.sending(id);
+  t.true(state.hold(id, 'ns/pkg', liveOf('11')));
+  t.true(state.hold(id, 'ns/pkg', liveOf('12')));
+  t.true(state.hold(id, 'ns/pkg', liveOf('13')));
+  state.answered(id, liveOf('12'));
+  t.deepEqual(woken, ['ns/pkg']);
+
+  // A write that failed: whatever arrived meanwhile is news.
+  state.sending(id);
+  t.true(state.hold(id, 'ns/other', liveOf('14')));
+  state.answered(id, undefined);
+  t.deepEqual(woken, ['ns/pkg', 'ns/other']);
+  state.sending(id);
+  state.answered(id, undefined);
+  t.is(woken.length, 2, 'a failed write with nothing held wakes nobody');
+});
+
 test('the intent hash is computed only when a decision needs it: a create is planned without it', (t) => {
   let hashed = 0;
   const counted = (): string => { hashed += 1; return hash; };
