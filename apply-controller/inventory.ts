@@ -2,7 +2,8 @@
  * A Package's inventory: the objects it manages, in apply order, as
  * `{id: <ns>_<name>_<group>_<kind>, v: <version>}` (`status.objects` holds one
  * `<id> <version>` string each). Pruning compares the previous inventory with
- * the next one; deleting walks it backwards, so the order kept here is what makes prune and uninstall go in reverse phase order.
+ * the next one; deleting walks it backwards, so the order kept here is what
+ * makes prune and uninstall go in reverse phase order.
  * Pure functions over plain data.
  */
 import type { InventoryEntry } from './api.ts';

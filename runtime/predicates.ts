@@ -50,7 +50,7 @@ export function contentChanged(oldObj: KubeObject, newObj: KubeObject): boolean 
 
 /**
  * The default for primary objects: with a generation, a spec change, a
- * reconcile request, or deletion/finalizer changes; without one, any content
+ * reconcile request, deletion, or a removed finalizer; without one, any content
  * change. Status-only updates never pass.
  */
 export function specOrRequestChanged(oldObj: KubeObject, newObj: KubeObject): boolean {

@@ -155,7 +155,7 @@ export function summarizeStatus(input: StatusInput): PackageStatus {
   if (input.appliedRevision !== undefined) status.lastAppliedRevision = input.appliedRevision;
   if (input.currentRevision !== undefined) status.currentRevision = input.currentRevision;
   if (input.inventory !== undefined) {
-    // One string per object: the apiserver checks a status of 5,000 strings about five times faster than one of 5,000 objects.
+    // One string per object: the apiserver checks a status of 5,000 strings about four times faster than one of 5,000 objects.
     status.objects = input.inventory.map(inventoryItem);
     delete status.inventory;
   }

@@ -238,19 +238,17 @@ function intentOf(target: Target, live: ClusterObject | undefined, opts: Resolve
  */
 async function writePlan(client: KubeClient, plan: ObjectPlan, hash: LazyHash, opts: ResolvedApplyOptions): Promise<ChangeAction> {
   if (plan.action === 'none') return 'unchanged';
-  const state = opts.engine?.state;
-  state?.sending(plan.target.id);
+  const { engine } = opts;
+  engine?.state.sending(plan.target.id);
   let answer: ClusterObject | undefined;
   try {
     const written = await write(client, plan, opts);
     answer = written.answer;
-    if (opts.engine) {
-      opts.engine.state.set(plan.target.id, recordOf(hash(), answer, plan.applied));
-      opts.engine.written.set(plan.target.id, answer);
-    }
+    engine?.state.set(plan.target.id, recordOf(hash(), answer, plan.applied));
+    engine?.written.set(plan.target.id, answer);
     return written.action;
   } finally {
-    state?.answered(plan.target.id, answer);
+    engine?.state.answered(plan.target.id, answer);
   }
 }
 
