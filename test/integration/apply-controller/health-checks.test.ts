@@ -12,7 +12,7 @@ import type { KubeClient } from '../../../runtime/kube.ts';
 import { createMetrics } from '../../../runtime/metrics.ts';
 import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt, isStalled, releasePackagesOnTeardown,
+  adminClient, conditionOf, configMap, createPackage, createSource, getObject, isReadyAt, isStalled, reconcileCount, releasePackagesOnTeardown,
   runLabel, usePackageTestBed, waitForPackage,
 } from './support.ts';
 
@@ -23,9 +23,7 @@ const metrics = createMetrics();
 const bed = usePackageTestBed(test, label, { allowCrossNamespaceRefs: true, metrics });
 
 /** Reconciles this file's controller finished so far. */
-async function reconciles(): Promise<number> {
-  return (await metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
-}
+const reconciles = (): Promise<number> => reconcileCount(metrics);
 
 const CRD_VERSION = 'apiextensions.k8s.io/v1';
 

@@ -15,7 +15,7 @@ import { eventually, testNamespace, useCluster, withCluster } from '../../suppor
 import { apiserverRequestTotals, countFor } from './apiserver-metrics.ts';
 import {
   adminClient, ArtifactPublisher, configMap, createPackage, createSource, deployment, getObject, getPackage, isReadyAt,
-  releasePackagesOnTeardown, runLabel, startPackageController, waitForPackage,
+  reconcileCount, releasePackagesOnTeardown, runLabel, settleReconciles, startPackageController, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
@@ -39,23 +39,11 @@ test.after.always(async () => {
 });
 
 /** Reconciles finished so far. */
-async function reconciles(): Promise<number> {
-  return (await metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
-}
+const reconciles = (): Promise<number> => reconcileCount(metrics);
 
 /** Waits until no reconcile ran for `quietMs` and nothing is queued or running. */
 async function settle(quietMs = 1_500): Promise<void> {
-  let count = await reconciles();
-  let since = Date.now();
-  await eventually(async () => {
-    const now = await reconciles();
-    if (now !== count || packages.controller.queue.inFlight > 0 || packages.controller.queue.depth > 0) {
-      count = now;
-      since = Date.now();
-      return false;
-    }
-    return Date.now() - since >= quietMs;
-  }, 60_000, 100);
+  await settleReconciles(packages, metrics, quietMs);
 }
 
 /** Queues the key and waits until that reconcile finished. */

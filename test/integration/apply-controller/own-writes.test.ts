@@ -7,10 +7,10 @@
 import anyTest from 'ava';
 import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
 import { createMetrics, type ControllerMetrics } from '../../../runtime/metrics.ts';
-import { eventually, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
 import {
-  adminClient, ArtifactPublisher, configMap, createPackage, createSource, isReadyAt, releasePackagesOnTeardown, runLabel,
-  startPackageController, waitForPackage,
+  adminClient, ArtifactPublisher, configMap, createPackage, createSource, isReadyAt, reconcileCount, releasePackagesOnTeardown, runLabel,
+  settleReconciles, startPackageController, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
@@ -31,11 +31,6 @@ test.after.always(async () => {
   await publisher?.stop();
 });
 
-/** Reconciles finished so far, whatever their result. */
-async function reconciles(): Promise<number> {
-  return (await metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
-}
-
 test('a cold install of 600 ConfigMaps is one reconcile: its own writes coming back through the watch wake nothing', async (t) => {
   const cluster = await useCluster();
   const client = adminClient(cluster);
@@ -44,21 +39,11 @@ test('a cold install of 600 ConfigMaps is one reconcile: its own writes coming b
   const objects = Array.from({ length: 600 }, (_, i) => configMap(`cm-${String(i).padStart(4, '0')}`, { n: String(i) }));
   const artifact = await publisher.publish(ns, 'src', { 'all.yaml': objects });
   await createSource(client, ns, 'src', artifact);
-  const before = await reconciles();
+  const before = await reconcileCount(metrics);
   await createPackage(client, ns, 'many', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
   await waitForPackage(client, ns, 'many', (p) => isReadyAt(p, artifact.revision), 120_000);
 
   // Quiet for 2 s, with nothing queued or running.
-  let count = await reconciles();
-  let since = Date.now();
-  await eventually(async () => {
-    const now = await reconciles();
-    if (now !== count || packages.controller.queue.inFlight > 0 || packages.controller.queue.depth > 0) {
-      count = now;
-      since = Date.now();
-      return false;
-    }
-    return Date.now() - since >= 2_000;
-  }, 60_000, 100);
-  t.is(count - before, 1, 'the install took exactly one reconcile');
+  const after = await settleReconciles(packages, metrics, 2_000);
+  t.is(after - before, 1, 'the install took exactly one reconcile');
 });

@@ -18,6 +18,7 @@ import { createDeterministicTarGz } from '../../../runtime/archive.ts';
 import { getCondition, type Condition } from '../../../runtime/conditions.ts';
 import { EventRecorder } from '../../../runtime/events.ts';
 import { KubeClient } from '../../../runtime/kube.ts';
+import type { ControllerMetrics } from '../../../runtime/metrics.ts';
 import { createLogger } from '../../../runtime/logging.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { ociRepositoryResource, type Artifact } from '../../../source-controller/api.ts';
@@ -140,6 +141,30 @@ export async function startPackageController(cluster: TestCluster, selector: str
   });
   await packages.start();
   return { packages, client, logFile };
+}
+
+/** Reconciles finished so far by the controller that reports to `metrics`, whatever their result. */
+export async function reconcileCount(metrics: ControllerMetrics): Promise<number> {
+  return (await metrics.reconcileTotal.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/**
+ * Waits until `packages` ran no reconcile for `quietMs` and has nothing queued
+ * or running; resolves with the reconcile count then.
+ */
+export async function settleReconciles(packages: PackageController, metrics: ControllerMetrics, quietMs = 1_500): Promise<number> {
+  let count = await reconcileCount(metrics);
+  let since = Date.now();
+  await eventually(async () => {
+    const now = await reconcileCount(metrics);
+    if (now !== count || packages.controller.queue.inFlight > 0 || packages.controller.queue.depth > 0) {
+      count = now;
+      since = Date.now();
+      return false;
+    }
+    return Date.now() - since >= quietMs;
+  }, 60_000, 100);
+  return count;
 }
 
 /** One test file's Package controller and artifact publisher, started before its tests. */

@@ -78,7 +78,10 @@ test('a source failure and its recovery reach a generic webhook, each once, the 
   t.is(second?.headers.authorization, `Bearer ${TOKEN}`);
   t.like(sent(listener)[1], { involvedObject: { kind: 'OCIRepository', name: 'app' }, severity: 'error', metadata: { category: 'failed' } });
 
-  // The failing reconcile repeats with backoff (the Event's series grows): nothing more is sent until it recovers.
+  // The same failure again (a missing tag is retried at the interval, so a reconcile is asked for): the Event's
+  // series grows, and nothing more is sent until it recovers.
+  await env.client.patch({ apiVersion: SOURCE_API, kind: 'OCIRepository', namespace: env.namespace, name: 'app' },
+    { metadata: { annotations: { [REQUESTED_AT_ANNOTATION]: new Date(Date.now() - 1_000).toISOString() } } });
   await eventually(async () => {
     const events = await env.client.list<{ reason?: string; series?: { count?: number }; regarding?: { name?: string } } & { metadata?: object }>(
       { apiVersion: 'events.k8s.io/v1', kind: 'Event', namespace: env.namespace });
