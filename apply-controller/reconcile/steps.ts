@@ -58,7 +58,6 @@ import { restoreContext, type EngineMemory } from './engine.ts';
 import { collisionOf } from './collision.ts';
 import { finishRevision } from './finish.ts';
 import type { ResolvedSource } from './source.ts';
-import type { InventoryEntry as Entry } from '../api.ts';
 import type { RevisionCache } from '../revisions/cache.ts';
 import type { Values } from '../bundle/values.ts';
 import type { ReadBundleSuccess } from '../bundle/read.ts';
@@ -126,7 +125,7 @@ export interface PackageRun {
   readonly record: RunRecord;
   revisions?: PackageRevision[];
   /** Everything that may be in the cluster: the inventory, plus what a rollout cut short by a crash wrote. */
-  managed?: Entry[];
+  managed?: InventoryEntry[];
   source?: ResolvedSource;
   content?: RevisionContent;
   /** The revision the status names as current, if it still exists. */
