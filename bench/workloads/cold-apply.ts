@@ -180,8 +180,8 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     notes: [
       'Trellis runs as a process with its default flags unless the header says otherwise; the time includes the artifact download from the '
         + 'source-controller, validation, the revision record, planning, apply and the health wait. kubectl and the bare loop use the admin kubeconfig, '
-        + 'like the controller. Each run gets a fresh namespace, deleted before the next run (untimed; the Package\'s finalizer is released so the '
-        + `namespace controller does the deleting); the last Trellis Package of each size stays for workloads 2 and 3. Trellis gets `
+        + 'like the controller. Each run gets a fresh namespace, deleted before the next run (untimed; Trellis uninstalls the Package as the namespace '
+        + `goes, and the next run waits for that); the last Trellis Package of each size stays for workloads 2 and 3. Trellis gets `
         + `${ctx.options.objects.map((n) => `${Math.round(applyTimeLimitMs(n) / 1000)} s`).join(' / ')} per run before it counts as missed; `
         + 'after a refusal or a timeout it is not run again at that size.',
     ],

@@ -24,10 +24,12 @@ export async function ensureNamespace(client: KubeClient, name: string): Promise
 export interface DeleteNamespaceOptions {
   readonly timeoutMs?: number;
   /**
-   * Kinds whose finalizers are removed once the deletion started, so the
-   * namespace controller alone removes the content. For cleanup between runs,
-   * where a controller's own uninstall (one DELETE per object at its rate
-   * limit) is not what is measured.
+   * Kinds whose finalizers are removed right after the namespace's delete, so
+   * that the namespace goes even when no controller finishes its objects (one
+   * stopped or stalled). For cleanup between runs, which is not measured. A
+   * running Trellis puts its finalizer back (the Package is not being deleted
+   * yet) and uninstalls the Package itself once the namespace controller
+   * deletes it; this waits for that too.
    */
   readonly releaseFinalizers?: readonly ResourceType[];
 }
