@@ -154,6 +154,8 @@ async function main(): Promise<number> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
   const controllerArgs = o.controllerFlags.split(/\s+/).filter((a) => a !== '');
+  // Read by hack/control-plane.ts when it starts the local cluster.
+  const controllerManagerFlags = (process.env.TRELLIS_KCM_EXTRA_FLAGS ?? '').trim();
   const env = new Environment(dir, log, { controllerLogLevel: o.controllerLogLevel, controllerArgs });
   log(`running ${selected.map((w) => w.name).join(', ')} in ${dir}`);
   const reports: WorkloadReport[] = [];
@@ -185,6 +187,7 @@ async function main(): Promise<number> {
       ...header, loadAtEnd: loadavg(), durationMs: performance.now() - started,
       ...(kubernetes ? { kubernetes } : {}),
       ...(controllerArgs.length > 0 ? { controllerFlags: controllerArgs.join(' ') } : {}),
+      ...(controllerManagerFlags !== '' ? { controllerManagerFlags } : {}),
       ...(sizes.sizes !== '' ? { sizes: sizes.sizes } : {}),
       ...(sizes.differ ? { sizesDifferFromGoals: true } : {}),
     };

@@ -23,6 +23,8 @@ export interface RunHeader {
   readonly durationMs?: number;
   /** Flags given to the controllers beyond their defaults (a diagnostic run, not the shipped configuration). */
   readonly controllerFlags?: string;
+  /** Flags given to kube-controller-manager beyond the local cluster's (`TRELLIS_KCM_EXTRA_FLAGS`, a diagnostic run). */
+  readonly controllerManagerFlags?: string;
   /** The sizes measured: `ConfigMap Packages of 1,000 and 5,000; 1,000 Packages × 4; 10,000 ConfigMaps`. */
   readonly sizes?: string;
   /** True when the sizes are not the ones the goals are stated at (a smoke run): the header says so. */
@@ -120,6 +122,7 @@ export function renderHeader(h: RunHeader): string {
     `- Load average (1/5/15 min): ${load(h.loadAtStart)} at start${h.loadAtEnd ? `, ${load(h.loadAtEnd)} at end` : ''}`,
     `- Node ${h.node}, Kubernetes ${h.kubernetes}`,
     ...(h.controllerFlags ? [`- DIAGNOSTIC RUN: the controllers ran with \`${h.controllerFlags}\` beyond their defaults; these are not the shipped settings`] : []),
+    ...(h.controllerManagerFlags ? [`- DIAGNOSTIC RUN: kube-controller-manager ran with \`${h.controllerManagerFlags}\` beyond the local cluster's flags; Kubernetes's own limits are not the default ones`] : []),
     ...(h.sizes ? [`- Sizes: ${h.sizes}`] : []),
     ...(h.sizesDifferFromGoals ? ['- NOT THE GOAL SIZES: the goals are stated at other sizes, so met/missed below only says how this run compares'] : []),
   ];

@@ -76,6 +76,7 @@ test('the header names cores, load at start and end, Node and Kubernetes', (t) =
   t.notRegex(renderHeader(starting), /at end|run took/);
   t.notRegex(text, /DIAGNOSTIC/, 'a run with the default controller flags says nothing about flags');
   t.regex(renderHeader({ ...header, controllerFlags: '--kube-api-qps 1000' }), /DIAGNOSTIC RUN: the controllers ran with `--kube-api-qps 1000` beyond their defaults/);
+  t.regex(renderHeader({ ...header, controllerManagerFlags: '--kube-api-qps=300' }), /DIAGNOSTIC RUN: kube-controller-manager ran with `--kube-api-qps=300` beyond the local cluster's flags/);
 });
 
 test('the JSON holds the same figures as the table, every sample, and the reasons', (t) => {
