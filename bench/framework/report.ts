@@ -122,7 +122,7 @@ export function renderHeader(h: RunHeader): string {
     `- Load average (1/5/15 min): ${load(h.loadAtStart)} at start${h.loadAtEnd ? `, ${load(h.loadAtEnd)} at end` : ''}`,
     `- Node ${h.node}, Kubernetes ${h.kubernetes}`,
     ...(h.controllerFlags ? [`- DIAGNOSTIC RUN: the controllers ran with \`${h.controllerFlags}\` beyond their defaults; these are not the shipped settings`] : []),
-    ...(h.controllerManagerFlags ? [`- DIAGNOSTIC RUN: kube-controller-manager ran with \`${h.controllerManagerFlags}\` beyond the local cluster's flags; Kubernetes's own limits are not the default ones`] : []),
+    ...(h.controllerManagerFlags ? [`- DIAGNOSTIC RUN: kube-controller-manager ran with \`${h.controllerManagerFlags}\` beyond the local cluster's flags; Kubernetes' own limits are not the default ones`] : []),
     ...(h.sizes ? [`- Sizes: ${h.sizes}`] : []),
     ...(h.sizesDifferFromGoals ? ['- NOT THE GOAL SIZES: the goals are stated at other sizes, so met/missed below only says how this run compares'] : []),
   ];
