@@ -17,6 +17,7 @@ import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
 import { persistedRolloutStart, readyForGeneration, waitingForHealth, type PackageOutcome } from '../reconcile/status.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { describeRevision } from './recorded.ts';
+import { getRevision } from '../revisions/store.ts';
 import { restoreRevision, restoreVerification } from './restore.ts';
 
 /** Applies and holds the pinned revision; `revisions` is the Package's history, `managed` what may exist. */
@@ -26,14 +27,17 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   const number = settings.pinnedRevision ?? 0;
   const name = pkg.metadata.name ?? '';
   const namespace = pkg.metadata.namespace ?? '';
-  const rev = revisions.find((r) => r.spec.revision === number);
+  const listed = revisions.find((r) => r.spec.revision === number);
+  const previous = pkg.status;
+  const isCurrent = previous?.currentRevision === number && listed?.status?.phase === 'Available';
+  // A restore reads the revision as the apiserver holds it now: the history comes from a watch that may not have seen
+  // its latest change yet, and a record changed since must be judged (and refused) as it is, not as it was.
+  const rev = isCurrent || !listed ? listed : await getRevision(deps.client, namespace, name, number);
   if (!rev) {
     const known = revisions.map((r) => r.spec.revision).join(', ');
     throw new PackageFailure(undefined, 'RevisionNotFound',
       `spec.rollback.revision is ${number}, but ${name} has no PackageRevision ${number} (revisions: ${known || 'none'})`, 'stall');
   }
-  const previous = pkg.status;
-  const isCurrent = previous?.currentRevision === number && rev.status?.phase === 'Available';
   run.upToDate = isCurrent && readyForGeneration(previous, pkg.metadata.generation);
   run.currentRevision = number;
   if (!isCurrent) await deps.onRolloutStart?.(rev, `${rev.spec.source.revision} (pinned)`);

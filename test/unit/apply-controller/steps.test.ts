@@ -10,7 +10,7 @@ import { settingsOf } from '../../../apply-controller/reconcile/settings.ts';
 import { PACKAGE_STEPS, runSteps, type PackageRun, type StepDeps } from '../../../apply-controller/reconcile/steps.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
 import { createLogger } from '../../../runtime/logging.ts';
-import { testKeys } from '../revisions/support.ts';
+import { signedRevision, testKeys } from '../revisions/support.ts';
 
 const REV = '1.0.0@sha256:' + 'a'.repeat(64);
 const DIGEST = 'sha256:' + 'b'.repeat(64);
@@ -98,6 +98,22 @@ test('pin: without a pin the list goes on; a pin to a revision that does not exi
   const error = await t.throwsAsync(step('pin')(runOf(pinned, { revisions: [revisionOf(1, 'Available')], managed: [] })), { instanceOf: PackageFailure });
   t.is((error).reason, 'RevisionNotFound');
   t.regex(error.message, /revisions: 1\)/);
+});
+
+test('pin: the revision to restore is read fresh, so a record changed after the history was listed is refused before anything is applied', async (t) => {
+  const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'team' }, data: { v: '1' } }];
+  // The history (a watch) still holds revision 1 as it was signed; the apiserver already holds a changed record.
+  const listed = signedRevision({ revision: 1, namespace: 'team', uid: 'u', phase: 'Superseded', phases: [{ name: 'default', objects }] });
+  const changed = structuredClone(listed);
+  changed.spec.valuesHash = `sha256:${'e'.repeat(64)}`;
+  const asked: string[] = [];
+  const client = { get: (ref: { kind: string; name: string }) => { asked.push(`${ref.kind}/${ref.name}`); return Promise.resolve(structuredClone(changed)); } } as unknown as KubeClient;
+  const pinned = pkgOf({ rollback: { onFailure: false, revision: 1 } }, { ...readyStatus, currentRevision: 3 });
+  const run = runOf(pinned, { revisions: [listed], managed: [] });
+  const error = await t.throwsAsync(step('pin')({ ...run, deps: { ...run.deps, client, scopes: { cached: () => true, lookUp: () => Promise.resolve() } as unknown as StepDeps['scopes'] } }),
+    { instanceOf: PackageFailure });
+  t.is(error.reason, 'RevisionTampered');
+  t.deepEqual(asked, ['PackageRevision/web-1'], 'read once, and the objects client (untouchable) never');
 });
 
 test('observe: an applied, healthy revision in drift mode ignore ends Ready without a request; otherwise the list goes on', async (t) => {
