@@ -15,9 +15,9 @@ import { restoreContext } from '../reconcile/engine.ts';
 import { finishRevision } from '../reconcile/finish.ts';
 import type { RunRecord, StepDeps } from '../reconcile/steps.ts';
 import { persistedRolloutStart, readyForGeneration, waitingForHealth, type PackageOutcome } from '../reconcile/status.ts';
+import { getRevision } from '../revisions/store.ts';
 import { packageLabels } from '../ssa/options.ts';
 import { describeRevision } from './recorded.ts';
-import { getRevision } from '../revisions/store.ts';
 import { restoreRevision, restoreVerification } from './restore.ts';
 
 /** Applies and holds the pinned revision; `revisions` is the Package's history, `managed` what may exist. */
