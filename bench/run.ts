@@ -15,6 +15,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { controllerManagerExtraFlags } from '../hack/control-plane.ts';
 import { projectRoot } from '../hack/lib/system-tools.ts';
 import { Environment } from './framework/environment.ts';
 import { machineHeader } from './framework/header.ts';
@@ -154,8 +155,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'trellis-bench-'));
   const controllerArgs = o.controllerFlags.split(/\s+/).filter((a) => a !== '');
-  // Read by hack/control-plane.ts when it starts the local cluster.
-  const controllerManagerFlags = (process.env.TRELLIS_KCM_EXTRA_FLAGS ?? '').trim();
+  const controllerManagerFlags = controllerManagerExtraFlags();
   const env = new Environment(dir, log, { controllerLogLevel: o.controllerLogLevel, controllerArgs });
   log(`running ${selected.map((w) => w.name).join(', ')} in ${dir}`);
   const reports: WorkloadReport[] = [];
@@ -187,7 +187,7 @@ async function main(): Promise<number> {
       ...header, loadAtEnd: loadavg(), durationMs: performance.now() - started,
       ...(kubernetes ? { kubernetes } : {}),
       ...(controllerArgs.length > 0 ? { controllerFlags: controllerArgs.join(' ') } : {}),
-      ...(controllerManagerFlags !== '' ? { controllerManagerFlags } : {}),
+      ...(controllerManagerFlags.length > 0 ? { controllerManagerFlags: controllerManagerFlags.join(' ') } : {}),
       ...(sizes.sizes !== '' ? { sizes: sizes.sizes } : {}),
       ...(sizes.differ ? { sizesDifferFromGoals: true } : {}),
     };

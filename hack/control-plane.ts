@@ -50,6 +50,15 @@ interface State {
 const defaultLog = (line: string): void => { process.stderr.write(`[trellis] ${line}\n`); };
 
 /** Starts (or reuses) the control plane whose state is in `opts.dir`. */
+/**
+ * Extra flags for kube-controller-manager from `TRELLIS_KCM_EXTRA_FLAGS`, for
+ * diagnostics only (e.g. "--kube-api-qps=300 --kube-api-burst=600", to see
+ * whether Kubernetes' own client limit is what a benchmark waits on).
+ */
+export function controllerManagerExtraFlags(): string[] {
+  return (process.env.TRELLIS_KCM_EXTRA_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
+}
+
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? defaultLog;
   const dir = opts.dir;
@@ -120,8 +129,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
         '--use-service-account-credentials=false', '--concurrent-gc-syncs=5',
         '--controllers=*,-nodeipam,-nodelifecycle,-csrsigning,-bootstrapsigner,-tokencleaner',
         '--v=1',
-        // Diagnostics only (bench/README: which limits are Kubernetes' own): e.g. "--kube-api-qps=300 --kube-api-burst=600".
-        ...(process.env.TRELLIS_KCM_EXTRA_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== ''),
+        ...controllerManagerExtraFlags(),
       ], { logFile: join(dir, 'logs', 'kube-controller-manager.log') }));
     }
     if (opts.scheduler ?? true) {
