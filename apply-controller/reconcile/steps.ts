@@ -37,7 +37,7 @@ import { contentHashOf, keyedContentHash, withObjectTexts } from '../revisions/e
 import type { RevisionKey, RevisionKeys } from '../revisions/keys.ts';
 import { keyedHash } from '../revisions/seal.ts';
 import { newestAvailable, unfinishedInventory } from '../revisions/history.ts';
-import { findRevisionFor, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
+import { findRevisionFor, getRevision, listRevisions, recordsSame, setRevisionStatus, writeRevision } from '../revisions/store.ts';
 import { holdsAfterRollback, heldFailure, rollBack } from '../rollback/automatic.ts';
 import { applyPinned } from '../rollback/pin.ts';
 import { restoreRevision, restoreVerification } from '../rollback/restore.ts';
@@ -310,8 +310,10 @@ const applyRevision: PackageStep = async (run) => {
   // The revision is not at fault, and a rollback could create nothing there either.
   if (failure.reason === 'NamespaceTerminating') throw failure;
   await markFailed(run, failure);
-  const good = settings.rollbackOnFailure && revision.spec.revision !== pkg.status?.currentRevision
+  const listed = settings.rollbackOnFailure && revision.spec.revision !== pkg.status?.currentRevision
     ? newestAvailable(need(run.revisions, 'the history'), revision.spec.revision) : undefined;
+  // As a pin's: the record to return to is judged as the apiserver holds it now, not as the history's watch last saw it.
+  const good = listed && await getRevision(deps.client, pkg.metadata.namespace ?? '', pkg.metadata.name ?? '', listed.spec.revision);
   if (!good) throw failure;
   deps.log.warn({ failed: revision.spec.revision, restoring: good.spec.revision, reason: failure.reason }, 'rolling back');
   // The restore is a rollout of its own: its health deadline counts from now, and no worker waits for it.

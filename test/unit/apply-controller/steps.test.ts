@@ -116,6 +116,32 @@ test('pin: the revision to restore is read fresh, so a record changed after the 
   t.deepEqual(asked, ['PackageRevision/web-1'], 'read once, and the objects client (untouchable) never');
 });
 
+test('apply: an automatic rollback reads the revision it returns to fresh, so a record changed after the history was listed is refused', async (t) => {
+  const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'team' }, data: { v: '1' } }];
+  const listed = signedRevision({ revision: 1, namespace: 'team', uid: 'u', phase: 'Available', phases: [{ name: 'default', objects }] });
+  const changed = structuredClone(listed);
+  changed.spec.valuesHash = `sha256:${'e'.repeat(64)}`;
+  const asked: string[] = [];
+  const client = {
+    get: (ref: { kind: string; name: string }) => { asked.push(`get ${ref.kind}/${ref.name}`); return Promise.resolve(structuredClone(changed)); },
+    patch: (ref: { kind: string; name: string }) => { asked.push(`patch ${ref.kind}/${ref.name}`); return Promise.resolve({}); },
+  } as unknown as KubeClient;
+  // The new revision's one object cannot be applied: every use of the objects client fails.
+  let objectsUsed = 0;
+  const objectsClient = new Proxy({}, { get: () => { objectsUsed += 1; throw new Error('the apiserver refused the apply'); } }) as KubeClient;
+  const pkg = pkgOf({ rollback: { onFailure: true } }, { ...readyStatus, currentRevision: 1 });
+  const run = runOf(pkg, {
+    revisions: [listed, revisionOf(2, 'Available')], revision: revisionOf(2, 'Available'), managed: [], source,
+    content: { ...content, phases: [{ name: 'default', objects: [{ id: 'team_cfg__ConfigMap', object: objects[0], source: { file: 'a.yaml', document: 0 } }] }] } as unknown as PackageRun['content'],
+  });
+  const error = await t.throwsAsync(step('apply')({ ...run, deps: { ...run.deps, client, objectsClient,
+    scopes: { cached: () => true, lookUp: () => Promise.resolve() } as unknown as StepDeps['scopes'] } }), { instanceOf: PackageFailure });
+  t.is(error.reason, 'RevisionTampered', error.message);
+  t.regex(error.message, /rolling back to revision 1 .*was refused/);
+  t.true(asked.includes('get PackageRevision/web-1'), asked.join(', '));
+  t.is(objectsUsed, 1, 'only the failed apply used the objects client; the refused restore never did');
+});
+
 test('observe: an applied, healthy revision in drift mode ignore ends Ready without a request; otherwise the list goes on', async (t) => {
   const current = revisionOf(1, 'Available');
   const ignoring = runOf(pkgOf({ drift: { mode: 'ignore' } }, readyStatus), { source, content, current, sameAsCurrent: true });
