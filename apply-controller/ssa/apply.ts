@@ -156,7 +156,7 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
       const plan = plans[i] as ObjectPlan;
       const hash = lazyIntentHash(plan.applied);
       if (plan.action === 'none' && plan.live !== undefined) {
-        engine.state.set(plan.target.id, recordOf(hash(), plan.live, plan.applied));
+        engine.state.set(plan.target.id, recordOf(hash, plan.live, plan.applied));
         work[v.index] = { done: 'unchanged' };
       } else {
         work[v.index] = { plan, hash };
@@ -244,7 +244,7 @@ async function writePlan(client: KubeClient, plan: ObjectPlan, hash: LazyHash, o
   try {
     const written = await write(client, plan, opts);
     answer = written.answer;
-    engine?.state.set(plan.target.id, recordOf(hash(), answer, plan.applied));
+    engine?.state.set(plan.target.id, recordOf(hash, answer, plan.applied));
     engine?.written.set(plan.target.id, answer);
     return written.action;
   } finally {

@@ -3,7 +3,8 @@
 // rests on.
 import test from 'ava';
 import {
-  AppliedState, containsIntent, decideLocally, intentHash, lazyIntentHash, projectionHash, projectOnto, recordOf, type CacheLookup, type LocalInput,
+  AppliedState, containsIntent, decideLocally, intentHash, lazyHash, lazyIntentHash, projectionHash, projectOnto, recordOf,
+  type AppliedRecord, type CacheLookup, type LocalInput,
 } from '../../../apply-controller/ssa/state.ts';
 import type { DesiredObject } from '../../../apply-controller/ssa/objects.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -36,6 +37,9 @@ function liveOf(rv: string, change: (o: LiveDeployment) => void = () => undefine
 }
 
 const hash = intentHash(intent);
+const lazy = (): (() => string) => () => hash;
+/** A record with its hashes computed, for comparing. */
+const hashed = (r: AppliedRecord | undefined): unknown => r && { intentHash: r.intentHash(), resourceVersion: r.resourceVersion, projectionHash: r.projectionHash() };
 const known = (object?: KubeObject): CacheLookup => ({ known: true, object });
 const input = (over: Partial<LocalInput>): LocalInput => ({ intent, hash: () => hash, lookup: known(liveOf('10')), record: undefined, trustLive: false, ...over });
 
@@ -49,12 +53,12 @@ test('an object the cache does not hold is applied without a read or a dry run',
 
 test('the same intent on the object we got back costs nothing', (t) => {
   const live = liveOf('10');
-  const record = recordOf(hash, live, intent);
+  const record = recordOf(lazy(), live, intent);
   t.deepEqual(decideLocally(input({ lookup: known(live), record })), { action: 'none', record: undefined });
 });
 
 test('a change outside the intent\'s fields (status, a controller\'s annotation, defaults) is not drift', (t) => {
-  const record = recordOf(hash, liveOf('10'), intent);
+  const record = recordOf(lazy(), liveOf('10'), intent);
   const moved = liveOf('11', (o) => { o.status = { ...o.status, readyReplicas: 2 }; o.metadata.annotations['deployment.kubernetes.io/revision'] = '2'; });
   const decision = decideLocally(input({ lookup: known(moved), record }));
   t.is(decision.action, 'none');
@@ -62,14 +66,14 @@ test('a change outside the intent\'s fields (status, a controller\'s annotation,
 });
 
 test('a change of a field the intent declares is applied, and so is a removed label', (t) => {
-  const record = recordOf(hash, liveOf('10'), intent);
+  const record = recordOf(lazy(), liveOf('10'), intent);
   t.is(decideLocally(input({ lookup: known(liveOf('11', (o) => { o.spec.replicas = 5; })), record })).action, 'apply');
   t.is(decideLocally(input({ lookup: known(liveOf('12', (o) => { delete o.metadata.labels.app; })), record })).action, 'apply');
   t.is(decideLocally(input({ lookup: known(liveOf('13', (o) => { (o.spec.template.spec.containers[0] as Record<string, unknown>).image = 'evil:1'; })), record })).action, 'apply');
 });
 
 test('a new intent is applied even when the live object looks fine', (t) => {
-  const record = recordOf('sha-of-an-older-intent', liveOf('10'), intent);
+  const record = recordOf(() => 'sha-of-an-older-intent', liveOf('10'), intent);
   t.is(decideLocally(input({ lookup: known(liveOf('10')), record })).action, 'apply');
   t.is(decideLocally(input({ lookup: known(liveOf('10')), record: undefined, trustLive: false })).action, 'apply');
 });
@@ -77,7 +81,7 @@ test('a new intent is applied even when the live object looks fine', (t) => {
 test('after a restart, a trusted intent the live object contains costs nothing; one it does not is dry-run', (t) => {
   const decision = decideLocally(input({ record: undefined, trustLive: true }));
   t.is(decision.action, 'none');
-  t.deepEqual(decision.action === 'none' ? decision.record : undefined, recordOf(hash, liveOf('10'), intent));
+  t.deepEqual(hashed(decision.action === 'none' ? decision.record : undefined), hashed(recordOf(lazy(), liveOf('10'), intent)));
   // A normalized value (the apiserver rewrote it) cannot be decided locally.
   t.is(decideLocally(input({ lookup: known(liveOf('10', (o) => { o.spec.replicas = '2'; })), trustLive: true })).action, 'verify');
 });
@@ -104,7 +108,7 @@ test('containsIntent: maps are supersets, lists match item by item, scalars are 
 test('AppliedState tells our own write from someone else\'s', (t) => {
   const state = new AppliedState();
   const live = liveOf('10');
-  state.set('ns_web_apps_Deployment', recordOf(hash, live, intent));
+  state.set('ns_web_apps_Deployment', recordOf(lazy(), live, intent));
   t.true(state.isOwnWrite('ns_web_apps_Deployment', live));
   t.false(state.isOwnWrite('ns_web_apps_Deployment', liveOf('11')));
   t.false(state.isOwnWrite('ns_other_apps_Deployment', live));
@@ -149,11 +153,60 @@ test('the intent hash is computed only when a decision needs it: a create is pla
   t.deepEqual(decideLocally(input({ lookup: known(undefined), hash: counted })), { action: 'apply', live: undefined });
   t.deepEqual(decideLocally(input({ lookup: { known: false }, hash: counted })), { action: 'verify' });
   t.is(hashed, 0, 'a missing object, or an unknown kind, needs no hash');
-  const record = recordOf(hash, liveOf('10'), intent);
+  const record = recordOf(lazy(), liveOf('10'), intent);
   t.deepEqual(decideLocally(input({ lookup: known(liveOf('10')), record, hash: counted })), { action: 'none', record: undefined });
   t.is(hashed, 1, 'comparing with a record does');
 
-  const lazy = lazyIntentHash(intent);
-  t.is(lazy(), hash);
-  t.is(lazy(), hash);
+  const once = lazyIntentHash(intent);
+  t.is(once(), hash);
+  t.is(once(), hash);
+});
+
+test('a record hashes nothing when it is made, and a decision that finds it moved compares projections', (t) => {
+  let intentHashed = 0;
+  let specRead = 0;
+  const answer = liveOf('10');
+  const watched = new Proxy(answer, { get: (o, k) => { if (k === 'spec') specRead += 1; return Reflect.get(o, k) as unknown; } });
+  const record = recordOf(() => { intentHashed += 1; return hash; }, watched, intent);
+  t.is(intentHashed + specRead, 0, 'the write\'s path pays for no hash');
+  t.is(record.resourceVersion, '10');
+  t.is(record.projectionHash(), projectionHash(answer, intent));
+  t.true(specRead > 0);
+  const moved = decideLocally(input({ lookup: known(liveOf('11', (o) => { o.status = { replicas: 3 }; })), record }));
+  t.is(intentHashed, 1);
+  t.deepEqual(hashed(moved.action === 'none' ? moved.record : undefined), { intentHash: hash, resourceVersion: '11', projectionHash: projectionHash(answer, intent) });
+});
+
+test('the same lazy intent hash is the same intent: no hash is computed to compare them', (t) => {
+  let computed = 0;
+  const shared = lazyHash(() => { computed += 1; return hash; });
+  const live = liveOf('10');
+  t.is(decideLocally(input({ lookup: known(live), record: recordOf(shared, live, intent), hash: shared })).action, 'none');
+  t.is(computed, 0);
+});
+
+test('lazyHash computes once and lets go of what it computed from', (t) => {
+  let calls = 0;
+  const h = lazyHash(() => { calls += 1; return 'h'; });
+  t.is(h(), 'h');
+  t.is(h(), 'h');
+  t.is(calls, 1);
+});
+
+test('records are hashed in the background after a reconcile, except those already replaced', async (t) => {
+  const state = new AppliedState();
+  const calls: string[] = [];
+  const counted = (name: string): (() => string) => () => { calls.push(name); return hash; };
+  state.set('a', recordOf(counted('a-old'), liveOf('1'), intent));
+  state.set('a', recordOf(counted('a'), liveOf('2'), intent));
+  state.set('b', recordOf(counted('b'), liveOf('3'), intent));
+  state.set('c', recordOf(counted('c'), liveOf('4'), intent));
+  state.delete('c');
+  t.is(state.unhashed, 2);
+  state.hashInBackground();
+  t.deepEqual(calls, [], 'nothing is hashed in the caller\'s turn');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(state.unhashed, 0);
+  t.deepEqual(calls.sort(), ['a', 'b']);
+  t.is(state.get('a')?.projectionHash(), projectionHash(liveOf('2'), intent));
 });
