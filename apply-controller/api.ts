@@ -229,7 +229,7 @@ export const packageRevisionSpecSchema = s.object({
     name: s.string({ minLength: 1, maxLength: 63, description: 'Phase name.' }),
     // Base64, but not declared `format: byte`: the apiserver's check of that format costs more than the write
     // itself, and every byte is authenticated when it is read (seal.ts).
-    objects: s.string({ description: 'A small revision\'s objects inline: base64 of their sealed, gzipped canonical JSON array.' }),
+    objects: s.string({ description: 'A small revision\'s objects inline: base64 of their sealed, compressed canonical JSON array (brotli; gzip in records written before it).' }),
     slices: s.array(revisionSliceRefSchema, {
       description: 'A large revision\'s objects: the RevisionSlices holding them, in order (objects is then absent).',
     }),
@@ -280,7 +280,7 @@ export const revisionSliceSpecSchema = s.object({
   digest: s.string({ pattern: SHA256_DIGEST_PATTERN, description: 'sha256 of the canonical JSON array of the objects (before compression).' }),
   count: s.integer({ minimum: 1, description: 'Number of objects.' }),
   // Not `format: byte`, for the reason given at PackageRevision's `objects`.
-  objects: s.string({ description: 'The objects: base64 of their sealed, gzipped canonical JSON array.' }),
+  objects: s.string({ description: 'The objects: base64 of their sealed, compressed canonical JSON array (brotli; gzip in records written before it).' }),
 }, { required: ['packageName', 'digest', 'count', 'objects'], description: 'A run of objects of one phase of a Package.' });
 
 /** The spec of a RevisionSlice. */

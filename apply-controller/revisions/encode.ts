@@ -1,7 +1,7 @@
 /**
  * How a PackageRevision holds its objects. Per phase, the exact objects applied
- * form a canonical JSON array; a small revision keeps it gzip-compressed,
- * sealed with the revision key (seal.ts) and base64-encoded inline
+ * form a canonical JSON array; a small revision keeps it compressed (brotli;
+ * gzip in records written before session 16), sealed with the revision key (seal.ts) and base64-encoded inline
  * (`spec.phases[].objects`), a large one in RevisionSlices (plan.ts decides,
  * chunk.ts cuts). A content hash over the phases (keyed: an HMAC) lets the
  * controller tell whether a revision already records what it is about to
@@ -9,7 +9,7 @@
  * written. Pure; no API calls.
  */
 import { createHash } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync } from 'node:zlib';
 import type { PackageRevisionPhaseRecord } from '../api.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import type { KubeObject } from '../bundle/object.ts';
@@ -63,13 +63,26 @@ export interface EncodedPhases {
 export const DEFAULT_REVISION_SIZE_LIMIT = 64_000_000;
 
 /**
- * zlib's fastest level. A record is compressed on the apply path of every new
- * revision and read back rarely (rollback, recovery, diff); on configuration
- * text, level 1 takes about a fifth of the CPU of the default level 6 for
- * output about 18 % larger (measured on the bench's ConfigMaps, 267 KB slices:
- * 6.0 ms vs 28.3 ms). Readers accept any level.
+ * Brotli at quality 1. A record is compressed on the apply path of every new
+ * revision and read back rarely (rollback, recovery, diff). On the bench's
+ * ConfigMaps (700 KB runs) quality 1 takes half the CPU of gzip at its fastest
+ * level, 11.6 ms against 23.3 ms per 1,000 objects, for output 4 % smaller
+ * (0.337 of the text against 0.350), and decompresses as fast. zlib's zstd
+ * would be faster still, but Node 24 calls it experimental.
  */
-const GZIP_LEVEL = 1;
+const BROTLI_QUALITY = 1;
+
+/**
+ * Brotli's window, fixed so that the first byte of every stream we write is
+ * known: with a window of 2^22 its low four bits are 0xb, while a gzip stream
+ * starts with 0x1f. That byte tells the records written before brotli from
+ * the ones after. (The bytes are authenticated by the seal before they are
+ * decompressed, so nobody else picks the decoder.)
+ */
+const BROTLI_WINDOW_BITS = 22;
+
+/** gzip's first two bytes. */
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
 
 /** A package whose objects do not fit in what a PackageRevision may record. */
 export class RevisionTooLargeError extends Error {
@@ -91,25 +104,39 @@ export function sha256Of(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-/** gzip of a text, at the level every record uses. */
-export function gzipText(text: string): Buffer {
-  return gzipSync(Buffer.from(text), { level: GZIP_LEVEL });
+/** A text compressed as every new record is (brotli, see {@link BROTLI_QUALITY}). */
+export function compressText(text: string): Buffer {
+  const bytes = Buffer.from(text);
+  return brotliCompressSync(bytes, {
+    params: {
+      [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
+      [zlibConstants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS,
+      [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
+      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+    },
+  });
 }
 
-/** gzip of a text sealed with `key`: the bytes a record stores. */
+/** The text of compressed record bytes: gzip (records written before brotli) or brotli, told apart by the first byte. */
+export function decompressText(bytes: Buffer): string {
+  const gzip = bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+  return (gzip ? gunzipSync(bytes) : brotliDecompressSync(bytes)).toString('utf8');
+}
+
+/** A text compressed and sealed with `key`: the bytes a record stores. */
 export function sealText(key: RevisionKey, text: string): Buffer {
-  return sealBytes(key, gzipText(text));
+  return sealBytes(key, compressText(text));
 }
 
 /**
- * The text inside base64 of a blob `key` sealed (gzip inside); `what` names it
- * in the error: RevisionTamperedError when it does not authenticate,
+ * The text inside base64 of a blob `key` sealed (compressed inside); `what`
+ * names it in the error: RevisionTamperedError when it does not authenticate,
  * {@link CorruptRevisionError} when it cannot be decompressed.
  */
 export function openText(key: RevisionKey, data: string, what: string): string {
   const compressed = openBytes(key, Buffer.from(data, 'base64'), what);
   try {
-    return gunzipSync(compressed).toString('utf8');
+    return decompressText(compressed);
   } catch (err) {
     throw new CorruptRevisionError(`${what}: the objects cannot be decoded: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -42,7 +42,7 @@ export interface NewSlice {
   readonly name: string;
   readonly digest: string;
   readonly count: number;
-  /** gzip of the canonical JSON array, sealed with the revision key. */
+  /** The canonical JSON array compressed and sealed with the revision key (encode.ts). */
   readonly compressed: Buffer;
 }
 

@@ -9,7 +9,7 @@
 // or log line.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import anyTest from 'ava';
 import { stringify } from 'yaml';
 import { revisionSliceResource, packageRevisionResource, type PackageRevision } from '../../../apply-controller/api.ts';
@@ -76,8 +76,9 @@ function forms(secret: string): string[] {
 
 /**
  * Every text `value` holds or decodes to: the JSON text itself, and for every
- * string inside it, its base64 decoding and the gunzip of that (RevisionSlices
- * and inline phases are base64; gzip inside).
+ * string inside it, its base64 decoding and what that decompresses to, as gzip
+ * or brotli, from its start or a little further in (RevisionSlices and inline
+ * phases are base64; brotli inside, gzip in older records).
  */
 function decodedTexts(value: unknown): string[] {
   const out = [JSON.stringify(value)];
@@ -88,13 +89,16 @@ function decodedTexts(value: unknown): string[] {
       try {
         out.push(gunzipSync(bytes).toString('utf8'));
       } catch { /* not gzip: nothing inside to look at */ }
-      // A gzip stream may also start further in (after a header).
-      for (let i = 1; i < Math.min(bytes.length, 64); i += 1) {
-        if (bytes[i] === 0x1f && bytes[i + 1] === 0x8b) {
+      // A stream may also start further in (after a header). Brotli has no magic: every offset is tried.
+      for (let i = 0; i < Math.min(bytes.length, 64); i += 1) {
+        if (i > 0 && bytes[i] === 0x1f && bytes[i + 1] === 0x8b) {
           try {
             out.push(gunzipSync(bytes.subarray(i)).toString('utf8'));
           } catch { /* not gzip */ }
         }
+        try {
+          out.push(brotliDecompressSync(bytes.subarray(i)).toString('utf8'));
+        } catch { /* not brotli */ }
       }
     } else if (Array.isArray(v)) {
       v.forEach(visit);
@@ -111,6 +115,15 @@ async function storedRecords(client: KubeClient, ns: string): Promise<KubeObject
   const slices = await client.list({ apiVersion: revisionSliceResource.apiVersion, kind: revisionSliceResource.kind, namespace: ns });
   return [...revisions.items, ...slices.items];
 }
+
+test('the record scanner itself finds a value in clear, in base64, and inside gzip or brotli behind a header', (t) => {
+  const secret = `pw-${randomBytes(8).toString('hex')}`;
+  const text = JSON.stringify([{ data: { password: secret } }]);
+  const header = Buffer.from('HDR1-some-header');
+  for (const blob of [Buffer.from(text), gzipSync(text), brotliCompressSync(text), Buffer.concat([header, gzipSync(text)]), Buffer.concat([header, brotliCompressSync(text)])]) {
+    t.true(decodedTexts({ spec: { objects: blob.toString('base64') } }).some((found) => forms(secret).some((form) => found.includes(form))));
+  }
+});
 
 type Data = { data?: Record<string, string> };
 

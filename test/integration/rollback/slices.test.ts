@@ -4,7 +4,7 @@
 // behind the controller's back is refused on read (and the guarded client
 // refuses to change one); history GC deletes the slices no kept revision names,
 // and never one a kept revision needs.
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
 import anyTest from 'ava';
 import { packageResource, packageRevisionResource, revisionSliceResource, type Package, type PackageRevision, type RevisionSlice } from '../../../apply-controller/api.ts';
 import type { KubeObject } from '../../../apply-controller/bundle/object.ts';
@@ -119,8 +119,9 @@ test('a slice changed behind the controller\'s back is refused on read, and the 
   await t.throwsAsync(client.apply({ ...slice, spec: { ...slice.spec, count: 1 } }, { fieldManager: 'trellis' }), { instanceOf: RevisionImmutableError });
   await t.throwsAsync(client.patchStatus(ref, {}), { instanceOf: RevisionImmutableError });
 
-  // The slice is sealed: its bytes are no gzip anyone can read.
+  // The slice is sealed: its bytes are no gzip or brotli anyone can read.
   t.throws(() => gunzipSync(Buffer.from(slice.spec.objects, 'base64')));
+  t.throws(() => brotliDecompressSync(Buffer.from(slice.spec.objects, 'base64')));
   // Someone with the rights swaps in other objects, keeping the claimed digest: unsealed, they are refused.
   const injected: KubeObject[] = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'injected', namespace: ns }, data: { injected: 'yes' } }];
   await raw.patch(ref, { spec: { objects: gzipSync(JSON.stringify(injected)).toString('base64') } });

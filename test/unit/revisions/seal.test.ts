@@ -3,7 +3,7 @@
 // key, any change is refused, hashes are keyed, a signature covers the
 // revision's identity and records, and the keyring creates, reads and rotates
 // its Secret without ever rewriting a key.
-import { gzipSync } from 'node:zlib';
+import { brotliDecompressSync, gzipSync } from 'node:zlib';
 import test from 'ava';
 import type { PackageRevision } from '../../../apply-controller/api.ts';
 import {
@@ -39,6 +39,19 @@ test('recorded phases are sealed: no clear text and no plain gzip inside, and th
   t.false(bytes.includes(Buffer.from('hunter2')));
   t.throws(() => decodePhases(encoded.phases, other), { instanceOf: RevisionTamperedError });
   t.deepEqual(decodePhases(encoded.phases, key), phases);
+});
+
+test('new records are brotli inside the seal; records written with gzip before it still decode', (t) => {
+  const phases = [{ name: 'default', objects: [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', namespace: 'shop' }, data: { 'app.conf': 'x = 1\n'.repeat(200) } }] }];
+  const encoded = encodePhases(phases, key);
+  const inside = openBytes(key, Buffer.from(encoded.phases[0]?.objects ?? '', 'base64'), 'phase');
+  t.not(inside[0], 0x1f, 'not gzip');
+  t.is(inside[0]! & 0x0f, 0x0b, 'a brotli stream with the fixed 2^22 window');
+  t.deepEqual(JSON.parse(brotliDecompressSync(inside).toString('utf8')), phases[0]?.objects);
+  t.true(inside.length < 200, `compressed: ${inside.length} bytes`);
+  // The same phase as a controller before brotli recorded it: gzip, sealed.
+  const old = { ...encoded.phases[0]!, objects: sealBytes(key, gzipSync(JSON.stringify(phases[0]?.objects))).toString('base64') };
+  t.deepEqual(decodePhases([old], key), phases);
 });
 
 test('hashes are keyed: the same data hashes differently under another key and for another purpose', (t) => {
