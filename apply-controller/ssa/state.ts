@@ -127,9 +127,13 @@ export class AppliedState {
     const turn = (): void => {
       const until = performance.now() + HASH_TURN_MS;
       for (const record of this.#unhashed) {
-        record.intentHash();
-        record.projectionHash();
         this.#unhashed.delete(record);
+        try {
+          record.intentHash();
+          record.projectionHash();
+        } catch {
+          // Never the controller's end: a decision that needs this hash computes it again and fails inside its reconcile.
+        }
         if (performance.now() >= until) break;
       }
       if (this.#unhashed.size > 0) setImmediate(turn);

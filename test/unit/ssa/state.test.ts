@@ -202,11 +202,13 @@ test('records are hashed in the background after a reconcile, except those alrea
   state.set('b', recordOf(counted('b'), liveOf('3'), intent));
   state.set('c', recordOf(counted('c'), liveOf('4'), intent));
   state.delete('c');
-  t.is(state.unhashed, 2);
+  state.set('d', recordOf(() => { throw new Error('cannot hash'); }, liveOf('5'), intent));
+  t.is(state.unhashed, 3);
   state.hashInBackground();
   t.deepEqual(calls, [], 'nothing is hashed in the caller\'s turn');
   await new Promise((resolve) => setTimeout(resolve, 20));
   t.is(state.unhashed, 0);
   t.deepEqual(calls.sort(), ['a', 'b']);
   t.is(state.get('a')?.projectionHash(), projectionHash(liveOf('2'), intent));
+  t.throws(() => state.get('d')?.intentHash(), { message: 'cannot hash' }, 'a hash that fails does not stop the pass; a decision that needs it fails in its reconcile');
 });
