@@ -83,9 +83,10 @@ export class EngineMemory {
 
   /**
    * Records how a reconcile of `key` ended: still waiting for health, or not
-   * (the clock stops), and lets the records of its writes be hashed. `checks` are the health checks the rollout is judged by:
-   * with them, only changes that move a verdict wake the Package (see
-   * {@link healthMayMove}); without them, every change does.
+   * (the clock stops), and lets the records of its writes be hashed. `checks`
+   * are the health checks the rollout is judged by: with them, only changes
+   * that move a verdict wake the Package (see {@link healthMayMove}); without
+   * them, every change does.
    */
   settle(key: string, waitingForHealth: boolean, checks?: HealthChecks): void {
     // The reconcile's status is written: the records of its writes are hashed now, off the rollout's path.
