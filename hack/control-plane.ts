@@ -49,7 +49,6 @@ interface State {
 
 const defaultLog = (line: string): void => { process.stderr.write(`[trellis] ${line}\n`); };
 
-/** Starts (or reuses) the control plane whose state is in `opts.dir`. */
 /**
  * Extra flags for kube-controller-manager from `TRELLIS_KCM_EXTRA_FLAGS`, for
  * diagnostics only (e.g. "--kube-api-qps=300 --kube-api-burst=600", to see
@@ -59,6 +58,7 @@ export function controllerManagerExtraFlags(): string[] {
   return (process.env.TRELLIS_KCM_EXTRA_FLAGS ?? '').split(/\s+/).filter((flag) => flag !== '');
 }
 
+/** Starts (or reuses) the control plane whose state is in `opts.dir`. */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? defaultLog;
   const dir = opts.dir;

@@ -61,6 +61,27 @@ const readyStatus: Package['status'] = {
 const source = { kind: 'OCIRepository' as const, name: 'src', namespace: 'team', artifact: { revision: REV, digest: DIGEST, url: 'http://a/b.tgz' } } as PackageRun['source'];
 const content = { bundle: { valuesHash: VALUES }, phases: [], record: [], contentHash: 'sha256:content' } as unknown as PackageRun['content'];
 
+/** Kind scopes that know every kind (as namespaced): no discovery request. */
+const servedScopes = { cached: () => true, lookUp: () => Promise.resolve() } as unknown as StepDeps['scopes'];
+
+/**
+ * Revision 1 of one ConfigMap as the history (a watch) still holds it, signed,
+ * and as the apiserver already holds it: changed after it was signed. `client`
+ * answers every read with the changed record and notes each request in `asked`.
+ */
+function changedAfterListing(phase: 'Superseded' | 'Available') {
+  const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'team' }, data: { v: '1' } }];
+  const listed = signedRevision({ revision: 1, namespace: 'team', uid: 'u', phase, phases: [{ name: 'default', objects }] });
+  const changed = structuredClone(listed);
+  changed.spec.valuesHash = `sha256:${'e'.repeat(64)}`;
+  const asked: string[] = [];
+  const client = {
+    get: (ref: { kind: string; name: string }) => { asked.push(`get ${ref.kind}/${ref.name}`); return Promise.resolve(structuredClone(changed)); },
+    patch: (ref: { kind: string; name: string }) => { asked.push(`patch ${ref.kind}/${ref.name}`); return Promise.resolve({}); },
+  } as unknown as KubeClient;
+  return { objects, listed, asked, client };
+}
+
 test('the steps run in the documented order', (t) => {
   t.deepEqual(PACKAGE_STEPS.map((s) => s.name),
     ['dependencies', 'history', 'pin', 'source', 'content', 'observe', 'hold', 'record', 'apply', 'prune', 'finish']);
@@ -101,31 +122,17 @@ test('pin: without a pin the list goes on; a pin to a revision that does not exi
 });
 
 test('pin: the revision to restore is read fresh, so a record changed after the history was listed is refused before anything is applied', async (t) => {
-  const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'team' }, data: { v: '1' } }];
-  // The history (a watch) still holds revision 1 as it was signed; the apiserver already holds a changed record.
-  const listed = signedRevision({ revision: 1, namespace: 'team', uid: 'u', phase: 'Superseded', phases: [{ name: 'default', objects }] });
-  const changed = structuredClone(listed);
-  changed.spec.valuesHash = `sha256:${'e'.repeat(64)}`;
-  const asked: string[] = [];
-  const client = { get: (ref: { kind: string; name: string }) => { asked.push(`${ref.kind}/${ref.name}`); return Promise.resolve(structuredClone(changed)); } } as unknown as KubeClient;
+  const { listed, asked, client } = changedAfterListing('Superseded');
   const pinned = pkgOf({ rollback: { onFailure: false, revision: 1 } }, { ...readyStatus, currentRevision: 3 });
   const run = runOf(pinned, { revisions: [listed], managed: [] });
-  const error = await t.throwsAsync(step('pin')({ ...run, deps: { ...run.deps, client, scopes: { cached: () => true, lookUp: () => Promise.resolve() } as unknown as StepDeps['scopes'] } }),
+  const error = await t.throwsAsync(step('pin')({ ...run, deps: { ...run.deps, client, scopes: servedScopes } }),
     { instanceOf: PackageFailure });
   t.is(error.reason, 'RevisionTampered');
-  t.deepEqual(asked, ['PackageRevision/web-1'], 'read once, and the objects client (untouchable) never');
+  t.deepEqual(asked, ['get PackageRevision/web-1'], 'read once, and the objects client (untouchable) never');
 });
 
 test('apply: an automatic rollback reads the revision it returns to fresh, so a record changed after the history was listed is refused', async (t) => {
-  const objects = [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'team' }, data: { v: '1' } }];
-  const listed = signedRevision({ revision: 1, namespace: 'team', uid: 'u', phase: 'Available', phases: [{ name: 'default', objects }] });
-  const changed = structuredClone(listed);
-  changed.spec.valuesHash = `sha256:${'e'.repeat(64)}`;
-  const asked: string[] = [];
-  const client = {
-    get: (ref: { kind: string; name: string }) => { asked.push(`get ${ref.kind}/${ref.name}`); return Promise.resolve(structuredClone(changed)); },
-    patch: (ref: { kind: string; name: string }) => { asked.push(`patch ${ref.kind}/${ref.name}`); return Promise.resolve({}); },
-  } as unknown as KubeClient;
+  const { objects, listed, asked, client } = changedAfterListing('Available');
   // The new revision's one object cannot be applied: every use of the objects client fails.
   let objectsUsed = 0;
   const objectsClient = new Proxy({}, { get: () => { objectsUsed += 1; throw new Error('the apiserver refused the apply'); } }) as KubeClient;
@@ -134,8 +141,7 @@ test('apply: an automatic rollback reads the revision it returns to fresh, so a 
     revisions: [listed, revisionOf(2, 'Available')], revision: revisionOf(2, 'Available'), managed: [], source,
     content: { ...content, phases: [{ name: 'default', objects: [{ id: 'team_cfg__ConfigMap', object: objects[0], source: { file: 'a.yaml', document: 0 } }] }] } as unknown as PackageRun['content'],
   });
-  const error = await t.throwsAsync(step('apply')({ ...run, deps: { ...run.deps, client, objectsClient,
-    scopes: { cached: () => true, lookUp: () => Promise.resolve() } as unknown as StepDeps['scopes'] } }), { instanceOf: PackageFailure });
+  const error = await t.throwsAsync(step('apply')({ ...run, deps: { ...run.deps, client, objectsClient, scopes: servedScopes } }), { instanceOf: PackageFailure });
   t.is(error.reason, 'RevisionTampered', error.message);
   t.regex(error.message, /rolling back to revision 1 .*was refused/);
   t.true(asked.includes('get PackageRevision/web-1'), asked.join(', '));
