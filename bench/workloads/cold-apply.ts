@@ -6,10 +6,12 @@
  * bare concurrent SSA loop: server-side-apply PATCHes, a fixed number at a
  * time, no client-side rate limit — the same work with no product around it.
  */
+import { availableParallelism } from 'node:os';
 import type { KubeObject } from '../../runtime/object.ts';
 import { ensureDebianTool } from '../../hack/lib/system-tools.ts';
 import { combineCases, describeCaseRounds, runCase, type CaseOutcome } from '../framework/cases.ts';
 import { runTimed } from '../framework/commands.ts';
+import { cpuBetween, cpuSnapshot, describeCpu, processName, type CpuRound, type MeteredProcess } from '../framework/cpu.ts';
 import { apiRequestsByVerb, describeVerbs, readControllerMetrics, verbDelta } from '../framework/controller-metrics.ts';
 import { runAlternately, type Contender } from '../framework/rounds.ts';
 import { formatDuration, formatRatio, median, ratio } from '../framework/stats.ts';
@@ -40,12 +42,32 @@ interface TrellisRuns {
   readonly profiles: { ms: number; requests: Map<string, number> }[];
 }
 
+/** The CPU each contender's rounds of one size cost, by contender name. */
+type CpuRounds = Map<string, CpuRound[]>;
+
 /** The three contenders of one size; `namespaces.current` is the namespace of the run in progress. */
-async function contendersFor(ctx: BenchContext, source: ConfigMapSource, trellis: TrellisRuns, namespaces: { current: string }): Promise<Contender[]> {
+async function contendersFor(ctx: BenchContext, source: ConfigMapSource, trellis: TrellisRuns, namespaces: { current: string },
+  cpuRounds: CpuRounds): Promise<Contender[]> {
   const count = source.count;
   const cluster = await ctx.env.cluster();
   const client = cluster.client;
   const controllers = await ctx.env.controllers();
+  // Every process that works for a round: the control plane, both controllers, and this one (with kubectl, its child).
+  const processes: MeteredProcess[] = [
+    ...cluster.pids.map((pid) => ({ name: processName(pid), pid })),
+    { name: controllers.apply.name, pid: controllers.apply.pid },
+    { name: controllers.source.name, pid: controllers.source.pid },
+    { name: 'bench (and kubectl)', pid: 'self', withChildren: true },
+  ];
+  /** Runs a timed span (resolving with its milliseconds) and keeps what it cost in CPU. */
+  const metered = async (who: string, span: () => Promise<number>): Promise<number> => {
+    const before = cpuSnapshot(processes);
+    const ms = await span();
+    const rounds = cpuRounds.get(who) ?? [];
+    rounds.push({ ms, cpu: cpuBetween(before, cpuSnapshot(processes)) });
+    cpuRounds.set(who, rounds);
+    return ms;
+  };
   const metric = metricOf(count);
   // On this machine kubectl may come from elsewhere; a fresh Debian 12 gets it from its own package.
   const kubectlPath = ensureDebianTool('kubectl', 'kubernetes-client', ctx.log);
@@ -68,11 +90,13 @@ async function contendersFor(ctx: BenchContext, source: ConfigMapSource, trellis
         if (trellis.miss !== undefined) return {};
         const ns = await fresh('trellis');
         const before = apiRequestsByVerb(await readControllerMetrics(controllers.apply.metricsUrl));
-        const t0 = performance.now();
-        const created = await client.create(packageObject(ns, 'configmaps', configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER });
         try {
-          const seen = await waitForPackageOrMiss(client, ns, 'configmaps', created.metadata?.resourceVersion ?? '0', { timeoutMs: applyTimeLimitMs(count) });
-          const ms = seen.at - t0;
+          const ms = await metered('Trellis', async () => {
+            const t0 = performance.now();
+            const created = await client.create(packageObject(ns, 'configmaps', configMapPackageSpec(source)), { fieldManager: BENCH_MANAGER });
+            const seen = await waitForPackageOrMiss(client, ns, 'configmaps', created.metadata?.resourceVersion ?? '0', { timeoutMs: applyTimeLimitMs(count) });
+            return seen.at - t0;
+          });
           trellis.profiles.push({ ms, requests: verbDelta(before, apiRequestsByVerb(await readControllerMetrics(controllers.apply.metricsUrl))) });
           await verify(ns, 'Trellis');
           trellis.lastOk = true;
@@ -89,19 +113,24 @@ async function contendersFor(ctx: BenchContext, source: ConfigMapSource, trellis
       name: 'kubectl apply --server-side', role: 'peer', metrics: { [metric]: 'ms' },
       async run() {
         const ns = await fresh('kubectl');
-        const r = await runTimed(kubectlPath, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '-n', ns, '-f', source.manifestDir],
-          { timeoutMs: 900_000 });
+        const ms = await metered('kubectl', async () => {
+          const r = await runTimed(kubectlPath, ['--kubeconfig', cluster.kubeconfigPath, 'apply', '--server-side', '-n', ns, '-f', source.manifestDir],
+            { timeoutMs: 900_000 });
+          return r.ms;
+        });
         await verify(ns, 'kubectl');
-        return { [metric]: r.ms };
+        return { [metric]: ms };
       },
     },
     {
       name: `bare SSA loop (PATCH, ${BARE_LOOP_CONCURRENCY} at a time, no rate limit)`, role: 'ceiling', metrics: { [metric]: 'ms' },
       async run() {
         const ns = await fresh('bare');
-        const t0 = performance.now();
-        await mapLimit(source.objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(withNamespace(o, ns), { fieldManager: 'bench-bare-loop', force: true }));
-        const ms = performance.now() - t0;
+        const ms = await metered('the bare loop', async () => {
+          const t0 = performance.now();
+          await mapLimit(source.objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(withNamespace(o, ns), { fieldManager: 'bench-bare-loop', force: true }));
+          return performance.now() - t0;
+        });
         await verify(ns, 'the bare loop');
         return { [metric]: ms };
       },
@@ -118,6 +147,18 @@ function profileNote(count: number, profiles: TrellisRuns['profiles']): string[]
   return [`Trellis rounds at ${count.toLocaleString('en')} objects, in order: ${profiles.map((r) => formatDuration(r.ms)).join(', ')}.`,
     `Profile of the median Trellis run (${count.toLocaleString('en')} objects, ${formatDuration(p.ms)}): the apply-controller made ${describeVerbs(p.requests)}, `
     + `${(total / count).toFixed(2)} per object, ${(total / (p.ms / 1000)).toFixed(1)} requests/s on average.`];
+}
+
+/**
+ * The note on what the rounds of one size cost in CPU, per contender: on a
+ * small machine a round is bound by CPU, and the time between contenders
+ * follows what each makes every process spend, the apiserver's and etcd's included.
+ */
+function cpuNote(count: number, cpuRounds: CpuRounds, cores: number): string[] {
+  const described = [...cpuRounds].map(([who, rounds]) => [who, describeCpu(rounds)] as const).filter(([, d]) => d !== undefined);
+  if (described.length === 0) return [];
+  return [`CPU per round at ${count.toLocaleString('en')} objects (medians; ${cores} cores): `
+    + `${described.map(([who, d]) => `${who} ${d}`).join('; ')}.`];
 }
 
 /** The goals of one size from its measurements. */
@@ -142,7 +183,8 @@ async function measureSize(ctx: BenchContext, count: number, rounds: number): Pr
   const { client } = await ctx.env.cluster();
   const trellis: TrellisRuns = { lastOk: false, profiles: [] };
   const namespaces = { current: '' };
-  const contenders = await contendersFor(ctx, source, trellis, namespaces);
+  const cpuRounds: CpuRounds = new Map();
+  const contenders = await contendersFor(ctx, source, trellis, namespaces, cpuRounds);
   const cleanUp = async (): Promise<void> => {
     if (namespaces.current) await deleteNamespace(client, namespaces.current, { timeoutMs: 600_000, releaseFinalizers: [PACKAGE_TYPE] });
     namespaces.current = '';
@@ -165,7 +207,10 @@ async function measureSize(ctx: BenchContext, count: number, rounds: number): Pr
     throw err;
   });
   if (trellis.miss !== undefined) markSteadyMissed(ctx.env, count, trellis.miss);
-  return { measurements, goals: goalsOf(count, measurements, trellis.miss), notes: profileNote(count, trellis.profiles) };
+  return {
+    measurements, goals: goalsOf(count, measurements, trellis.miss),
+    notes: [...profileNote(count, trellis.profiles), ...cpuNote(count, cpuRounds, availableParallelism())],
+  };
 }
 
 async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
