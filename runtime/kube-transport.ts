@@ -206,14 +206,14 @@ export class KubeTransport {
     if ((res.statusCode ?? 0) >= 300) throw apiError(res.statusCode ?? 0, await readBody(res));
     await new Promise<void>((resolve, reject) => {
       // A half-dead connection sends nothing forever; the idle timer turns that into an error.
-      let idle = setTimeout(() => res.destroy(new Error('watch stream idle timeout')), idleTimeoutMs);
+      const idle = setTimeout(() => res.destroy(new Error('watch stream idle timeout')), idleTimeoutMs);
       const lines = createInterface({ input: res, crlfDelay: Infinity });
       let failed = false;
       lines.on('line', (line) => {
         // readline may still hand over buffered lines after the stream was destroyed.
         if (failed) return;
-        clearTimeout(idle);
-        idle = setTimeout(() => res.destroy(new Error('watch stream idle timeout')), idleTimeoutMs);
+        // Re-armed in place: a rollout's watch carries thousands of lines a second.
+        idle.refresh();
         if (line.trim() === '') return;
         try {
           onLine(JSON.parse(line));
