@@ -82,10 +82,11 @@ export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): Map<string,
   return spent;
 }
 
-/** The name a control-plane process goes by (`/proc/<pid>/comm`, at most 15 characters), or `pid <n>`. */
+/** The name of a control-plane process: its program's file name (`/proc/<pid>/cmdline`), or `pid <n>`. */
 export function processName(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() || `pid ${pid}`;
+    const program = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return program.split('/').pop() || `pid ${pid}`;
   } catch {
     return `pid ${pid}`;
   }

@@ -1,6 +1,7 @@
 // CPU time of processes from /proc/<pid>/stat, and how a contender's rounds are described.
 import test from 'ava';
-import { cpuBetween, cpuSnapshot, describeCpu, parseProcStat, ProcStatError, readProcessCpu } from '../../../bench/framework/cpu.ts';
+import { basename } from 'node:path';
+import { cpuBetween, cpuSnapshot, describeCpu, parseProcStat, processName, ProcStatError, readProcessCpu } from '../../../bench/framework/cpu.ts';
 
 // utime 250, stime 50, cutime 700, cstime 100 ticks; the command name holds a space and a parenthesis.
 const STAT = '4242 (kube (api) x) S 1 4242 4242 0 -1 4194560 9000 0 0 0 250 50 700 100 20 0 12 0 123456 800000000 20000 18446744073709551615';
@@ -48,4 +49,9 @@ test('rounds are described by their median CPU in all and per process, largest f
   // Totals 1.801, 2.201, 1.801 (median 1.801); busy 1.80, 1.83, 0.90 cores (median 1.80).
   t.is(describeCpu(rounds), '1.80 s (kube-apiserver 1.10 s, apply-controller 0.50 s, etcd 0.30 s), 1.80 cores busy');
   t.is(describeCpu([]), undefined);
+});
+
+test('a process is named by its program file, and a pid that does not exist by its number', (t) => {
+  t.is(processName(process.pid), basename(process.execPath));
+  t.is(processName(2 ** 22 + 12345), `pid ${2 ** 22 + 12345}`);
 });
