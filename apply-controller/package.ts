@@ -34,10 +34,11 @@ import { errorMessage } from '../runtime/redact.ts';
 import { packageResource, statusInventory, type InventoryEntry, type Package, type PackageRevision, type PackageStatus } from './api.ts';
 import type { ArtifactCache } from './artifact.ts';
 import { announceSkippedFiles } from './bundle/notes.ts';
+import { parseObjectId } from './bundle/object-id.ts';
 import { inventoryOfRecord, unionInventory } from './inventory.ts';
 import { KindScopes } from './reconcile/bundle.ts';
 import { RolledBackFailure, toPackageFailure } from './reconcile/failure.ts';
-import { namespaceTerminating } from './reconcile/namespace-state.ts';
+import { namespacesGoing, namespaceTerminating } from './reconcile/namespace-state.ts';
 import { matchesLabelSelector, settingsOf, type PackageSettings, type TenancyFlags } from './reconcile/settings.ts';
 import { mergePatch } from '../runtime/merge-patch.ts';
 import { correctionStartStatus, rolloutStartStatus, rolloutUnderWay, retryingSameAttempt, summarizeStatus, type PackageOutcome } from './reconcile/status.ts';
@@ -242,9 +243,12 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     if (pkg.spec.prune !== false && !pkg.spec.suspend) {
       // The latest revision records what the last attempt applied, even if its status never said so (a crash).
       const inventory = unionInventory(statusInventory(pkg.status), await recordedInventory(pkg, log));
+      // Objects in a namespace being deleted go with it (a Package whose own namespace goes, most often).
+      const going = await namespacesGoing(client, inventory);
+      const toDelete = inventory.filter((e) => !going.has(parseObjectId(e.id).namespace));
       const sa = pkg.spec.serviceAccountName ?? opts.defaultServiceAccount;
       const engine = await restoreContext(opts.engine, `${namespace}/${pkg.metadata.name ?? ''}`, inventory);
-      const result = await deleteObjects(objectsClientFor(client, pkg, sa), inventory, {
+      const result = await deleteObjects(objectsClientFor(client, pkg, sa), toDelete, {
         labels: packageLabels(pkg.metadata.name ?? '', namespace), ...(pkg.spec.crdDeletion ? { crdDeletion: pkg.spec.crdDeletion } : {}),
         ...(engine ? { cache: engine.cache } : {}),
       });
@@ -258,10 +262,12 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
         log.warn({ failures: result.failures.length }, `${message}; releasing the Package as its namespace is being deleted`);
       }
       const deleted = result.changeSet.count('deleted');
-      log.info({ deleted, kept: result.kept.length }, 'uninstalled');
+      const withNamespaces = inventory.length - toDelete.length;
+      log.info({ deleted, kept: result.kept.length, withNamespaces }, 'uninstalled');
       const kept = result.kept.length === 0 ? '' : `; kept ${result.kept.slice(0, 5).map((k) => `${k.subject} (${k.reason})`).join('; ')}`
         + (result.kept.length > 5 ? `; and ${result.kept.length - 5} more` : '');
-      if (inventory.length > 0) await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned${kept}`);
+      const left = withNamespaces === 0 ? '' : `; ${withNamespaces} go with namespace(s) being deleted (${[...going].join(', ')})`;
+      if (inventory.length > 0) await opts.events.normal(pkg, 'Uninstalled', `${deleted} pruned${left}${kept}`);
     }
     await client.patch(ref, {
       metadata: { finalizers: finalizers.filter((f) => f !== PACKAGE_FINALIZER), resourceVersion: pkg.metadata.resourceVersion },

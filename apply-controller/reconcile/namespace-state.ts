@@ -7,7 +7,8 @@
  */
 import { ConditionType, getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
-import type { PackageStatus } from '../api.ts';
+import type { InventoryEntry, PackageStatus } from '../api.ts';
+import { parseObjectId } from '../bundle/object-id.ts';
 
 /**
  * True when the namespace is gone or has a deletion timestamp. A read that
@@ -21,6 +22,21 @@ export async function namespaceTerminating(client: KubeClient, namespace: string
   } catch {
     return false;
   }
+}
+
+/**
+ * The namespaces of `inventory`'s namespaced objects that are being deleted or
+ * are gone (one read per namespace). Their objects go with them: the namespace
+ * controller removes everything in a namespace it deletes, so an uninstall
+ * that deleted them one by one would only race it, with one request each.
+ */
+export async function namespacesGoing(client: KubeClient, inventory: readonly InventoryEntry[]): Promise<Set<string>> {
+  const namespaces = new Set(inventory.map((e) => parseObjectId(e.id).namespace).filter((ns) => ns !== ''));
+  const going = new Set<string>();
+  for (const namespace of namespaces) {
+    if (await namespaceTerminating(client, namespace)) going.add(namespace);
+  }
+  return going;
 }
 
 /**

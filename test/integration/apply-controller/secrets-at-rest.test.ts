@@ -38,7 +38,7 @@ test.before(async () => {
   // Read the key Secret on every use: a rotation is seen at once, without waiting for a refresh.
   const revisionKeys = new RevisionKeyring({ client: adminClient(cluster), namespace: keyNamespace, refreshMs: 0 });
   const started = await startPackageController(cluster, label.selector, { revisionKeys });
-  bed = { publisher, packages: started.packages };
+  bed = { publisher, packages: started.packages, client: started.client };
   logFile = started.logFile;
 });
 

@@ -171,6 +171,8 @@ export async function settleReconciles(packages: PackageController, metrics: Con
 export interface PackageTestBed {
   readonly publisher: ArtifactPublisher;
   readonly packages: PackageController;
+  /** The controller's own client (its request counter counts only the controller's requests). */
+  readonly client: KubeClient;
 }
 
 /**
@@ -184,8 +186,8 @@ export function usePackageTestBed(test: TestFn<unknown>, label: { selector: stri
   test.before(async () => {
     const cluster = await useCluster();
     const publisher = await ArtifactPublisher.start();
-    const { packages } = await startPackageController(cluster, label.selector, extra);
-    bed = { publisher, packages };
+    const { packages, client } = await startPackageController(cluster, label.selector, extra);
+    bed = { publisher, packages, client };
   });
   test.after.always(async () => {
     await bed?.packages.stop();
