@@ -2,8 +2,9 @@
  * Whether a namespace is going away. A namespace being deleted refuses every
  * create, so a reconcile there neither records a new revision (a large
  * package's record is about a second of compression at 5,000 objects, wasted at
- * every wake-up), nor re-creates objects the namespace controller removes, nor
- * fails an uninstall over objects that go with the namespace.
+ * every wake-up), nor re-creates objects the namespace controller removes; and
+ * an uninstall neither deletes the objects that go with the namespace one by
+ * one nor fails over them.
  */
 import { ConditionType, getCondition } from '../../runtime/conditions.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
