@@ -255,7 +255,8 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
       if (result.failures.length > 0) {
         const message = `could not delete ${result.failures.length} object(s): ${result.failures.map((f) => `${f.subject}: ${f.message}`).join('; ')}`;
         // In a namespace being deleted the objects go with it, and the account may already be gone.
-        if (!await namespaceTerminating(client, namespace)) {
+        // Read again unless already known to be going (a namespace's deletion does not turn back).
+        if (!going.has(namespace) && !await namespaceTerminating(client, namespace)) {
           await opts.events.warning(pkg, 'UninstallFailed', message);
           throw new WaitingError('UninstallFailed', message, { retryAfterMs: 5_000 });
         }

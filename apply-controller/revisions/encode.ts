@@ -3,10 +3,10 @@
  * form a canonical JSON array; a small revision keeps it compressed (brotli;
  * gzip in records of earlier versions), sealed with the revision key (seal.ts)
  * and base64-encoded inline (`spec.phases[].objects`), a large one in
- * RevisionSlices (plan.ts decides, chunk.ts cuts). A content hash over the phases (keyed: an HMAC) lets the
- * controller tell whether a revision already records what it is about to
- * apply, and lets a reader check that what it read back is exactly what was
- * written. Pure; no API calls.
+ * RevisionSlices (plan.ts decides, chunk.ts cuts). A content hash over the
+ * phases (keyed: an HMAC) lets the controller tell whether a revision already
+ * records what it is about to apply, and lets a reader check that what it read
+ * back is exactly what was written. Pure; no API calls.
  */
 import { createHash } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync } from 'node:zlib';
