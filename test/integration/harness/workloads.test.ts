@@ -181,7 +181,11 @@ test('scaling a Deployment down removes its Pods', async (t) => {
   }, WAIT_MS);
   t.true(before.includes(after[0]?.metadata?.uid), 'the remaining Pod is one of the original three');
   t.falsy(after[0]?.metadata?.deletionTimestamp);
-  const d = await apps.readNamespacedDeployment({ namespace: ns, name: 'scaled' });
+  // The deployment controller counts the Pods after they are gone: its status may still say 3 for a moment.
+  const d = await eventually(async () => {
+    const read = await apps.readNamespacedDeployment({ namespace: ns, name: 'scaled' });
+    return read.status?.replicas === 1 && read;
+  }, WAIT_MS);
   t.is(d.status?.replicas, 1);
 });
 
