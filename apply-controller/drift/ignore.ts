@@ -11,6 +11,7 @@
  * ignored field. On creation there is no live value and the package's value is
  * the starting point.
  */
+import { cloneData } from '../bundle/object.ts';
 import { getAtPointer, parsePointer, replaceAtPointer } from '../bundle/pointer.ts';
 
 /** Which objects a rule applies to; every field given must match, absent fields match anything. */
@@ -112,13 +113,13 @@ function escapeToken(token: string): string {
  */
 export function applyIgnoreRules<T extends IgnorableObject>(desired: T, live: IgnorableObject | undefined,
   rules: readonly IgnoreRule[]): T {
-  const copy = structuredClone(desired);
+  const copy = cloneData(desired);
   if (live === undefined) return copy;
   for (const path of ignoredPaths(desired, rules)) {
     if (getAtPointer(copy, path) === undefined) continue;
     const liveValue = getAtPointer(live, path);
     if (liveValue === undefined) removeAtPointer(copy, path);
-    else replaceAtPointer(copy, path, structuredClone(liveValue));
+    else replaceAtPointer(copy, path, cloneData(liveValue));
   }
   return copy;
 }
