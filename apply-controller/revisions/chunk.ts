@@ -17,13 +17,15 @@
  * count, recursively) — again a rule that looks only at the run's own content.
  * Runs already stored can be named through `known` (digest → compressed size)
  * so that they are not compressed again; the result is the same as without.
- * Pure; no API calls.
+ * No API calls; the runs are compressed a few at a time on libuv's thread pool,
+ * which keeps the event loop free and uses a second core for a large revision.
  */
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../bundle/object.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import { objectId } from '../bundle/object-id.ts';
-import { RevisionTooLargeError, sealText, sha256Of } from './encode.ts';
+import { mapBounded } from '../ssa/_async.ts';
+import { RevisionTooLargeError, sealTextAsync, sha256Of } from './encode.ts';
 import type { RevisionKey } from './keys.ts';
 import { keyedHash } from './seal.ts';
 
@@ -36,6 +38,9 @@ export const DEFAULT_SLICE_SIZE_LIMIT = 256 * 1024;
  * request limit. An object larger than this cannot be recorded.
  */
 export const MAX_SINGLE_OBJECT_SLICE = 1_000_000;
+
+/** Runs compressed at once: as many as libuv's thread pool has threads by default. */
+const COMPRESS_CONCURRENCY = 4;
 
 /** Options of {@link chunkPhase}. */
 export interface ChunkOptions {
@@ -87,32 +92,38 @@ interface Item {
 /**
  * Splits the objects of one phase into chunks, in order. A phase without objects
  * has no chunks. `texts`, when given, are the objects' canonical texts, in order.
+ * Rejects with the {@link RevisionTooLargeError} of the first run (in order) with
+ * an object too large to record.
  */
-export function chunkPhase(objects: readonly KubeObject[], opts: ChunkOptions, texts?: readonly string[]): Chunk[] {
+export async function chunkPhase(objects: readonly KubeObject[], opts: ChunkOptions, texts?: readonly string[]): Promise<Chunk[]> {
   const items = objects.map((object, i): Item => {
     const text = texts?.[i] ?? canonicalJSON(object);
     return { text, identity: identityOf(object, text) };
   });
   const target = Math.max(1, opts.targetBytes ?? opts.sliceSizeLimit);
-  const chunks: Chunk[] = [];
+  const runs: Item[][] = [];
   let start = 0;
   items.forEach((item, i) => {
     if (i === items.length - 1 || endsRun(item.identity, item.text.length + 1, target)) {
-      chunks.push(...sizedChunks(items.slice(start, i + 1), opts));
+      runs.push(items.slice(start, i + 1));
       start = i + 1;
     }
   });
-  return chunks;
+  // Every run is tried, so that the error reported does not depend on which compression finished first.
+  const sized = await mapBounded(runs, COMPRESS_CONCURRENCY, (run) => sizedChunks(run, opts).catch((error: unknown) => ({ error })));
+  const failed = sized.find((s): s is { error: unknown } => !Array.isArray(s));
+  if (failed) throw failed.error;
+  return (sized as Chunk[][]).flat();
 }
 
 /** One run as a chunk, halved until every part fits the slice limit. */
-function sizedChunks(items: readonly Item[], opts: ChunkOptions): Chunk[] {
+async function sizedChunks(items: readonly Item[], opts: ChunkOptions): Promise<Chunk[]> {
   const text = `[${items.map((item) => item.text).join(',')}]`;
   const digest = keyedHash(opts.key, 'slice', text);
   const count = items.length;
   const stored = opts.known?.get(digest);
   if (stored !== undefined) return [{ text, digest, count, size: stored }];
-  const compressed = sealText(opts.key, text);
+  const compressed = await sealTextAsync(opts.key, text);
   if (compressed.length <= opts.sliceSizeLimit) return [{ text, digest, count, size: compressed.length, compressed }];
   if (count === 1) {
     if (compressed.length > MAX_SINGLE_OBJECT_SLICE) {
@@ -123,5 +134,7 @@ function sizedChunks(items: readonly Item[], opts: ChunkOptions): Chunk[] {
     return [{ text, digest, count, size: compressed.length, compressed }];
   }
   const half = Math.ceil(count / 2);
-  return [...sizedChunks(items.slice(0, half), opts), ...sizedChunks(items.slice(half), opts)];
+  const halves = await Promise.allSettled([sizedChunks(items.slice(0, half), opts), sizedChunks(items.slice(half), opts)]);
+  for (const h of halves) if (h.status === 'rejected') throw h.reason;
+  return halves.flatMap((h) => (h.status === 'fulfilled' ? h.value : []));
 }

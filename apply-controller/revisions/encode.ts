@@ -9,7 +9,8 @@
  * back is exactly what was written. Pure; no API calls.
  */
 import { createHash } from 'node:crypto';
-import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, brotliCompressSync, brotliDecompressSync, constants as zlibConstants, gunzipSync, type BrotliOptions } from 'node:zlib';
 import type { PackageRevisionPhaseRecord } from '../api.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import type { KubeObject } from '../bundle/object.ts';
@@ -104,17 +105,33 @@ export function sha256Of(data: string | Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
-/** A text compressed as every new record is (brotli, see {@link BROTLI_QUALITY}). */
-export function compressText(text: string): Buffer {
-  const bytes = Buffer.from(text);
-  return brotliCompressSync(bytes, {
+/** The brotli options every new record is compressed with (see {@link BROTLI_QUALITY}). */
+function brotliOptions(size: number): BrotliOptions {
+  return {
     params: {
       [zlibConstants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [zlibConstants.BROTLI_PARAM_LGWIN]: BROTLI_WINDOW_BITS,
       [zlibConstants.BROTLI_PARAM_MODE]: zlibConstants.BROTLI_MODE_TEXT,
-      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: bytes.length,
+      [zlibConstants.BROTLI_PARAM_SIZE_HINT]: size,
     },
-  });
+  };
+}
+
+const brotliCompressAsync = promisify(brotliCompress) as (bytes: Buffer, options: BrotliOptions) => Promise<Buffer>;
+
+/** A text compressed as every new record is (brotli, see {@link BROTLI_QUALITY}). */
+export function compressText(text: string): Buffer {
+  const bytes = Buffer.from(text);
+  return brotliCompressSync(bytes, brotliOptions(bytes.length));
+}
+
+/**
+ * {@link compressText} on libuv's thread pool: the same bytes, while the
+ * event loop goes on (several slices of a large revision compress at once).
+ */
+export function compressTextAsync(text: string): Promise<Buffer> {
+  const bytes = Buffer.from(text);
+  return brotliCompressAsync(bytes, brotliOptions(bytes.length));
 }
 
 /** The text of compressed record bytes: gzip (records written before brotli) or brotli, told apart by the first byte. */
@@ -126,6 +143,11 @@ export function decompressText(bytes: Buffer): string {
 /** A text compressed and sealed with `key`: the bytes a record stores. */
 export function sealText(key: RevisionKey, text: string): Buffer {
   return sealBytes(key, compressText(text));
+}
+
+/** {@link sealText} with the compression on the thread pool ({@link compressTextAsync}). */
+export async function sealTextAsync(key: RevisionKey, text: string): Promise<Buffer> {
+  return sealBytes(key, await compressTextAsync(text));
 }
 
 /**

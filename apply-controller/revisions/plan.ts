@@ -3,7 +3,7 @@
  * written: a small revision keeps its objects inline (one write, and a list of
  * revisions stays cheap); a large one names content-addressed RevisionSlices,
  * of which only those not stored yet have to be written. Either way the total
- * is capped. Pure; no API calls.
+ * is capped. No API calls.
  */
 import { createHash } from 'node:crypto';
 import type { PackageRevisionPhaseRecord, RevisionSliceRef } from '../api.ts';
@@ -73,9 +73,9 @@ export function sliceName(packageName: string, digest: string): string {
  * Plans the record of `phases` for Package `packageName`: inline when it fits
  * the inline limit ({@link planInline}), else in slices ({@link planSliced}).
  */
-export function planRecord(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions,
-  known: ReadonlyMap<string, RevisionSliceRef> = new Map()): RecordPlan {
-  return planInline(phases, opts) ?? planSliced(packageName, phases, opts, known);
+export async function planRecord(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions,
+  known: ReadonlyMap<string, RevisionSliceRef> = new Map()): Promise<RecordPlan> {
+  return planInline(phases, opts) ?? await planSliced(packageName, phases, opts, known);
 }
 
 /** The inline record when it fits the inline limit, else undefined (without compressing what cannot fit). */
@@ -102,16 +102,17 @@ export function planInline(phases: readonly RevisionPhase[], opts: RecordOptions
  * not compressed or written again. Throws {@link RevisionTooLargeError} past
  * the size limit.
  */
-export function planSliced(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions,
-  known: ReadonlyMap<string, RevisionSliceRef> = new Map()): RecordPlan {
+export async function planSliced(packageName: string, phases: readonly RevisionPhase[], opts: RecordOptions,
+  known: ReadonlyMap<string, RevisionSliceRef> = new Map()): Promise<RecordPlan> {
   const sizeLimit = opts.sizeLimit ?? DEFAULT_REVISION_SIZE_LIMIT;
   const sliceSizeLimit = opts.sliceSizeLimit ?? DEFAULT_SLICE_SIZE_LIMIT;
   const sizes = new Map([...known].map(([digest, ref]) => [digest, ref.size]));
   const newSlices = new Map<string, NewSlice>();
   const texts: PhaseTexts[] = [];
   let size = 0;
-  const records = phases.map((phase): PackageRevisionPhaseRecord => {
-    const chunks = chunkPhase(phase.objects, { key: opts.key, sliceSizeLimit, known: sizes }, phase.texts);
+  const records: PackageRevisionPhaseRecord[] = [];
+  for (const phase of phases) {
+    const chunks = await chunkPhase(phase.objects, { key: opts.key, sliceSizeLimit, known: sizes }, phase.texts);
     texts.push({ name: phase.name, texts: chunks.map((c) => c.text) });
     const slices = chunks.map((chunk): RevisionSliceRef => {
       const name = known.get(chunk.digest)?.name ?? sliceName(packageName, chunk.digest);
@@ -119,8 +120,8 @@ export function planSliced(packageName: string, phases: readonly RevisionPhase[]
       size += chunk.size;
       return { name, digest: chunk.digest, count: chunk.count, size: chunk.size };
     });
-    return { name: phase.name, count: phase.objects.length, slices };
-  });
+    records.push({ name: phase.name, count: phase.objects.length, slices });
+  }
   if (size > sizeLimit) throw new RevisionTooLargeError(size, sizeLimit);
   if (JSON.stringify(records).length > MAX_REFERENCES_JSON) {
     const count = records.reduce((n, r) => n + (r.slices?.length ?? 0), 0);

@@ -128,7 +128,7 @@ export async function writeRevision(client: KubeClient, input: NewRevision, opti
   if (!plan) {
     // The runs earlier revisions stored are named again, not compressed or written again.
     const history = options.history ?? await listRevisions(client, namespace, packageName);
-    plan = planSliced(packageName, input.phases, options, sliceRefsOf(history));
+    plan = await planSliced(packageName, input.phases, options, sliceRefsOf(history));
     // Slices first: the revision is the write-ahead record, and all it names must exist when it does.
     await storeSlices(client, pkg, plan.newSlices, fieldManager, options.key);
   }

@@ -12,6 +12,7 @@ import {
   type RevisionPhase, withObjectTexts,
 } from '../../../apply-controller/revisions/index.ts';
 import { keyedContentHash, RevisionTamperedError, sealText } from '../../../apply-controller/revisions/index.ts';
+import { compressText, compressTextAsync, decompressText } from '../../../apply-controller/revisions/encode.ts';
 import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
 import { DNS1123_SUBDOMAIN_PATTERN } from '../../../runtime/schema.ts';
 import { signedRevision, testKey, testKeys } from '../revisions/support.ts';
@@ -29,67 +30,80 @@ function configMap(i: number, version = 0): KubeObject {
 }
 
 const manyConfigMaps = (n: number): KubeObject[] => Array.from({ length: n }, (_, i) => configMap(i));
-const digests = (objects: readonly KubeObject[], limit = DEFAULT_SLICE_SIZE_LIMIT): string[] =>
-  chunkPhase(objects, { key, sliceSizeLimit: limit }).map((c) => c.digest);
+const digests = async (objects: readonly KubeObject[], limit = DEFAULT_SLICE_SIZE_LIMIT): Promise<string[]> =>
+  (await chunkPhase(objects, { key, sliceSizeLimit: limit })).map((c) => c.digest);
 const added = (before: readonly string[], after: readonly string[]): string[] => after.filter((d) => !before.includes(d));
 
-test('chunking is deterministic, keeps every object in order, and ignores key order', (t) => {
+test('chunking is deterministic, keeps every object in order, and ignores key order', async (t) => {
   const objects = manyConfigMaps(2_000);
-  const chunks = chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024 });
+  const chunks = await chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024 });
   t.true(chunks.length > 3, `${chunks.length} chunks`);
-  t.deepEqual(chunks.map((c) => c.digest), digests(objects, 32 * 1024));
+  t.deepEqual(chunks.map((c) => c.digest), await digests(objects, 32 * 1024));
   t.is(chunks.reduce((n, c) => n + c.count, 0), objects.length);
   t.deepEqual(chunks.flatMap((c) => JSON.parse(c.text) as KubeObject[]), objects);
   const reordered = objects.map((o) => ({ data: o.data, metadata: o.metadata, kind: o.kind, apiVersion: o.apiVersion }));
-  t.deepEqual(digests(reordered, 32 * 1024), digests(objects, 32 * 1024));
-  t.deepEqual(chunkPhase([], { key, sliceSizeLimit: 1024 }), []);
+  t.deepEqual(await digests(reordered, 32 * 1024), await digests(objects, 32 * 1024));
+  t.deepEqual(await chunkPhase([], { key, sliceSizeLimit: 1024 }), []);
 });
 
-test('every chunk fits the slice limit, even for data that does not compress', (t) => {
+test('every chunk fits the slice limit, even for data that does not compress', async (t) => {
   const limit = 16 * 1024;
   const objects = Array.from({ length: 60 }, (_, i) => ({ ...configMap(i), data: { blob: randomBytes(1_500).toString('base64') } }));
-  const chunks = chunkPhase(objects, { key, sliceSizeLimit: limit });
+  const chunks = await chunkPhase(objects, { key, sliceSizeLimit: limit });
   t.true(chunks.every((c) => c.size <= limit && c.compressed?.length === c.size), chunks.map((c) => c.size).join(','));
   t.is(chunks.reduce((n, c) => n + c.count, 0), 60);
   // One object larger than the limit gets a chunk of its own; one past what a slice can hold is refused by id only.
   const big = { ...configMap(1), data: { blob: randomBytes(40_000).toString('base64') } };
-  const alone = chunkPhase([configMap(0), big, configMap(2)], { key, sliceSizeLimit: limit });
+  const alone = await chunkPhase([configMap(0), big, configMap(2)], { key, sliceSizeLimit: limit });
   t.true(alone.some((c) => c.count === 1 && c.size > limit));
   const huge = { ...configMap(3), data: { secret: randomBytes(MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
-  const err = t.throws(() => chunkPhase([huge], { key, sliceSizeLimit: limit }), { instanceOf: RevisionTooLargeError });
+  const err = await t.throwsAsync(chunkPhase([huge], { key, sliceSizeLimit: limit }), { instanceOf: RevisionTooLargeError });
   t.regex(err.message, /object shop_cm-3__ConfigMap alone takes \d+ bytes compressed/);
   t.false(err.message.includes(huge.data.secret.slice(0, 16)), 'the message does not carry the data');
+  // Runs compress concurrently; the error is still the first run's in order, whichever finished first.
+  const smaller = { ...configMap(4), data: { secret: randomBytes(MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
+  const many = [...manyConfigMaps(40), huge, ...manyConfigMaps(40).map((o, i) => ({ ...o, metadata: { ...o.metadata, name: `later-${i}` } })), smaller];
+  for (let i = 0; i < 3; i += 1) {
+    const first = await t.throwsAsync(chunkPhase(many, { key, sliceSizeLimit: limit, targetBytes: 4 * 1024 }), { instanceOf: RevisionTooLargeError });
+    t.regex(first.message, /object shop_cm-3__ConfigMap alone/);
+  }
 });
 
-test('one changed, added or removed object in a 10,000-object phase changes only one or two chunks', (t) => {
+test('compression on the thread pool gives the same bytes as the synchronous one', async (t) => {
+  const text = canonicalJSON(manyConfigMaps(300));
+  t.deepEqual(await compressTextAsync(text), compressText(text));
+  t.is(decompressText(await compressTextAsync(text)), text);
+});
+
+test('one changed, added or removed object in a 10,000-object phase changes only one or two chunks', async (t) => {
   const objects = manyConfigMaps(10_000);
-  const before = digests(objects);
+  const before = await digests(objects);
   t.true(before.length >= 8, `${before.length} chunks: enough for locality to mean something`);
 
   const changed = [...objects];
   changed[4_321] = configMap(4_321, 1);
-  const afterChange = digests(changed);
+  const afterChange = await digests(changed);
   t.true(added(before, afterChange).length >= 1 && added(before, afterChange).length <= 2, `${added(before, afterChange).length} new chunks`);
   t.true(afterChange.length - added(before, afterChange).length >= before.length - 2, 'the other chunks are the same');
 
   const inserted = [...objects.slice(0, 7_000), configMap(20_000), ...objects.slice(7_000)];
-  t.true(added(before, digests(inserted)).length <= 2);
+  t.true(added(before, await digests(inserted)).length <= 2);
   const removed = [...objects.slice(0, 100), ...objects.slice(101)];
-  t.true(added(before, digests(removed)).length <= 2);
+  t.true(added(before, await digests(removed)).length <= 2);
 });
 
-test('chunks already stored are named by digest and not compressed again', (t) => {
+test('chunks already stored are named by digest and not compressed again', async (t) => {
   const objects = manyConfigMaps(3_000);
-  const first = chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024 });
+  const first = await chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024 });
   const known = new Map(first.map((c) => [c.digest, c.size]));
-  const again = chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024, known });
+  const again = await chunkPhase(objects, { key, sliceSizeLimit: 32 * 1024, known });
   t.deepEqual(again.map((c) => [c.digest, c.size]), first.map((c) => [c.digest, c.size]));
   t.true(again.every((c) => c.compressed === undefined));
 });
 
-test('the content hash computed from stored texts equals the one computed from objects', (t) => {
+test('the content hash computed from stored texts equals the one computed from objects', async (t) => {
   const phases: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(500) }];
-  const texts = phases.map((p) => ({ name: p.name, texts: chunkPhase(p.objects, { key, sliceSizeLimit: 8 * 1024 }).map((c) => c.text) }));
+  const texts = await Promise.all(phases.map(async (p) => ({ name: p.name, texts: (await chunkPhase(p.objects, { key, sliceSizeLimit: 8 * 1024 })).map((c) => c.text) })));
   t.true((texts[1]?.texts.length ?? 0) > 1);
   t.is(contentHashOfTexts(texts), contentHashOf(phases));
   // Both are the sha256 of the canonical JSON of the phases' names and objects, whichever way it is fed to the hash.
@@ -99,27 +113,27 @@ test('the content hash computed from stored texts equals the one computed from o
 const small: RevisionPhase[] = [{ name: 'default', objects: manyConfigMaps(10) }];
 const large: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(3_000) }];
 
-test('objects whose canonical texts were computed once give the same hashes, inline records and slices', (t) => {
+test('objects whose canonical texts were computed once give the same hashes, inline records and slices', async (t) => {
   for (const phases of [small, large]) {
     const withTexts = withObjectTexts(phases);
     t.deepEqual(withTexts.map((p) => p.texts), phases.map((p) => p.objects.map((o) => canonicalJSON(o))));
     t.is(contentHashOf(withTexts), contentHashOf(phases));
-    const plain = planRecord('web', phases, { key, sliceSizeLimit: 32 * 1024 });
-    const reused = planRecord('web', withTexts, { key, sliceSizeLimit: 32 * 1024 });
+    const plain = await planRecord('web', phases, { key, sliceSizeLimit: 32 * 1024 });
+    const reused = await planRecord('web', withTexts, { key, sliceSizeLimit: 32 * 1024 });
     // Sealing draws a fresh nonce: compare what the record names and hashes, not the ciphertext.
     t.is(reused.contentHash, plain.contentHash);
     t.deepEqual(reused.phases.map((p) => [p.name, p.count, p.objects === undefined, p.slices]), plain.phases.map((p) => [p.name, p.count, p.objects === undefined, p.slices]));
   }
 });
 
-test('a small revision stays inline; a large one names slices, all of them new the first time', (t) => {
-  const inline = planRecord('web', small, { key });
+test('a small revision stays inline; a large one names slices, all of them new the first time', async (t) => {
+  const inline = await planRecord('web', small, { key });
   t.true(inline.phases.every((p) => p.objects !== undefined && p.slices === undefined));
   t.deepEqual(inline.newSlices, []);
   t.true(inline.size <= 32 * 1024);
   t.is(inline.contentHash, keyedContentHash(key, contentHashOf(small)));
 
-  const sliced = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
+  const sliced = await planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   t.true(sliced.phases.every((p) => p.objects === undefined));
   t.deepEqual(sliced.phases.map((p) => [p.name, p.count]), [['crds', 0], ['default', 3_000]]);
   const refs = sliced.phases.flatMap((p) => p.slices ?? []);
@@ -129,16 +143,16 @@ test('a small revision stays inline; a large one names slices, all of them new t
   t.is(sliced.contentHash, keyedContentHash(key, contentHashOf(large)));
 
   // The threshold is an option: the same small package, sliced.
-  t.true(planRecord('web', small, { key, inlineLimit: 100 }).phases.every((p) => (p.slices ?? []).length > 0));
+  t.true((await planRecord('web', small, { key, inlineLimit: 100 })).phases.every((p) => (p.slices ?? []).length > 0));
   // And the cap counts slices too.
-  t.throws(() => planRecord('web', large, { key, sizeLimit: 40_000 }), { instanceOf: RevisionTooLargeError, message: /more than the 40000 bytes a PackageRevision can record/ });
+  await t.throwsAsync(planRecord('web', large, { key, sizeLimit: 40_000 }), { instanceOf: RevisionTooLargeError, message: /more than the 40000 bytes a PackageRevision can record/ });
 });
 
-test('a second revision with one object changed needs only the changed slices', (t) => {
-  const first = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
+test('a second revision with one object changed needs only the changed slices', async (t) => {
+  const first = await planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const next = structuredClone<RevisionPhase[]>(large);
   (next[1]?.objects as KubeObject[])[1_234] = configMap(1_234, 5);
-  const second = planRecord('web', next, { key, sliceSizeLimit: 32 * 1024 }, sliceRefsOf([revisionOf(first)]));
+  const second = await planRecord('web', next, { key, sliceSizeLimit: 32 * 1024 }, sliceRefsOf([revisionOf(first)]));
   const refs = second.phases.flatMap((p) => p.slices ?? []);
   t.true(second.newSlices.length >= 1 && second.newSlices.length <= 2, `${second.newSlices.length} new of ${refs.length}`);
   t.true(refs.length > 4);
@@ -172,7 +186,7 @@ function sliceStore(plan: RecordPlan, packageName = 'web'): { slices: Map<string
 }
 
 test('a sliced revision reads back equal, and the reader verifies before it returns', async (t) => {
-  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
+  const plan = await planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const rev = revisionOf(plan);
   t.true(isSliced(rev));
   const store = sliceStore(plan);
@@ -197,7 +211,7 @@ test('a sliced revision reads back equal, and the reader verifies before it retu
 });
 
 test('a revision whose record was changed, or that names another package\'s slice, is refused', async (t) => {
-  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
+  const plan = await planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const tampered = revisionOf(plan);
   tampered.metadata.annotations = { ...tampered.metadata.annotations, [CONTENT_HASH_ANNOTATION]: keyedContentHash(key, contentHashOf(small)) };
   await t.throwsAsync(readRevisionPhases(sliceStore(plan), tampered, keys), { instanceOf: RevisionTamperedError, message: /signature does not match/ });
@@ -210,13 +224,13 @@ test('a revision whose record was changed, or that names another package\'s slic
 
   await t.throwsAsync(readRevisionPhases(sliceStore(plan, 'other'), revisionOf(plan), keys), { instanceOf: CorruptRevisionError, message: /belongs to Package other/ });
 
-  const unsigned = revisionOf(planRecord('web', small, { key }));
+  const unsigned = revisionOf(await planRecord('web', small, { key }));
   unsigned.metadata.annotations = {};
   await t.throwsAsync(readRevisionPhases(sliceStore(plan), unsigned, keys), { instanceOf: CorruptRevisionError, message: /cannot be verified/ });
 });
 
 test('the unfinished inventory of a sliced revision is read from its slices once, then remembered', async (t) => {
-  const plan = planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
+  const plan = await planRecord('web', large, { key, sliceSizeLimit: 32 * 1024 });
   const rev = revisionOf(plan);
   rev.metadata.uid = `uid-${randomBytes(4).toString('hex')}`;
   const store = sliceStore(plan);

@@ -3,7 +3,7 @@
 import type { PackageRevision, PackageRevisionPhase, PackageRevisionSpec } from '../../../apply-controller/api.ts';
 import { fixedRevisionKeys, revisionKey, type RevisionKey, type RevisionKeys } from '../../../apply-controller/revisions/keys.ts';
 import { CONTENT_HASH_ANNOTATION, REVISION_KEY_ANNOTATION, SIGNATURE_ANNOTATION } from '../../../apply-controller/revisions/labels.ts';
-import { planRecord, type RecordPlan } from '../../../apply-controller/revisions/plan.ts';
+import { planInline, type RecordPlan } from '../../../apply-controller/revisions/plan.ts';
 import type { RevisionPhase } from '../../../apply-controller/revisions/encode.ts';
 import { signRevision } from '../../../apply-controller/revisions/seal.ts';
 
@@ -38,7 +38,8 @@ export function signedRevision(input: SignedRevisionInput): PackageRevision {
   const key = input.key ?? testKey();
   const packageName = input.packageName ?? 'web';
   const namespace = input.namespace ?? 'shop';
-  const plan = input.plan ?? planRecord(packageName, input.phases ?? [], { key });
+  const plan = input.plan ?? planInline(input.phases ?? [], { key });
+  if (!plan) throw new Error('signedRevision: these phases do not fit inline; pass a sliced plan');
   const n = input.revision;
   const rev: PackageRevision = {
     apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'PackageRevision',
