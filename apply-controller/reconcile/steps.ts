@@ -135,11 +135,6 @@ export interface PackageRun {
   /** The revision this reconcile applies, once recorded. */
   revision?: PackageRevision;
   /**
-   * The engine context of the apply, started by `record` so that the cache lists
-   * kinds it does not hold yet while the record is compressed and stored.
-   */
-  engineContext?: Promise<EngineContext | undefined>;
-  /**
    * The content's record with each object's canonical text, when this reconcile
    * read the bundle: computed once for the content hash and kept for the
    * revision's slices (then released), but not with the content the engine remembers.
@@ -239,8 +234,6 @@ const recordRevision: PackageStep = async (run) => {
   const revisions = need(run.revisions, 'the history');
   refuseEmpty(pkg, content, need(run.managed, 'the managed objects'));
   deps.signal?.throwIfAborted();
-  // Only reads: the cache syncs the kinds of the revision while it is recorded.
-  run.engineContext = startEngineContext(run);
   if (!run.revision) {
     // A namespace being deleted refuses the record's creates. Its objects going away wake the Package again and again
     // (drift), and each attempt would chunk and compress the whole package first: one read ends it instead.
@@ -278,8 +271,9 @@ const applyRevision: PackageStep = async (run) => {
   const managed = need(run.managed, 'the managed objects');
   const { artifact } = need(run.source, 'the source');
   const inventory = inventoryOf(content.phases.flatMap((p) => p.objects));
+  const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
   const key = keyOf(pkg, deps);
-  const engine = await (run.engineContext ?? startEngineContext(run));
+  const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision, persistedRolloutStart(pkg.status, revision.spec.revision)) ?? Date.now();
   // A correction, or a retry after a namespace was found going away: what the cache says is missing is re-created, unless
@@ -338,17 +332,6 @@ const applyRevision: PackageStep = async (run) => {
   }
   throw back.failure;
 };
-
-/**
- * The engine context of the apply (undefined without an engine): the cache
- * retains every kind the Package may have and is given a moment to sync them.
- */
-function startEngineContext(run: PackageRun): Promise<EngineContext | undefined> {
-  const { deps } = run;
-  if (!deps.engine) return Promise.resolve(undefined);
-  const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
-  return deps.engine.contextFor(keyOf(run.pkg, deps), need(run.content, 'the content').phases, need(run.managed, 'the managed objects'), trustLive);
-}
 
 /** An object of the revision the cache knows to be absent or being deleted. */
 interface MissingObject {
