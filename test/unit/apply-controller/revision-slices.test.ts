@@ -60,9 +60,11 @@ test('every chunk fits the slice limit, even for data that does not compress', a
   const err = await t.throwsAsync(chunkPhase([huge], { key, sliceSizeLimit: limit }), { instanceOf: RevisionTooLargeError });
   t.regex(err.message, /object shop_cm-3__ConfigMap alone takes \d+ bytes compressed/);
   t.false(err.message.includes(huge.data.secret.slice(0, 16)), 'the message does not carry the data');
-  // Runs compress concurrently; the error is still the first run's in order, whichever finished first.
-  const smaller = { ...configMap(4), data: { secret: randomBytes(MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
-  const many = [...manyConfigMaps(40), huge, ...manyConfigMaps(40).map((o, i) => ({ ...o, metadata: { ...o.metadata, name: `later-${i}` } })), smaller];
+  // Runs compress concurrently; the error is still the first run's in order, whichever finished first: here the later
+  // object is a third of the size, so its compression fails first.
+  const slow = { ...configMap(3), data: { secret: randomBytes(3 * MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
+  const fast = { ...configMap(4), data: { secret: randomBytes(MAX_SINGLE_OBJECT_SLICE).toString('base64') } };
+  const many = [...manyConfigMaps(3), slow, fast, ...manyConfigMaps(40).map((o, i) => ({ ...o, metadata: { ...o.metadata, name: `later-${i}` } }))];
   for (let i = 0; i < 3; i += 1) {
     const first = await t.throwsAsync(chunkPhase(many, { key, sliceSizeLimit: limit, targetBytes: 4 * 1024 }), { instanceOf: RevisionTooLargeError });
     t.regex(first.message, /object shop_cm-3__ConfigMap alone/);
