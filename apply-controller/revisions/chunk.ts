@@ -134,7 +134,10 @@ async function sizedChunks(items: readonly Item[], opts: ChunkOptions): Promise<
     return [{ text, digest, count, size: compressed.length, compressed }];
   }
   const half = Math.ceil(count / 2);
+  // Both halves settle first, so the error thrown is the first half's whichever failed sooner.
   const halves = await Promise.allSettled([sizedChunks(items.slice(0, half), opts), sizedChunks(items.slice(half), opts)]);
-  for (const h of halves) if (h.status === 'rejected') throw h.reason;
-  return halves.flatMap((h) => (h.status === 'fulfilled' ? h.value : []));
+  return halves.flatMap((h) => {
+    if (h.status === 'rejected') throw h.reason;
+    return h.value;
+  });
 }
