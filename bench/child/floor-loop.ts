@@ -24,10 +24,9 @@ import { withoutManagedFields, type KubeObject } from '../../runtime/object.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../apply-controller/ssa/options.ts';
 import { configMaps } from '../workloads/support/packages.ts';
 import { mapLimit } from '../workloads/support/kube.ts';
+import { BARE_LOOP_CONCURRENCY } from '../workloads/cold-apply.ts';
 
 const VARIANTS = ['bare', 'labels', 'watch', 'floor'] as const;
-/** The bare loop's requests in flight (the cold-apply workload's `BARE_LOOP_CONCURRENCY`). */
-const CONCURRENCY = 8;
 
 const [kubeconfig, namespace, countText, variant] = process.argv.slice(2);
 const count = Number(countText);
@@ -59,7 +58,7 @@ informer?.on({
 await informer?.start();
 
 const t0 = performance.now();
-await mapLimit(objects, CONCURRENCY, (o) => client.apply(o, { fieldManager: 'bench-floor-loop', force: true }));
+await mapLimit(objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(o, { fieldManager: 'bench-floor-loop', force: true }));
 if (informer) await everyObjectSeen;
 const ms = performance.now() - t0;
 await informer?.stop();

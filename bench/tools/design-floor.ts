@@ -44,7 +44,7 @@ const dir = mkdtempSync(join(tmpdir(), 'trellis-floor-'));
 const child = join(import.meta.dirname, '..', 'child', 'floor-loop.ts');
 const cluster = await startLocalCluster({ dir, log });
 const client = new KubeClient(loadKubeConfig({ path: cluster.kubeconfigPath }), { qps: 0, userAgent: 'trellis-bench-floor' });
-const samples = new Map<Variant, { ms: number; cluster: number; client: number }[]>();
+const samples = new Map<Variant, { ms: number; cluster: number; client: number }[]>(VARIANTS.map((v) => [v, []]));
 try {
   const clusterProcesses: MeteredProcess[] = cluster.pids.map((pid) => ({ name: processName(pid), pid }));
   const self: MeteredProcess[] = [{ name: 'client', pid: 'self', withChildren: true }];
@@ -61,7 +61,7 @@ try {
       const { ms } = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { ms: number };
       const clusterCpu = clusterProcesses.reduce((sum, p) => sum + (cpu.get(p.name) ?? 0), 0);
       const sample = { ms, cluster: clusterCpu, client: cpu.get('client') ?? 0 };
-      samples.set(variant, [...samples.get(variant) ?? [], sample]);
+      samples.get(variant)?.push(sample);
       log(`round ${round}/${rounds} ${variant}: ${formatDuration(ms)}, cluster CPU ${clusterCpu.toFixed(2)} s, client CPU ${sample.client.toFixed(2)} s`);
       await deleteNamespace(client, namespace, { timeoutMs: 600_000 });
       await new Promise((r) => setTimeout(r, SETTLE_MS));

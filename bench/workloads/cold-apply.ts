@@ -25,7 +25,7 @@ import { applyTimeLimitMs, BENCH_MANAGER, PACKAGE_TYPE, packageObject, waitForPa
  * engine, so the reference does not move when the engine's own concurrency
  * does; 8 keeps the apiserver of a 2-core machine busy.
  */
-const BARE_LOOP_CONCURRENCY = 8;
+export const BARE_LOOP_CONCURRENCY = 8;
 const GOAL_KUBECTL = '≥ 2× faster than kubectl';
 const GOAL_BARE = '≥ 0.8× the bare SSA loop\'s speed';
 
