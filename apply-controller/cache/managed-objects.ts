@@ -21,6 +21,9 @@ import { withoutManagedFields, type KubeObject, type ObjectRef } from '../../run
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../ssa/options.ts';
 import type { CacheLookup, LiveCache } from '../ssa/state.ts';
 
+/** The cache's label selector: existence selectors, so every object of any Package, one informer per kind for all of them. */
+export const MANAGED_OBJECTS_SELECTOR = `${PACKAGE_NAME_LABEL},${PACKAGE_NAMESPACE_LABEL}`;
+
 /** A kind to cache, in the exact version the package applies it with (the cache holds that representation). */
 export interface CachedKind {
   readonly apiVersion: string;
@@ -161,8 +164,7 @@ export class ManagedObjectCache implements LiveCache {
     const { client, logger, retryBaseMs } = this.#options;
     const informer: Informer = new Informer(client, {
       apiVersion: kind.apiVersion, kind: kind.kind,
-      // Existence selectors: every object of any Package, one informer for all of them.
-      labelSelector: `${PACKAGE_NAME_LABEL},${PACKAGE_NAMESPACE_LABEL}`,
+      labelSelector: MANAGED_OBJECTS_SELECTOR,
       transform: withoutManagedFields,
       ...(retryBaseMs === undefined ? {} : { retryBaseMs }),
       onError: (err) => {

@@ -21,7 +21,8 @@ import { KubeClient } from '../../runtime/kube.ts';
 import { loadKubeConfig } from '../../runtime/kubeconfig.ts';
 import { Informer } from '../../runtime/informer.ts';
 import { withoutManagedFields, type KubeObject } from '../../runtime/object.ts';
-import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../../apply-controller/ssa/options.ts';
+import { MANAGED_OBJECTS_SELECTOR } from '../../apply-controller/cache/managed-objects.ts';
+import { packageLabels } from '../../apply-controller/ssa/options.ts';
 import { configMaps } from '../workloads/support/packages.ts';
 import { mapLimit } from '../workloads/support/kube.ts';
 import { BARE_LOOP_CONCURRENCY } from '../workloads/cold-apply.ts';
@@ -37,9 +38,9 @@ if (!kubeconfig || !namespace || !Number.isInteger(count) || count < 1 || !VARIA
 const labelled = variant !== 'bare';
 const watched = variant === 'watch' || variant === 'floor';
 const client = new KubeClient(loadKubeConfig({ path: kubeconfig }), { qps: 0, userAgent: 'trellis-bench-floor' });
-const packageLabels = { [PACKAGE_NAME_LABEL]: 'configmaps', [PACKAGE_NAMESPACE_LABEL]: namespace };
+const labels = packageLabels('configmaps', namespace);
 const objects: KubeObject[] = configMaps(count).map((o) => ({
-  ...o, metadata: { ...o.metadata, namespace, ...(labelled ? { labels: { ...o.metadata?.labels, ...packageLabels } } : {}) },
+  ...o, metadata: { ...o.metadata, namespace, ...(labelled ? { labels: { ...o.metadata?.labels, ...labels } } : {}) },
 }));
 
 let seen = 0;
@@ -47,7 +48,7 @@ let allSeen: (() => void) | undefined;
 const everyObjectSeen = new Promise<void>((resolve) => { allSeen = resolve; });
 const informer = watched
   ? new Informer(client, {
-    apiVersion: 'v1', kind: 'ConfigMap', labelSelector: `${PACKAGE_NAME_LABEL},${PACKAGE_NAMESPACE_LABEL}`, transform: withoutManagedFields,
+    apiVersion: 'v1', kind: 'ConfigMap', labelSelector: MANAGED_OBJECTS_SELECTOR, transform: withoutManagedFields,
   })
   : undefined;
 informer?.on({
