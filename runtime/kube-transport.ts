@@ -10,7 +10,8 @@
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { createSecureContext } from 'node:tls';
+import { KubeConfig, type Cluster } from '@kubernetes/client-node';
 import { DEFAULT_THROTTLE_ATTEMPTS, judgeThrottle, type ApiRateLimiter } from './rate-limit.ts';
 
 /** API verbs as the audit log names them, plus `apply` (an SSA patch) and `discovery`. */
@@ -178,7 +179,7 @@ export class KubeTransport {
   readonly #timeoutMs: number;
   readonly #userAgent: string;
   readonly #throttleAttempts: number;
-  #agent: HttpsAgent | undefined;
+  #route: Promise<Route> | undefined;
 
   constructor(kubeConfig: KubeConfig, options: TransportOptions) {
     this.kubeConfig = kubeConfig;
@@ -263,9 +264,11 @@ export class KubeTransport {
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     const url = new URL(cluster.server.replace(/\/$/, '') + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const route = await this.#routeTo(cluster, url);
     // Per attempt, not per request: an exec plugin or a projected token may rotate during a long throttle.
     const opts: RequestOptions = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(opts);
+    await route.credentials.applyToHTTPSOptions(opts);
+    if (route.agent) opts.agent = route.agent;
     const headers: Record<string, string> = {
       ...(opts.headers as Record<string, string>), ...req.headers,
       accept: 'application/json', 'user-agent': this.#userAgent,
@@ -275,10 +278,8 @@ export class KubeTransport {
       headers['content-type'] = req.contentType ?? 'application/json';
       headers['content-length'] = String(Buffer.byteLength(body));
     }
-    const isHttps = url.protocol === 'https:';
-    if (isHttps && !cluster.proxyUrl) opts.agent = this.#keepAliveAgent(opts);
     const attempt = (): Promise<IncomingMessage> => new Promise<IncomingMessage>((resolve, reject) => {
-      const send = isHttps ? httpsRequest : httpRequest;
+      const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const r = send(url, { ...opts, method: req.method, headers, signal: req.signal }, resolve);
       r.on('error', (err: NodeJS.ErrnoException) => reject(Object.assign(err, { reusedSocket: r.reusedSocket })));
       if (!streaming) r.setTimeout(this.#timeoutMs, () => r.destroy(new Error(`${req.method} ${req.path} timed out`)));
@@ -295,22 +296,63 @@ export class KubeTransport {
     }
   }
 
-  /** One keep-alive agent per transport, with the TLS material the kubeconfig gave. */
-  #keepAliveAgent(opts: RequestOptions): HttpsAgent {
-    this.#agent ??= new HttpsAgent({
-      // No socket cap: every watch holds a socket for its whole life.
-      keepAlive: true,
-      ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase,
-      servername: opts.servername, ...(opts.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: opts.rejectUnauthorized }),
+  /** The transport's {@link Route}, worked out on its first request (and again after {@link close} or a failure). */
+  #routeTo(cluster: Cluster, url: URL): Promise<Route> {
+    this.#route ??= routeFor(this.kubeConfig, cluster, url).catch((err: unknown) => {
+      this.#route = undefined;
+      throw err;
     });
-    return this.#agent;
+    return this.#route;
   }
 
   /** Closes idle keep-alive connections. */
   close(): void {
-    this.#agent?.destroy();
-    this.#agent = undefined;
+    const route = this.#route;
+    this.#route = undefined;
+    void route?.then((r) => r.agent?.destroy(), () => undefined);
   }
+}
+
+/**
+ * How one transport's requests reach the apiserver. The kubeconfig's TLS
+ * material (CA, client certificate and key, from files or inline) is read once,
+ * into the secure context of one keep-alive agent; each request then asks the
+ * kubeconfig only for its credentials. Asked for everything, the kubeconfig
+ * would decode (in a Pod, read from disk) the CA, certificate and key for every
+ * request, and an agent given them turns all three into a pool name on every
+ * request, though it connects with its own: an agent's options take precedence
+ * over a request's. (client-go, too, reads them when it first connects.)
+ */
+interface Route {
+  /** Undefined for plain HTTP and for a cluster reached through a proxy: those requests carry their own TLS options, as before. */
+  readonly agent?: HttpsAgent;
+  /** Asked per request for headers and basic auth; without TLS material when {@link agent} holds it. */
+  readonly credentials: KubeConfig;
+}
+
+async function routeFor(kubeConfig: KubeConfig, cluster: Cluster, url: URL): Promise<Route> {
+  if (url.protocol !== 'https:' || cluster.proxyUrl) return { credentials: kubeConfig };
+  const tls: RequestOptions = { headers: {} };
+  await kubeConfig.applyToHTTPSOptions(tls);
+  const agent = new HttpsAgent({
+    // No socket cap: every watch holds a socket for its whole life.
+    keepAlive: true,
+    secureContext: createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, pfx: tls.pfx, passphrase: tls.passphrase }),
+    servername: tls.servername, ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+  });
+  return { agent, credentials: withoutTlsMaterial(kubeConfig) };
+}
+
+/** A copy of `kubeConfig` without certificates and keys: what it still gives a request is who is asking. */
+function withoutTlsMaterial(kubeConfig: KubeConfig): KubeConfig {
+  const copy = new KubeConfig();
+  copy.loadFromOptions({
+    clusters: kubeConfig.clusters.map((c) => ({ ...c, caData: undefined, caFile: undefined })),
+    users: kubeConfig.users.map((u) => ({ ...u, certData: undefined, certFile: undefined, keyData: undefined, keyFile: undefined })),
+    contexts: kubeConfig.contexts,
+    currentContext: kubeConfig.currentContext,
+  });
+  return copy;
 }
 
 function readBody(res: IncomingMessage): Promise<string> {

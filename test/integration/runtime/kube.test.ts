@@ -1,6 +1,11 @@
 // The runtime KubeClient against the real apiserver: CRUD, server-side apply,
 // status patches, paging, watches, discovery of new kinds, and impersonation.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import anyTest from 'ava';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../../../runtime/kube.ts';
 import { isConflict, isForbidden, type KubeApiError } from '../../../runtime/kube-transport.ts';
 import { UnknownKindError } from '../../../runtime/discovery.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -34,6 +39,41 @@ test('create, get, update, delete a ConfigMap; get of a missing object is undefi
   t.true(await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'a' }));
   t.false(await client.delete({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'a' }), 'already gone');
   t.is(client.requests.count('delete'), 2);
+});
+
+test('the kubeconfig\'s CA file is read once per client, credentials on every request', async (t) => {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const current = cluster.kubeConfig.getCurrentCluster();
+  const token = cluster.kubeConfig.getCurrentUser()?.token;
+  if (!current?.caData || !token) throw new Error('the test cluster\'s kubeconfig should carry its CA inline and a token');
+  const dir = mkdtempSync(join(tmpdir(), 'trellis-ca-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const caFile = join(dir, 'ca.crt');
+  writeFileSync(caFile, Buffer.from(current.caData, 'base64'));
+  // An exec credential plugin whose credential has already expired runs for every request it authenticates.
+  const calls = join(dir, 'calls');
+  const plugin = join(dir, 'credential.sh');
+  const credential = { apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token, expirationTimestamp: '2000-01-01T00:00:00Z' } };
+  writeFileSync(plugin, `#!/bin/sh\necho >> '${calls}'\necho '${JSON.stringify(credential)}'\n`, { mode: 0o700 });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: 'c', server: current.server, caFile, skipTLSVerify: false }],
+    users: [{ name: 'u', exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: plugin } }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
+  });
+  const client = new KubeClient(kubeConfig, { qps: 0 });
+  const lookups = (): number => readFileSync(calls, 'utf8').split('\n').length - 1;
+  try {
+    await client.create(cm(ns, 'a'));
+    const afterFirst = lookups();
+    // A Pod's CA file is read when the client first connects, as client-go does.
+    rmSync(caFile);
+    t.truthy(await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'a' }), 'the second request does not read the CA file again');
+    t.is(lookups(), afterFirst + 1, 'the credential is still asked for on every request');
+  } finally {
+    client.transport.close();
+  }
 });
 
 test('server-side apply: field managers, conflicts, force and dry run', async (t) => {
