@@ -11,7 +11,7 @@ import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } fro
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import { createSecureContext } from 'node:tls';
-import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import type { Cluster, KubeConfig } from '@kubernetes/client-node';
 import { DEFAULT_THROTTLE_ATTEMPTS, judgeThrottle, type ApiRateLimiter } from './rate-limit.ts';
 
 /** API verbs as the audit log names them, plus `apply` (an SSA patch) and `discovery`. */
@@ -343,9 +343,15 @@ async function routeFor(kubeConfig: KubeConfig, cluster: Cluster, url: URL): Pro
   return { agent, credentials: withoutTlsMaterial(kubeConfig) };
 }
 
-/** A copy of `kubeConfig` without certificates and keys: what it still gives a request is who is asking. */
+/**
+ * A copy of `kubeConfig` without certificates and keys: what it still gives a
+ * request is who is asking. Made with the caller's own class: this module
+ * imports client-node's types only, because the installation package's program
+ * bundles runtime modules that import this one (for the API error predicates),
+ * and client-node cannot be bundled into a program.
+ */
 function withoutTlsMaterial(kubeConfig: KubeConfig): KubeConfig {
-  const copy = new KubeConfig();
+  const copy = new (kubeConfig.constructor as new () => KubeConfig)();
   copy.loadFromOptions({
     clusters: kubeConfig.clusters.map((c) => ({ ...c, caData: undefined, caFile: undefined })),
     users: kubeConfig.users.map((u) => ({ ...u, certData: undefined, certFile: undefined, keyData: undefined, keyFile: undefined })),
