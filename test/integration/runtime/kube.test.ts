@@ -1,5 +1,6 @@
 // The runtime KubeClient against the real apiserver: CRUD, server-side apply,
-// status patches, paging, watches, discovery of new kinds, and impersonation.
+// status patches, paging, watches, discovery of new kinds, impersonation, and
+// when it reads the kubeconfig's TLS material and credentials.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
