@@ -116,9 +116,12 @@ test('a Provider that stays down is retried, then given up on with a clear statu
   t.is(condition.status, 'False');
   t.regex(condition.message, /gave up on OCIRepository\/app \w+ after 3 attempts: http:\/\/127\.0\.0\.1:\d+: HTTP 500/);
   t.is(down.received.length, 3, 'three attempts, then no more');
-  const events = await env.client.list<{ reason?: string; note?: string; regarding?: { kind?: string } } & { metadata?: object }>(
-    { apiVersion: 'events.k8s.io/v1', kind: 'Event', namespace: env.namespace });
-  const warning = events.items.find((e) => e.reason === 'DeliveryFailed' && e.regarding?.kind === 'Provider');
+  // The dispatcher writes the status, then records the Event: the condition can be seen first.
+  const warning = await eventually(async () => {
+    const events = await env.client.list<{ reason?: string; note?: string; regarding?: { kind?: string } } & { metadata?: object }>(
+      { apiVersion: 'events.k8s.io/v1', kind: 'Event', namespace: env.namespace });
+    return events.items.find((e) => e.reason === 'DeliveryFailed' && e.regarding?.kind === 'Provider');
+  }, 10_000).catch(() => undefined);
   t.truthy(warning, 'a Warning Event on the Provider');
   assertNoSecrets(t, env, [condition.message, warning?.note ?? '']);
 });
