@@ -12,7 +12,7 @@ import type { KubeClient } from './kube.ts';
 import { isConflict } from './kube-transport.ts';
 import { createLogger, objectLogger, type Logger } from './logging.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { objectKey, parseKey, withoutManagedFields, type KubeObject, type ObjectRef } from './object.ts';
+import { objectKey, parseKey, type KubeObject, type ObjectRef } from './object.ts';
 import { contentChanged, specOrRequestChanged, type UpdatePredicate } from './predicates.ts';
 import { WorkQueue, type WorkQueueOptions } from './queue.ts';
 import { errorMessage } from './redact.ts';
@@ -87,7 +87,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.queue = new WorkQueue((key) => this.#reconcileKey(key), { ...options.queue, concurrency: options.concurrency });
     this.informer = new Informer<T>(options.client, {
       onError: (err) => this.#log.warn({ err }, 'watch failed; retrying'),
-      transform: withoutManagedFields,
+      withoutManagedFields: true,
       ...options.resource,
     });
     const predicate = options.predicate ?? specOrRequestChanged;
@@ -123,7 +123,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   async watch<S extends KubeObject>(spec: SecondaryWatch<S>): Promise<() => Promise<void>> {
     const informer = new Informer<S>(this.#options.client, {
       onError: (err) => this.#log.warn({ err, watch: spec.kind }, 'secondary watch failed; retrying'),
-      transform: withoutManagedFields,
+      withoutManagedFields: true,
       ...spec,
     });
     const predicate = spec.predicate ?? contentChanged;

@@ -7,7 +7,7 @@
  */
 import type { KubeClient, WatchEvent } from './kube.ts';
 import { isExpired, KubeApiError } from './kube-transport.ts';
-import { objectKey, type KubeObject, type ResourceType } from './object.ts';
+import { objectKey, withoutManagedFields, type KubeObject, type ResourceType } from './object.ts';
 
 /** What an informer watches. */
 export interface InformerOptions extends ResourceType {
@@ -25,10 +25,12 @@ export interface InformerOptions extends ResourceType {
   /** Told about watch failures (they are retried). */
   readonly onError?: (err: unknown) => void;
   /**
-   * Applied to every object before it is cached and handed to handlers, to drop
-   * bulk nobody reads (managedFields): a cache of thousands of objects costs
-   * what it keeps.
+   * Drop `metadata.managedFields` before caching (a protobuf watch does not
+   * even decode them): bulk no cache reader looks at, and a cache of thousands
+   * of objects costs what it keeps.
    */
+  readonly withoutManagedFields?: boolean;
+  /** Applied to every object before it is cached and handed to handlers, to drop other bulk nobody reads. */
   readonly transform?: (obj: KubeObject) => KubeObject;
 }
 
@@ -187,6 +189,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     await this.#client.watch<T>(this.options, {
       resourceVersion: this.#resourceVersion, timeoutSeconds: timeout, signal,
       labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector,
+      withoutManagedFields: this.options.withoutManagedFields ?? false,
     }, (event) => this.#apply(event));
   }
 
@@ -213,7 +216,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   #transformed(obj: T): T {
-    return this.options.transform ? this.options.transform(obj) as T : obj;
+    const slim = this.options.withoutManagedFields ? withoutManagedFields(obj) : obj;
+    return this.options.transform ? this.options.transform(slim) as T : slim;
   }
 
   #emit(type: 'add' | 'update' | 'delete', obj: T, old?: T): void {

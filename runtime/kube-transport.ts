@@ -153,6 +153,20 @@ export interface TransportRequest {
   /** Extra headers (impersonation). */
   readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
+  /** The `Accept` header (default `application/json`). */
+  readonly accept?: string;
+}
+
+/** A binary encoding a watch may be answered in (runtime/kube-protobuf.ts), for {@link KubeTransport.stream}. */
+export interface FrameDecoding {
+  /** The media type asked for ahead of JSON. */
+  readonly accept: string;
+  /** True when the answer's `Content-Type` is that encoding. */
+  answeredIn(contentType: string | undefined): boolean;
+  /** One frame's event. */
+  decode(frame: Uint8Array): unknown;
+  /** The metav1.Status of an error answer's body in that encoding. */
+  error(body: Uint8Array): unknown;
 }
 
 /** Options for {@link KubeTransport}. */
@@ -199,39 +213,59 @@ export class KubeTransport {
   }
 
   /**
-   * Opens a watch and calls `onLine` with every parsed JSON line; resolves when
-   * the server ends the stream or `req.signal` aborts it.
+   * Opens a watch and calls `onEvent` with every event; resolves when the
+   * server ends the stream or `req.signal` aborts it. With `frames`, the watch
+   * asks for that binary encoding first (`frames.accept`) and, when the server
+   * answers in it (`frames.answeredIn`), reads length-delimited frames and
+   * hands each to `frames.decode`; otherwise it reads JSON lines.
    */
-  async stream(req: TransportRequest, onLine: (value: unknown) => void, idleTimeoutMs: number): Promise<void> {
-    const res = await this.#send(req, true);
-    if ((res.statusCode ?? 0) >= 300) throw apiError(res.statusCode ?? 0, await readBody(res));
+  async stream(req: TransportRequest, onEvent: (value: unknown) => void, idleTimeoutMs: number,
+    frames?: FrameDecoding): Promise<void> {
+    const res = await this.#send(frames ? { ...req, accept: `${frames.accept}, application/json` } : req, true);
+    const binary = frames !== undefined && frames.answeredIn(headerValue(res.headers['content-type']));
+    if ((res.statusCode ?? 0) >= 300) {
+      if (!binary) throw apiError(res.statusCode ?? 0, await readBody(res));
+      const body = await readBytes(res);
+      let status: unknown;
+      try {
+        status = frames.error(body);
+      } catch {
+        // Not a Status: the body itself is the message.
+      }
+      throw apiErrorOf(res.statusCode ?? 0, status, body.toString('utf8'));
+    }
     await new Promise<void>((resolve, reject) => {
       // A half-dead connection sends nothing forever; the idle timer turns that into an error.
       const idle = setTimeout(() => res.destroy(new Error('watch stream idle timeout')), idleTimeoutMs);
-      const lines = createInterface({ input: res, crlfDelay: Infinity });
       let failed = false;
-      lines.on('line', (line) => {
+      const deliver = (decode: () => unknown): void => {
         // readline may still hand over buffered lines after the stream was destroyed.
         if (failed) return;
-        // Re-armed in place: a rollout's watch carries thousands of lines a second.
+        // Re-armed in place: a rollout's watch carries thousands of events a second.
         idle.refresh();
-        if (line.trim() === '') return;
         try {
-          onLine(JSON.parse(line));
+          const value = decode();
+          if (value !== undefined) onEvent(value);
         } catch (err) {
           failed = true;
           res.destroy(err instanceof Error ? err : new Error(String(err)));
         }
-      });
+      };
       const finish = (err?: Error): void => {
         clearTimeout(idle);
         if (err && !req.signal?.aborted) reject(err);
         else resolve();
       };
       res.on('error', finish);
+      res.on('close', () => finish());
+      if (binary) {
+        readFrames(res, (frame) => deliver(() => frames.decode(frame)));
+        return;
+      }
+      const lines = createInterface({ input: res, crlfDelay: Infinity });
+      lines.on('line', (line) => deliver(() => (line.trim() === '' ? undefined : JSON.parse(line))));
       // readline re-emits input errors; without a listener they would crash the process.
       lines.on('error', finish);
-      res.on('close', () => finish());
     });
   }
 
@@ -271,7 +305,7 @@ export class KubeTransport {
     if (route.agent) opts.agent = route.agent;
     const headers: Record<string, string> = {
       ...(opts.headers as Record<string, string>), ...req.headers,
-      accept: 'application/json', 'user-agent': this.#userAgent,
+      accept: req.accept ?? 'application/json', 'user-agent': this.#userAgent,
     };
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     if (body !== undefined) {
@@ -361,12 +395,32 @@ function withoutTlsMaterial(kubeConfig: KubeConfig): KubeConfig {
   return copy;
 }
 
-function readBody(res: IncomingMessage): Promise<string> {
+async function readBody(res: IncomingMessage): Promise<string> {
+  return (await readBytes(res)).toString('utf8');
+}
+
+function readBytes(res: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('end', () => resolve(Buffer.concat(chunks)));
     res.on('error', reject);
+  });
+}
+
+/** Splits a stream into length-delimited frames (a 4-byte big-endian length, then that many bytes). */
+function readFrames(res: IncomingMessage, onFrame: (frame: Buffer) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  res.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    let at = 0;
+    while (pending.length - at >= 4) {
+      const length = pending.readUInt32BE(at);
+      if (pending.length - at - 4 < length) break;
+      onFrame(pending.subarray(at + 4, at + 4 + length));
+      at += 4 + length;
+    }
+    pending = pending.subarray(at);
   });
 }
 
@@ -385,14 +439,21 @@ function throttledError(req: TransportRequest, status: number, body: string, att
 
 /** Builds a {@link KubeApiError} from a metav1.Status body (or whatever the server sent). */
 export function apiError(statusCode: number, body: string): KubeApiError {
+  let status: unknown;
   try {
-    const status = JSON.parse(body) as { kind?: string; reason?: string; message?: string; details?: unknown; code?: number };
-    if (status.kind === 'Status') {
-      return new KubeApiError(status.code ?? statusCode, status.reason ?? String(statusCode),
-        status.message ?? `HTTP ${statusCode}`, status.details);
-    }
+    status = JSON.parse(body);
   } catch {
-    // Not JSON: fall through.
+    // Not JSON: the body itself is the message.
+  }
+  return apiErrorOf(statusCode, status, body);
+}
+
+/** A {@link KubeApiError} from a decoded metav1.Status, or from the raw body when it is not one. */
+function apiErrorOf(statusCode: number, decoded: unknown, body = ''): KubeApiError {
+  const status = decoded as { kind?: string; reason?: string; message?: string; details?: unknown; code?: number } | null | undefined;
+  if (status?.kind === 'Status') {
+    return new KubeApiError(status.code ?? statusCode, status.reason ?? String(statusCode),
+      status.message ?? `HTTP ${statusCode}`, status.details);
   }
   return new KubeApiError(statusCode, String(statusCode), `HTTP ${statusCode}: ${body.slice(0, 200)}`);
 }

@@ -8,7 +8,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject, ObjectList, ObjectRef, ResourceType } from './object.ts';
 import { refOf } from './object.ts';
 import { ApiRateLimiter, type ApiRateLimitOptions } from './rate-limit.ts';
-import { isNotFound, KubeTransport, RequestCounter, type TransportRequest, type Verb } from './kube-transport.ts';
+import { isNotFound, KubeTransport, RequestCounter, type FrameDecoding, type TransportRequest, type Verb } from './kube-transport.ts';
+import { decodeEnvelope, decodeWatchFrame, hasProtobufDecoder, isProtobufContentType, PROTOBUF_WATCH_ACCEPT } from './kube-protobuf.ts';
 import { ResourceDiscovery, type ApiResource } from './discovery.ts';
 
 /**
@@ -77,6 +78,8 @@ export interface WatchOptions extends ListOptions {
   readonly allowWatchBookmarks?: boolean;
   /** Ends the watch. */
   readonly signal?: AbortSignal;
+  /** Hand over objects without `metadata.managedFields` (a protobuf watch then does not decode them at all). */
+  readonly withoutManagedFields?: boolean;
 }
 
 /** One watch event. ERROR events carry a metav1.Status as `object`. */
@@ -238,11 +241,26 @@ export class KubeClient {
   /**
    * Watches a type and calls `onEvent` for every event, in order. Resolves when
    * the server ends the watch or the signal aborts it; rejects on errors (a 410
-   * is a {@link KubeApiError} for which `isExpired` is true).
+   * is a {@link KubeApiError} for which `isExpired` is true). ConfigMaps and
+   * Secrets are watched in protobuf, which costs the apiserver less, and handed
+   * over exactly as JSON would have given them (runtime/kube-protobuf.ts).
    */
   async watch<T extends KubeObject>(type: ResourceType, options: WatchOptions,
     onEvent: (event: WatchEvent<T>) => void): Promise<void> {
     const timeout = options.timeoutSeconds ?? 300;
+    const decodeOptions = { withoutManagedFields: options.withoutManagedFields ?? false };
+    const frames: FrameDecoding | undefined = hasProtobufDecoder(type.apiVersion, type.kind)
+      ? {
+        accept: PROTOBUF_WATCH_ACCEPT, answeredIn: isProtobufContentType,
+        decode: (frame) => decodeWatchFrame(frame, decodeOptions), error: (body) => decodeEnvelope(body),
+      }
+      : undefined;
+    const deliver = options.withoutManagedFields
+      ? (event: WatchEvent<T>) => {
+        if (event.object.metadata?.managedFields) delete event.object.metadata.managedFields;
+        onEvent(event);
+      }
+      : onEvent;
     await this.transport.stream({
       verb: 'watch', method: 'GET', path: await this.pathOf(type), headers: this.headers, signal: options.signal,
       query: {
@@ -250,7 +268,7 @@ export class KubeClient {
         allowWatchBookmarks: options.allowWatchBookmarks ?? true,
         labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
       },
-    }, (line) => onEvent(line as WatchEvent<T>), (timeout + 60) * 1000);
+    }, (event) => deliver(event as WatchEvent<T>), (timeout + 60) * 1000, frames);
   }
 
   /** A raw JSON request (for endpoints without a kind, e.g. `/version`). */

@@ -17,7 +17,7 @@ import { Informer } from '../../runtime/informer.ts';
 import { isNotFound } from '../../runtime/kube-transport.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import { withoutManagedFields, type KubeObject, type ObjectRef } from '../../runtime/object.ts';
+import type { KubeObject, ObjectRef } from '../../runtime/object.ts';
 import { PACKAGE_NAME_LABEL, PACKAGE_NAMESPACE_LABEL } from '../ssa/options.ts';
 import type { CacheLookup, LiveCache } from '../ssa/state.ts';
 
@@ -165,7 +165,7 @@ export class ManagedObjectCache implements LiveCache {
     const informer: Informer = new Informer(client, {
       apiVersion: kind.apiVersion, kind: kind.kind,
       labelSelector: MANAGED_OBJECTS_SELECTOR,
-      transform: withoutManagedFields,
+      withoutManagedFields: true,
       ...(retryBaseMs === undefined ? {} : { retryBaseMs }),
       onError: (err) => {
         logger?.debug({ err, watch: key }, 'managed-object watch interrupted; resuming');

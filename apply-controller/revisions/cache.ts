@@ -12,7 +12,7 @@
 import { Informer } from '../../runtime/informer.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { Logger } from '../../runtime/logging.ts';
-import { withoutManagedFields, type KubeObject } from '../../runtime/object.ts';
+import type { KubeObject } from '../../runtime/object.ts';
 import { packageRevisionResource, type PackageRevision } from '../api.ts';
 
 /** Options of {@link RevisionCache}. */
@@ -44,7 +44,7 @@ export class RevisionCache {
     this.#informer = new Informer<PackageRevision>(options.client, {
       apiVersion: packageRevisionResource.apiVersion, kind: packageRevisionResource.kind,
       ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-      transform: withoutManagedFields,
+      withoutManagedFields: true,
       onError: (err) => options.logger?.debug({ err }, 'revision watch interrupted; resuming'),
     });
     this.#informer.on({

@@ -20,7 +20,7 @@
 import { KubeClient } from '../../runtime/kube.ts';
 import { loadKubeConfig } from '../../runtime/kubeconfig.ts';
 import { Informer } from '../../runtime/informer.ts';
-import { withoutManagedFields, type KubeObject } from '../../runtime/object.ts';
+import type { KubeObject } from '../../runtime/object.ts';
 import { MANAGED_OBJECTS_SELECTOR } from '../../apply-controller/cache/managed-objects.ts';
 import { packageLabels } from '../../apply-controller/ssa/options.ts';
 import { configMaps } from '../workloads/support/packages.ts';
@@ -48,7 +48,7 @@ let allSeen: (() => void) | undefined;
 const everyObjectSeen = new Promise<void>((resolve) => { allSeen = resolve; });
 const informer = watched
   ? new Informer(client, {
-    apiVersion: 'v1', kind: 'ConfigMap', labelSelector: MANAGED_OBJECTS_SELECTOR, transform: withoutManagedFields,
+    apiVersion: 'v1', kind: 'ConfigMap', labelSelector: MANAGED_OBJECTS_SELECTOR, withoutManagedFields: true,
   })
   : undefined;
 informer?.on({

@@ -88,6 +88,8 @@ export interface ProxyLogEntry {
    * when it received none (hang, drop, lose-response) or the answer is still pending.
    */
   status: number | undefined;
+  /** The `Content-Type` of the apiserver's answer, when one was forwarded. */
+  contentType?: string | undefined;
 }
 
 /** A running proxy. */
@@ -204,6 +206,7 @@ export async function startFaultingProxy(kubeConfig: k8s.KubeConfig): Promise<Fa
         return;
       }
       entry.status = up.statusCode ?? 502;
+      entry.contentType = up.headers['content-type'];
       const dropped = new Set(dropHeaders.map((h) => h.toLowerCase()));
       const answered = Object.fromEntries(Object.entries(up.headers).filter(([name]) => !dropped.has(name.toLowerCase())));
       res.writeHead(up.statusCode ?? 502, { ...answered, ...extraHeaders });
