@@ -86,7 +86,9 @@ export class ClusterState {
   /** Namespace (or '' for the namespace list itself) -> the kinds the user may not list there. */
   readonly #denied = new Map<string, string[]>();
   #rescan: NodeJS.Timeout | undefined;
-  #rescanning = false;
+  /** The namespace rescan under way, if any: {@link stop} waits for it, so no informer it starts outlives the state. */
+  #rescanning: Promise<void> | undefined;
+  #stopped = false;
   #probeCursor = 0;
 
   constructor(opts: ClusterStateOptions) {
@@ -108,19 +110,20 @@ export class ClusterState {
     if (!this.#denied.has('')) {
       this.#rescan = setInterval(() => {
         if (this.#rescanning) return;
-        this.#rescanning = true;
-        this.#watchNewNamespaces(perNamespace).then(() => this.#retryRefused())
+        this.#rescanning = this.#watchNewNamespaces(perNamespace).then(() => this.#retryRefused())
           .catch((err: unknown) => this.#opts.onError?.(err))
-          .finally(() => { this.#rescanning = false; });
+          .finally(() => { this.#rescanning = undefined; });
       }, this.#opts.namespaceRescanMs ?? 30_000);
       this.#rescan.unref();
     }
   }
 
-  /** Stops every informer. */
+  /** Stops every informer, those a namespace rescan under way starts included. */
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearTimeout(this.#timer);
     clearInterval(this.#rescan);
+    await this.#rescanning;
     await Promise.all([...this.#informers.values()].flat().map((i) => i.stop()));
   }
 
@@ -234,6 +237,11 @@ export class ClusterState {
       }
       if (!isForbidden(err)) throw err;
       if (namespace !== undefined) this.#denied.set(namespace, [...(this.#denied.get(namespace) ?? []), w.label]);
+      return false;
+    }
+    // Started while the state was stopping (a namespace rescan under way): nobody would stop it later.
+    if (this.#stopped) {
+      await informer.stop();
       return false;
     }
     this.#informers.get(w.label)?.push(informer);

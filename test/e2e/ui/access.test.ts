@@ -207,3 +207,29 @@ test('namespaces created after the start are watched too, for a user who lists n
   await eventually(() => Promise.resolve(state.overview().packages.some((p) => p.namespace === later && p.name === 'later')), 30_000);
   t.true(state.overview().namespaces.includes(later));
 });
+
+test('stopping while a namespace rescan is under way leaves nothing watching', async (t) => {
+  const cluster = await useCluster();
+  const admin = new KubeClient(cluster.kubeConfig, { qps: 0 });
+  const mine = await testNamespace(t, cluster);
+  const kubeconfig = await namespaceUser(t, cluster, admin, mine);
+  const { client } = connect({ kubeconfig });
+  const state = new ClusterState({ client, defaultNamespace: mine, namespaceRescanMs: 100 });
+  await state.start();
+  const later = await testNamespace(t, cluster);
+  await grantRead(admin, later, mine);
+  // Stops as a rescan sends its namespace list: the rescan is then under way, and goes on to start `later`'s informers.
+  let stopping: Promise<void> | undefined;
+  let stopped = false;
+  const afterStop: string[] = [];
+  const unsubscribe = client.requests.onRequest((verb) => {
+    if (stopped) afterStop.push(verb);
+    else if (verb === 'list' && stopping === undefined) stopping = state.stop();
+  });
+  t.teardown(unsubscribe);
+  await eventually(() => Promise.resolve(stopping !== undefined), 30_000);
+  await stopping;
+  stopped = true;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  t.deepEqual(afterStop, [], 'no informer lists or watches once stop() resolved');
+});
