@@ -169,7 +169,7 @@ function managedFieldsEntry(r: BinaryReader): JsonObject {
         else return false;
         return true;
       });
-      entry.fieldsV1 = raw === undefined || raw.length === 0 ? {} : JSON.parse(Buffer.from(raw).toString('utf8'));
+      entry.fieldsV1 = raw === undefined || raw.length === 0 ? {} : JSON.parse(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
     } else if (field === 8) setString(entry, 'subresource', r.string());
     else return false;
     return true;
@@ -217,11 +217,11 @@ function objectMeta(r: BinaryReader, options: ProtobufDecodeOptions): JsonObject
     return true;
   });
   meta.creationTimestamp = creationTimestamp;
-  if (Object.keys(labels).length > 0) meta.labels = labels;
-  if (Object.keys(annotations).length > 0) meta.annotations = annotations;
-  if (ownerReferences.length > 0) meta.ownerReferences = ownerReferences;
-  if (finalizers.length > 0) meta.finalizers = finalizers;
-  if (managedFields.length > 0) meta.managedFields = managedFields;
+  setNonEmpty(meta, 'labels', labels);
+  setNonEmpty(meta, 'annotations', annotations);
+  setNonEmpty(meta, 'ownerReferences', ownerReferences);
+  setNonEmpty(meta, 'finalizers', finalizers);
+  setNonEmpty(meta, 'managedFields', managedFields);
   return orderKeys(meta, META_KEYS);
 }
 
@@ -248,8 +248,8 @@ function configMap(r: BinaryReader, end: number, options: ProtobufDecodeOptions)
   });
   const out: JsonObject = { metadata };
   if (immutable !== undefined) out.immutable = immutable;
-  if (Object.keys(data).length > 0) out.data = data;
-  if (Object.keys(binaryData).length > 0) out.binaryData = binaryData;
+  setNonEmpty(out, 'data', data);
+  setNonEmpty(out, 'binaryData', binaryData);
   return out;
 }
 
@@ -272,8 +272,8 @@ function secret(r: BinaryReader, end: number, options: ProtobufDecodeOptions): J
   });
   const out: JsonObject = { metadata };
   if (immutable !== undefined) out.immutable = immutable;
-  if (Object.keys(data).length > 0) out.data = data;
-  if (Object.keys(stringData).length > 0) out.stringData = stringData;
+  setNonEmpty(out, 'data', data);
+  setNonEmpty(out, 'stringData', stringData);
   if (type !== '') out.type = type;
   return out;
 }
@@ -332,7 +332,7 @@ function statusDetails(r: BinaryReader): JsonObject {
     } else return false;
     return true;
   });
-  if (causes.length > 0) details.causes = causes;
+  setNonEmpty(details, 'causes', causes);
   return orderKeys(details, ['name', 'group', 'kind', 'uid', 'causes', 'retryAfterSeconds']);
 }
 
@@ -345,6 +345,11 @@ const DECODERS = new Map<string, Decoder>([
 /** JSON's `omitempty` for a string. */
 function setString(into: JsonObject, key: string, value: string): void {
   if (value !== '') into[key] = value;
+}
+
+/** JSON's `omitempty` for a map or a list. */
+function setNonEmpty(into: JsonObject, key: string, value: Record<string, unknown> | readonly unknown[]): void {
+  if (Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0) into[key] = value;
 }
 
 /** JSON's `omitempty` for a number. */
