@@ -16,7 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Level } from 'pino';
 import { startHttpServer, type HttpEndpoints } from '../runtime/http.ts';
 import { loadKubeConfig } from '../runtime/kubeconfig.ts';
-import { durationFlag, KUBE_API_FLAG_HELP, labelSelectorFlag, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
+import { durationFlag, durationOrOffFlag, KUBE_API_FLAG_HELP, labelSelectorFlag, LOG_LEVELS, logLevelFlag, nonNegativeNumberFlag, positiveIntFlag } from '../runtime/flags.ts';
 import { shardLeaseName } from '../runtime/leader.ts';
 import { createLogger, type Logger } from '../runtime/logging.ts';
 import { runControllerMain } from '../runtime/main.ts';
@@ -26,6 +26,7 @@ import { configureKustomize, defaultKustomizeSettings } from './kustomize/settin
 import { createPackageMetrics, registerArtifactMetrics } from './metrics.ts';
 import { configureRendering } from './program/index.ts';
 import { createPackageController } from './reconcile/controller.ts';
+import { DEFAULT_VERIFY_INTERVAL_MS } from './drift/verify.ts';
 
 /** The settings of one apply-controller process, as the flags give them. */
 export interface ApplyControllerFlags {
@@ -57,6 +58,8 @@ export interface ApplyControllerFlags {
   readonly watchNamespace?: string | undefined;
   /** Delay before a Package waiting for a dependency looks again. */
   readonly dependencyRequeueMs: number;
+  /** `--drift-verify-interval`: every object of a healthy Package is checked by a server-side dry run once per this long; 0: never. */
+  readonly driftVerifyIntervalMs: number;
   /** The controller's namespace, holding the `trellis-revision-key` Secret. */
   readonly revisionKeyNamespace: string;
   /** `--kustomize-path`: the kustomize binary that renders kustomizations (default `kustomize` from the PATH). */
@@ -100,6 +103,8 @@ export function applyControllerCommand(): Command {
     .option('--watch-label-selector <selector>', 'reconcile only Packages matching this label selector (sharding: key=shard1, or !key for the unsharded rest); the Lease name gets a hash of it', labelSelectorFlag)
     .option('--watch-namespace <ns>', 'reconcile only this namespace (default: all)')
     .option('--dependency-requeue-interval <duration>', 'how soon a Package waiting for a dependency looks again', durationFlag, 10_000)
+    .option('--drift-verify-interval <duration>', 'every object of a healthy Package is checked by a server-side dry run once per this long, '
+      + 'in small batches spread over it, and corrected when the apiserver would now make something else of it (0: never)', durationOrOffFlag, DEFAULT_VERIFY_INTERVAL_MS)
     .option('--revision-key-namespace <ns>', 'namespace of the trellis-revision-key Secret that seals and signs PackageRevisions (default: POD_NAMESPACE or trellis-system)')
     .option('--kustomize-path <path>', 'the kustomize binary that renders a spec.path holding a kustomization (default: TRELLIS_KUSTOMIZE, else kustomize from the PATH)')
     .option('--kustomize-timeout <duration>', 'how long one kustomize render may take before it is stopped and refused', durationFlag, 30_000)
@@ -133,6 +138,7 @@ export function parseApplyControllerFlags(argv: readonly string[], env: NodeJS.P
     watchLabelSelector: o.watchLabelSelector as string | undefined,
     watchNamespace: o.watchNamespace as string | undefined,
     dependencyRequeueMs: o.dependencyRequeueInterval as number,
+    driftVerifyIntervalMs: o.driftVerifyInterval as number,
     revisionKeyNamespace: (o.revisionKeyNamespace as string | undefined) ?? env.POD_NAMESPACE ?? 'trellis-system',
     kustomizePath: (o.kustomizePath as string | undefined) ?? defaultKustomizeSettings(env).binary,
     kustomizeTimeoutMs: o.kustomizeTimeout as number,
@@ -169,7 +175,7 @@ export async function runApplyController(flags: ApplyControllerFlags, logger?: L
     client: manager.client, events: packageMetrics.countEvents(manager.events), artifacts, logger: log, metrics: manager.metrics,
     concurrency: flags.concurrent, defaultServiceAccount: flags.defaultServiceAccount,
     allowCrossNamespaceRefs: flags.allowCrossNamespaceRefs, watchLabelSelector: flags.watchLabelSelector,
-    dependencyRequeueMs: flags.dependencyRequeueMs, revisionKeyNamespace: flags.revisionKeyNamespace,
+    dependencyRequeueMs: flags.dependencyRequeueMs, revisionKeyNamespace: flags.revisionKeyNamespace, driftVerifyIntervalMs: flags.driftVerifyIntervalMs,
     ...(flags.watchNamespace === undefined ? {} : { namespace: flags.watchNamespace }),
   });
   packageMetrics.watch(packages.controller.informer);

@@ -191,7 +191,7 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
     opts.onInventory?.(key, statusInventory(status));
     opts.engine?.settle(key, awaitingHealth, run.healthChecks);
     await announce(pkg, before, status, outcome, run, ctx.log, driftAt);
-    return resultOf(key, outcome, settings);
+    return resultOf(key, outcome, settings, run.verifyInMs);
   };
 
   /** Records an Event and a log line for what this reconcile did; nothing when nothing happened. */
@@ -290,9 +290,10 @@ export function packageReconciler(opts: PackageReconcilerOptions): Reconciler<Pa
   }
 
   /** What the queue does next: the shared result builder of `runtime/failure.ts`. */
-  function resultOf(key: string, outcome: PackageOutcome, settings: PackageSettings | undefined): ReconcileResult {
+  function resultOf(key: string, outcome: PackageOutcome, settings: PackageSettings | undefined, verifyInMs: number | undefined): ReconcileResult {
     const intervalMs = settings?.intervalMs ?? DEFAULT_INTERVAL_MS;
-    if (outcome.kind === 'ready') return nextAfterSuccess(key, intervalMs, failures);
+    // The background verification's next batch may be due before the interval (drift/verify.ts).
+    if (outcome.kind === 'ready') return nextAfterSuccess(key, Math.min(intervalMs, verifyInMs ?? intervalMs), failures);
     if (outcome.kind === 'progressing') return nextAfterSuccess(key, outcome.recheckAfterMs, failures);
     if (outcome.failure instanceof RolledBackFailure && outcome.failure.restoring) {
       return nextAfterSuccess(key, outcome.failure.restoring.recheckAfterMs, failures);

@@ -51,6 +51,11 @@ export function durationFlag(value: string): number {
   }
 }
 
+/** {@link durationFlag}, or `0` for "off". */
+export function durationOrOffFlag(value: string): number {
+  return value.trim() === '0' ? 0 : durationFlag(value);
+}
+
 /** One of {@link LOG_LEVELS}. */
 export function logLevelFlag(value: string): Level {
   const level = LOG_LEVELS.find((l) => l === value);

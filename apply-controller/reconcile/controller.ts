@@ -20,6 +20,7 @@ import { ArtifactCache } from '../artifact.ts';
 import { objectId } from '../bundle/object-id.ts';
 import { ManagedObjectCache, type ManagedObjectEvent } from '../cache/managed-objects.ts';
 import { keysOfUpdate, mayBeDrift, packageKeyOf } from '../drift/watch.ts';
+import { VerificationSchedule } from '../drift/verify.ts';
 import { kindsOf } from '../inventory.ts';
 import { EngineMemory } from './engine.ts';
 import { failedOnTerminatingNamespace } from './namespace-state.ts';
@@ -46,6 +47,8 @@ export interface PackageControllerOptions extends Omit<PackageReconcilerOptions,
   readonly queue?: Omit<WorkQueueOptions, 'concurrency'>;
   /** Passed to the managed-object informers (default 1 s). */
   readonly driftRetryBaseMs?: number;
+  /** Every object of a healthy Package is checked by a dry run once per this many ms (default 1 h; 0: never). See drift/verify.ts. */
+  readonly driftVerifyIntervalMs?: number;
   /**
    * The keys revisions are sealed and signed with; default: the
    * `trellis-revision-key` Secret of `revisionKeyNamespace`.
@@ -98,7 +101,7 @@ export function createPackageController(opts: PackageControllerOptions): Package
   const engine = new EngineMemory(cache, (key) => {
     log?.trace({ key }, 'managed object changed while our write of it was in flight');
     controller.enqueue(key);
-  });
+  }, new VerificationSchedule(opts.driftVerifyIntervalMs));
   const revisionCache = new RevisionCache({ client: opts.client, namespace: opts.namespace, logger: log });
   const revisionKeys = opts.revisionKeys ?? new RevisionKeyring({
     client: opts.client, namespace: opts.revisionKeyNamespace ?? process.env.POD_NAMESPACE ?? 'trellis-system',

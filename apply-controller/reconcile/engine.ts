@@ -7,6 +7,8 @@
  * - per Package, the bundle read last, reused while the artifact digest, path,
  *   values and tenancy are the same (reading and validating 5,000 objects costs
  *   far more than comparing them);
+ * - per Package, which of its objects the slow background verification
+ *   checks next (drift/verify.ts);
  * - per Package, when its rollout started (the health deadline of `spec.timeout`
  *   counts from there, although no worker waits) and whether it waits for
  *   health. While a reconcile of it is under way any change of one of its
@@ -31,6 +33,7 @@ import type { PhaseObjects } from './apply.ts';
 import type { EngineContext } from '../ssa/options.ts';
 import { ChangeSet, type ChangeSetEntry } from '../ssa/change-set.ts';
 import { AppliedState } from '../ssa/state.ts';
+import { VerificationSchedule } from '../drift/verify.ts';
 
 /** `later` over `earlier`, per object; a later `unchanged` does not hide an earlier write. */
 function mergeChanges(earlier: ChangeSet, later: ChangeSet | undefined): ChangeSet {
@@ -55,6 +58,8 @@ export interface RolloutClock {
 export class EngineMemory {
   readonly cache: ManagedObjectCache;
   readonly state: AppliedState;
+  /** The batches of the background verification (drift/verify.ts). */
+  readonly verification: VerificationSchedule;
   readonly #rollouts = new Map<string, RolloutClock>();
   readonly #awaiting = new Set<string>();
   /** The health checks of a Package that settled waiting for health: its wake-ups are judged by them. */
@@ -62,10 +67,15 @@ export class EngineMemory {
   readonly #bundles = new Map<string, { readonly key: string; readonly value: unknown }>();
   readonly #changes = new Map<string, ChangeSet>();
 
-  /** `wake` enqueues a Package: for watch events held while a write was in flight that were not its answer (see AppliedState). */
-  constructor(cache: ManagedObjectCache, wake?: (key: string) => void) {
+  /**
+   * `wake` enqueues a Package: for watch events held while a write was in flight
+   * that were not its answer (see AppliedState). `verification` defaults to
+   * every object once an hour.
+   */
+  constructor(cache: ManagedObjectCache, wake?: (key: string) => void, verification = new VerificationSchedule()) {
     this.cache = cache;
     this.state = new AppliedState(wake);
+    this.verification = verification;
   }
 
   /**
@@ -158,6 +168,7 @@ export class EngineMemory {
   forget(key: string): void {
     this.settle(key, false);
     this.#bundles.delete(key);
+    this.verification.forget(key);
     this.cache.release(key);
   }
 

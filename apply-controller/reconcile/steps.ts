@@ -115,6 +115,8 @@ export interface RunRecord {
   upToDate?: boolean;
   /** The checks the health of a rollout left waiting is judged by (set only then). */
   healthChecks?: HealthChecks;
+  /** When the background verification's next batch is due (ms from now), set when this reconcile took part in it. */
+  verifyInMs?: number;
 }
 
 /** One reconcile in progress: the Package, what the steps need, and what they learned so far. */
@@ -205,6 +207,8 @@ const observeOnly: PackageStep = async (run) => {
     && readyForGeneration(pkg.status, pkg.metadata.generation) && pkg.status?.lastAppliedRevision === artifact.revision;
   run.record.upToDate = upToDate;
   if (!upToDate || settings.driftMode === 'correct') return undefined;
+  // Nothing is corrected in these modes, so nothing is verified in the background either.
+  deps.engine?.verification.forget(keyOf(pkg, deps));
   if (settings.driftMode === 'warn') {
     const drifted = await detectDrift(deps.objectsClient, need(run.content, 'the content').phases, {
       labels: labelsOf(pkg), ignore: settings.ignore, ...(deps.signal ? { signal: deps.signal } : {}),
@@ -273,7 +277,11 @@ const applyRevision: PackageStep = async (run) => {
   const inventory = inventoryOf(content.phases.flatMap((p) => p.objects));
   const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
   const key = keyOf(pkg, deps);
-  const engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
+  const context = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
+  // An applied, healthy revision: the background verification's batch, when one is due, is checked by dry run.
+  const verify = record.upToDate === true ? deps.engine?.verification.take(key, revision.spec.revision, inventory.map((e) => e.id)) : undefined;
+  const engine = context && verify !== undefined && verify.size > 0 ? { ...context, verify } : context;
+  if (verify !== undefined) record.verifyInMs = deps.engine?.verification.delay(key);
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision, persistedRolloutStart(pkg.status, revision.spec.revision)) ?? Date.now();
   // A correction, or a retry after a namespace was found going away: what the cache says is missing is re-created, unless

@@ -41,6 +41,11 @@ export interface EngineContext {
   readonly trustLive: boolean;
   /** Answers of this run's writes by inventory id: fresher than the cache until its watch catches up. */
   readonly written: Map<string, ClusterObject>;
+  /**
+   * Inventory ids checked by a dry run even when the cache and records say
+   * nothing changed: the background verification's batch (drift/verify.ts).
+   */
+  readonly verify?: ReadonlySet<string>;
 }
 
 /** Options of {@link applyStage} (all optional; see {@link DEFAULT_APPLY_OPTIONS}). */
