@@ -278,8 +278,8 @@ const applyRevision: PackageStep = async (run) => {
   const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
   const key = keyOf(pkg, deps);
   const context = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
-  // An applied, healthy revision: the background verification's batch, when one is due, is checked by dry run.
-  const verify = record.upToDate === true ? deps.engine?.verification.take(key, revision.spec.revision, inventory.map((e) => e.id)) : undefined;
+  // The background verification's batch, when one is due, is checked by dry run (a new revision starts its schedule).
+  const verify = settings.driftMode === 'correct' ? deps.engine?.verification.take(key, revision.spec.revision, inventory.map((e) => e.id)) : undefined;
   const engine = context && verify !== undefined && verify.size > 0 ? { ...context, verify } : context;
   if (verify !== undefined) record.verifyInMs = deps.engine?.verification.delay(key);
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
