@@ -36,7 +36,8 @@ export function crossNamespaceRefsForbidden(flags: TenancyFlags): boolean {
 /**
  * The longest durations a Package spec may ask for. A reconcile holds a rollout
  * clock for `timeout`, so a month-long timeout is a Package that never fails;
- * an interval of a day is the most that still notices drift the watch missed.
+ * an interval of a day is the longest a Package goes without a reconcile (what
+ * the watch cannot show is checked by --drift-verify-interval, drift/verify.ts).
  * The CRD schema refuses longer values where it can (Go duration patterns); the
  * controller checks again before the first write.
  */

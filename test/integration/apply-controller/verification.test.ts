@@ -91,7 +91,7 @@ test('a webhook added after the apply is found by the verification\'s dry runs a
       rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }],
     }],
   };
-  await client.create(hook as unknown as KubeObject);
+  await client.create(hook);
   t.teardown(() => client.delete({ apiVersion: hook.apiVersion, kind: hook.kind, name: hook.metadata.name }).then(() => undefined));
 
   // No write happened, so no watch event: only the verification can notice.
