@@ -304,6 +304,10 @@ const applyRevision: PackageStep = async (run) => {
     healthChecks,
   });
   record.applied = outcome.changeSet;
+  if (engine?.verify !== undefined) {
+    const corrected = outcome.changeSet.entries.filter((e) => engine.verify?.has(e.id) === true && e.action !== 'unchanged' && e.action !== 'skipped');
+    deps.log.debug({ checked: engine.verify.size, corrected: corrected.map((e) => e.subject) }, 'background verification: objects checked by dry run');
+  }
   if (outcome.pending) {
     // Applied, not healthy yet: release the worker; a change of one of the objects (or the deadline) brings it back.
     record.inventory = inventoryAfterFailure(managed, inventory, outcome.changeSet);
