@@ -1,13 +1,16 @@
 // Artifacts and apply refusals against the real apiserver and a real artifact
 // server: a digest that does not match, a hostile archive, an unreachable server,
 // a package too large to record, and an immutable field changed with and without
-// `force`. Each refusal applies nothing.
+// `force`. Each refusal applies nothing. The download itself against a plain HTTP
+// server: redirects, errors, oversize and stalled bodies.
 import { existsSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import anyTest from 'ava';
 import { revisionSliceResource } from '../../../apply-controller/api.ts';
-import { ArtifactCache } from '../../../apply-controller/artifact.ts';
+import { ArtifactCache, ArtifactError, type ArtifactErrorReason } from '../../../apply-controller/artifact.ts';
 import type { PackageController } from '../../../apply-controller/reconcile/controller.ts';
 import { listRevisions } from '../../../apply-controller/revisions/index.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -163,4 +166,42 @@ test('the artifact cache downloads each digest once, shares concurrent downloads
   t.false(await cache.has(a.digest), 'the least recently used one was collected');
   t.true(await cache.has(c.digest));
   await t.throwsAsync(cache.withArtifact({ ...a, digest: 'md5:abc' }, read), { message: /not sha256/ });
+});
+
+test.serial('artifacts are downloaded without fetch, and a redirect, an HTTP error, an oversize or a stalled body leave nothing behind', async (t) => {
+  const a = await publisher.publish('download', 'a', { 'a.yaml': [configMap('a', {})] });
+  const read = (dir: string) => Promise.resolve(readdirSync(dir).sort());
+  // Node's fetch compiles a WebAssembly HTTP parser that costs the controller memory (development notes, session 25).
+  const original = globalThis.fetch;
+  globalThis.fetch = () => Promise.reject(new Error('the artifact cache must not use fetch'));
+  try {
+    t.deepEqual(await new ArtifactCache({ dir: scratchDir('cache-download') }).withArtifact(a, read), ['a.yaml']);
+  } finally {
+    globalThis.fetch = original;
+  }
+
+  const server = createServer((req, res) => {
+    if (req.url === '/moved.tar.gz') res.writeHead(302, { location: a.url }).end();
+    else if (req.url === '/large.tar.gz') res.writeHead(200, { 'content-length': '5000' }).end(Buffer.alloc(5_000));
+    else if (req.url === '/stalled.tar.gz') res.writeHead(200, { 'content-length': '3000' }).write(Buffer.alloc(100));
+    else res.writeHead(404).end('not here');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => { server.closeAllConnections(); server.close(); });
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const dir = scratchDir('cache-refused');
+  const cache = new ArtifactCache({ dir, maxDownloadBytes: 4_000, downloadTimeoutMs: 1_000 });
+  // Each carries the digest of `a`: followed, the redirect would find bytes that match it.
+  const at = (name: string) => ({ url: `${base}/${name}.tar.gz`, digest: a.digest });
+  const refused = async (name: string, reason: ArtifactErrorReason, message: RegExp): Promise<void> => {
+    const err = await t.throwsAsync(cache.withArtifact(at(name), read), { instanceOf: ArtifactError, message }, name);
+    t.is(err?.reason, reason, name);
+  };
+  await refused('moved', 'DownloadFailed', /HTTP 302 \(redirects are not followed\)/);
+  await refused('missing', 'DownloadFailed', /HTTP 404/);
+  await refused('large', 'ArtifactTooLarge', /5000 bytes, more than the limit of 4000/);
+  await refused('stalled', 'DownloadFailed', /downloading .*stalled\.tar\.gz failed: .*abort/i);
+  t.deepEqual(readdirSync(dir), [], 'no folder and no partial download');
+  t.is(cache.stats.downloads, 0);
+  t.is(cache.stats.failures, 4);
 });
