@@ -146,6 +146,23 @@ export async function appliedChanges(client: KubeClient, ref: ObjectRef, revisio
 }
 
 /**
+ * How long {@link waitForOutcome} waits for the `Applied` Event after the
+ * Package says Ready: the controller records the Event after its final status
+ * patch, so a poll can see the status first.
+ */
+const APPLIED_EVENT_GRACE_MS = 5_000;
+
+/** {@link appliedChanges}, asked again for a few seconds while the Event is not there yet. */
+async function appliedChangesSoon(client: KubeClient, ref: ObjectRef, revision: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  const deadline = Date.now() + APPLIED_EVENT_GRACE_MS;
+  for (;;) {
+    const changes = await appliedChanges(client, ref, revision);
+    if (changes !== undefined || signal?.aborted || Date.now() >= deadline) return changes;
+    await sleep(200, signal);
+  }
+}
+
+/**
  * The bundle file of the object a failure message names (`Service/shop/web: ...`,
  * `Service web`), for messages that name the object but not the file.
  */
@@ -176,7 +193,7 @@ export async function waitForOutcome(client: KubeClient, ref: ObjectRef, digest:
     const pkg = await client.get<Package>(ref);
     if (!pkg) return { kind: 'failed', condition: 'Ready', reason: 'NotFound', message: `Package ${ref.namespace}/${ref.name} was deleted` };
     last = outcomeOf(pkg, digest);
-    if (last.kind === 'applied') return { ...last, changes: await appliedChanges(client, ref, last.revision) };
+    if (last.kind === 'applied') return { ...last, changes: await appliedChangesSoon(client, ref, last.revision, opts.signal) };
     if (last.kind === 'failed' || Date.now() >= deadline) return last;
     await sleep(opts.pollMs ?? 500, opts.signal);
   }

@@ -98,6 +98,9 @@ test('prune: false leaves removed objects in place, and an object someone relabe
   // Pruning back on. While the Package is suspended (so the label is not put back), someone takes
   // `taken` over by removing the package label; then it leaves the bundle.
   await patchSpec(client, ns, 'keep', { prune: true, suspend: true });
+  // The controller must know of the suspension before the label goes: a Package it still sees running would put the
+  // label back (to its label-selected watch, the object was deleted) and prune the object later.
+  await eventually(() => Promise.resolve(bed().packages.controller.informer.get(`${ns}/keep`)?.spec.suspend === true || undefined));
   await client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'taken' },
     { metadata: { labels: { [PACKAGE_NAME_LABEL]: null } } });
   const v3 = await bed().publisher.publish(ns, 'src', { 'all.yaml': [configMap('a', {})] });
