@@ -129,10 +129,9 @@ async function planBatch(client: KubeClient, targets: readonly Target[], opts: R
     const lookup = engine.cache.lookup(target.ref);
     const { applied, hash } = intentOf(target, lookup.object, opts);
     const decision = decideLocally({ intent: applied, hash, lookup, record: engine.state.get(target.id), trustLive: engine.trustLive });
-    if (decision.action === 'none' && engine.verify?.has(target.id) === true) {
-      // Nothing the watch showed, but the apiserver may make something else of the same intent now.
-      verify.push({ index, live: lookup.object, known: lookup.known });
-    } else if (decision.action === 'none') {
+    // In the background verification's batch, an object nothing changed for is still dry-run: the apiserver may make
+    // something else of the same intent now.
+    if (decision.action === 'none' && engine.verify?.has(target.id) !== true) {
       if (decision.record) engine.state.set(target.id, decision.record);
       work[index] = { done: 'unchanged' };
     } else if (decision.action === 'apply') {
