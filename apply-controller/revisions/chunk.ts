@@ -25,7 +25,7 @@ import type { KubeObject } from '../bundle/object.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import { objectId } from '../bundle/object-id.ts';
 import { mapBounded } from '../ssa/_async.ts';
-import { RevisionTooLargeError, sealTextAsync, sha256Of } from './encode.ts';
+import { RevisionTooLargeError, sealUtf8Async, sha256Of } from './encode.ts';
 import type { RevisionKey } from './keys.ts';
 import { keyedHash } from './seal.ts';
 
@@ -56,9 +56,9 @@ export interface ChunkOptions {
 
 /** One run of objects of a phase. */
 export interface Chunk {
-  /** The canonical JSON array of the objects: exactly what a slice stores, compressed. */
-  readonly text: string;
-  /** The keyed digest of `text` (an HMAC, in the shape `sha256:<hex>`). */
+  /** The canonical JSON array of the objects, as UTF-8: exactly what a slice stores, compressed. */
+  readonly bytes: Buffer;
+  /** The keyed digest of `bytes` (an HMAC, in the shape `sha256:<hex>`). */
   readonly digest: string;
   readonly count: number;
   /** Stored bytes (compressed and sealed). */
@@ -116,22 +116,40 @@ export async function chunkPhase(objects: readonly KubeObject[], opts: ChunkOpti
   return (sized as Chunk[][]).flat();
 }
 
+/**
+ * The JSON array of the items' texts, as UTF-8, written straight into one
+ * buffer: the digest and the compression read the same bytes, and no joined
+ * text of the run is made (each one a fresh copy of hundreds of kilobytes).
+ */
+function arrayBytes(items: readonly Item[]): Buffer {
+  let size = 1 + items.length;
+  for (const item of items) size += Buffer.byteLength(item.text);
+  const bytes = Buffer.allocUnsafe(Math.max(2, size));
+  let at = bytes.write('[');
+  items.forEach((item, i) => {
+    if (i > 0) at += bytes.write(',', at);
+    at += bytes.write(item.text, at);
+  });
+  bytes.write(']', at);
+  return bytes;
+}
+
 /** One run as a chunk, halved until every part fits the slice limit. */
 async function sizedChunks(items: readonly Item[], opts: ChunkOptions): Promise<Chunk[]> {
-  const text = `[${items.map((item) => item.text).join(',')}]`;
-  const digest = keyedHash(opts.key, 'slice', text);
+  const bytes = arrayBytes(items);
+  const digest = keyedHash(opts.key, 'slice', bytes);
   const count = items.length;
   const stored = opts.known?.get(digest);
-  if (stored !== undefined) return [{ text, digest, count, size: stored }];
-  const compressed = await sealTextAsync(opts.key, text);
-  if (compressed.length <= opts.sliceSizeLimit) return [{ text, digest, count, size: compressed.length, compressed }];
+  if (stored !== undefined) return [{ bytes, digest, count, size: stored }];
+  const compressed = await sealUtf8Async(opts.key, bytes);
+  if (compressed.length <= opts.sliceSizeLimit) return [{ bytes, digest, count, size: compressed.length, compressed }];
   if (count === 1) {
     if (compressed.length > MAX_SINGLE_OBJECT_SLICE) {
       // Named by id only: the object may be a Secret, and this message ends up in a condition.
       throw new RevisionTooLargeError(compressed.length, MAX_SINGLE_OBJECT_SLICE,
         `object ${items[0]?.identity ?? ''} alone takes ${compressed.length} bytes compressed, more than the ${MAX_SINGLE_OBJECT_SLICE} bytes a RevisionSlice can hold`);
     }
-    return [{ text, digest, count, size: compressed.length, compressed }];
+    return [{ bytes, digest, count, size: compressed.length, compressed }];
   }
   const half = Math.ceil(count / 2);
   // Both halves settle first, so the error thrown is the first half's whichever failed sooner.

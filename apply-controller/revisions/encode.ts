@@ -130,7 +130,11 @@ export function compressText(text: string): Buffer {
  * event loop goes on (several slices of a large revision compress at once).
  */
 export function compressTextAsync(text: string): Promise<Buffer> {
-  const bytes = Buffer.from(text);
+  return compressBytesAsync(Buffer.from(text));
+}
+
+/** {@link compressTextAsync} of a text already encoded as UTF-8. */
+export function compressBytesAsync(bytes: Buffer): Promise<Buffer> {
   return brotliCompressAsync(bytes, brotliOptions(bytes.length));
 }
 
@@ -145,9 +149,9 @@ export function sealText(key: RevisionKey, text: string): Buffer {
   return sealBytes(key, compressText(text));
 }
 
-/** {@link sealText} with the compression on the thread pool ({@link compressTextAsync}). */
-export async function sealTextAsync(key: RevisionKey, text: string): Promise<Buffer> {
-  return sealBytes(key, await compressTextAsync(text));
+/** {@link sealText} of a text already encoded as UTF-8, with the compression on the thread pool ({@link compressBytesAsync}). */
+export async function sealUtf8Async(key: RevisionKey, bytes: Buffer): Promise<Buffer> {
+  return sealBytes(key, await compressBytesAsync(bytes));
 }
 
 /**
@@ -190,10 +194,13 @@ export function keyedContentHash(key: RevisionKey, plainContentHash: string): st
   return keyedHash(key, 'content', plainContentHash);
 }
 
-/** One phase as canonical JSON array texts, in order (a phase stored in several slices has several). */
-export interface PhaseTexts {
+/**
+ * One phase as canonical JSON array texts, in order (a phase stored in several
+ * slices has several): strings, or their UTF-8 bytes (`Buffer`).
+ */
+export interface PhaseTexts<Text extends string | Buffer = string> {
   readonly name: string;
-  readonly texts: readonly string[];
+  readonly texts: readonly Text[];
 }
 
 /**
@@ -202,8 +209,8 @@ export interface PhaseTexts {
  * of `{name, objects}` is `{"name":…,"objects":[…]}` (keys sorted), and the
  * objects of consecutive arrays join with a comma.
  */
-export function contentHashOfTexts(phases: readonly PhaseTexts[]): string {
-  return hashPhases(phases.map((phase) => ({ name: phase.name, pieces: phase.texts.map((text) => text.slice(1, -1)) })));
+export function contentHashOfTexts(phases: readonly PhaseTexts<string | Buffer>[]): string {
+  return hashPhases(phases.map((phase) => ({ name: phase.name, pieces: phase.texts.map((text) => (typeof text === 'string' ? text.slice(1, -1) : text.subarray(1, -1))) })));
 }
 
 /**
@@ -211,14 +218,14 @@ export function contentHashOfTexts(phases: readonly PhaseTexts[]): string {
  * from `pieces`: runs of its objects' canonical texts without the brackets,
  * joined with commas (empty runs add nothing).
  */
-function hashPhases(phases: readonly { readonly name: string; readonly pieces: readonly string[] }[]): string {
+function hashPhases(phases: readonly { readonly name: string; readonly pieces: readonly (string | Buffer)[] }[]): string {
   const hash = createHash('sha256');
   hash.update('[');
   phases.forEach((phase, i) => {
     hash.update(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(phase.name)},"objects":[`);
     let first = true;
     for (const piece of phase.pieces) {
-      if (piece === '') continue;
+      if (piece.length === 0) continue;
       if (!first) hash.update(',');
       hash.update(piece);
       first = false;

@@ -108,12 +108,12 @@ export async function planSliced(packageName: string, phases: readonly RevisionP
   const sliceSizeLimit = opts.sliceSizeLimit ?? DEFAULT_SLICE_SIZE_LIMIT;
   const sizes = new Map([...known].map(([digest, ref]) => [digest, ref.size]));
   const newSlices = new Map<string, NewSlice>();
-  const texts: PhaseTexts[] = [];
+  const texts: PhaseTexts<Buffer>[] = [];
   let size = 0;
   const records: PackageRevisionPhaseRecord[] = [];
   for (const phase of phases) {
     const chunks = await chunkPhase(phase.objects, { key: opts.key, sliceSizeLimit, known: sizes }, phase.texts);
-    texts.push({ name: phase.name, texts: chunks.map((c) => c.text) });
+    texts.push({ name: phase.name, texts: chunks.map((c) => c.bytes) });
     const slices = chunks.map((chunk): RevisionSliceRef => {
       const name = known.get(chunk.digest)?.name ?? sliceName(packageName, chunk.digest);
       if (chunk.compressed) newSlices.set(chunk.digest, { name, digest: chunk.digest, count: chunk.count, compressed: chunk.compressed });

@@ -11,7 +11,7 @@ import {
   MAX_SINGLE_OBJECT_SLICE, planRecord, readRevisionPhases, RevisionTooLargeError, sliceName, sliceRefsOf, unfinishedInventory, type RecordPlan,
   type RevisionPhase, withObjectTexts,
 } from '../../../apply-controller/revisions/index.ts';
-import { keyedContentHash, RevisionTamperedError, sealText } from '../../../apply-controller/revisions/index.ts';
+import { keyedContentHash, keyedHash, openBytes, RevisionTamperedError, sealText } from '../../../apply-controller/revisions/index.ts';
 import { compressText, compressTextAsync, decompressText } from '../../../apply-controller/revisions/encode.ts';
 import { canonicalJSON } from '../../../apply-controller/bundle/canonical.ts';
 import { DNS1123_SUBDOMAIN_PATTERN } from '../../../runtime/schema.ts';
@@ -40,10 +40,26 @@ test('chunking is deterministic, keeps every object in order, and ignores key or
   t.true(chunks.length > 3, `${chunks.length} chunks`);
   t.deepEqual(chunks.map((c) => c.digest), await digests(objects, 32 * 1024));
   t.is(chunks.reduce((n, c) => n + c.count, 0), objects.length);
-  t.deepEqual(chunks.flatMap((c) => JSON.parse(c.text) as KubeObject[]), objects);
+  t.deepEqual(chunks.flatMap((c) => JSON.parse(c.bytes.toString('utf8')) as KubeObject[]), objects);
   const reordered = objects.map((o) => ({ data: o.data, metadata: o.metadata, kind: o.kind, apiVersion: o.apiVersion }));
   t.deepEqual(await digests(reordered, 32 * 1024), await digests(objects, 32 * 1024));
   t.deepEqual(await chunkPhase([], { key, sliceSizeLimit: 1024 }), []);
+});
+
+test('a chunk holds exactly the UTF-8 of its objects\' canonical JSON array, and its digest and seal are of those bytes', async (t) => {
+  // Text outside ASCII takes two to four bytes a character: the bytes are counted, not the characters.
+  const objects = Array.from({ length: 300 }, (_, i) => ({ ...configMap(i), data: { note: `grüße ${i} — 数据 🌱 ${'é'.repeat(i % 7)}` } }));
+  const chunks = await chunkPhase(objects, { key, sliceSizeLimit: 4 * 1024 });
+  t.true(chunks.length > 3, `${chunks.length} chunks`);
+  let at = 0;
+  for (const chunk of chunks) {
+    const text = `[${objects.slice(at, at + chunk.count).map((o) => canonicalJSON(o)).join(',')}]`;
+    t.true(chunk.bytes.equals(Buffer.from(text, 'utf8')));
+    t.is(chunk.digest, keyedHash(key, 'slice', text));
+    t.is(decompressText(openBytes(key, chunk.compressed ?? Buffer.alloc(0), 'chunk')), text);
+    at += chunk.count;
+  }
+  t.is(at, objects.length);
 });
 
 test('every chunk fits the slice limit, even for data that does not compress', async (t) => {
@@ -105,7 +121,7 @@ test('chunks already stored are named by digest and not compressed again', async
 
 test('the content hash computed from stored texts equals the one computed from objects', async (t) => {
   const phases: RevisionPhase[] = [{ name: 'crds', objects: [] }, { name: 'default', objects: manyConfigMaps(500) }];
-  const texts = await Promise.all(phases.map(async (p) => ({ name: p.name, texts: (await chunkPhase(p.objects, { key, sliceSizeLimit: 8 * 1024 })).map((c) => c.text) })));
+  const texts = await Promise.all(phases.map(async (p) => ({ name: p.name, texts: (await chunkPhase(p.objects, { key, sliceSizeLimit: 8 * 1024 })).map((c) => c.bytes) })));
   t.true((texts[1]?.texts.length ?? 0) > 1);
   t.is(contentHashOfTexts(texts), contentHashOf(phases));
   // Both are the sha256 of the canonical JSON of the phases' names and objects, whichever way it is fed to the hash.
