@@ -124,13 +124,15 @@ export async function chunkPhase(objects: readonly KubeObject[], opts: ChunkOpti
 function arrayBytes(items: readonly Item[]): Buffer {
   let size = 1 + items.length;
   for (const item of items) size += Buffer.byteLength(item.text);
-  const bytes = Buffer.allocUnsafe(Math.max(2, size));
+  const bytes = Buffer.allocUnsafe(size);
   let at = bytes.write('[');
   items.forEach((item, i) => {
     if (i > 0) at += bytes.write(',', at);
     at += bytes.write(item.text, at);
   });
-  bytes.write(']', at);
+  at += bytes.write(']', at);
+  // Every byte is written: uninitialised memory must never reach a record.
+  if (at !== bytes.length) throw new Error(`internal error: a slice's objects took ${at} bytes, not the ${bytes.length} counted`);
   return bytes;
 }
 
