@@ -12,8 +12,13 @@
  * `batch` objects spaced evenly over the interval: the next reconcile after a
  * batch is due dry-runs those objects and applies the ones the apiserver
  * would change (a drift correction, with its Event). The first batch of a
- * revision is due one interval after it became the current one this process
- * knows: its apply has just been checked by the apiserver's own answers.
+ * revision is due about one interval after it became the current one this
+ * process knows (its apply has just been checked by the apiserver's own
+ * answers): somewhere between half an interval and one and a half, drawn per
+ * Package. Without that spread, every Package a restart (or one source's new
+ * revision) reconciles in the same minute would come due in the same minute,
+ * interval after interval, and their dry runs would queue in front of the
+ * drift corrections of everything else.
  * Pure bookkeeping: no timers, no requests (the Package's requeue brings the
  * reconcile; see package.ts).
  */
@@ -39,13 +44,16 @@ export class VerificationSchedule {
   /** Every object is checked once per this many ms; 0 turns verification off. */
   readonly intervalMs: number;
   readonly #batch: number;
+  readonly #random: () => number;
   readonly #packages = new Map<string, PackageVerification>();
 
-  constructor(intervalMs = DEFAULT_VERIFY_INTERVAL_MS, batch = DEFAULT_VERIFY_BATCH) {
+  /** `random` draws the spread of a revision's first batch, in [0, 1) (tests pass their own). */
+  constructor(intervalMs = DEFAULT_VERIFY_INTERVAL_MS, batch = DEFAULT_VERIFY_BATCH, random: () => number = Math.random) {
     if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new RangeError(`verification interval must be 0 or more ms, got ${intervalMs}`);
     if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`verification batch must be a whole number of at least 1, got ${batch}`);
     this.intervalMs = intervalMs;
     this.#batch = batch;
+    this.#random = random;
   }
 
   /**
@@ -60,7 +68,7 @@ export class VerificationSchedule {
     }
     const state = this.#packages.get(key);
     if (state?.revision !== revision) {
-      this.#packages.set(key, { revision, cursor: 0, nextAt: now + this.intervalMs });
+      this.#packages.set(key, { revision, cursor: 0, nextAt: now + this.#firstDelay() });
       return new Set();
     }
     if (now < state.nextAt) return new Set();
@@ -80,6 +88,12 @@ export class VerificationSchedule {
   /** Drops the schedule of a Package (deleted, or no longer correcting drift). */
   forget(key: string): void {
     this.#packages.delete(key);
+  }
+
+  /** Time to a revision's first batch: between half an interval and one and a half (see the module comment). */
+  #firstDelay(): number {
+    const draw = Math.min(Math.max(this.#random(), 0), 1);
+    return Math.round(this.intervalMs * (0.5 + draw));
   }
 
   /** Time between two batches of a Package of `count` objects: the interval shared evenly. */

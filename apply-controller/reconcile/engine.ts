@@ -189,6 +189,17 @@ export class EngineMemory {
     await this.cache.whenSynced(needed, SYNC_WAIT_MS);
     return { cache: this.cache, state: this.state, trustLive, written: new Map() };
   }
+
+  /**
+   * The background verification of one reconcile of `key` (drift mode
+   * `correct`, see drift/verify.ts): `context` with the batch due now, if one
+   * is, and when the next batch is due (the reconcile's requeue comes then at
+   * the latest). A revision the schedule has not seen starts it.
+   */
+  verifying(context: EngineContext, key: string, revision: number, ids: readonly string[]): { context: EngineContext; nextInMs: number | undefined } {
+    const verify = this.verification.take(key, revision, ids);
+    return { context: verify.size > 0 ? { ...context, verify } : context, nextInMs: this.verification.delay(key) };
+  }
 }
 
 /** The engine context of a restore (a pin, a held rollback): every kind the Package may have, nothing trusted. */

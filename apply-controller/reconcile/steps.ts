@@ -277,11 +277,13 @@ const applyRevision: PackageStep = async (run) => {
   const inventory = inventoryOf(content.phases.flatMap((p) => p.objects));
   const trustLive = run.sameAsCurrent === true && run.current?.status?.phase === 'Available';
   const key = keyOf(pkg, deps);
-  const context = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
-  // The background verification's batch, when one is due, is checked by dry run (a new revision starts its schedule).
-  const verify = settings.driftMode === 'correct' ? deps.engine?.verification.take(key, revision.spec.revision, inventory.map((e) => e.id)) : undefined;
-  const engine = context && verify !== undefined && verify.size > 0 ? { ...context, verify } : context;
-  if (verify !== undefined) record.verifyInMs = deps.engine?.verification.delay(key);
+  let engine = deps.engine ? await deps.engine.contextFor(key, content.phases, managed, trustLive) : undefined;
+  if (deps.engine && engine && settings.driftMode === 'correct') {
+    // The background verification's batch, when one is due, is checked by dry run (a new revision starts its schedule).
+    const verifying = deps.engine.verifying(engine, key, revision.spec.revision, inventory.map((e) => e.id));
+    engine = verifying.context;
+    record.verifyInMs = verifying.nextInMs;
+  }
   if (!record.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const startedAt = deps.engine?.rolloutStart(key, revision.spec.revision, persistedRolloutStart(pkg.status, revision.spec.revision)) ?? Date.now();
   // A correction, or a retry after a namespace was found going away: what the cache says is missing is re-created, unless

@@ -41,8 +41,15 @@ export async function applyPinned(pkg: Package, deps: StepDeps, run: RunRecord, 
   run.upToDate = isCurrent && readyForGeneration(previous, pkg.metadata.generation);
   run.currentRevision = number;
   if (!isCurrent) await deps.onRolloutStart?.(rev, `${rev.spec.source.revision} (pinned)`);
-  const engine = await restoreContext(deps.engine, deps.key, managed);
+  let engine = await restoreContext(deps.engine, deps.key, managed);
   const key = deps.key ?? `${namespace}/${name}`;
+  if (deps.engine && engine && settings.driftMode === 'correct') {
+    // Verified like a followed revision: a webhook added while the Package is pinned is found too. Until the pin is
+    // applied its inventory may still name what it prunes; the schedule of a revision it has not seen starts empty.
+    const verifying = deps.engine.verifying(engine, key, number, managed.map((e) => e.id));
+    engine = verifying.context;
+    run.verifyInMs = verifying.nextInMs;
+  }
   if (!run.upToDate && settings.wait) deps.engine?.expectHealth(key);
   const startedAt = deps.engine?.rolloutStart(key, number, persistedRolloutStart(previous, number)) ?? Date.now();
   const result = await restoreRevision(deps.objectsClient, rev, {

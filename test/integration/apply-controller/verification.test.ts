@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import anyTest from 'ava';
+import anyTest, { type ExecutionContext } from 'ava';
 import { ensureCA, ensureServingCert } from '../../../hack/lib/pki.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { eventually, scratchDir, testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import type { Package } from '../../../apply-controller/api.ts';
 import {
-  adminClient, configMap, createPackage, createSource, eventsAbout, getObject, isReadyAt, releasePackagesOnTeardown, runLabel,
-  usePackageTestBed, waitForPackage,
+  adminClient, conditionOf, configMap, createPackage, createSource, eventsAbout, getObject, isReadyAt, patchSpec, releasePackagesOnTeardown,
+  runLabel, usePackageTestBed, waitForPackage,
 } from './support.ts';
 
 const test = withCluster(anyTest);
@@ -55,7 +56,11 @@ async function startMutatingWebhook(): Promise<{ server: Server; url: string; ca
 
 type ConfigMap = KubeObject & { data?: Record<string, string> };
 
-test('a webhook added after the apply is found by the verification\'s dry runs and its change applied, once', async (t) => {
+/**
+ * Applies two ConfigMaps with Package `app` (then `pin`s it to its revision 1 when asked), registers the
+ * webhook, and checks that the verification finds and applies its change, once.
+ */
+async function webhookFoundAndApplied(t: ExecutionContext, opts: { pin: boolean }): Promise<void> {
   const cluster = await useCluster();
   const client = adminClient(cluster);
   const ns = await testNamespace(t, cluster);
@@ -70,6 +75,12 @@ test('a webhook added after the apply is found by the verification\'s dry runs a
   await createSource(client, ns, 'src', artifact);
   await createPackage(client, ns, 'app', label, { sourceRef: { kind: 'OCIRepository', name: 'src' } });
   await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, artifact.revision));
+  const settled = (p: Package): boolean => (opts.pin ? conditionOf(p, 'Ready')?.reason === 'Pinned' && p.status?.currentRevision === 1
+    : isReadyAt(p, artifact.revision));
+  if (opts.pin) {
+    await patchSpec(client, ns, 'app', { rollback: { revision: 1 } });
+    await waitForPackage(client, ns, 'app', settled);
+  }
   const versions = async (): Promise<(string | undefined)[]> =>
     Promise.all(['one', 'two'].map(async (name) => (await getObject(client, 'v1', 'ConfigMap', ns, name))?.metadata?.resourceVersion));
 
@@ -111,6 +122,15 @@ test('a webhook added after the apply is found by the verification\'s dry runs a
   const after = await versions();
   await new Promise((resolve) => setTimeout(resolve, 3 * VERIFY_INTERVAL_MS));
   t.deepEqual(await versions(), after, 'no write after the correction');
-  const pkg = await waitForPackage(client, ns, 'app', (p) => isReadyAt(p, artifact.revision));
+  const pkg = await waitForPackage(client, ns, 'app', settled);
   t.is(pkg.status?.lastAppliedRevision, artifact.revision);
+}
+
+test('a webhook added after the apply is found by the verification\'s dry runs and its change applied, once', async (t) => {
+  await webhookFoundAndApplied(t, { pin: false });
+});
+
+test('a pinned Package is verified too', async (t) => {
+  // A pin holds one revision's objects; a webhook added meanwhile must not go unnoticed for as long as the pin stays.
+  await webhookFoundAndApplied(t, { pin: true });
 });
