@@ -29,6 +29,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Header, Pax } from 'tar';
+import { mapBounded } from './concurrency.ts';
 
 /** The fixed mtime of every entry: 1980-01-01T00:00:00Z (older tools dislike 1970). */
 export const ARCHIVE_MTIME = new Date(Date.UTC(1980, 0, 1));
@@ -77,7 +78,11 @@ interface PlannedEntry {
 const BLOCK = 512;
 /** Files up to this size are read in one call; larger ones are streamed. */
 const SMALL_FILE = 256 * 1024;
+/** File operations of one archive under way at once: each is a round trip to libuv's thread pool. */
+const FILE_CONCURRENCY = 16;
 const GZIP_LEVEL = 6;
+/** Least bytes handed to the gzip stream at once (see {@link gathered}). */
+const GZIP_CHUNK = 64 * 1024;
 /** Byte 9 of a gzip header names the OS that wrote it; "unknown" keeps output machine-independent. */
 const GZIP_OS_UNKNOWN = 0xff;
 
@@ -122,16 +127,22 @@ async function planEntries(srcDir: string, filter: CreateArchiveOptions['filter'
   };
 
   const walk = async (absDir: string, relDir: string): Promise<void> => {
-    for (const dirent of await readdir(absDir, { withFileTypes: true })) {
+    const dirents = await readdir(absDir, { withFileTypes: true });
+    const relOf = (name: string): string => (relDir === '' ? name : `${relDir}/${name}`);
+    // The folder's admitted files are looked at a few at a time (one at a time, a checkout of thousands of files
+    // waited on the thread pool far longer than it worked); everything else goes in order as before.
+    const stats = await mapBounded(dirents, FILE_CONCURRENCY, async (dirent) =>
+      (dirent.isFile() && admit(relOf(dirent.name), { isDirectory: false }) ? lstat(join(absDir, dirent.name)) : undefined));
+    for (const [i, dirent] of dirents.entries()) {
       const abs = join(absDir, dirent.name);
-      const rel = relDir === '' ? dirent.name : `${relDir}/${dirent.name}`;
+      const rel = relOf(dirent.name);
       if (dirent.isDirectory()) {
         if (!admit(rel, { isDirectory: true })) continue;
         entries.push({ path: rel, kind: 'dir', source: abs, size: 0, executable: true });
         await walk(abs, rel);
       } else if (dirent.isFile()) {
-        if (!admit(rel, { isDirectory: false })) continue;
-        const st = await lstat(abs);
+        const st = stats[i];
+        if (st === undefined) continue;
         entries.push({ path: rel, kind: 'file', source: abs, size: st.size, executable: (st.mode & 0o111) !== 0 });
       } else if (dirent.isSymbolicLink()) {
         if (admit(rel, { isDirectory: false })) await resolveLink(abs, rel);
@@ -165,14 +176,52 @@ function headerBlocks(entry: PlannedEntry): Buffer {
   return Buffer.concat([pax.encode(), block]);
 }
 
+/** Small files read ahead of the one being archived, and how many may be. */
+class ReadAhead {
+  readonly #entries: readonly PlannedEntry[];
+  readonly #reads = new Map<number, Promise<Buffer>>();
+  #next = 0;
+
+  constructor(entries: readonly PlannedEntry[]) {
+    this.#entries = entries;
+  }
+
+  /** The content of small file `index`, read by now or about to be; starts the reads of the next few. */
+  take(index: number): Promise<Buffer> {
+    this.#next = Math.max(this.#next, index);
+    this.#fill();
+    const read = this.#reads.get(index) ?? readFile((this.#entries[index] as PlannedEntry).source);
+    this.#reads.delete(index);
+    this.#fill();
+    return read;
+  }
+
+  #fill(): void {
+    while (this.#reads.size < FILE_CONCURRENCY && this.#next < this.#entries.length) {
+      const index = this.#next++;
+      const entry = this.#entries[index] as PlannedEntry;
+      if (!isSmallFile(entry)) continue;
+      const read = readFile(entry.source);
+      // Awaited when its turn comes; until then (or when the archive fails first) a failure must not go unhandled.
+      read.catch(() => undefined);
+      this.#reads.set(index, read);
+    }
+  }
+}
+
+function isSmallFile(entry: PlannedEntry): boolean {
+  return entry.kind === 'file' && entry.size > 0 && entry.size <= SMALL_FILE;
+}
+
 async function* tarBlocks(entries: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
-  for (const entry of entries) {
+  const ahead = new ReadAhead(entries);
+  for (const [index, entry] of entries.entries()) {
     yield headerBlocks(entry);
     if (entry.kind !== 'file' || entry.size === 0) continue;
     const pad = Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK);
-    if (entry.size <= SMALL_FILE) {
+    if (isSmallFile(entry)) {
       // Typical manifests: one read, one chunk with its padding (a stream per file costs more than the file).
-      const content = await readFile(entry.source);
+      const content = await ahead.take(index);
       if (content.length !== entry.size) throw new Error(`${entry.path} changed size while it was being archived`);
       yield Buffer.concat([content, pad]);
       continue;
@@ -186,6 +235,28 @@ async function* tarBlocks(entries: readonly PlannedEntry[]): AsyncGenerator<Buff
     if (pad.length > 0) yield pad;
   }
   yield Buffer.alloc(2 * BLOCK); // end-of-archive marker
+}
+
+/**
+ * The blocks gathered into chunks of at least {@link GZIP_CHUNK} bytes. The gzip
+ * stream sends each chunk written to it to libuv's thread pool and waits for the
+ * answer before the next: a header and a small file at a time, a tree of
+ * thousands of files spent most of its packing in those round trips. Deflate's
+ * output does not depend on how its input is cut, so the archive's bytes do not
+ * change.
+ */
+async function* gathered(blocks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const block of blocks) {
+    parts.push(block);
+    size += block.length;
+    if (size < GZIP_CHUNK) continue;
+    yield Buffer.concat(parts, size);
+    parts = [];
+    size = 0;
+  }
+  if (size > 0) yield Buffer.concat(parts, size);
 }
 
 /**
@@ -210,7 +281,7 @@ export async function createDeterministicTarGz(srcDir: string, destFile: string,
     },
   });
   try {
-    await pipelineAsync(Readable.from(tarBlocks(entries)), createGzip({ level: GZIP_LEVEL }), digestAndFixHeader,
+    await pipelineAsync(Readable.from(gathered(tarBlocks(entries))), createGzip({ level: GZIP_LEVEL }), digestAndFixHeader,
       createWriteStream(destFile));
   } catch (err) {
     await rm(destFile, { force: true });

@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { GitTooLargeError, GitUnsafeTreeError } from './errors.ts';
 
 /** Caps on what one checkout may write. */
@@ -98,12 +99,24 @@ async function readRawTree(walk: Walk, oid: string, rel: string): Promise<RawTre
   return entries;
 }
 
+/** Tree entry modes Git writes: file, executable, symlink, tree, submodule. */
+const KNOWN_MODES = new Set(['100644', '100755', '120000', '040000', '160000']);
+
+/**
+ * Blobs of one tree read and written at once. A file costs several round trips
+ * to libuv's thread pool (isomorphic-git looks for a loose object before the
+ * pack, then the open, write and close), so one at a time left the process idle
+ * most of a checkout (development notes, session 27).
+ */
+const FILE_CONCURRENCY = 16;
+
 async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, depth: number): Promise<void> {
   walk.signal?.throwIfAborted();
   if (depth > walk.limits.maxDepth) {
     throw new GitTooLargeError(walk.limits.maxDepth, `the tree is nested more than ${walk.limits.maxDepth} levels deep (at ${JSON.stringify(rel)})`);
   }
   const tree = await readRawTree(walk, treeOid, rel);
+  // Every entry of the tree is checked before any of them is written.
   const seen = new Set<string>();
   for (const entry of tree) {
     const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
@@ -111,35 +124,37 @@ async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, 
     if (why !== undefined) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} ${why}`);
     if (seen.has(entry.path)) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} appears twice`);
     seen.add(entry.path);
+    if (!KNOWN_MODES.has(entry.mode)) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} has the unknown mode ${entry.mode}`);
+  }
+  // Files a few at a time (a failure lets the ones under way finish before it is thrown, so the caller's cleanup
+  // never races a write), then the folders, one after the other.
+  const blobs = tree.filter((entry) => entry.mode !== '040000' && entry.mode !== '160000');
+  await mapBounded(blobs, FILE_CONCURRENCY, (entry) => writeBlob(walk, entry, dir, rel));
+  for (const entry of tree) {
+    if (entry.mode !== '040000' && entry.mode !== '160000') continue;
+    const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
     const target = join(dir, entry.path);
-    switch (entry.mode) {
-      case '040000':
-        count(walk, path, 0);
-        await mkdir(target);
-        await writeTree(walk, entry.oid, target, path, depth + 1);
-        break;
-      case '100644':
-      case '100755':
-      case '120000': {
-        const { blob } = await git.readBlob({ fs, gitdir: walk.gitdir, oid: entry.oid, cache: walk.cache });
-        count(walk, path, blob.byteLength);
-        if (entry.mode === '120000') {
-          const link = Buffer.from(blob).toString('utf8');
-          if (link === '' || link.includes('\0')) throw new GitUnsafeTreeError(`symlink ${JSON.stringify(path)} has an invalid target`);
-          await symlink(link, target);
-        } else {
-          // `wx`: never through an existing file or symlink.
-          await writeFile(target, blob, { flag: 'wx', mode: entry.mode === '100755' ? 0o755 : 0o644 });
-        }
-        break;
-      }
-      case '160000':
-        count(walk, path, 0);
-        await mkdir(target);
-        break;
-      default:
-        throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} has the unknown mode ${entry.mode}`);
-    }
+    count(walk, path, 0);
+    await mkdir(target);
+    // A submodule becomes an empty folder.
+    if (entry.mode === '040000') await writeTree(walk, entry.oid, target, path, depth + 1);
+  }
+}
+
+/** Writes one file or symlink entry of a tree (its mode checked by the caller). */
+async function writeBlob(walk: Walk, entry: RawTreeEntry, dir: string, rel: string): Promise<void> {
+  walk.signal?.throwIfAborted();
+  const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
+  const target = join(dir, entry.path);
+  const { blob } = await git.readBlob({ fs, gitdir: walk.gitdir, oid: entry.oid, cache: walk.cache });
+  count(walk, path, blob.byteLength);
+  if (entry.mode === '120000') {
+    const link = Buffer.from(blob).toString('utf8');
+    if (link === '' || link.includes('\0')) throw new GitUnsafeTreeError(`symlink ${JSON.stringify(path)} has an invalid target`);
+    await symlink(link, target);
+  } else {
+    // `wx`: never through an existing file or symlink.
+    await writeFile(target, blob, { flag: 'wx', mode: entry.mode === '100755' ? 0o755 : 0o644 });
   }
 }
 

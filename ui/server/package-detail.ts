@@ -7,6 +7,7 @@
 import {
   listRevisions, packageResource, parseInventoryId, statusInventory, type InventoryEntry, type Package, type PackageRevision,
 } from '../../apply-controller/index.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject, ObjectRef } from '../../runtime/object.ts';
 import { redact, redactString } from '../../runtime/redact.ts';
@@ -76,20 +77,6 @@ function objectRefOf(entry: InventoryEntry): ObjectRef & { group: string } {
   };
 }
 
-/** Runs `fn` over `items` with at most `limit` at a time. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /**
  * The inventory cut into the current revision's phases (the inventory is in
  * apply order); objects beyond them (kept from an earlier revision after a failed
@@ -110,7 +97,7 @@ async function readPhases(client: KubeClient, pkg: Package, revision: PackageRev
   const inventory = statusInventory(pkg.status);
   const shown = inventory.slice(0, MAX_OBJECTS);
   const checks = packageChecks(pkg);
-  const verdicts = await mapLimited(shown, 8, async (entry): Promise<ObjectHealth> => {
+  const verdicts = await mapBounded(shown, 8, async (entry): Promise<ObjectHealth> => {
     let ref;
     try {
       ref = objectRefOf(entry);

@@ -7,6 +7,7 @@ import { getCondition, type Condition } from '../../../runtime/conditions.ts';
 import type { KubeClient, WatchEvent } from '../../../runtime/kube.ts';
 import { isNotFound } from '../../../runtime/kube-transport.ts';
 import type { KubeObject, ResourceType } from '../../../runtime/object.ts';
+import { mapBounded } from '../../../runtime/concurrency.ts';
 
 /** Raised when a wait runs out of time; says what it waited for and what it saw last. */
 export class WaitTimeoutError extends Error {
@@ -118,16 +119,5 @@ export function isReadyNow(obj: KubeObject): boolean {
   return ready?.status === 'True' && (generation === undefined || status?.observedGeneration === generation);
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time; rejects at the first failure. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
+/** Runs `fn` over `items`, at most `limit` at a time (runtime's bounded map: the first failure stops new items). */
+export const mapLimit = mapBounded;

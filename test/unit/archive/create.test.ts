@@ -2,6 +2,7 @@
 // never stored as links and never followed out of the tree.
 import test from 'ava';
 import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { chmod, mkdir, mkdtemp, readFile, readdir, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,29 @@ test('a round trip restores contents, executability and long paths', async (t) =
   t.true((await readFile(join(dest, 'big.bin'))).equals(Buffer.alloc(3 * 1024 * 1024 + 17, 7)));
   t.is((await stat(join(dest, 'run.sh'))).mode & 0o777, 0o755);
   t.true((await readdir(join(dest, 'empty'))).length === 0, 'empty directories survive');
+});
+
+test('a tree of many small files, empty files and a streamed large one: every byte in order, and the gzip of one deflate over the whole tar', async (t) => {
+  // Files are read ahead of the one being archived and the tar is handed to gzip in large chunks: neither may change
+  // what the archive holds, nor its bytes.
+  const [src, out] = await Promise.all([scratch(), scratch()]);
+  const files = new Map<string, Buffer>();
+  for (let i = 0; i < 300; i++) files.set(`d${i % 7}/f${String(i).padStart(3, '0')}.yaml`, Buffer.from(`index: ${i}\n${'x'.repeat(i * 37)}\n`));
+  files.set('d0/empty.txt', Buffer.alloc(0));
+  files.set('large.bin', Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 7919) % 251)));
+  for (const [path, content] of files) {
+    await mkdir(join(src, path, '..'), { recursive: true });
+    await writeFile(join(src, path), content);
+  }
+  const file = join(out, 'many.tgz');
+  await createDeterministicTarGz(src, file);
+  const archived = await readFile(file);
+  const tarBytes = gunzipSync(archived);
+  const whole = gzipSync(tarBytes, { level: 6 });
+  whole[9] = 0xff; // the OS byte, as the archive writes it
+  t.true(whole.equals(archived), 'the same bytes as one deflate of the whole tar');
+  const back = join(out, 'back');
+  await extractTarGz(file, back);
+  for (const [path, content] of files) t.true((await readFile(join(back, path))).equals(content), path);
+  t.is((await listArchive(file)).filter((e) => e.type === 'File').length, files.size);
 });

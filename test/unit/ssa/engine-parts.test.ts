@@ -7,7 +7,7 @@ import {
   labelSelectorOf, packageLabels, prepareObject, refOfEntry, resolveApplyOptions, resolveDeleteOptions, resolveWaitOptions,
   targetOf, type DesiredObject,
 } from '../../../apply-controller/ssa/index.ts';
-import { mapBounded, sleep } from '../../../apply-controller/ssa/_async.ts';
+import { sleep } from '../../../apply-controller/ssa/_async.ts';
 import { setPortProtocolDefaults } from '../../../apply-controller/ssa/defaults.ts';
 
 const dep: DesiredObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'shop' } };
@@ -95,29 +95,6 @@ test('typed errors name the object and keep the apiserver\'s words', (t) => {
   ], 5_000);
   t.is(health.message,
     '2 objects are not healthy after 5s: Deployment/shop/web (InProgress): 0/2 replicas available; ConfigMap/shop/c (NotFound): object not found');
-});
-
-test('mapBounded keeps the limit and the order, and stops starting work after a failure', async (t) => {
-  let running = 0;
-  let peak = 0;
-  const out = await mapBounded([5, 1, 4, 2, 3], 2, async (n) => {
-    running++;
-    peak = Math.max(peak, running);
-    await sleep(n * 3);
-    running--;
-    return n * 10;
-  });
-  t.deepEqual(out, [50, 10, 40, 20, 30]);
-  t.is(peak, 2);
-
-  const started: number[] = [];
-  await t.throwsAsync(mapBounded([1, 2, 3, 4, 5], 1, async (n) => {
-    started.push(n);
-    await sleep(1);
-    if (n === 2) throw new Error('boom');
-  }), { message: 'boom' });
-  t.deepEqual(started, [1, 2]);
-  t.deepEqual(await mapBounded([], 4, () => Promise.resolve(1)), []);
 });
 
 test('sleep rejects with the abort reason', async (t) => {
