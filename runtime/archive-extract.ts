@@ -6,11 +6,12 @@
  * unexpected entry is an error instead of a warning and gzip is inflated exactly once.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, open, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Header, Pax } from 'tar';
+import { TaskPool } from './concurrency.ts';
 
 const BLOCK = 512;
 
@@ -125,9 +126,36 @@ async function* countDecompressed(source: AsyncIterable<Buffer>, max: number): A
   }
 }
 
+/** Files written at once: each is several round trips to libuv's thread pool. */
+const WRITE_CONCURRENCY = 16;
+
+/** Files up to this size are read from the stream whole and written in the background; larger ones are streamed. */
+const SMALL_FILE = 1024 * 1024;
+
 async function writeEntries(reader: ByteReader, root: string, maxBytes: number, maxEntries: number): Promise<ExtractResult> {
+  const writes = new TaskPool(WRITE_CONCURRENCY);
+  try {
+    const result = await readEntries(reader, root, maxBytes, maxEntries, writes);
+    await writes.settle();
+    return result;
+  } catch (err) {
+    // The caller removes the folder next: no write may still be under way.
+    await writes.settle().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Writes `body` to the new file `target` (created exclusively) with exactly `mode`; its folder exists. */
+async function writeSmallFile(target: string, body: Buffer, mode: number, name: string): Promise<void> {
+  await writeFile(target, body, { flag: 'wx', mode }).catch((err: unknown) => { throw conflict(err, name); });
+  await chmod(target, mode); // the umask must not decide
+}
+
+async function readEntries(reader: ByteReader, root: string, maxBytes: number, maxEntries: number, writes: TaskPool): Promise<ExtractResult> {
   const result = { files: 0, directories: 0, bytes: 0 };
   const seen = new Set<string>();
+  /** Folders made by this extraction (a file's folder is made once, before its first file is written). */
+  const folders = new Set<string>();
   let pax: Pax | undefined;
   let longName: string | undefined;
   for (;;) {
@@ -176,8 +204,23 @@ async function writeEntries(reader: ByteReader, root: string, maxBytes: number, 
     const key = segments.join('/');
     if (seen.has(key)) throw new UnsafeArchiveError('duplicate-entry', 'the same path appears twice', name);
     seen.add(key);
-    await mkdir(dirname(target), { recursive: true, mode: 0o755 }).catch((err: unknown) => { throw conflict(err, name); });
     const mode = ((header.mode ?? 0o644) & 0o111) !== 0 ? 0o755 : 0o644;
+    if (size <= SMALL_FILE) {
+      const body = size === 0 ? Buffer.alloc(0) : await reader.exact(padded);
+      if (body === undefined || body.length < padded) throw new UnsafeArchiveError('malformed', 'archive is truncated');
+      // Copied out of the stream's buffer: the write happens while the next entries are read.
+      const content = Buffer.from(body.subarray(0, size));
+      const folder = dirname(target);
+      if (!folders.has(folder)) {
+        await mkdir(folder, { recursive: true, mode: 0o755 }).catch((err: unknown) => { throw conflict(err, name); });
+        folders.add(folder);
+      }
+      await writes.run(() => writeSmallFile(target, content, mode, name));
+      result.files += 1;
+      result.bytes += size;
+      continue;
+    }
+    await mkdir(dirname(target), { recursive: true, mode: 0o755 }).catch((err: unknown) => { throw conflict(err, name); });
     const handle = await open(target, 'wx', mode).catch((err: unknown) => { throw conflict(err, name); });
     try {
       let remaining = size;

@@ -29,7 +29,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Header, Pax } from 'tar';
-import { mapBounded } from './concurrency.ts';
+import { inOrderAhead, mapBounded } from './concurrency.ts';
 
 /** The fixed mtime of every entry: 1980-01-01T00:00:00Z (older tools dislike 1970). */
 export const ARCHIVE_MTIME = new Date(Date.UTC(1980, 0, 1));
@@ -176,52 +176,20 @@ function headerBlocks(entry: PlannedEntry): Buffer {
   return Buffer.concat([pax.encode(), block]);
 }
 
-/** Small files read ahead of the one being archived, and how many may be. */
-class ReadAhead {
-  readonly #entries: readonly PlannedEntry[];
-  readonly #reads = new Map<number, Promise<Buffer>>();
-  #next = 0;
-
-  constructor(entries: readonly PlannedEntry[]) {
-    this.#entries = entries;
-  }
-
-  /** The content of small file `index`, read by now or about to be; starts the reads of the next few. */
-  take(index: number): Promise<Buffer> {
-    this.#next = Math.max(this.#next, index);
-    this.#fill();
-    const read = this.#reads.get(index) ?? readFile((this.#entries[index] as PlannedEntry).source);
-    this.#reads.delete(index);
-    this.#fill();
-    return read;
-  }
-
-  #fill(): void {
-    while (this.#reads.size < FILE_CONCURRENCY && this.#next < this.#entries.length) {
-      const index = this.#next++;
-      const entry = this.#entries[index] as PlannedEntry;
-      if (!isSmallFile(entry)) continue;
-      const read = readFile(entry.source);
-      // Awaited when its turn comes; until then (or when the archive fails first) a failure must not go unhandled.
-      read.catch(() => undefined);
-      this.#reads.set(index, read);
-    }
-  }
-}
-
 function isSmallFile(entry: PlannedEntry): boolean {
   return entry.kind === 'file' && entry.size > 0 && entry.size <= SMALL_FILE;
 }
 
 async function* tarBlocks(entries: readonly PlannedEntry[]): AsyncGenerator<Buffer> {
-  const ahead = new ReadAhead(entries);
-  for (const [index, entry] of entries.entries()) {
+  // Small files are read a few ahead of the one being archived: the reads overlap instead of waiting on each other.
+  const contents = inOrderAhead(entries, FILE_CONCURRENCY, (entry) => (isSmallFile(entry) ? readFile(entry.source) : Promise.resolve(undefined)));
+  for (const entry of entries) {
+    const { value: content } = await contents.next();
     yield headerBlocks(entry);
     if (entry.kind !== 'file' || entry.size === 0) continue;
     const pad = Buffer.alloc((BLOCK - (entry.size % BLOCK)) % BLOCK);
-    if (isSmallFile(entry)) {
+    if (content !== undefined) {
       // Typical manifests: one read, one chunk with its padding (a stream per file costs more than the file).
-      const content = await ahead.take(index);
       if (content.length !== entry.size) throw new Error(`${entry.path} changed size while it was being archived`);
       yield Buffer.concat([content, pad]);
       continue;

@@ -7,13 +7,14 @@
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, posix, sep } from 'node:path';
 import { parseDocument } from 'yaml';
+import { inOrderAhead, mapBounded } from '../../runtime/concurrency.ts';
 import { findKustomization } from '../kustomize/files.ts';
 import { renderKustomization } from '../kustomize/render.ts';
 import type { KustomizeSettings } from '../kustomize/settings.ts';
 import { classifyParsed } from './classify.ts';
 import { DEFAULT_MANIFESTS_DIR, PACKAGE_MANIFEST_FILE, validatePackageManifest, type PackageManifest } from './format.ts';
 import { isPlainObject, type SourcedObject } from './object.ts';
-import { parseManifests } from './parse.ts';
+import { FAST_PATH_MIN_LENGTH, parseManifests } from './parse.ts';
 import { problem, type BundleProblem } from './problems.ts';
 import { walkManifests, type SkippedFile, type WalkResult } from './walk.ts';
 
@@ -54,6 +55,9 @@ function normalizeBundlePath(path: string): string | undefined {
   if (clean === '..' || clean.startsWith('../')) return undefined;
   return clean === '' ? '.' : clean;
 }
+
+/** Manifest files looked at or read at once: each is a round trip to libuv's thread pool. */
+const FILE_CONCURRENCY = 16;
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -114,12 +118,24 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
   const objects: SourcedObject[] = [];
   const rendered: string[] = [];
   const limits = opts.maxAliasCount === undefined ? {} : { maxAliasCount: opts.maxAliasCount };
-  for (const entry of walked.entries) {
-    if (entry.file === skip) continue;
-    const text = entry.kind === 'file' ? await readManifestFile(dir, entry.file, opts.maxFileBytes ?? 8 * 1024 * 1024, problems)
-      : await renderEntry(dir, entry, opts, problems);
+  const maxFileBytes = opts.maxFileBytes ?? 8 * 1024 * 1024;
+  const entries = walked.entries.filter((entry) => entry.file !== skip);
+  // Sizes first: a file over the limit is never read, and the manifests' total decides the parser (parse.ts).
+  const sizes = await mapBounded(entries, FILE_CONCURRENCY, async (entry) => (entry.kind === 'file' ? (await lstat(join(dir, entry.file))).size : 0));
+  const fast = sizes.reduce((sum, size) => sum + (size <= maxFileBytes ? size : 0), 0) >= FAST_PATH_MIN_LENGTH;
+  // Files are read a few ahead of the one being parsed (one at a time, a package of a file per object waited on
+  // the thread pool longer than it parsed); kustomizations are rendered in their turn.
+  const texts = inOrderAhead(entries, FILE_CONCURRENCY, (entry, i) =>
+    (entry.kind === 'file' && (sizes[i] ?? 0) <= maxFileBytes ? readFile(join(dir, entry.file), 'utf8') : Promise.resolve(undefined)));
+  for (const [i, entry] of entries.entries()) {
+    const { value: read } = await texts.next();
+    if (entry.kind === 'file' && read === undefined) {
+      problems.push(problem('FileTooLarge', `the file is ${sizes[i] ?? 0} bytes, more than the limit of ${maxFileBytes}`, { file: entry.file }));
+      continue;
+    }
+    const text = entry.kind === 'file' ? read : await renderEntry(dir, entry, opts, problems);
     if (text === undefined) continue;
-    const parsed = parseManifests(text, entry.file, limits);
+    const parsed = parseManifests(text, entry.file, limits, fast);
     if (entry.kind === 'kustomization') rendered.push(entry.file);
     else {
       const kind = classifyParsed(parsed, text, entry.file);
@@ -133,16 +149,6 @@ export async function loadBundle(dir: string, opts: LoadBundleOptions = {}): Pro
   }
   skipped.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   return { format, ...(manifest ? { manifest } : {}), manifestsDir, objects, errors: problems, skipped, rendered };
-}
-
-async function readManifestFile(dir: string, file: string, maxBytes: number, problems: BundleProblem[]): Promise<string | undefined> {
-  const abs = join(dir, file);
-  const size = (await lstat(abs)).size;
-  if (size > maxBytes) {
-    problems.push(problem('FileTooLarge', `the file is ${size} bytes, more than the limit of ${maxBytes}`, { file }));
-    return undefined;
-  }
-  return readFile(abs, 'utf8');
 }
 
 async function renderEntry(dir: string, entry: { readonly dir: string; readonly file: string }, opts: LoadBundleOptions,

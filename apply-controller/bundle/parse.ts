@@ -28,10 +28,13 @@ export interface ParsedFile {
 }
 
 /**
- * Files this large or larger are read by the fast path first (parse-fast.ts).
- * Below it, parsing costs well under a millisecond either way, and the yaml path
- * alone keeps the peak memory of many small Packages where it was: with both
- * parsers running, 1,000 four-object Packages peaked 10–20 MiB higher.
+ * Files this large or larger, and every file of a bundle whose manifests add up
+ * to this much, are read by the fast path first (parse-fast.ts). A small file
+ * parses in well under a millisecond either way, but a package of thousands of
+ * one-object files spent most of its bundle read in the `yaml` path (5,000
+ * ConfigMaps: development notes, session 27). Small bundles stay on the yaml
+ * path alone, which keeps the peak memory of many small Packages where it was:
+ * with both parsers running, 1,000 four-object Packages peaked 10–20 MiB higher.
  */
 export const FAST_PATH_MIN_LENGTH = 64 * 1024;
 
@@ -39,9 +42,11 @@ export const FAST_PATH_MIN_LENGTH = 64 * 1024;
  * Parses the text of one manifest file. `file` is the artifact-relative path used
  * in sources and messages. Empty documents (comments only, a trailing `---`) are
  * skipped but still counted, so `document N` in a message is the Nth document.
+ * `fast` tries the fast path first (default: for a file of at least
+ * {@link FAST_PATH_MIN_LENGTH}); what it returns is what the yaml path would.
  */
-export function parseManifests(text: string, file: string, limits: ParseLimits = {}): ParsedFile {
-  return (text.length >= FAST_PATH_MIN_LENGTH ? parseManifestsFast(text, file) : undefined) ?? parseManifestsWithYaml(text, file, limits);
+export function parseManifests(text: string, file: string, limits: ParseLimits = {}, fast = text.length >= FAST_PATH_MIN_LENGTH): ParsedFile {
+  return (fast ? parseManifestsFast(text, file) : undefined) ?? parseManifestsWithYaml(text, file, limits);
 }
 
 /**

@@ -151,7 +151,7 @@ test('a tree of many small files, empty files and a streamed large one: every by
   const files = new Map<string, Buffer>();
   for (let i = 0; i < 300; i++) files.set(`d${i % 7}/f${String(i).padStart(3, '0')}.yaml`, Buffer.from(`index: ${i}\n${'x'.repeat(i * 37)}\n`));
   files.set('d0/empty.txt', Buffer.alloc(0));
-  files.set('large.bin', Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 7919) % 251)));
+  files.set('large.bin', Buffer.from(Array.from({ length: 1200 * 1024 }, (_, i) => (i * 7919) % 251)));
   for (const [path, content] of files) {
     await mkdir(join(src, path, '..'), { recursive: true });
     await writeFile(join(src, path), content);

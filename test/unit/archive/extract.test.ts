@@ -76,6 +76,26 @@ test('nothing is written outside the destination even for a traversal after good
   t.deepEqual(await readdir(join(parent, '..')).then((names) => names.filter((n) => n === 'sibling.yaml')), []);
 });
 
+test('a refusal after hundreds of files written in the background still leaves nothing behind', async (t) => {
+  // Small files are written a few at a time while the next entries are read: the cleanup waits for every write.
+  const many = Array.from({ length: 400 }, (_, i) => ({ path: `d${i % 9}/f${i}.yaml`, body: `index: ${i}\n`.repeat(40) }));
+  const { parent, file, dest } = await setup(craftTarGz([...many, { path: 'd1/f1.yaml', body: 'again' }]));
+  const err = await t.throwsAsync(extractTarGz(file, dest), { instanceOf: UnsafeArchiveError });
+  t.is(err?.reason, 'duplicate-entry');
+  t.deepEqual(await readdir(parent), ['in.tar.gz'], 'no destination and no temporary directory remain');
+});
+
+test('hundreds of small files extract with their exact contents and modes', async (t) => {
+  const many = Array.from({ length: 400 }, (_, i) => ({ path: `d${i % 9}/f${i}.yaml`, body: `index: ${i}\n`.repeat(i % 50), mode: i % 7 === 0 ? 0o700 : 0o600 }));
+  const { file, dest } = await setup(craftTarGz(many));
+  const result = await extractTarGz(file, dest);
+  t.is(result.files, many.length);
+  for (const entry of many) {
+    t.is(await readFile(join(dest, entry.path), 'utf8'), entry.body, entry.path);
+    t.is((await stat(join(dest, entry.path))).mode & 0o777, entry.mode === 0o700 ? 0o755 : 0o644, entry.path);
+  }
+});
+
 test('a good archive with PAX and GNU long names extracts with normalized modes', async (t) => {
   const longName = `${'d'.repeat(120)}/${'f'.repeat(150)}.yaml`;
   const gnuName = `${'g'.repeat(200)}.yaml`;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBundle, type LoadedBundle } from '../../../apply-controller/bundle/load.ts';
+import { FAST_PATH_MIN_LENGTH, parseManifests } from '../../../apply-controller/bundle/parse.ts';
 
 const fixtures = fileURLToPath(new URL('../../fixtures/bundles', import.meta.url));
 
@@ -156,4 +157,33 @@ test('manifests: "." reads the bundle root itself, without taking package.yaml f
   t.deepEqual(bundle.errors, []);
   t.is(bundle.manifestsDir, '.');
   t.deepEqual(listing(bundle), ['config.yaml#0 ConfigMap c']);
+});
+
+test('a package of many small files (read ahead, and by the fast parser once they add up): the objects, sources and problems of file-by-file yaml parsing', async (t) => {
+  const dir = await scratch(t);
+  const expected: { objects: unknown[]; errors: unknown[] } = { objects: [], errors: [] };
+  const files: [string, string][] = [];
+  for (let i = 0; i < 120; i++) {
+    const name = `cm-${String(i).padStart(3, '0')}`;
+    files.push([`apps/${name}.yaml`, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  config: |\n${'    line of text\n'.repeat(60)}`]);
+  }
+  // What the fast parser declines (an alias, a stray document end, a syntax error) takes the yaml path as before.
+  files.push(['apps/alias.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: alias\ndata: &d\n  a: "1"\nbinaryData: *d\n']);
+  files.push(['apps/ended.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ended\n...\n']);
+  files.push(['apps/broken.yaml', 'apiVersion: v1\nkind: [ConfigMap\n']);
+  for (const [file, text] of files) {
+    await mkdir(join(dir, file, '..'), { recursive: true });
+    await writeFile(join(dir, file), text);
+  }
+  t.true(files.reduce((n, [, text]) => n + text.length, 0) > FAST_PATH_MIN_LENGTH, 'the files add up to the fast path\'s threshold');
+  for (const [file, text] of [...files].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    t.true(text.length < FAST_PATH_MIN_LENGTH);
+    const parsed = parseManifests(text, file, {}, false);
+    expected.objects.push(...parsed.objects);
+    expected.errors.push(...parsed.errors);
+  }
+  const bundle = await loadBundle(dir);
+  t.deepEqual(bundle.objects, expected.objects);
+  t.deepEqual(bundle.errors, expected.errors);
+  t.true(bundle.errors.some((e) => e.file === 'apps/broken.yaml'), 'the broken file is reported with its position');
 });
