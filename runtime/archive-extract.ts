@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Header, Pax } from 'tar';
-import { TaskPool } from './concurrency.ts';
+import { FILE_CONCURRENCY, TaskPool } from './concurrency.ts';
 
 const BLOCK = 512;
 
@@ -126,14 +126,11 @@ async function* countDecompressed(source: AsyncIterable<Buffer>, max: number): A
   }
 }
 
-/** Files written at once: each is several round trips to libuv's thread pool. */
-const WRITE_CONCURRENCY = 16;
-
 /** Files up to this size are read from the stream whole and written in the background; larger ones are streamed. */
 const SMALL_FILE = 1024 * 1024;
 
 async function writeEntries(reader: ByteReader, root: string, maxBytes: number, maxEntries: number): Promise<ExtractResult> {
-  const writes = new TaskPool(WRITE_CONCURRENCY);
+  const writes = new TaskPool(FILE_CONCURRENCY);
   try {
     const result = await readEntries(reader, root, maxBytes, maxEntries, writes);
     await writes.settle();

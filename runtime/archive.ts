@@ -29,7 +29,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Header, Pax } from 'tar';
-import { inOrderAhead, mapBounded } from './concurrency.ts';
+import { FILE_CONCURRENCY, inOrderAhead, mapBounded } from './concurrency.ts';
 
 /** The fixed mtime of every entry: 1980-01-01T00:00:00Z (older tools dislike 1970). */
 export const ARCHIVE_MTIME = new Date(Date.UTC(1980, 0, 1));
@@ -78,8 +78,6 @@ interface PlannedEntry {
 const BLOCK = 512;
 /** Files up to this size are read in one call; larger ones are streamed. */
 const SMALL_FILE = 256 * 1024;
-/** File operations of one archive under way at once: each is a round trip to libuv's thread pool. */
-const FILE_CONCURRENCY = 16;
 const GZIP_LEVEL = 6;
 /** Least bytes handed to the gzip stream at once (see {@link gathered}). */
 const GZIP_CHUNK = 64 * 1024;

@@ -4,6 +4,14 @@
  */
 
 /**
+ * File operations under way at once where many small files are read or
+ * written (a checkout, an archive, a bundle). Each is a round trip or more to
+ * libuv's thread pool, and one at a time the process waits more than it works
+ * (development notes, session 27).
+ */
+export const FILE_CONCURRENCY = 16;
+
+/**
  * Runs `work` for every item with at most `limit` running at once and resolves
  * with the results in item order. After the first rejection no new item starts;
  * the ones already running finish, then the first error is thrown (so a caller

@@ -7,7 +7,7 @@
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { join, posix, sep } from 'node:path';
 import { parseDocument } from 'yaml';
-import { inOrderAhead, mapBounded } from '../../runtime/concurrency.ts';
+import { FILE_CONCURRENCY, inOrderAhead, mapBounded } from '../../runtime/concurrency.ts';
 import { findKustomization } from '../kustomize/files.ts';
 import { renderKustomization } from '../kustomize/render.ts';
 import type { KustomizeSettings } from '../kustomize/settings.ts';
@@ -55,9 +55,6 @@ function normalizeBundlePath(path: string): string | undefined {
   if (clean === '..' || clean.startsWith('../')) return undefined;
   return clean === '' ? '.' : clean;
 }
-
-/** Manifest files looked at or read at once: each is a round trip to libuv's thread pool. */
-const FILE_CONCURRENCY = 16;
 
 async function isDirectory(path: string): Promise<boolean> {
   try {

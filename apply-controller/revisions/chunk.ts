@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import type { KubeObject } from '../bundle/object.ts';
 import { canonicalJSON } from '../bundle/canonical.ts';
 import { objectId } from '../bundle/object-id.ts';
-import { mapBounded } from '../ssa/_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { RevisionTooLargeError, sealUtf8Async, sha256Of } from './encode.ts';
 import type { RevisionKey } from './keys.ts';
 import { keyedHash } from './seal.ts';

@@ -14,7 +14,7 @@
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { PackageRevision, PackageRevisionPhaseRecord, RevisionSlice } from '../api.ts';
-import { mapBounded } from '../ssa/_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { contentHashOfTexts, CorruptRevisionError, keyedContentHash, openText, parseObjects, type PhaseTexts, type RevisionPhase } from './encode.ts';
 import type { RevisionKey, RevisionKeys } from './keys.ts';
 import { CONTENT_HASH_ANNOTATION, REVISION_KEY_ANNOTATION } from './labels.ts';

@@ -13,7 +13,7 @@ import type { KubeClient } from '../../runtime/kube.ts';
 import { isConflict } from '../../runtime/kube-transport.ts';
 import type { Logger } from '../../runtime/logging.ts';
 import { packageResource, revisionSliceResource, type Package, type PackageRevision, type RevisionSlice, type RevisionSliceRef } from '../api.ts';
-import { mapBounded } from '../ssa/_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { CorruptRevisionError, openText } from './encode.ts';
 import type { RevisionKey } from './keys.ts';
 import { keyedHash, RevisionTamperedError } from './seal.ts';

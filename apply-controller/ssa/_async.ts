@@ -1,9 +1,7 @@
 /**
- * Small async helpers of the apply engine: bounded concurrency (runtime's) and
- * sleeps that end when a signal aborts.
+ * Small async helpers of the apply engine: sleeps that end when a signal
+ * aborts (bounded concurrency is runtime/concurrency.ts).
  */
-
-export { mapBounded } from '../../runtime/concurrency.ts';
 
 /** Throws the signal's reason when it has aborted. */
 export function throwIfAborted(signal: AbortSignal | undefined): void {

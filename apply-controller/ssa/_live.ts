@@ -6,7 +6,7 @@
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject, ObjectRef } from '../../runtime/object.ts';
-import { mapBounded } from './_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { listKeyOf } from './objects.ts';
 import { labelSelectorOf } from './options.ts';
 

@@ -28,7 +28,8 @@
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
-import { mapBounded, sleep } from './_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
+import { sleep } from './_async.ts';
 import { ChangeSet, type ChangeAction, type ChangeSetEntry } from './change-set.ts';
 import { ApplyError, HealthCheckError, ImmutableFieldError, isImmutableFieldError } from './errors.ts';
 import { targetOf, type DesiredObject, type ObjectInput, type Target } from './objects.ts';

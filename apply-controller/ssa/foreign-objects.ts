@@ -15,7 +15,7 @@
  */
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
-import { mapBounded } from './_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { carriesLabels } from './options.ts';
 
 interface DiscoveredResource {

@@ -6,7 +6,7 @@
 import type { KubeClient } from '../../runtime/kube.ts';
 import type { KubeObject as ClusterObject } from '../../runtime/object.ts';
 import { applyIgnoreRules, type IgnoreRule } from '../drift/ignore.ts';
-import { mapBounded } from './_async.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { readLive } from './_live.ts';
 import { wouldChange } from './compare.ts';
 import { setPortProtocolDefaults } from './defaults.ts';

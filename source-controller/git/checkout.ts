@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { mapBounded } from '../../runtime/concurrency.ts';
+import { FILE_CONCURRENCY, mapBounded } from '../../runtime/concurrency.ts';
 import { GitTooLargeError, GitUnsafeTreeError } from './errors.ts';
 
 /** Caps on what one checkout may write. */
@@ -102,14 +102,6 @@ async function readRawTree(walk: Walk, oid: string, rel: string): Promise<RawTre
 /** Tree entry modes Git writes: file, executable, symlink, tree, submodule. */
 const KNOWN_MODES = new Set(['100644', '100755', '120000', '040000', '160000']);
 
-/**
- * Blobs of one tree read and written at once. A file costs several round trips
- * to libuv's thread pool (isomorphic-git looks for a loose object before the
- * pack, then the open, write and close), so one at a time left the process idle
- * most of a checkout (development notes, session 27).
- */
-const FILE_CONCURRENCY = 16;
-
 async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, depth: number): Promise<void> {
   walk.signal?.throwIfAborted();
   if (depth > walk.limits.maxDepth) {
@@ -126,8 +118,9 @@ async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, 
     seen.add(entry.path);
     if (!KNOWN_MODES.has(entry.mode)) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} has the unknown mode ${entry.mode}`);
   }
-  // Files a few at a time (a failure lets the ones under way finish before it is thrown, so the caller's cleanup
-  // never races a write), then the folders, one after the other.
+  // Files a few at a time (each is several thread-pool round trips: isomorphic-git looks for a loose object before the
+  // pack, then the open, write and close), then the folders, one after the other. A failure lets the writes under way
+  // finish before it is thrown, so the caller's cleanup never races one.
   const blobs = tree.filter((entry) => entry.mode !== '040000' && entry.mode !== '160000');
   await mapBounded(blobs, FILE_CONCURRENCY, (entry) => writeBlob(walk, entry, dir, rel));
   for (const entry of tree) {
