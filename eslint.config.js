@@ -64,7 +64,7 @@ const boundaries = [
       globals: {
         window: 'readonly', document: 'readonly', location: 'readonly', fetch: 'readonly', EventSource: 'readonly',
         HTMLElement: 'readonly', Node: 'readonly', Event: 'readonly', CustomEvent: 'readonly', URL: 'readonly', setInterval: 'readonly',
-        localStorage: 'readonly', history: 'readonly', clearInterval: 'readonly',
+        localStorage: 'readonly', history: 'readonly', clearInterval: 'readonly', setTimeout: 'readonly',
       },
     },
   },

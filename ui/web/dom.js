@@ -98,3 +98,38 @@ export function badge(state, field) {
 export function ago(time) {
   return time ? h('time', { datetime: time, title: time }, age(time)) : '';
 }
+
+/** Live redraws that wait for a pressed pointer's release, by view: the newest of each view wins. */
+/** @type {Map<string, () => void>} */
+const waiting = new Map();
+let pressed = false;
+
+/**
+ * Runs a live redraw now or, while a pointer is pressed, right after its
+ * release. A redraw between a button's press and its release replaces the
+ * button, and the browser then sends the click to nobody: the user's click is
+ * lost. The click follows the release within the same task, so the waiting
+ * redraws run in the next one.
+ * @param {string} view names the redraw; a newer redraw of the same view replaces a waiting one
+ * @param {() => void} draw
+ */
+export function redrawWhenFree(view, draw) {
+  if (pressed) waiting.set(view, draw);
+  else draw();
+}
+
+function released() {
+  if (!pressed) return;
+  pressed = false;
+  setTimeout(() => {
+    if (pressed) return;
+    const draws = [...waiting.values()];
+    waiting.clear();
+    for (const draw of draws) draw();
+  });
+}
+
+document.addEventListener('pointerdown', () => { pressed = true; }, true);
+document.addEventListener('pointerup', released, true);
+document.addEventListener('pointercancel', released, true);
+window.addEventListener('blur', released);

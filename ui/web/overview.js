@@ -4,7 +4,7 @@
  * also the state filter), a namespace filter and a search box. Live: the table
  * is redrawn from each update while the controls keep their focus and values.
  */
-import { ago, badge, h, replace, shortRevision } from './dom.js';
+import { ago, badge, h, redrawWhenFree, replace, shortRevision } from './dom.js';
 
 const STATES = ['Ready', 'Reconciling', 'Stalled', 'Failed', 'Suspended', 'Unknown'];
 
@@ -98,6 +98,6 @@ export function mountOverview(main) {
     empty, denied);
   return (overview) => {
     last = overview;
-    redraw();
+    redrawWhenFree('overview', redraw);
   };
 }

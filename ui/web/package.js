@@ -8,7 +8,7 @@
  */
 import { getJson, packagePath, postJson } from './api.js';
 import { confirmAction } from './confirm.js';
-import { ago, badge, h, replace, shortRevision } from './dom.js';
+import { ago, badge, h, redrawWhenFree, replace, shortRevision } from './dom.js';
 import { actionBar, describeAction } from './package-actions.js';
 import { planView, revisionDiffView } from './package-diff.js';
 
@@ -147,9 +147,10 @@ export function mountPackage(main, namespace, name) {
     }
     loading = true;
     try {
-      draw(await getJson(packagePath(namespace, name)));
+      const d = await getJson(packagePath(namespace, name));
+      redrawWhenFree(key, () => draw(d));
     } catch (err) {
-      replace(top, h('h1', {}, name), h('p', { class: 'failed' }, String(err)));
+      redrawWhenFree(key, () => replace(top, h('h1', {}, name), h('p', { class: 'failed' }, String(err))));
     } finally {
       loading = false;
       if (again) {

@@ -5,7 +5,7 @@
  * and the Packages that apply it; and one source's page with its conditions.
  */
 import { getJson } from './api.js';
-import { ago, badge, bytes, h, replace, shortRevision } from './dom.js';
+import { ago, badge, bytes, h, redrawWhenFree, replace, shortRevision } from './dom.js';
 
 /**
  * @param {string} key namespace/name
@@ -34,11 +34,11 @@ export function mountSources(main) {
   replace(main, h('h1', {}, 'Sources'), h('table', { class: 'sources' },
     h('thead', {}, h('tr', {}, ['Name', 'Kind', 'Namespace', 'State', 'Revision', 'Digest', 'Size', 'Fetched', 'Verification', 'Used by']
       .map((t) => h('th', { scope: 'col' }, t)))), body));
-  return (overview) => replace(body, overview.sources.map((/** @type {any} */ s) => h('tr', { 'data-source': `${s.kind}/${s.namespace}/${s.name}` },
+  return (overview) => redrawWhenFree('sources', () => replace(body, overview.sources.map((/** @type {any} */ s) => h('tr', { 'data-source': `${s.kind}/${s.namespace}/${s.name}` },
     h('td', {}, h('a', { href: sourceHref(s) }, s.name)), h('td', {}, s.kind), h('td', {}, s.namespace),
     h('td', {}, badge(s.state, 'state')), h('td', { title: s.revision ?? '', 'data-field': 'revision' }, shortRevision(s.revision)),
     h('td', { title: s.digest ?? '' }, shortRevision(s.digest)), h('td', { class: 'nowrap' }, bytes(s.size)), h('td', {}, ago(s.lastUpdate)), h('td', {}, s.verification ?? '–'),
-    h('td', {}, s.packages.flatMap((/** @type {string} */ p, /** @type {number} */ i) => (i > 0 ? [', ', packageLink(p)] : [packageLink(p)]))))));
+    h('td', {}, s.packages.flatMap((/** @type {string} */ p, /** @type {number} */ i) => (i > 0 ? [', ', packageLink(p)] : [packageLink(p)])))))));
 }
 
 /**
@@ -56,7 +56,7 @@ export function mountSource(main, kind, namespace, name) {
     try {
       const d = await getJson(`/api/sources/${kind}/${encodeURIComponent(namespace)}/${encodeURIComponent(name)}`);
       const s = d.summary;
-      replace(view,
+      redrawWhenFree('source', () => replace(view,
         h('h1', {}, `${s.kind} ${s.name} `, h('span', { class: 'ns' }, s.namespace), ' ', badge(s.state, 'state')),
         h('p', { class: 'message' }, s.message),
         h('dl', { class: 'facts' },
@@ -71,9 +71,9 @@ export function mountSource(main, kind, namespace, name) {
           h('dt', {}, 'Used by'), h('dd', {}, s.packages.length ? s.packages.map((/** @type {string} */ p) => h('span', {}, packageLink(p), ' ')) : 'no Package')),
         h('h2', {}, 'Conditions'),
         h('table', {}, h('tbody', {}, d.conditions.map((/** @type {any} */ c) => h('tr', {},
-          h('td', {}, c.type), h('td', {}, c.status), h('td', {}, c.reason), h('td', {}, ago(c.lastTransitionTime)), h('td', {}, c.message))))));
+          h('td', {}, c.type), h('td', {}, c.status), h('td', {}, c.reason), h('td', {}, ago(c.lastTransitionTime)), h('td', {}, c.message)))))));
     } catch (err) {
-      replace(view, h('p', { class: 'failed' }, String(err)));
+      redrawWhenFree('source', () => replace(view, h('p', { class: 'failed' }, String(err))));
     }
   }
   void load();

@@ -183,6 +183,26 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   await page.waitForSelector('dialog#confirm', { state: 'hidden' });
   t.false((await getPackage())?.spec.suspend, 'Escape cancelled the suspend');
 
+  // A live redraw while a button is held down waits for its release: replacing the button
+  // between the press and the release would send the click to nobody.
+  // The button is marked once pressed: a redraw already under way before the press may replace it.
+  const box = await page.locator('button[data-action="suspend"]').boundingBox();
+  if (!box) throw new Error('the suspend button has no box');
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.$eval('button[data-action="suspend"]', (el) => { (el as unknown as { setAttribute: (name: string, value: string) => void }).setAttribute('data-drawn-before', ''); });
+  const refetched = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/packages/${ns}/web`, { timeout: 60_000 });
+  await client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' }, { metadata: { labels: { held: 'yes' } } });
+  await (await refetched).finished();
+  await page.waitForTimeout(200);
+  t.truthy(await page.$('button[data-action="suspend"][data-drawn-before]'), 'no redraw while the button is held');
+  await page.mouse.up();
+  await page.waitForSelector('dialog#confirm[open]', { timeout: 5_000 });
+  await page.click('#confirm-cancel');
+  await page.waitForSelector('dialog#confirm', { state: 'hidden' });
+  await page.waitForSelector('button[data-action="suspend"]:not([data-drawn-before])', { timeout: 5_000 });
+  t.false((await getPackage())?.spec.suspend, 'Cancel sent nothing');
+
   // Unpin, suspend, resume, reconcile: each the CLI's request.
   t.regex(await confirmAction(t, page, 'button[data-action="unpin"]', /follows OCIRepository/), /unpinned/);
   await eventually(async () => (await getPackage())?.spec.rollback?.revision === undefined, 10_000);
