@@ -6,7 +6,7 @@
  * `--match`), and `--skip-static` skips typecheck and lint.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster } from './local-cluster.ts';
@@ -134,7 +134,11 @@ async function main(): Promise<number> {
   }
 
   const runDir = mkdtempSync(join(tmpdir(), 'trellis-test-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, TRELLIS_TEST_RUN_DIR: runDir };
+  // The tests' own temporary folders go inside the run's folder, so the removal below takes
+  // what a test left behind (a failed test skips its cleanup; some tests never had one).
+  const scratch = join(runDir, 'tmp');
+  mkdirSync(scratch);
+  const env: NodeJS.ProcessEnv = { ...process.env, TRELLIS_TEST_RUN_DIR: runDir, TMPDIR: scratch };
   let cluster: Awaited<ReturnType<typeof startLocalCluster>> | undefined;
   const stop = async (): Promise<void> => { const c = cluster; cluster = undefined; await c?.stop(); };
   process.on('SIGINT', () => { killRunning(); void stop().then(() => process.exit(130)); });
