@@ -169,6 +169,9 @@ export interface FrameDecoding {
   error(body: Uint8Array): unknown;
 }
 
+/** Decides whether a write may be sent now: an error refuses it (thrown instead of sending), undefined lets it go. */
+export type WriteGuard = (req: TransportRequest) => Error | undefined;
+
 /** Options for {@link KubeTransport}. */
 export interface TransportOptions {
   readonly limiter: ApiRateLimiter;
@@ -194,6 +197,7 @@ export class KubeTransport {
   readonly #userAgent: string;
   readonly #throttleAttempts: number;
   #route: Promise<Route> | undefined;
+  #writeGuard: WriteGuard | undefined;
 
   constructor(kubeConfig: KubeConfig, options: TransportOptions) {
     this.kubeConfig = kubeConfig;
@@ -202,6 +206,14 @@ export class KubeTransport {
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#userAgent = options.userAgent ?? 'trellis';
     this.#throttleAttempts = Math.max(1, options.throttleAttempts ?? DEFAULT_THROTTLE_ATTEMPTS);
+  }
+
+  /**
+   * Sets the check every write (any method but GET) passes just before it is
+   * sent, each attempt; a write it refuses fails with its error, unsent.
+   */
+  guardWrites(guard: WriteGuard | undefined): void {
+    this.#writeGuard = guard;
   }
 
   /** Sends a request and parses the JSON answer; throws {@link KubeApiError} on a non-2xx status. */
@@ -275,6 +287,7 @@ export class KubeTransport {
    * number of attempts.
    */
   async #send(req: TransportRequest, streaming: boolean): Promise<IncomingMessage> {
+    this.#refuseWrite(req);
     this.counter.record(req.verb, req.dryRun ?? false);
     const maxAttempts = streaming ? 1 : this.#throttleAttempts;
     for (let attempt = 1; ; attempt += 1) {
@@ -313,6 +326,8 @@ export class KubeTransport {
       headers['content-length'] = String(Buffer.byteLength(body));
     }
     const attempt = (): Promise<IncomingMessage> => new Promise<IncomingMessage>((resolve, reject) => {
+      // Checked again right before sending: the limiter's wait and the credentials took time.
+      this.#refuseWrite(req);
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
       const r = send(url, { ...opts, method: req.method, headers, signal: req.signal }, resolve);
       r.on('error', (err: NodeJS.ErrnoException) => reject(Object.assign(err, { reusedSocket: r.reusedSocket })));
@@ -328,6 +343,13 @@ export class KubeTransport {
       if (e.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && !req.signal?.aborted) return attempt();
       throw err;
     }
+  }
+
+  /** Throws the write guard's refusal of `req`, if any. */
+  #refuseWrite(req: TransportRequest): void {
+    if (req.method === 'GET' || !this.#writeGuard) return;
+    const refusal = this.#writeGuard(req);
+    if (refusal) throw refusal;
   }
 
   /** The transport's {@link Route}, worked out on its first request (and again after {@link close} or a failure). */

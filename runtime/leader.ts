@@ -50,6 +50,17 @@ interface Lease extends KubeObject {
   };
 }
 
+/**
+ * A write refused before it left the process: the replica's renew deadline has
+ * passed, so another replica may be leading (see {@link LeaderElector.writeRefusal}).
+ */
+export class LeaseExpiredError extends Error {
+  constructor(lease: string, lateMs: number) {
+    super(`not sent: the leader lease ${lease} was not renewed within its renew deadline (${lateMs} ms past it); another replica may be leading`);
+    this.name = 'LeaseExpiredError';
+  }
+}
+
 /** Campaigns for a Lease and keeps it renewed while leading. */
 export class LeaderElector {
   readonly #o: Required<Omit<LeaderElectionOptions, 'onStoppedLeading' | 'logger'>> & LeaderElectionOptions;
@@ -63,6 +74,8 @@ export class LeaderElector {
   #leadership: AbortController | undefined;
   /** Fires at the renew deadline of the last successful renewal while leading. */
   #deadline: NodeJS.Timeout | undefined;
+  /** That deadline (local clock), kept after leadership ends; undefined until this candidate first leads. */
+  #leadingUntil: number | undefined;
 
   constructor(options: LeaderElectionOptions) {
     // Options passed as undefined (the Manager forwards unset ones) keep the defaults: an undefined deadline is a NaN timer.
@@ -76,6 +89,19 @@ export class LeaderElector {
   /** True while this candidate holds the lease. */
   get isLeader(): boolean {
     return this.#leading;
+  }
+
+  /**
+   * Why a write must not leave the process at `now`: the renew deadline of the
+   * last successful renewal has passed (undefined within it, and before this
+   * candidate first leads). The deadline's timer aborts the leader's work, but
+   * a timer runs late when the event loop is busy, and work woken in the same
+   * turn may still write; checked just before each write is sent, this holds
+   * whatever the timers do.
+   */
+  writeRefusal(now = Date.now()): LeaseExpiredError | undefined {
+    const until = this.#leadingUntil;
+    return until !== undefined && now >= until ? new LeaseExpiredError(this.#o.name, now - until) : undefined;
   }
 
   /** Starts campaigning (idempotent). Returns at once; callbacks report leadership. */
@@ -137,6 +163,7 @@ export class LeaderElector {
 
   /** (Re)sets the timer that ends leadership at `at` unless a renewal sent before then succeeds first. */
   #armDeadline(at: number): void {
+    this.#leadingUntil = at;
     clearTimeout(this.#deadline);
     this.#deadline = setTimeout(() => {
       void this.#missedDeadline().catch((err: unknown) => this.#o.logger?.error({ err }, 'onStoppedLeading failed'));

@@ -2,7 +2,8 @@
  * The process around a set of controllers, so a controller's main.ts only
  * builds its reconcilers: one client, logger, metrics registry and event
  * recorder; the /healthz, /readyz and /metrics server; leader election (only
- * the leader runs controllers); and a graceful stop on SIGTERM that finishes
+ * the leader runs controllers, and the client sends no write once the lease's
+ * renew deadline has passed); and a graceful stop on SIGTERM that finishes
  * in-flight reconciles before the lease is released.
  */
 import { randomBytes } from 'node:crypto';
@@ -65,6 +66,7 @@ export class Manager {
   readonly #options: ManagerOptions;
   readonly #controllers: Runnable[] = [];
   #elector: LeaderElector | undefined;
+  #leaseClient: KubeClient | undefined;
   #http: HttpEndpoints | undefined;
   #running: Promise<void> | undefined;
   #synced = false;
@@ -112,14 +114,20 @@ export class Manager {
       await this.#startControllers();
       return;
     }
+    // The lease has a client of its own: its requests never queue behind the controllers'
+    // (a renewal held up by the client's rate limiter could miss the deadline), and they are
+    // the only writes the guard below lets through once the renew deadline has passed.
+    this.#leaseClient = new KubeClient(this.#options.kubeConfig, { userAgent: `trellis/${this.name} (leader election)` });
     this.#elector = new LeaderElector({
-      client: this.client, namespace: le.namespace, name: le.leaseName ?? `trellis-${this.name}`,
+      client: this.#leaseClient, namespace: le.namespace, name: le.leaseName ?? `trellis-${this.name}`,
       identity: le.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
       leaseDurationMs: le.leaseDurationMs, renewDeadlineMs: le.renewDeadlineMs, retryPeriodMs: le.retryPeriodMs,
       logger: this.logger,
       onStartedLeading: () => this.#startControllers(),
       onStoppedLeading: () => this.#onStoppedLeading(),
     });
+    const elector = this.#elector;
+    this.client.transport.guardWrites(() => elector.writeRefusal());
     this.#elector.start();
   }
 
@@ -141,6 +149,7 @@ export class Manager {
     else await this.#stopControllers();
     await this.#http?.close();
     this.client.transport.close();
+    this.#leaseClient?.transport.close();
   }
 
   /**

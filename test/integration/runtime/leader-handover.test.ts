@@ -8,6 +8,7 @@ import anyTest from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Controller, type ReconcileContext } from '../../../runtime/controller.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
+import { LeaseExpiredError } from '../../../runtime/leader.ts';
 import { createLogger } from '../../../runtime/logging.ts';
 import { Manager } from '../../../runtime/manager.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
@@ -22,24 +23,36 @@ const RENEW_DEADLINE_MS = 3_000;
 
 interface Write {
   readonly by: string;
-  /** Local time just before the request was sent. */
+  /** Local time just before the request was handed to the client. */
   readonly sentAt: number;
+  /** The client refused it unsent: the replica's renew deadline had passed. */
+  refused?: boolean;
 }
 
 /**
  * A reconcile that keeps writing until its signal aborts, like a long apply:
- * every write is recorded before it is sent.
+ * every write is recorded before it is handed to the client, and marked if the
+ * client refused to send it.
  */
 function busyWriter(id: string, client: () => KubeClient, ns: string, writes: Write[]) {
   return async (key: string, ctx: ReconcileContext<KubeObject>): Promise<void> => {
     if (key !== `${ns}/trigger`) return;
     for (let n = 0; !ctx.signal?.aborted; n++) {
-      writes.push({ by: id, sentAt: Date.now() });
+      const write: Write = { by: id, sentAt: Date.now() };
+      writes.push(write);
       await client().patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'target' },
-        { metadata: { annotations: { writer: id, n: String(n) } } }).catch(() => undefined);
+        { metadata: { annotations: { writer: id, n: String(n) } } }).catch((err: unknown) => {
+        if (err instanceof LeaseExpiredError) write.refused = true;
+      });
       await sleep(50);
     }
   };
+}
+
+/** Keeps the event loop busy for `ms`: no timer, no I/O callback and no other task runs meanwhile. */
+function blockEventLoop(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
 }
 
 test('a leader whose renewals hang stops writing at its renew deadline, before the next leader starts', async (t) => {
@@ -92,11 +105,46 @@ test('a leader whose renewals hang stops writing at its renew deadline, before t
   const renewalSeenAt = leaseRequests.slice(0, lastPut).findLast((e) => e.method === 'GET')?.at ?? 0;
   const deadline = renewalSeenAt + RENEW_DEADLINE_MS;
 
-  const oldWrites = writes.filter((w) => w.by === 'old');
+  // A write woken in the same turn as the deadline's timer, before it ran, is refused by the client unsent.
+  const oldWrites = writes.filter((w) => w.by === 'old' && w.refused !== true);
   const late = oldWrites.filter((w) => w.sentAt > deadline);
   t.deepEqual(late.map((w) => w.sentAt - deadline), [], 'no write of the old leader was sent after its renew deadline');
   t.true(oldWrites.every((w) => w.sentAt < firstNew.sentAt), 'every write of the old leader came before the first of the new one');
   // And from the apiserver's side: no write of the old leader reached it after the new leader began.
   const oldPatches = proxy.log.filter((e) => e.method === 'PATCH' && e.at >= firstNew.sentAt);
   t.deepEqual(oldPatches.map((e) => e.path), []);
+});
+
+test('a write the event loop reaches after the renew deadline is refused unsent, though the deadline\'s timer has not run yet', async (t) => {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const admin = adminClient(cluster);
+  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trigger', namespace: ns } });
+  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'target', namespace: ns } });
+  const logger = createLogger({ level: 'silent' });
+  const manager = new Manager({
+    name: 'late-timer-test', kubeConfig: cluster.kubeConfig, logger,
+    leaderElection: { namespace: ns, identity: 'only', leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: 200 },
+  });
+  let outcome: { aborted: boolean; error: unknown } | undefined;
+  manager.add(new Controller<KubeObject>({
+    client: manager.client, resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns }, metrics: manager.metrics, logger,
+    reconcile: async (key, ctx) => {
+      if (key !== `${ns}/trigger` || outcome) return;
+      // The loop is held past the renew deadline: no renewal can be sent, and the deadline's timer cannot run.
+      blockEventLoop(RENEW_DEADLINE_MS + 500);
+      const aborted = ctx.signal?.aborted ?? false;
+      const error = await manager.client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'target' },
+        { metadata: { annotations: { late: 'yes' } } }).then(() => undefined, (err: unknown) => err);
+      outcome = { aborted, error };
+    },
+  }));
+  t.teardown(() => manager.stop());
+  await manager.start();
+  await until(() => outcome !== undefined, 60_000);
+  t.false(outcome?.aborted, 'the signal had not aborted yet: only the client stood between the work and the write');
+  t.true(outcome?.error instanceof LeaseExpiredError, `refused by the client, got ${String(outcome?.error)}`);
+  const target = await admin.get<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'target' });
+  t.is(target?.metadata?.annotations?.late, undefined, 'the write never reached the apiserver');
+  await manager.leadershipLost;
 });
