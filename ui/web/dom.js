@@ -99,8 +99,10 @@ export function ago(time) {
   return time ? h('time', { datetime: time, title: time }, age(time)) : '';
 }
 
-/** Live redraws that wait for a pressed pointer's release, by view: the newest of each view wins. */
-/** @type {Map<string, () => void>} */
+/**
+ * Live redraws that wait for a pressed pointer's release, by view: the newest of each view wins.
+ * @type {Map<string, () => void>}
+ */
 const waiting = new Map();
 let pressed = false;
 
