@@ -21,10 +21,10 @@ import { KubeClient } from '../../runtime/kube.ts';
 import { loadKubeConfig } from '../../runtime/kubeconfig.ts';
 import { Informer } from '../../runtime/informer.ts';
 import type { KubeObject } from '../../runtime/object.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { MANAGED_OBJECTS_SELECTOR } from '../../apply-controller/cache/managed-objects.ts';
 import { packageLabels } from '../../apply-controller/ssa/options.ts';
 import { configMaps } from '../workloads/support/packages.ts';
-import { mapLimit } from '../workloads/support/kube.ts';
 import { BARE_LOOP_CONCURRENCY } from '../workloads/cold-apply.ts';
 
 const VARIANTS = ['bare', 'labels', 'watch', 'floor'] as const;
@@ -59,7 +59,7 @@ informer?.on({
 await informer?.start();
 
 const t0 = performance.now();
-await mapLimit(objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(o, { fieldManager: 'bench-floor-loop', force: true }));
+await mapBounded(objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(o, { fieldManager: 'bench-floor-loop', force: true }));
 if (informer) await everyObjectSeen;
 const ms = performance.now() - t0;
 await informer?.stop();

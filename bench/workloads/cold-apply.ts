@@ -7,6 +7,7 @@
  * time, no client-side rate limit — the same work with no product around it.
  */
 import { availableParallelism } from 'node:os';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { ensureDebianTool } from '../../hack/lib/system-tools.ts';
 import { combineCases, describeCaseRounds, runCase, type CaseOutcome } from '../framework/cases.ts';
@@ -17,7 +18,7 @@ import { runAlternately, type Contender } from '../framework/rounds.ts';
 import { formatDuration, formatRatio, median, ratio } from '../framework/stats.ts';
 import { atLeast, MissedError, type BenchContext, type GoalCheck, type Measurement, type Workload, type WorkloadOutcome } from '../framework/workload.ts';
 import { adoptSteadyPackage, configMapPackageSpec, configMapSource, markSteadyMissed, type ConfigMapSource } from './support/configmap-package.ts';
-import { deleteNamespace, ensureNamespace, mapLimit } from './support/kube.ts';
+import { deleteNamespace, ensureNamespace } from './support/kube.ts';
 import { applyTimeLimitMs, BENCH_MANAGER, PACKAGE_TYPE, packageObject, waitForPackageOrMiss } from './support/packages.ts';
 
 /**
@@ -128,7 +129,7 @@ async function contendersFor(ctx: BenchContext, source: ConfigMapSource, trellis
         const ns = await fresh('bare');
         const ms = await metered('the bare loop', async () => {
           const t0 = performance.now();
-          await mapLimit(source.objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(withNamespace(o, ns), { fieldManager: 'bench-bare-loop', force: true }));
+          await mapBounded(source.objects, BARE_LOOP_CONCURRENCY, (o) => client.apply(withNamespace(o, ns), { fieldManager: 'bench-bare-loop', force: true }));
           return performance.now() - t0;
         });
         await verify(ns, 'the bare loop');

@@ -7,6 +7,7 @@
  * (the largest and the smallest of `--objects`). Each round starts once the
  * cluster is quiet, so a correction is timed from a steady Package.
  */
+import { mapBounded } from '../../runtime/concurrency.ts';
 import type { KubeObject } from '../../runtime/object.ts';
 import { combineCases, describeCaseRounds, runCase, type CaseOutcome } from '../framework/cases.ts';
 import { runAlternately, type Contender } from '../framework/rounds.ts';
@@ -14,7 +15,7 @@ import { formatDuration, percentile } from '../framework/stats.ts';
 import { below, type BenchContext, type GoalCheck, type Workload, type WorkloadOutcome } from '../framework/workload.ts';
 import { ApiRequests } from './support/api-requests.ts';
 import { steadyPackage, type SteadyPackage } from './support/configmap-package.ts';
-import { mapLimit, watchUntil, WaitTimeoutError } from './support/kube.ts';
+import { watchUntil, WaitTimeoutError } from './support/kube.ts';
 import { CONFIG_KEY } from './support/packages.ts';
 
 /** How long one round waits for its objects to be corrected. */
@@ -69,7 +70,7 @@ async function driftRound(ctx: BenchContext, steady: SteadyPackage, picked: read
     else if (drifted.has(name)) restoredAt.set(name, performance.now());
     return restoredAt.size === wanted.size;
   });
-  await mapLimit(picked, picked.length, async (o) => {
+  await mapBounded(picked, picked.length, async (o) => {
     const name = o.metadata!.name!;
     await client.patch({ ...type, name }, { data: { [CONFIG_KEY]: `drifted in round ${round + 1}\n` } }, { fieldManager: 'bench-drift' });
     changedAt.set(name, performance.now());

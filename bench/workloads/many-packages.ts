@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { Package } from '../../apply-controller/api.ts';
 import { createDeterministicTarGz } from '../../runtime/archive.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { ociRepositoryResource } from '../../source-controller/api.ts';
 import { OciClient, TRELLIS_ARTIFACT_TYPE, TRELLIS_CONTENT_MEDIA_TYPE } from '../../source-controller/oci/index.ts';
 import { apiRequestsByVerb, describeMemory, describeVerbs, readControllerMetrics, reconcileTime } from '../framework/controller-metrics.ts';
@@ -20,7 +21,7 @@ import { MemorySampler, type SampledMemory } from '../framework/memory.ts';
 import { runAlternately, type Contender } from '../framework/rounds.ts';
 import { formatMiB, median } from '../framework/stats.ts';
 import { atLeast, atMost, type BenchContext, type Workload, type WorkloadOutcome } from '../framework/workload.ts';
-import { deleteNamespace, ensureNamespace, isReadyNow, mapLimit, WaitTimeoutError, watchUntil } from './support/kube.ts';
+import { deleteNamespace, ensureNamespace, isReadyNow, WaitTimeoutError, watchUntil } from './support/kube.ts';
 import { BENCH_MANAGER, ociRepository, PACKAGE_TYPE, packageObject, writeFiles } from './support/packages.ts';
 
 const OBJECTS_PER_PACKAGE = 4;
@@ -60,7 +61,7 @@ async function pushBundles(ctx: BenchContext, host: string, packages: number): P
   const width = Math.max(3, String(packages).length);
   const names = Array.from({ length: packages }, (_, i) => `app-${String(i + 1).padStart(width, '0')}`);
   try {
-    await mapLimit(names, 8, async (name) => {
+    await mapBounded(names, 8, async (name) => {
       const dir = join(ctx.dir, 'bundles', name);
       writeFiles(dir, { 'manifests/app.yaml': appManifests(name) });
       const tarball = `${dir}.tar.gz`;
@@ -104,7 +105,7 @@ async function createAndWait(ctx: BenchContext, ns: string, names: readonly stri
     if (ready.size === names.length && done === 0) done = performance.now();
     return ready.size === names.length;
   });
-  await mapLimit(names, CREATE_CONCURRENCY, async (name) => {
+  await mapBounded(names, CREATE_CONCURRENCY, async (name) => {
     await client.create(ociRepository(ns, name, { url: `oci://${host}/bench/many/${name}`, ref: { tag: '1.0.0' }, insecure: true }),
       { fieldManager: BENCH_MANAGER });
     await client.create(packageObject(ns, name, { sourceRef: { kind: 'OCIRepository', name } }), { fieldManager: BENCH_MANAGER });

@@ -14,6 +14,7 @@ import type { Package } from '../../apply-controller/api.ts';
 import { runPush } from '../../cli/push.ts';
 import { projectRoot } from '../../hack/lib/system-tools.ts';
 import { buildBundle } from '../../packages-cdk8s/build/bundle.ts';
+import { mapBounded } from '../../runtime/concurrency.ts';
 import { ociRepositoryResource } from '../../source-controller/api.ts';
 import { readControllerMetrics } from '../framework/controller-metrics.ts';
 import { requireControllerEntries } from '../framework/controllers.ts';
@@ -21,7 +22,7 @@ import { MemorySampler } from '../framework/memory.ts';
 import type { MetricSample } from '../framework/prometheus.ts';
 import { formatMiB, median } from '../framework/stats.ts';
 import { atMost, type BenchContext, type Measurement, type Workload, type WorkloadOutcome } from '../framework/workload.ts';
-import { deleteNamespace, ensureNamespace, isReadyNow, mapLimit, WaitTimeoutError, watchUntil } from './support/kube.ts';
+import { deleteNamespace, ensureNamespace, isReadyNow, WaitTimeoutError, watchUntil } from './support/kube.ts';
 import { measureNoop } from './support/noop.ts';
 import { BENCH_MANAGER, ociRepository, PACKAGE_TYPE, packageObject } from './support/packages.ts';
 
@@ -91,7 +92,7 @@ async function installAll(ctx: BenchContext, url: string): Promise<{ seconds: nu
     if (ready.size === PACKAGES && done === 0) done = performance.now();
     return ready.size === PACKAGES;
   });
-  await mapLimit(Array.from({ length: PACKAGES }, (_, i) => i), 8, async (i) => {
+  await mapBounded(Array.from({ length: PACKAGES }, (_, i) => i), 8, async (i) => {
     const ns = namespaceOf(i);
     await ensureNamespace(client, ns);
     await client.create(ociRepository(ns, 'web', { url, ref: { tag: '1.0.0' }, insecure: true }), { fieldManager: BENCH_MANAGER });
@@ -165,7 +166,7 @@ async function run(ctx: BenchContext): Promise<WorkloadOutcome> {
     };
   } finally {
     sampler.stop();
-    await mapLimit(Array.from({ length: PACKAGES }, (_, i) => namespaceOf(i)), 8, (ns) =>
+    await mapBounded(Array.from({ length: PACKAGES }, (_, i) => namespaceOf(i)), 8, (ns) =>
       deleteNamespace(client, ns, { timeoutMs: 300_000, releaseFinalizers: [PACKAGE_TYPE, OCI_TYPE] }).catch(() => undefined));
   }
 }

@@ -102,6 +102,16 @@ async function readRawTree(walk: Walk, oid: string, rel: string): Promise<RawTre
 /** Tree entry modes Git writes: file, executable, symlink, tree, submodule. */
 const KNOWN_MODES = new Set(['100644', '100755', '120000', '040000', '160000']);
 
+/** A tree or a submodule: checked out as a folder. */
+function isFolder(entry: RawTreeEntry): boolean {
+  return entry.mode === '040000' || entry.mode === '160000';
+}
+
+/** The entry's path from the top of the checkout. */
+function pathOf(rel: string, entry: RawTreeEntry): string {
+  return rel === '' ? entry.path : `${rel}/${entry.path}`;
+}
+
 async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, depth: number): Promise<void> {
   walk.signal?.throwIfAborted();
   if (depth > walk.limits.maxDepth) {
@@ -111,7 +121,7 @@ async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, 
   // Every entry of the tree is checked before any of them is written.
   const seen = new Set<string>();
   for (const entry of tree) {
-    const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
+    const path = pathOf(rel, entry);
     const why = unsafeEntryName(entry.path);
     if (why !== undefined) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} ${why}`);
     if (seen.has(entry.path)) throw new GitUnsafeTreeError(`tree entry ${JSON.stringify(path)} appears twice`);
@@ -121,11 +131,11 @@ async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, 
   // Files a few at a time (each is several thread-pool round trips: isomorphic-git looks for a loose object before the
   // pack, then the open, write and close), then the folders, one after the other. A failure lets the writes under way
   // finish before it is thrown, so the caller's cleanup never races one.
-  const blobs = tree.filter((entry) => entry.mode !== '040000' && entry.mode !== '160000');
+  const blobs = tree.filter((entry) => !isFolder(entry));
   await mapBounded(blobs, FILE_CONCURRENCY, (entry) => writeBlob(walk, entry, dir, rel));
   for (const entry of tree) {
-    if (entry.mode !== '040000' && entry.mode !== '160000') continue;
-    const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
+    if (!isFolder(entry)) continue;
+    const path = pathOf(rel, entry);
     const target = join(dir, entry.path);
     count(walk, path, 0);
     await mkdir(target);
@@ -137,7 +147,7 @@ async function writeTree(walk: Walk, treeOid: string, dir: string, rel: string, 
 /** Writes one file or symlink entry of a tree (its mode checked by the caller). */
 async function writeBlob(walk: Walk, entry: RawTreeEntry, dir: string, rel: string): Promise<void> {
   walk.signal?.throwIfAborted();
-  const path = rel === '' ? entry.path : `${rel}/${entry.path}`;
+  const path = pathOf(rel, entry);
   const target = join(dir, entry.path);
   const { blob } = await git.readBlob({ fs, gitdir: walk.gitdir, oid: entry.oid, cache: walk.cache });
   count(walk, path, blob.byteLength);

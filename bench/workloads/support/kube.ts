@@ -41,7 +41,7 @@ export async function deleteNamespace(client: KubeClient, name: string, opts: De
   await client.delete({ ...NAMESPACE, name });
   for (const type of opts.releaseFinalizers ?? []) {
     const { items } = await client.list({ ...type, namespace: name });
-    await mapLimit(items.filter((o) => (o.metadata?.finalizers ?? []).length > 0), 16, async (o) => {
+    await mapBounded(items.filter((o) => (o.metadata?.finalizers ?? []).length > 0), 16, async (o) => {
       await client.patch({ ...type, namespace: name, name: o.metadata?.name ?? '' }, { metadata: { finalizers: null } })
         .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
     });
@@ -118,6 +118,3 @@ export function isReadyNow(obj: KubeObject): boolean {
   const generation = obj.metadata?.generation;
   return ready?.status === 'True' && (generation === undefined || status?.observedGeneration === generation);
 }
-
-/** Runs `fn` over `items`, at most `limit` at a time (runtime's bounded map: the first failure stops new items). */
-export const mapLimit = mapBounded;

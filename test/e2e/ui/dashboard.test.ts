@@ -58,6 +58,11 @@ async function waitForText(page: Page, selector: string, pattern: RegExp, timeou
   }, [selector, pattern.source, pattern.flags] as const, { timeout });
 }
 
+/** Marks the element `selector` with `data-drawn-before`: a redraw, which builds it anew, drops the mark. */
+async function markDrawn(page: Page, selector: string): Promise<void> {
+  await page.$eval(selector, (el) => { (el as unknown as { setAttribute: (name: string, value: string) => void }).setAttribute('data-drawn-before', ''); });
+}
+
 /** Clicks an action button, checks the confirmation says what will happen, confirms, and returns what the command said. */
 async function confirmAction(t: ExecutionContext, page: Page, button: string, says: RegExp): Promise<string> {
   await page.evaluate(() => (globalThis as unknown as InPage).document.getElementById('action-result')?.replaceChildren());
@@ -190,7 +195,7 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   if (!box) throw new Error('the suspend button has no box');
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
-  await page.$eval('button[data-action="suspend"]', (el) => { (el as unknown as { setAttribute: (name: string, value: string) => void }).setAttribute('data-drawn-before', ''); });
+  await markDrawn(page, 'button[data-action="suspend"]');
   const refetched = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/packages/${ns}/web`, { timeout: 60_000 });
   await client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' }, { metadata: { labels: { held: 'yes' } } });
   await (await refetched).finished();
@@ -213,7 +218,7 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   t.false((await getPackage())?.spec.suspend);
   await page.check('#with-source');
   // A live redraw (the Package changed) builds the action bar anew: the tick must survive it.
-  await page.$eval('#with-source', (el) => { (el as unknown as { setAttribute: (name: string, value: string) => void }).setAttribute('data-drawn-before', ''); });
+  await markDrawn(page, '#with-source');
   await client.patch({ apiVersion: 'apply.trellis.dev/v1alpha1', kind: 'Package', namespace: ns, name: 'web' }, { metadata: { labels: { redraw: 'yes' } } });
   await page.waitForSelector('#with-source:not([data-drawn-before])', { timeout: 60_000 });
   t.true(await page.isChecked('#with-source'), '"with its source" is still ticked after a redraw');

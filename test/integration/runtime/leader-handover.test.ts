@@ -4,7 +4,8 @@
 // take over, so the two never write at the same time. Orderings come from one
 // clock (this process): when each write was sent, when the proxy saw the lease
 // requests; nothing asserts how fast anything is.
-import anyTest from 'ava';
+import type { KubeConfig } from '@kubernetes/client-node';
+import anyTest, { type ExecutionContext } from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Controller, type ReconcileContext } from '../../../runtime/controller.ts';
 import type { KubeClient } from '../../../runtime/kube.ts';
@@ -13,7 +14,7 @@ import { createLogger } from '../../../runtime/logging.ts';
 import { Manager } from '../../../runtime/manager.ts';
 import type { KubeObject } from '../../../runtime/object.ts';
 import { startFaultingProxy } from '../../support/faulting-proxy.ts';
-import { testNamespace, useCluster, withCluster } from '../../support/cluster.ts';
+import { testNamespace, useCluster, withCluster, type TestCluster } from '../../support/cluster.ts';
 import { adminClient, until } from './support.ts';
 
 const test = withCluster(anyTest);
@@ -49,6 +50,31 @@ function busyWriter(id: string, client: () => KubeClient, ns: string, writes: Wr
   };
 }
 
+/** The test's namespace, with the ConfigMap whose reconcile writes (`trigger`) and the one written (`target`). */
+async function setUp(t: ExecutionContext): Promise<{ cluster: TestCluster; ns: string; admin: KubeClient }> {
+  const cluster = await useCluster();
+  const ns = await testNamespace(t, cluster);
+  const admin = adminClient(cluster);
+  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trigger', namespace: ns } });
+  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'target', namespace: ns } });
+  return { cluster, ns, admin };
+}
+
+/** A Manager campaigning for the test's lease, running one ConfigMap controller with `reconcile`. */
+function candidate(name: string, id: string, kubeConfig: KubeConfig, ns: string,
+  reconcile: (manager: Manager) => (key: string, ctx: ReconcileContext<KubeObject>) => Promise<void>): Manager {
+  const logger = createLogger({ level: 'silent' });
+  const manager = new Manager({
+    name, kubeConfig, logger,
+    leaderElection: { namespace: ns, identity: id, leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: 200 },
+  });
+  manager.add(new Controller<KubeObject>({
+    client: manager.client, resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns },
+    metrics: manager.metrics, logger, reconcile: reconcile(manager),
+  }));
+  return manager;
+}
+
 /** Keeps the event loop busy for `ms`: no timer, no I/O callback and no other task runs meanwhile. */
 function blockEventLoop(ms: number): void {
   const end = Date.now() + ms;
@@ -56,25 +82,12 @@ function blockEventLoop(ms: number): void {
 }
 
 test('a leader whose renewals hang stops writing at its renew deadline, before the next leader starts', async (t) => {
-  const cluster = await useCluster();
-  const ns = await testNamespace(t, cluster);
-  const admin = adminClient(cluster);
-  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trigger', namespace: ns } });
-  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'target', namespace: ns } });
+  const { cluster, ns } = await setUp(t);
   const proxy = await startFaultingProxy(cluster.kubeConfig);
   const writes: Write[] = [];
-  const logger = createLogger({ level: 'silent' });
   const managers = new Map<string, Manager>();
   for (const [id, kubeConfig] of [['old', proxy.kubeConfig], ['new', cluster.kubeConfig]] as const) {
-    const manager = new Manager({
-      name: 'handover-test', kubeConfig, logger,
-      leaderElection: { namespace: ns, identity: id, leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: 200 },
-    });
-    manager.add(new Controller<KubeObject>({
-      client: manager.client, resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns },
-      metrics: manager.metrics, logger, reconcile: busyWriter(id, () => manager.client, ns, writes),
-    }));
-    managers.set(id, manager);
+    managers.set(id, candidate('handover-test', id, kubeConfig, ns, (manager) => busyWriter(id, () => manager.client, ns, writes)));
   }
   const old = managers.get('old') as Manager;
   const next = managers.get('new') as Manager;
@@ -116,29 +129,17 @@ test('a leader whose renewals hang stops writing at its renew deadline, before t
 });
 
 test('a write the event loop reaches after the renew deadline is refused unsent, though the deadline\'s timer has not run yet', async (t) => {
-  const cluster = await useCluster();
-  const ns = await testNamespace(t, cluster);
-  const admin = adminClient(cluster);
-  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'trigger', namespace: ns } });
-  await admin.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'target', namespace: ns } });
-  const logger = createLogger({ level: 'silent' });
-  const manager = new Manager({
-    name: 'late-timer-test', kubeConfig: cluster.kubeConfig, logger,
-    leaderElection: { namespace: ns, identity: 'only', leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: 200 },
-  });
+  const { cluster, ns, admin } = await setUp(t);
   let outcome: { aborted: boolean; error: unknown } | undefined;
-  manager.add(new Controller<KubeObject>({
-    client: manager.client, resource: { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns }, metrics: manager.metrics, logger,
-    reconcile: async (key, ctx) => {
-      if (key !== `${ns}/trigger` || outcome) return;
-      // The loop is held past the renew deadline: no renewal can be sent, and the deadline's timer cannot run.
-      blockEventLoop(RENEW_DEADLINE_MS + 500);
-      const aborted = ctx.signal?.aborted ?? false;
-      const error = await manager.client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'target' },
-        { metadata: { annotations: { late: 'yes' } } }).then(() => undefined, (err: unknown) => err);
-      outcome = { aborted, error };
-    },
-  }));
+  const manager = candidate('late-timer-test', 'only', cluster.kubeConfig, ns, (self) => async (key, ctx) => {
+    if (key !== `${ns}/trigger` || outcome) return;
+    // The loop is held past the renew deadline: no renewal can be sent, and the deadline's timer cannot run.
+    blockEventLoop(RENEW_DEADLINE_MS + 500);
+    const aborted = ctx.signal?.aborted ?? false;
+    const error = await self.client.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'target' },
+      { metadata: { annotations: { late: 'yes' } } }).then(() => undefined, (err: unknown) => err);
+    outcome = { aborted, error };
+  });
   t.teardown(() => manager.stop());
   await manager.start();
   await until(() => outcome !== undefined, 60_000);
