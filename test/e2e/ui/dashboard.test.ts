@@ -191,9 +191,8 @@ test('a Package installed, upgraded, failed and rolled back, watched and steered
   // A live redraw while a button is held down waits for its release: replacing the button
   // between the press and the release would send the click to nobody.
   // The button is marked once pressed: a redraw already under way before the press may replace it.
-  const box = await page.locator('button[data-action="suspend"]').boundingBox();
-  if (!box) throw new Error('the suspend button has no box');
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  // hover, not a box measured once: it waits out a redraw that replaces the button while it is found.
+  await page.hover('button[data-action="suspend"]');
   await page.mouse.down();
   await markDrawn(page, 'button[data-action="suspend"]');
   const refetched = page.waitForResponse((r) => new URL(r.url()).pathname === `/api/packages/${ns}/web`, { timeout: 60_000 });
