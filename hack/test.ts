@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster } from './local-cluster.ts';
+import { describeStall } from './lib/stall.ts';
 import { ensureDebianTool, projectRoot } from './lib/system-tools.ts';
 
 interface Counts { passed: number; failed: number }
@@ -79,19 +80,27 @@ async function runAva(files: readonly string[], extraArgs: readonly string[], en
   const streamed = { passed: 0, failed: 0 };
   let sawSummary = false;
   let lastLine = Date.now();
+  const reported: string[] = [];
   let stopped: string | undefined;
   const watchdog = setInterval(() => {
+    if (stopped !== undefined) return;
     const quiet = Date.now() - lastLine;
     const total = Date.now() - started;
     if (quiet > STALL_MS) stopped = `AVA printed nothing for ${Math.round(quiet / 60_000)} minutes`;
     else if (total > DEADLINE_MS) stopped = `the run reached its ${Math.round(DEADLINE_MS / 60_000)}-minute deadline`;
     else if (Math.floor(total / 60_000) % 5 === 0) say(`${streamed.passed + streamed.failed} results so far, the last ${Math.round(quiet / 1000)} s ago`);
-    if (stopped !== undefined) { say(`${stopped}: stopping it`); killRunning(); }
+    if (stopped === undefined) return;
+    say(`${stopped}: stopping it`);
+    // Say where it was stuck before stopping it: AVA prints nothing of the tests it never finished.
+    void describeStall({ runDir: env.TRELLIS_TEST_RUN_DIR ?? '', avaPid: running?.pid, reported, root: projectRoot })
+      .then((lines) => { for (const line of lines) say(line); }, (err: unknown) => { say(`could not describe the stall: ${String(err)}`); })
+      .finally(killRunning);
   }, 60_000);
   const code = await runNode(['node_modules/ava/entrypoints/cli.mjs', '--tap', ...extraArgs, ...files], env, (line) => {
     lastLine = Date.now();
-    const result = /^(not )?ok \d+ /.exec(line);
+    const result = /^(not )?ok \d+ - (.*)$/.exec(line);
     if (result) {
+      reported.push(result[2] ?? '');
       if (result[1]) streamed.failed += 1;
       else if (!/ # (SKIP|TODO)/i.test(line)) streamed.passed += 1;
       return;
