@@ -81,7 +81,8 @@ function blockEventLoop(ms: number): void {
   while (Date.now() < end) { /* busy */ }
 }
 
-test('a leader whose renewals hang stops writing at its renew deadline, before the next leader starts', async (t) => {
+// The tests run one at a time: the second holds this process's event loop, which the first one's leaders share.
+test.serial('a leader whose renewals hang stops writing at its renew deadline, before the next leader starts', async (t) => {
   const { cluster, ns } = await setUp(t);
   const proxy = await startFaultingProxy(cluster.kubeConfig);
   const writes: Write[] = [];
@@ -128,7 +129,7 @@ test('a leader whose renewals hang stops writing at its renew deadline, before t
   t.deepEqual(oldPatches.map((e) => e.path), []);
 });
 
-test('a write the event loop reaches after the renew deadline is refused unsent, though the deadline\'s timer has not run yet', async (t) => {
+test.serial('a write the event loop reaches after the renew deadline is refused unsent, though the deadline\'s timer has not run yet', async (t) => {
   const { cluster, ns, admin } = await setUp(t);
   let outcome: { aborted: boolean; error: unknown } | undefined;
   const manager = candidate('late-timer-test', 'only', cluster.kubeConfig, ns, (self) => async (key, ctx) => {
