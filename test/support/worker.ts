@@ -4,7 +4,7 @@
  *
  * - A worker whose tests and hooks are all done exits. AVA 7 otherwise waits for
  *   the worker process to end by itself, and a handle some library left open
- *   (a keep-alive socket, a timer) holds the whole run until `npm test`'s stall
+ *   (a socket, a timer) holds the whole run until `npm test`'s stall
  *   watchdog stops it.
  * - While it runs, the worker leaves `<run dir>/workers/<pid>` naming its test
  *   file, and answers SIGUSR2 by writing what keeps its event loop alive to
