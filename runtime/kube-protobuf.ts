@@ -132,7 +132,24 @@ function time(r: BinaryReader): string | null {
     else return false;
     return true;
   });
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return secondsText(seconds);
+}
+
+/** The seconds {@link secondsText} last formatted, and their text. */
+let lastSeconds = Number.NaN;
+let lastText = '';
+
+/**
+ * `seconds` since the epoch as RFC 3339 in whole seconds, UTC. The events of a
+ * burst share a few seconds, so the last one is kept: formatting a date was the
+ * largest part of decoding a ConfigMap's event (development notes, session 30).
+ */
+function secondsText(seconds: number): string {
+  if (seconds !== lastSeconds) {
+    lastText = new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    lastSeconds = seconds;
+  }
+  return lastText;
 }
 
 function ownerReference(r: BinaryReader): JsonObject {

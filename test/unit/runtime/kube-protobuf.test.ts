@@ -94,6 +94,17 @@ test('a bookmark has a null creationTimestamp, as in JSON; managedFields can be 
   t.deepEqual(decodeWatchFrame(frame('ADDED', withFields), { withoutManagedFields: true }).object.metadata, { name: 'x', creationTimestamp: null });
 });
 
+test('each event gets its own timestamps, however many share a second', (t) => {
+  const stamps = (created: number, deleted: number): unknown => {
+    const metadata = decodeEnvelope(configMap((w) => { time(w, 8, created); time(w, 9, deleted); })).metadata as Record<string, unknown>;
+    return [metadata.creationTimestamp, metadata.deletionTimestamp];
+  };
+  t.deepEqual(stamps(1_767_225_600, 1_767_225_600), ['2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z']);
+  t.deepEqual(stamps(1_767_225_600, 1_767_225_661), ['2026-01-01T00:00:00Z', '2026-01-01T00:01:01Z']);
+  t.deepEqual(stamps(1_767_225_661, 1_767_225_661), ['2026-01-01T00:01:01Z', '2026-01-01T00:01:01Z']);
+  t.deepEqual(stamps(0, 1_767_225_600), ['1970-01-01T00:00:00Z', '2026-01-01T00:00:00Z']);
+});
+
 test('an ERROR event carries the Status, as in JSON', (t) => {
   const status = new BinaryWriter()
     .tag(1, WireType.LengthDelimited).fork().join()
